@@ -1,0 +1,270 @@
+/*
+ * addr.c: parsing and formatting of listener addresses. Pure functions with
+ * no state and no logging; any thread. Only numeric addresses are accepted:
+ * nothing here resolves names.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+
+#define ADDR_UNIX_PREFIX "unix:"
+
+/* Decimal port, 0..65535, digits only. */
+static int
+addr_parse_port(const char *s, in_port_t *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return -1;
+	}
+	*out = htons((in_port_t)v);
+	return 0;
+}
+
+static void
+addr_set_in(struct addr *a, const struct in_addr *ia, in_port_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+
+	memset(a, 0, sizeof(*a));
+	sin->sin_family = AF_INET;
+	sin->sin_addr = *ia;
+	sin->sin_port = port;
+	a->len = sizeof(*sin);
+}
+
+static void
+addr_set_in6(struct addr *a, const struct in6_addr *ia6, in_port_t port)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+
+	memset(a, 0, sizeof(*a));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = *ia6;
+	sin6->sin6_port = port;
+	a->len = sizeof(*sin6);
+}
+
+/* "unix:/absolute/path" */
+static int
+addr_parse_unix(const char *path, struct addr *out, const char **why)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+	size_t n = strlen(path);
+
+	if (path[0] != '/') {
+		*why = "expected an absolute path after 'unix:', as in unix:/run/echod.sock";
+		return -1;
+	}
+	if (n >= sizeof(sun->sun_path)) {
+		*why = "expected a unix socket path shorter than 108 bytes";
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n + 1);
+	out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 1;
+}
+
+/* "[v6]:port" */
+static int
+addr_parse_bracket(const char *spec, struct addr *out, const char **why)
+{
+	const char *close = strchr(spec, ']');
+	char host[INET6_ADDRSTRLEN];
+	struct in6_addr ia6;
+	in_port_t port;
+	size_t n;
+
+	if (close == NULL || close[1] != ':') {
+		*why = "expected [IPV6]:PORT, as in [::1]:7007";
+		return -1;
+	}
+	n = (size_t)(close - spec - 1);
+	if (n == 0 || n >= sizeof(host)) {
+		*why = "expected a numeric IPv4/IPv6 address";
+		return -1;
+	}
+	memcpy(host, spec + 1, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET6, host, &ia6) != 1) {
+		*why = "expected a numeric IPv4/IPv6 address";
+		return -1;
+	}
+	if (addr_parse_port(close + 2, &port) == -1) {
+		*why = "expected a port number from 0 to 65535";
+		return -1;
+	}
+	addr_set_in6(out, &ia6, port);
+	return 1;
+}
+
+/* "*:port": the IPv4 and the IPv6 wildcard, in that order. */
+static int
+addr_parse_any(const char *portstr, struct addr *out, const char **why)
+{
+	struct in_addr any4 = { .s_addr = htonl(INADDR_ANY) };
+	in_port_t port;
+
+	if (addr_parse_port(portstr, &port) == -1) {
+		*why = "expected a port number from 0 to 65535";
+		return -1;
+	}
+	addr_set_in(&out[0], &any4, port);
+	addr_set_in6(&out[1], &in6addr_any, port);
+	return 2;
+}
+
+/* "a.b.c.d:port" */
+static int
+addr_parse_ipv4(const char *spec, struct addr *out, const char **why)
+{
+	const char *colon = strchr(spec, ':');
+	char host[INET_ADDRSTRLEN];
+	struct in_addr ia;
+	in_port_t port;
+	size_t n;
+
+	if (colon == NULL) {
+		*why = "expected ADDRESS:PORT, as in 127.0.0.1:7007, [::1]:7007, *:7007 or unix:/path";
+		return -1;
+	}
+	if (strchr(colon + 1, ':') != NULL) {
+		*why = "expected brackets around an IPv6 address, as in [::1]:7007";
+		return -1;
+	}
+	n = (size_t)(colon - spec);
+	if (n == 0 || n >= sizeof(host)) {
+		*why = "expected a numeric IPv4/IPv6 address";
+		return -1;
+	}
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &ia) != 1) {
+		*why = "expected a numeric IPv4/IPv6 address";
+		return -1;
+	}
+	if (addr_parse_port(colon + 1, &port) == -1) {
+		*why = "expected a port number from 0 to 65535";
+		return -1;
+	}
+	addr_set_in(out, &ia, port);
+	return 1;
+}
+
+int
+addr_parse(const char *spec, struct addr *out, const char **why)
+{
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	if (spec == NULL || *spec == '\0') {
+		*why = "expected an address such as 127.0.0.1:7007, [::1]:7007, *:7007 or unix:/path";
+		return -1;
+	}
+	if (strncmp(spec, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0)
+		return addr_parse_unix(spec + strlen(ADDR_UNIX_PREFIX), out, why);
+	if (spec[0] == '[')
+		return addr_parse_bracket(spec, out, why);
+	if (spec[0] == '*' && spec[1] == ':')
+		return addr_parse_any(spec + 2, out, why);
+	return addr_parse_ipv4(spec, out, why);
+}
+
+static char *
+addr_format_unix(const struct sockaddr_un *sun, socklen_t len, char *buf, size_t size)
+{
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	size_t max;
+
+	if (len <= off) {
+		snprintf(buf, size, "unix");
+		return buf;
+	}
+	max = (size_t)len - off;
+	if (max > sizeof(sun->sun_path))
+		max = sizeof(sun->sun_path);
+	if (sun->sun_path[0] == '\0')   /* Linux abstract namespace */
+		snprintf(buf, size, "unix:@%.*s", (int)strnlen(sun->sun_path + 1, max - 1),
+		    sun->sun_path + 1);
+	else
+		snprintf(buf, size, "unix:%.*s", (int)strnlen(sun->sun_path, max), sun->sun_path);
+	return buf;
+}
+
+char *
+addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (size == 0)
+		return buf;
+	if (sa == NULL || len < sizeof(sa_family_t)) {
+		snprintf(buf, size, "unknown");
+		return buf;
+	}
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%d", host, addr_port(sa));
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%d", host, addr_port(sa));
+		break;
+	case AF_UNIX:
+		return addr_format_unix((const struct sockaddr_un *)sa, len, buf, size);
+	default:
+		snprintf(buf, size, "family-%d", (int)sa->sa_family);
+		break;
+	}
+	return buf;
+}
+
+int
+addr_port(const struct sockaddr *sa)
+{
+	switch (sa->sa_family) {
+	case AF_INET:
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	case AF_INET6:
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	default:
+		return 0;
+	}
+}
+
+int
+addr_is_local(const struct sockaddr *sa)
+{
+	const struct in6_addr *ia6;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	case AF_INET6:
+		ia6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(ia6))
+			return 1;
+		/* ::ffff:127.x.y.z, as seen on a dual-stack socket */
+		return IN6_IS_ADDR_V4MAPPED(ia6) && ia6->s6_addr[12] == 127;
+	case AF_UNIX:
+		return 1;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,38 @@
+/*
+ * addr.h: parsing of listener bind specifications (pure functions, any thread).
+ *   127.0.0.1:7007   [::1]:7007   *:7007 (IPv4 and IPv6)   0.0.0.0:0
+ *   unix:/path/to/socket
+ */
+#ifndef ECHOD_ADDR_H
+#define ECHOD_ADDR_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <stddef.h>
+
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t               len;
+};
+
+/* Maximum number of socket addresses one spec expands to ("*" gives two). */
+#define ADDR_MAX_PER_SPEC 2
+
+/*
+ * Parse one spec into up to ADDR_MAX_PER_SPEC addresses. Returns the number
+ * of addresses (1 or 2) or -1 with a static description of what was expected
+ * in *why.
+ */
+int  addr_parse(const char *spec, struct addr *out, const char **why);
+
+/* Format "127.0.0.1:7007", "[::1]:7007" or "unix:/path" into buf. Returns buf. */
+char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
+#define ADDR_STRLEN 128
+
+/* Port of an inet address (host order), 0 for unix. */
+int  addr_port(const struct sockaddr *sa);
+/* 1 if the address is loopback (127/8, ::1) or a unix socket. */
+int  addr_is_local(const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * config.h: the parsed configuration. A config is built by config_load()
+ * (inih) on the loop thread at start-up and on reload, validated as a whole,
+ * and then only read. A reload builds a new one and swaps it in.
+ */
+#ifndef ECHOD_CONFIG_H
+#define ECHOD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "log.h"
+
+enum daytime_format {
+	DAYTIME_CTIME = 0,   /* "Fri Jul 10 22:19:13 2026" */
+	DAYTIME_RFC3339,     /* "2026-07-10T22:19:13Z" */
+};
+
+/* One bind spec of a listener, as written and as parsed. */
+struct bind_conf {
+	char        *spec;                      /* "127.0.0.1:7007", "*:7", "unix:/x" */
+	struct addr  addrs[ADDR_MAX_PER_SPEC];
+	int          naddrs;
+	int          line;                      /* where it was written, for messages */
+};
+
+struct listener_conf {
+	char                *name;              /* [listener NAME] */
+	char                *file;              /* where it was defined, for messages */
+	int                  line;
+	char                *service;           /* "echo", "discard", ... (validated) */
+	struct bind_conf    *binds;
+	size_t               nbinds;
+	int                  backlog;           /* default 511 */
+	int                  reuse_port;        /* default no */
+	uint64_t             max_connections;   /* 0 = only the global limit */
+	uint64_t             idle_timeout_ms;   /* 0 = none; default 300s */
+	mode_t               unix_mode;         /* default 0660 */
+	enum daytime_format  daytime_format;    /* daytime service only */
+};
+
+struct config {
+	char                  *path;            /* NULL when running on built-in defaults */
+
+	/* [server] */
+	uint64_t               max_connections;       /* default 10000 */
+	uint64_t               shutdown_timeout_ms;   /* default 30s */
+	uint64_t               write_high_watermark;  /* default 256K */
+	uint64_t               write_low_watermark;   /* default 64K; < high */
+	uint64_t               linger_timeout_ms;     /* drain input after reply; default 2s */
+	uint64_t               workers;               /* 0 = number of CPUs, at least 2 */
+	uint64_t               job_queue_max;         /* default 1024 */
+	uint64_t               job_timeout_ms;        /* default 30s */
+
+	/* [log] */
+	enum log_level         log_level;             /* default info */
+	int                    log_subsys_level[LOG_S_COUNT]; /* -1 = not set */
+	char                  *log_target;            /* "stderr", "file:/path", "syslog" */
+	char                  *log_facility;          /* default "daemon" */
+	uint64_t               log_queue_size;        /* default 4096 records */
+	int                    log_connections;       /* default no */
+
+	/* command service options ([server] keys) */
+	uint64_t               max_line;              /* default 4096 */
+	uint64_t               max_sleep_ms;          /* default 10s */
+	uint64_t               max_pending;           /* default 64 */
+
+	struct listener_conf **listeners;
+	size_t                 nlisteners;
+};
+
+/* A list of readable error messages: "FILE:LINE: [section] key: expected ..., got '...'". */
+struct config_errors {
+	char   **msgs;
+	size_t   n;
+};
+
+/*
+ * Load and validate `path`. On success returns 0 and *out. On failure returns
+ * -1, *out is NULL and every error found is in errs (the caller frees it with
+ * config_errors_free). A file that does not exist is an error here; main()
+ * decides whether to fall back to config_default().
+ */
+int                   config_load(const char *path, struct config **out, struct config_errors *errs);
+/* Parse from a string (tests); `name` is used in messages in place of a file name. */
+int                   config_load_string(const char *name, const char *text, struct config **out,
+                          struct config_errors *errs);
+/* Built-in defaults: one echo listener on 127.0.0.1:7007. */
+struct config        *config_default(void);
+void                  config_free(struct config *cf);
+void                  config_errors_free(struct config_errors *errs);
+
+const struct listener_conf *config_find_listener(const struct config *cf, const char *name);
+
+/*
+ * The key table, for documentation checks: calls cb for every accepted
+ * "section.key" ("server.max_connections", "listener.bind", "log.level.SUBSYS" is
+ * reported as "log.level.<subsystem>").
+ */
+void                  config_foreach_key(void (*cb)(const char *section, const char *key, void *arg),
+                          void *arg);
+
+#endif

@@ -1,0 +1,535 @@
+/*
+ * listener.c: listening sockets, accept, and accept pausing. Loop thread.
+ *
+ * Each [listener NAME] owns one socket per bound address. Accepting pauses
+ * (evconnlistener_disable: new clients wait in the kernel backlog) when the
+ * listener's or the server's max_connections is reached, or when accept
+ * fails for lack of descriptors (EMFILE/ENFILE); it resumes when a
+ * connection ends or, for descriptor shortage, on a back-off timer.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "service.h"
+#include "util.h"
+
+#define LISTENER_RETRY_MIN_MS  100
+#define LISTENER_RETRY_MAX_MS  2000
+
+static struct event_base    *listener_base;
+static struct listener_list  listener_live = TAILQ_HEAD_INITIALIZER(listener_live);
+static uint64_t              listener_global_max;
+static uint64_t              listener_rejected;
+static int                   listener_fd_short;      /* EMFILE/ENFILE back-off active */
+static uint64_t              listener_retry_ms = LISTENER_RETRY_MIN_MS;
+static struct event         *listener_retry_ev;
+
+static void listener_accept_cb(struct evconnlistener *, evutil_socket_t, struct sockaddr *, int, void *);
+static void listener_error_cb(struct evconnlistener *, void *);
+static void listener_retry_cb(evutil_socket_t, short, void *);
+static void listener_update(struct listener *l);
+
+void
+listener_init(struct event_base *base)
+{
+	listener_base = base;
+	listener_retry_ev = evtimer_new(base, listener_retry_cb, NULL);
+	if (listener_retry_ev == NULL)
+		fatalx("listener_init: evtimer_new failed");
+}
+
+struct listener_list *
+listener_all(void)
+{
+	return &listener_live;
+}
+
+struct listener *
+listener_find(const char *name)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	return NULL;
+}
+
+void
+listener_set_global_max(uint64_t max)
+{
+	listener_global_max = max;
+}
+
+uint64_t
+listener_rejected_total(void)
+{
+	return listener_rejected;
+}
+
+/* The options a running listener needs; binds stay with the config. */
+static struct listener_conf *
+listener_conf_copy(const struct listener_conf *lc, const char *name)
+{
+	struct listener_conf *copy = xmalloc(sizeof(*copy));
+
+	*copy = *lc;
+	copy->name = (char *)name;
+	copy->file = NULL;
+	copy->service = NULL;
+	copy->binds = NULL;
+	copy->nbinds = 0;
+	return copy;
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+/* A unix socket path left by a dead process is removed; a live one is an error. */
+static int
+listener_unix_prepare(const struct sockaddr_un *sun, char **err)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(sun->sun_path, &st) == -1)
+		return errno == ENOENT ? 0 : (xasprintf(err, "%s: %s", sun->sun_path, strerror(errno)), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		xasprintf(err, "%s exists and is not a socket", sun->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		xasprintf(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		close(fd);
+		xasprintf(err, "%s is in use by a running process", sun->sun_path);
+		return -1;
+	}
+	close(fd);
+	unlink(sun->sun_path);
+	return 0;
+}
+
+static int
+listener_sock_options(int fd, int family, const struct listener_conf *lc, char **err)
+{
+	int one = 1;
+
+	if (family == AF_UNIX)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (lc->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) ||
+	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)) {
+		xasprintf(err, "setsockopt: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* socket + options + bind + listen; returns the fd or -1 with *err. */
+static int
+listener_bind(const struct addr *a, const struct listener_conf *lc, char **err)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+	char abuf[ADDR_STRLEN];
+	int fd;
+
+	if (sa->sa_family == AF_UNIX && listener_unix_prepare((const struct sockaddr_un *)sa, err) == -1)
+		return -1;
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		xasprintf(err, "cannot create socket for %s: %s",
+		    addr_format(sa, a->len, abuf, sizeof(abuf)), strerror(errno));
+		return -1;
+	}
+	if (listener_sock_options(fd, sa->sa_family, lc, err) == -1)
+		goto fail;
+	if (bind(fd, sa, a->len) == -1) {
+		xasprintf(err, "cannot bind %s: %s", addr_format(sa, a->len, abuf, sizeof(abuf)),
+		    strerror(errno));
+		goto fail;
+	}
+	if (sa->sa_family == AF_UNIX &&
+	    chmod(((const struct sockaddr_un *)sa)->sun_path, lc->unix_mode) == -1) {
+		xasprintf(err, "cannot chmod %s: %s", ((const struct sockaddr_un *)sa)->sun_path,
+		    strerror(errno));
+		unlink(((const struct sockaddr_un *)sa)->sun_path);
+		goto fail;
+	}
+	if (listen(fd, lc->backlog) == -1) {
+		xasprintf(err, "cannot listen on %s: %s", addr_format(sa, a->len, abuf, sizeof(abuf)),
+		    strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static void
+listener_sock_close(struct listener_sock *s)
+{
+	if (s->evl != NULL)
+		evconnlistener_free(s->evl);     /* LEV_OPT_CLOSE_ON_FREE closes fd */
+	else if (s->fd != -1)
+		close(s->fd);
+	if (s->unlink_on_close)
+		unlink(((struct sockaddr_un *)&s->bound.ss)->sun_path);
+	free(s->spec);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* Wrap a bound, listening fd into a (disabled) evconnlistener. */
+static int
+listener_sock_add(struct listener *l, const char *spec, int index, int fd, char **err)
+{
+	struct listener_sock *s;
+
+	l->socks = xreallocarray(l->socks, l->nsocks + 1, sizeof(*l->socks));
+	s = &l->socks[l->nsocks];
+	memset(s, 0, sizeof(*s));
+	s->spec = xstrdup(spec);
+	s->index = index;
+	s->fd = fd;
+	s->bound.len = sizeof(s->bound.ss);
+	if (getsockname(fd, (struct sockaddr *)&s->bound.ss, &s->bound.len) == -1) {
+		xasprintf(err, "getsockname: %s", strerror(errno));
+		close(fd);
+		free(s->spec);
+		return -1;
+	}
+	s->unlink_on_close = s->bound.ss.ss_family == AF_UNIX;
+	s->evl = evconnlistener_new(listener_base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_DISABLED, 0, fd);
+	if (s->evl == NULL) {
+		xasprintf(err, "evconnlistener_new failed for %s", spec);
+		close(fd);
+		free(s->spec);
+		return -1;
+	}
+	evconnlistener_set_error_cb(s->evl, listener_error_cb);
+	l->nsocks++;
+	return 0;
+}
+
+static int
+listener_has_sock(const struct listener *l, const char *spec, int index)
+{
+	size_t i;
+
+	for (i = 0; i < l->nsocks; i++)
+		if (l->socks[i].index == index && strcmp(l->socks[i].spec, spec) == 0)
+			return 1;
+	return 0;
+}
+
+/* Bind one spec's addresses; "*:0" puts IPv6 on the port IPv4 was given. */
+static int
+listener_open_spec(struct listener *l, const struct bind_conf *b, const struct listener_conf *lc,
+    struct listener *cur, char **err)
+{
+	struct addr a;
+	int i, fd, port = -1;
+
+	for (i = 0; i < b->naddrs; i++) {
+		if (cur != NULL && listener_has_sock(cur, b->spec, i))
+			continue;
+		a = b->addrs[i];
+		if (port > 0 && a.ss.ss_family == AF_INET6 && addr_port((struct sockaddr *)&a.ss) == 0)
+			((struct sockaddr_in6 *)&a.ss)->sin6_port = htons((uint16_t)port);
+		fd = listener_bind(&a, lc, err);
+		if (fd == -1 && b->naddrs > 1 && a.ss.ss_family == AF_INET6 && errno == EAFNOSUPPORT) {
+			log_warn(LOG_S_SERVER, "listener=%s bind=%s IPv6 unavailable, IPv4 only", l->name, b->spec);
+			free(*err);
+			*err = NULL;
+			continue;
+		}
+		if (fd == -1 || listener_sock_add(l, b->spec, i, fd, err) == -1)
+			return -1;
+		port = addr_port((struct sockaddr *)&l->socks[l->nsocks - 1].bound.ss);
+	}
+	return 0;
+}
+
+struct listener *
+listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
+{
+	struct listener *l;
+	char *why = NULL;
+	size_t i;
+
+	*err = NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->name = xstrdup(lc->name);
+	l->conf = listener_conf_copy(lc, l->name);
+	l->svc = service_find(lc->service);
+	l->refs = 1;
+	if (l->svc == NULL) {
+		xasprintf(err, "listener %s: unknown service '%s'", lc->name, lc->service);
+		goto fail;
+	}
+	for (i = 0; i < lc->nbinds; i++) {
+		if (listener_open_spec(l, &lc->binds[i], lc, cur, &why) == -1) {
+			xasprintf(err, "listener %s: %s", lc->name, why);
+			free(why);
+			goto fail;
+		}
+	}
+	return l;
+fail:
+	listener_discard(l);
+	return NULL;
+}
+
+static void
+listener_log_socks(const struct listener *l, size_t from)
+{
+	char abuf[ADDR_STRLEN];
+	size_t i;
+
+	for (i = from; i < l->nsocks; i++)
+		log_info(LOG_S_SERVER, "listening listener=%s service=%s addr=%s", l->name, l->svc->name,
+		    addr_format((const struct sockaddr *)&l->socks[i].bound.ss, l->socks[i].bound.len,
+		    abuf, sizeof(abuf)));
+}
+
+void
+listener_start(struct listener *l)
+{
+	TAILQ_INSERT_TAIL(&listener_live, l, entry);
+	l->paused = -1;               /* unknown: force the first update */
+	listener_log_socks(l, 0);
+	listener_update(l);
+}
+
+void
+listener_merge(struct listener *cur, struct listener *staged, const struct listener_conf *lc)
+{
+	size_t i, j, first_new;
+	int keep, b;
+
+	/* Close the sockets whose spec is gone. */
+	for (i = 0, j = 0; i < cur->nsocks; i++) {
+		keep = 0;
+		for (b = 0; b < (int)lc->nbinds && !keep; b++)
+			keep = strcmp(lc->binds[b].spec, cur->socks[i].spec) == 0 &&
+			    cur->socks[i].index < lc->binds[b].naddrs;
+		if (!keep) {
+			log_info(LOG_S_SERVER, "listener=%s bind=%s closed", cur->name, cur->socks[i].spec);
+			listener_sock_close(&cur->socks[i]);
+			continue;
+		}
+		cur->socks[j++] = cur->socks[i];
+	}
+	cur->nsocks = j;
+	/* Adopt the staged ones. */
+	first_new = cur->nsocks;
+	cur->socks = xreallocarray(cur->socks, cur->nsocks + staged->nsocks + 1, sizeof(*cur->socks));
+	for (i = 0; i < staged->nsocks; i++) {
+		evconnlistener_set_cb(staged->socks[i].evl, listener_accept_cb, cur);
+		cur->socks[cur->nsocks++] = staged->socks[i];
+	}
+	staged->nsocks = 0;
+	listener_discard(staged);
+	free(cur->conf);
+	cur->conf = listener_conf_copy(lc, cur->name);
+	cur->svc = service_find(lc->service);
+	listener_log_socks(cur, first_new);
+	cur->paused = -1;
+	listener_update(cur);
+}
+
+static void
+listener_free(struct listener *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nsocks; i++)
+		listener_sock_close(&l->socks[i]);
+	free(l->socks);
+	free(l->conf);
+	free(l->name);
+	free(l);
+}
+
+void
+listener_discard(struct listener *staged)
+{
+	listener_free(staged);
+}
+
+void
+listener_close(struct listener *l)
+{
+	size_t i;
+
+	if (l->closed)
+		return;
+	l->closed = 1;
+	for (i = 0; i < l->nsocks; i++)
+		listener_sock_close(&l->socks[i]);
+	l->nsocks = 0;
+	TAILQ_REMOVE(&listener_live, l, entry);
+	log_info(LOG_S_SERVER, "listener=%s closed connections=%" PRIu64, l->name, l->current);
+	listener_unref(l);
+}
+
+void
+listener_close_all(void)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_FIRST(&listener_live)) != NULL)
+		listener_close(l);
+}
+
+void
+listener_ref(struct listener *l)
+{
+	l->refs++;
+}
+
+void
+listener_unref(struct listener *l)
+{
+	if (--l->refs == 0)
+		listener_free(l);
+}
+
+/* ---------------------------------------------------------------- limits */
+
+/* Why `l` should not accept now, or NULL. */
+static const char *
+listener_pause_reason(const struct listener *l)
+{
+	if (listener_fd_short)
+		return "fd-limit";
+	if (listener_global_max > 0 && conn_count() >= listener_global_max)
+		return "server_max_connections";
+	if (l->conf->max_connections > 0 && l->current >= l->conf->max_connections)
+		return "max_connections";
+	return NULL;
+}
+
+static void
+listener_update(struct listener *l)
+{
+	const char *why = listener_pause_reason(l);
+	int pause = why != NULL;
+	size_t i;
+
+	if (l->closed || pause == l->paused)
+		return;
+	for (i = 0; i < l->nsocks; i++) {
+		if (pause)
+			evconnlistener_disable(l->socks[i].evl);
+		else
+			evconnlistener_enable(l->socks[i].evl);
+	}
+	if (pause)
+		log_info(LOG_S_SERVER, "listener=%s paused reason=%s current=%" PRIu64, l->name, why,
+		    l->current);
+	else if (l->paused == 1)
+		log_info(LOG_S_SERVER, "listener=%s resumed current=%" PRIu64, l->name, l->current);
+	l->paused = pause;
+}
+
+void
+listener_check_limits(void)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		listener_update(l);
+}
+
+void
+listener_conn_closed(struct listener *l)
+{
+	l->current--;
+	/* A descriptor was freed: try accepting again at once. */
+	if (listener_fd_short) {
+		listener_fd_short = 0;
+		event_del(listener_retry_ev);
+	}
+	listener_check_limits();
+}
+
+/* ---------------------------------------------------------------- accept */
+
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int slen,
+    void *arg)
+{
+	struct listener *l = arg;
+	struct conn *c;
+
+	if (l->closed) {
+		close(fd);
+		return;
+	}
+	c = conn_new(l, fd, sa, (socklen_t)slen);
+	l->current++;
+	l->total++;
+	listener_retry_ms = LISTENER_RETRY_MIN_MS;
+	conn_start(c);
+	/* At a limit: disabling here also ends evconnlistener's accept loop. */
+	if (listener_pause_reason(l) != NULL)
+		listener_check_limits();
+}
+
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv;
+
+	l->rejected++;
+	listener_rejected++;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\"", l->name, strerror(err));
+		return;
+	}
+	/* Out of descriptors: pause every listener and retry on a back-off timer. */
+	log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\" paused retry_ms=%" PRIu64,
+	    l->name, strerror(err), listener_retry_ms);
+	listener_fd_short = 1;
+	listener_check_limits();
+	tv.tv_sec = (time_t)(listener_retry_ms / 1000);
+	tv.tv_usec = (suseconds_t)(listener_retry_ms % 1000) * 1000;
+	evtimer_add(listener_retry_ev, &tv);
+	listener_retry_ms = listener_retry_ms * 2 > LISTENER_RETRY_MAX_MS ?
+	    LISTENER_RETRY_MAX_MS : listener_retry_ms * 2;
+}
+
+static void
+listener_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	listener_fd_short = 0;
+	listener_check_limits();
+}
+
+void
+listener_destroy(void)
+{
+	if (listener_retry_ev != NULL)
+		event_free(listener_retry_ev);
+	listener_retry_ev = NULL;
+}

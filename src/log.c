@@ -1,0 +1,891 @@
+/*
+ * log.c: the logging API and the log thread.
+ *
+ * Any thread may log. A log call formats its record on the caller's thread
+ * and copies it into a bounded in-memory ring under a mutex held only for
+ * that copy. One thread, "echod-log", takes records out of the ring, renders
+ * them for the sink (stderr, the journal, a file or syslog) and writes them.
+ * A producer never waits for I/O or for the log thread: when the ring is
+ * full the record is dropped and counted, and once the sink accepts writes
+ * again the log thread writes one "dropped=N" line.
+ *
+ * Before log_start() and after log_stop() there is no log thread and every
+ * record is written synchronously by the calling thread. log_sync() always
+ * writes straight to stderr (fatal paths).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+/* Longest message kept; longer ones are cut. */
+#define LOG_MSG_MAX		2048
+/* Ring bytes per record of queue_size: typical records are well below. */
+#define LOG_BYTES_PER_RECORD	256
+#define LOG_QUEUE_DEFAULT	4096
+#define LOG_QUEUE_MAX		(1024 * 1024)
+/* The log thread renders up to this much before each write(). */
+#define LOG_OUT_SIZE		(64 * 1024)
+/* Room for one rendered line: prefix + message + newline. */
+#define LOG_LINE_MAX		(LOG_MSG_MAX + 128)
+
+static const char *log_level_names[] = { "debug", "info", "warning", "error", "critical" };
+static const char *log_subsys_names[] = { "server", "conn", "pool", "tls", "config", "admin", "debug" };
+static const int   log_level_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT };
+
+static const struct {
+	const char *name;
+	int         value;
+} log_facilities[] = {
+	{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV }, { "cron", LOG_CRON },
+	{ "daemon", LOG_DAEMON }, { "ftp", LOG_FTP }, { "lpr", LOG_LPR },
+	{ "mail", LOG_MAIL }, { "news", LOG_NEWS }, { "syslog", LOG_SYSLOG },
+	{ "user", LOG_USER }, { "uucp", LOG_UUCP },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+enum log_sink_type {
+	LOG_SINK_STDERR = 0,
+	LOG_SINK_FILE,
+	LOG_SINK_SYSLOG,
+};
+
+struct log_sink {
+	enum log_sink_type type;
+	int                fd;		/* stderr: 2; file: our descriptor */
+	int                journal;	/* stderr is the journal: <N> prefixes */
+	int                stderr_journal; /* fd 2 is the journal (for log_sync) */
+	char              *path;	/* file sink */
+	int                facility;	/* syslog sink */
+};
+
+/* One record in the ring: this header, then len bytes of message. */
+struct log_rec {
+	uint32_t len;
+	uint8_t  level;
+	uint8_t  subsys;
+	uint16_t msec;
+	int64_t  sec;
+};
+
+enum log_state {
+	LOG_ST_SYNC = 0,	/* no log thread: callers write themselves */
+	LOG_ST_RUNNING,		/* records go through the ring */
+	LOG_ST_STOPPING,	/* still queued; the thread drains and exits */
+};
+
+/* Effective level per subsystem: relaxed atomics, read from any thread. */
+static _Atomic int      log_levels[LOG_S_COUNT];
+/* Written only by the loop thread (set_level, configure). */
+static int              log_base_level = LOG_L_INFO;
+static int              log_overrides[LOG_S_COUNT] = { -1, -1, -1, -1, -1, -1, -1 };
+static size_t           log_queue_size = LOG_QUEUE_DEFAULT;
+
+static _Atomic uint64_t log_written;
+static _Atomic uint64_t log_dropped;
+/* fd 2 is the journal; read by log_sync from any thread. */
+static _Atomic int      log_stderr_journal;
+static int              log_inited;	/* loop thread only */
+
+/*
+ * The queue. Everything below is protected by log_qlock. The ring region
+ * [tail, head) belongs to the log thread, which reads it without the lock:
+ * producers only ever write into the free part, and only the log thread
+ * moves tail.
+ */
+static pthread_mutex_t  log_qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t   log_qcond = PTHREAD_COND_INITIALIZER;
+static enum log_state   log_state = LOG_ST_SYNC;
+static unsigned char   *log_ring;
+static size_t           log_ring_size;
+static size_t           log_ring_max;		/* most records at once */
+static uint64_t         log_head;
+static uint64_t         log_tail;
+static size_t           log_count;
+static uint64_t         log_drop_pending;	/* not yet reported by a dropped= line */
+static int              log_sleeping;		/* the log thread waits on log_qcond */
+static int              log_reopen_pending;
+static struct log_sink *log_sink_pending;	/* handed over by log_configure */
+static pthread_t        log_thread;
+
+/*
+ * The current sink. While the log thread runs it alone uses and replaces
+ * the sink (log_configure hands a new one over through log_sink_pending, so
+ * the loop never waits on a slow sink). Otherwise the callers writing
+ * synchronously use it under log_sink_lock. The log thread takes that lock
+ * too, which only matters in the moments around start and stop.
+ */
+static pthread_mutex_t  log_sink_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_sink *log_sink;
+
+int
+log_level_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(log_level_names); i++)
+		if (strcasecmp(s, log_level_names[i]) == 0)
+			return (int)i;
+	if (strcasecmp(s, "warn") == 0)
+		return LOG_L_WARNING;
+	if (strcasecmp(s, "err") == 0)
+		return LOG_L_ERROR;
+	if (strcasecmp(s, "crit") == 0)
+		return LOG_L_CRITICAL;
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level l)
+{
+	return (unsigned)l < ARRAY_LEN(log_level_names) ? log_level_names[l] : "?";
+}
+
+int
+log_subsys_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(log_subsys_names); i++)
+		if (strcasecmp(s, log_subsys_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_subsys_name(enum log_subsys s)
+{
+	return (unsigned)s < ARRAY_LEN(log_subsys_names) ? log_subsys_names[s] : "?";
+}
+
+int
+log_facility_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(log_facilities); i++)
+		if (strcasecmp(s, log_facilities[i].name) == 0)
+			return log_facilities[i].value;
+	return -1;
+}
+
+static void
+log_recompute(void)
+{
+	int i;
+
+	for (i = 0; i < LOG_S_COUNT; i++)
+		atomic_store_explicit(&log_levels[i],
+		    log_overrides[i] >= 0 ? log_overrides[i] : log_base_level, memory_order_relaxed);
+}
+
+void
+log_set_level(enum log_level l)
+{
+	log_base_level = l;
+	log_recompute();
+}
+
+void
+log_set_subsys_level(enum log_subsys s, int level)
+{
+	if ((unsigned)s >= LOG_S_COUNT)
+		return;
+	log_overrides[s] = level;
+	log_recompute();
+}
+
+int
+log_enabled(enum log_subsys s, enum log_level l)
+{
+	if ((unsigned)s >= LOG_S_COUNT)
+		return 0;
+	return (int)l >= atomic_load_explicit(&log_levels[s], memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------ rendering */
+
+/* 1 if fd 2 is the stream systemd's JOURNAL_STREAM ("dev:ino") names. */
+static int
+log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* Copy a message, turning line breaks into spaces: one record, one line. */
+static size_t
+log_copy_msg(char *dst, const char *msg, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i];
+	return len;
+}
+
+/*
+ * Render one record into out (at least LOG_LINE_MAX bytes): "<N>subsys: msg"
+ * for the journal, else "2026-07-10T22:19:13.042Z level subsys: msg".
+ */
+static size_t
+log_render(char *out, int journal, const struct log_rec *r, const char *msg)
+{
+	struct tm tm;
+	time_t t;
+	int n;
+
+	if (journal)
+		n = snprintf(out, LOG_LINE_MAX, "<%d>%s: ", log_level_prio[r->level],
+		    log_subsys_name(r->subsys));
+	else {
+		t = (time_t)r->sec;
+		gmtime_r(&t, &tm);
+		n = snprintf(out, LOG_LINE_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ %s %s: ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec, (unsigned)r->msec, log_level_name(r->level),
+		    log_subsys_name(r->subsys));
+	}
+	n += (int)log_copy_msg(out + n, msg, r->len);
+	out[n++] = '\n';
+	return (size_t)n;
+}
+
+/* Format the message and stamp the record on the caller's thread. */
+static void
+log_format(struct log_rec *r, char *msg, enum log_level l, enum log_subsys s,
+    const char *fmt, va_list ap)
+{
+	struct timespec ts;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = vsnprintf(msg, LOG_MSG_MAX, fmt, ap);
+	if (n < 0)
+		n = 0;
+	if (n > LOG_MSG_MAX - 1)
+		n = LOG_MSG_MAX - 1;
+	r->len = (uint32_t)n;
+	r->level = (uint8_t)((unsigned)l < ARRAY_LEN(log_level_names) ? l : LOG_L_CRITICAL);
+	r->subsys = (uint8_t)((unsigned)s < LOG_S_COUNT ? s : LOG_S_SERVER);
+	r->sec = (int64_t)ts.tv_sec;
+	r->msec = (uint16_t)(ts.tv_nsec / 1000000);
+}
+
+/* ---------------------------------------------------------------- sinks */
+
+/*
+ * Write all of buf (holding nrec records) to fd. Returns the number of
+ * records that did not make it. Signals are blocked in the log thread, so
+ * EINTR is rare; EAGAIN happens if someone made a shared stderr non-blocking.
+ */
+static uint64_t
+log_write_fd(int fd, const char *buf, size_t len)
+{
+	struct pollfd pfd;
+	uint64_t lost = 0;
+	size_t off = 0, i;
+	ssize_t n;
+
+	while (off < len) {
+		n = write(fd, buf + off, len - off);
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
+		/* A broken sink: the unwritten lines are lost. */
+		for (i = off; i < len; i++)
+			if (buf[i] == '\n')
+				lost++;
+		break;
+	}
+	return lost;
+}
+
+static void
+log_sink_free(struct log_sink *sk)
+{
+	if (sk == NULL)
+		return;
+	if (sk->type == LOG_SINK_FILE && sk->fd != -1)
+		close(sk->fd);
+	free(sk->path);
+	free(sk);
+}
+
+static int
+log_file_open(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+/* Build a sink from [log] target and facility; -1 and *err on failure. */
+static struct log_sink *
+log_sink_new(const char *target, const char *facility, char **err)
+{
+	struct log_sink *sk;
+	int fac;
+
+	fac = log_facility_parse(facility != NULL ? facility : "daemon");
+	if (fac == -1) {
+		xasprintf(err, "[log] facility: unknown syslog facility '%s'", facility);
+		return NULL;
+	}
+	if (target == NULL)
+		target = "stderr";
+	sk = xcalloc(1, sizeof(*sk));
+	sk->fd = -1;
+	sk->facility = fac;
+	sk->stderr_journal = log_stderr_is_journal();
+	if (strcmp(target, "stderr") == 0) {
+		sk->type = LOG_SINK_STDERR;
+		sk->fd = STDERR_FILENO;
+		sk->journal = sk->stderr_journal;
+	} else if (strcmp(target, "syslog") == 0)
+		sk->type = LOG_SINK_SYSLOG;
+	else if (strncmp(target, "file:", 5) == 0 && target[5] != '\0') {
+		sk->type = LOG_SINK_FILE;
+		sk->path = xstrdup(target + 5);
+		if ((sk->fd = log_file_open(sk->path)) == -1) {
+			xasprintf(err, "[log] target: cannot open '%s': %s", sk->path,
+			    strerror(errno));
+			goto fail;
+		}
+	} else {
+		xasprintf(err, "[log] target: expected stderr, syslog or file:/path, got '%s'",
+		    target);
+		goto fail;
+	}
+	return sk;
+fail:
+	log_sink_free(sk);
+	return NULL;
+}
+
+/* The owner of the sink switches to a new one (openlog is process-wide). */
+static void
+log_sink_switch(struct log_sink *sk)
+{
+	if (log_sink != NULL && log_sink->type == LOG_SINK_SYSLOG)
+		closelog();
+	log_sink_free(log_sink);
+	log_sink = sk;
+	if (sk->type == LOG_SINK_SYSLOG)
+		openlog("echod", LOG_PID | LOG_NDELAY, sk->facility);
+	atomic_store_explicit(&log_stderr_journal, sk->stderr_journal, memory_order_relaxed);
+}
+
+/* Plain stderr, until log_configure says otherwise. */
+static struct log_sink *
+log_sink_default(void)
+{
+	struct log_sink *sk;
+
+	sk = xcalloc(1, sizeof(*sk));
+	sk->type = LOG_SINK_STDERR;
+	sk->fd = STDERR_FILENO;
+	sk->stderr_journal = sk->journal = log_stderr_is_journal();
+	atomic_store_explicit(&log_stderr_journal, sk->journal, memory_order_relaxed);
+	return sk;
+}
+
+/*
+ * Reopen a file sink by path (logrotate). On failure keep writing to the old
+ * file; returns the errno and the path for the caller to report once it no
+ * longer holds log_sink_lock. Called by the owner of the sink.
+ */
+static int
+log_sink_reopen(char **path)
+{
+	int fd;
+
+	*path = NULL;
+	if (log_sink == NULL || log_sink->type != LOG_SINK_FILE)
+		return 0;
+	if ((fd = log_file_open(log_sink->path)) == -1) {
+		*path = xstrdup(log_sink->path);
+		return errno;
+	}
+	close(log_sink->fd);
+	log_sink->fd = fd;
+	return 0;
+}
+
+static void
+log_reopen_failed(int error, char *path)
+{
+	if (error != 0)
+		log_error(LOG_S_SERVER, "log reopen path=%s failed: %s", path, strerror(error));
+	free(path);
+}
+
+/* Write one rendered record synchronously (no log thread). */
+static void
+log_write_sync(const struct log_rec *r, const char *msg)
+{
+	char line[LOG_LINE_MAX];
+	uint64_t lost;
+	size_t n;
+
+	pthread_mutex_lock(&log_sink_lock);
+	if (log_sink == NULL)
+		log_sink = log_sink_default();
+	if (log_sink->type == LOG_SINK_SYSLOG) {
+		syslog(log_sink->facility | log_level_prio[r->level], "%s: %.*s",
+		    log_subsys_name(r->subsys), (int)r->len, msg);
+		lost = 0;
+	} else {
+		n = log_render(line, log_sink->journal, r, msg);
+		lost = log_write_fd(log_sink->fd, line, n);
+	}
+	pthread_mutex_unlock(&log_sink_lock);
+	if (lost)
+		atomic_fetch_add_explicit(&log_dropped, 1, memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&log_written, 1, memory_order_relaxed);
+}
+
+/* ----------------------------------------------------------------- ring */
+
+static void
+log_ring_put(uint64_t pos, const void *src, size_t n)
+{
+	size_t off = (size_t)(pos % log_ring_size), first;
+
+	first = log_ring_size - off < n ? log_ring_size - off : n;
+	memcpy(log_ring + off, src, first);
+	memcpy(log_ring, (const unsigned char *)src + first, n - first);
+}
+
+static void
+log_ring_get(uint64_t pos, void *dst, size_t n)
+{
+	size_t off = (size_t)(pos % log_ring_size), first;
+
+	first = log_ring_size - off < n ? log_ring_size - off : n;
+	memcpy(dst, log_ring + off, first);
+	memcpy((unsigned char *)dst + first, log_ring, n - first);
+}
+
+/*
+ * Push a formatted record. Returns 0 if queued or dropped, -1 if there is
+ * no log thread and the caller must write it itself.
+ */
+static int
+log_enqueue(const struct log_rec *r, const char *msg)
+{
+	size_t need = sizeof(*r) + r->len;
+	int wake;
+
+	pthread_mutex_lock(&log_qlock);
+	if (log_state == LOG_ST_SYNC) {
+		pthread_mutex_unlock(&log_qlock);
+		return -1;
+	}
+	if (log_count == log_ring_max || log_ring_size - (size_t)(log_head - log_tail) < need) {
+		log_drop_pending++;
+		pthread_mutex_unlock(&log_qlock);
+		atomic_fetch_add_explicit(&log_dropped, 1, memory_order_relaxed);
+		return 0;
+	}
+	log_ring_put(log_head, r, sizeof(*r));
+	log_ring_put(log_head + sizeof(*r), msg, r->len);
+	log_head += need;
+	log_count++;
+	wake = log_sleeping;
+	log_sleeping = 0;
+	pthread_mutex_unlock(&log_qlock);
+	if (wake)
+		pthread_cond_signal(&log_qcond);
+	return 0;
+}
+
+void
+log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap)
+{
+	char msg[LOG_MSG_MAX];
+	struct log_rec r;
+
+	if (!log_enabled(s, l))
+		return;
+	log_format(&r, msg, l, s, fmt, ap);
+	if (log_enqueue(&r, msg) == -1)
+		log_write_sync(&r, msg);
+}
+
+void
+log_msg(enum log_level l, enum log_subsys s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(l, s, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
+{
+	char msg[LOG_MSG_MAX], line[LOG_LINE_MAX];
+	struct log_rec r;
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	log_format(&r, msg, l, s, fmt, ap);
+	va_end(ap);
+	n = log_render(line, atomic_load_explicit(&log_stderr_journal, memory_order_relaxed),
+	    &r, msg);
+	if (log_write_fd(STDERR_FILENO, line, n) == 0)
+		atomic_fetch_add_explicit(&log_written, 1, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------- the log thread */
+
+/* A batch being rendered by the log thread. */
+struct log_batch {
+	char     *buf;
+	size_t    len;
+	uint64_t  nrec;
+	uint64_t  unreported;	/* lost records no dropped= line has named yet */
+};
+
+/* Write out a rendered batch; lost lines count as dropped and get reported. */
+static void
+log_batch_flush(struct log_batch *b)
+{
+	uint64_t lost;
+
+	if (b->len == 0)
+		return;
+	lost = log_write_fd(log_sink->fd, b->buf, b->len);
+	atomic_fetch_add_explicit(&log_written, b->nrec - lost, memory_order_relaxed);
+	if (lost) {
+		atomic_fetch_add_explicit(&log_dropped, lost, memory_order_relaxed);
+		b->unreported += lost;
+	}
+	b->len = 0;
+	b->nrec = 0;
+}
+
+/* Hand one record to the sink: syslog directly, else into the batch. */
+static void
+log_batch_add(struct log_batch *b, const struct log_rec *r, const char *msg)
+{
+	if (log_sink->type == LOG_SINK_SYSLOG) {
+		syslog(log_sink->facility | log_level_prio[r->level], "%s: %.*s",
+		    log_subsys_name(r->subsys), (int)r->len, msg);
+		atomic_fetch_add_explicit(&log_written, 1, memory_order_relaxed);
+		return;
+	}
+	b->len += log_render(b->buf + b->len, log_sink->journal, r, msg);
+	b->nrec++;
+}
+
+/*
+ * Render the records in [log_tail, head) and write them. The ring space is
+ * given back before each write, so producers can queue while we wait on a
+ * slow sink.
+ */
+static void
+log_drain(struct log_batch *b, uint64_t head)
+{
+	char msg[LOG_MSG_MAX];
+	struct log_rec r;
+	uint64_t pos = log_tail;
+	size_t n = 0;
+
+	while (pos != head) {
+		log_ring_get(pos, &r, sizeof(r));
+		log_ring_get(pos + sizeof(r), msg, r.len);
+		pos += sizeof(r) + r.len;
+		n++;
+		log_batch_add(b, &r, msg);
+		if (pos == head || b->len > LOG_OUT_SIZE - LOG_LINE_MAX) {
+			pthread_mutex_lock(&log_qlock);
+			log_tail = pos;
+			log_count -= n;
+			pthread_mutex_unlock(&log_qlock);
+			n = 0;
+			log_batch_flush(b);
+		}
+	}
+}
+
+/*
+ * Say how many records were lost. If the sink still fails, keep the count
+ * for the next attempt, which comes with the next records (never a spin).
+ */
+static void
+log_report_dropped(struct log_batch *b)
+{
+	char msg[64];
+	struct log_rec r;
+	struct timespec ts;
+	uint64_t lost;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(msg, sizeof(msg), "dropped=%llu", (unsigned long long)b->unreported);
+	r.len = (uint32_t)n;
+	r.level = LOG_L_WARNING;
+	r.subsys = LOG_S_SERVER;
+	r.sec = (int64_t)ts.tv_sec;
+	r.msec = (uint16_t)(ts.tv_nsec / 1000000);
+	if (log_sink->type == LOG_SINK_SYSLOG) {
+		syslog(log_sink->facility | LOG_WARNING, "server: %s", msg);
+		b->unreported = 0;
+		return;
+	}
+	b->len = log_render(b->buf, log_sink->journal, &r, msg);
+	lost = log_write_fd(log_sink->fd, b->buf, b->len);
+	b->len = 0;
+	if (lost == 0)
+		b->unreported = 0;
+}
+
+static void *
+log_thread_main(void *arg)
+{
+	struct log_batch b = { xmalloc(LOG_OUT_SIZE), 0, 0, 0 };
+	struct log_sink *sk;
+	uint64_t head, dropped;
+	int reopen, done, error;
+	char *path;
+
+	util_set_thread_name("echod-log");
+	util_block_signals();
+	for (;;) {
+		pthread_mutex_lock(&log_qlock);
+		while (log_head == log_tail && log_state == LOG_ST_RUNNING &&
+		    !log_reopen_pending && log_sink_pending == NULL && log_drop_pending == 0) {
+			log_sleeping = 1;
+			pthread_cond_wait(&log_qcond, &log_qlock);
+		}
+		log_sleeping = 0;
+		head = log_head;
+		reopen = log_reopen_pending;
+		log_reopen_pending = 0;
+		sk = log_sink_pending;
+		log_sink_pending = NULL;
+		/* Drops counted so far happened while these records were queued. */
+		dropped = log_drop_pending;
+		log_drop_pending = 0;
+		done = log_head == log_tail && log_state == LOG_ST_STOPPING && sk == NULL &&
+		    !reopen && dropped == 0;
+		if (done)
+			log_state = LOG_ST_SYNC;
+		pthread_mutex_unlock(&log_qlock);
+		if (done)
+			break;
+
+		/*
+		 * Uncontended while we run: callers writing synchronously
+		 * exist only in the moments around start and stop.
+		 */
+		pthread_mutex_lock(&log_sink_lock);
+		if (sk != NULL)
+			log_sink_switch(sk);
+		error = reopen ? log_sink_reopen(&path) : 0;
+		b.unreported += dropped;
+		log_drain(&b, head);
+		if (b.unreported)
+			log_report_dropped(&b);
+		pthread_mutex_unlock(&log_sink_lock);
+		if (error)
+			log_reopen_failed(error, path);
+	}
+	/* From here on callers write synchronously (under log_sink_lock). */
+	free(b.buf);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+void
+log_init(void)
+{
+	int i;
+
+	log_base_level = LOG_L_INFO;
+	for (i = 0; i < LOG_S_COUNT; i++)
+		log_overrides[i] = -1;
+	log_recompute();
+	log_inited = 1;
+	pthread_mutex_lock(&log_sink_lock);
+	if (log_sink == NULL)
+		log_sink = log_sink_default();
+	pthread_mutex_unlock(&log_sink_lock);
+}
+
+/* Give a new sink to its owner: the log thread if it runs, else now. */
+static void
+log_install_sink(struct log_sink *sk)
+{
+	struct log_sink *old = NULL;
+	int running;
+
+	pthread_mutex_lock(&log_qlock);
+	running = log_state != LOG_ST_SYNC;
+	if (running) {
+		/* Two reloads before the log thread looked: the newer wins. */
+		old = log_sink_pending;
+		log_sink_pending = sk;
+		if (log_sleeping) {
+			log_sleeping = 0;
+			pthread_cond_signal(&log_qcond);
+		}
+	}
+	pthread_mutex_unlock(&log_qlock);
+	if (running) {
+		log_sink_free(old);
+		return;
+	}
+	pthread_mutex_lock(&log_sink_lock);
+	log_sink_switch(sk);
+	pthread_mutex_unlock(&log_sink_lock);
+}
+
+int
+log_configure(const struct config *cf, char **err)
+{
+	struct log_sink *sk;
+	int i;
+
+	*err = NULL;
+	if (!log_inited)
+		log_init();
+	if ((sk = log_sink_new(cf->log_target, cf->log_facility, err)) == NULL)
+		return -1;
+	log_install_sink(sk);
+	log_base_level = cf->log_level;
+	for (i = 0; i < LOG_S_COUNT; i++)
+		log_overrides[i] = cf->log_subsys_level[i];
+	log_recompute();
+	/* The ring is sized at log_start; a reload cannot resize it. */
+	log_queue_size = cf->log_queue_size > 0 ? (size_t)cf->log_queue_size : LOG_QUEUE_DEFAULT;
+	if (log_queue_size > LOG_QUEUE_MAX)
+		log_queue_size = LOG_QUEUE_MAX;
+	return 0;
+}
+
+int
+log_start(void)
+{
+	size_t size;
+	int error;
+
+	if (!log_inited)
+		log_init();
+	pthread_mutex_lock(&log_qlock);
+	if (log_state != LOG_ST_SYNC) {
+		pthread_mutex_unlock(&log_qlock);
+		return 0;
+	}
+	size = log_queue_size * LOG_BYTES_PER_RECORD + sizeof(struct log_rec) + LOG_MSG_MAX;
+	log_ring = xmalloc(size);
+	log_ring_size = size;
+	log_ring_max = log_queue_size;
+	log_head = log_tail = 0;
+	log_count = 0;
+	log_drop_pending = 0;
+	log_reopen_pending = 0;
+	log_sleeping = 0;
+	log_state = LOG_ST_RUNNING;
+	pthread_mutex_unlock(&log_qlock);
+
+	if ((error = pthread_create(&log_thread, NULL, log_thread_main, NULL)) != 0) {
+		pthread_mutex_lock(&log_qlock);
+		log_state = LOG_ST_SYNC;
+		free(log_ring);
+		log_ring = NULL;
+		pthread_mutex_unlock(&log_qlock);
+		log_error(LOG_S_SERVER, "cannot start the log thread: %s", strerror(error));
+		return -1;
+	}
+	return 0;
+}
+
+void
+log_stop(void)
+{
+	pthread_mutex_lock(&log_qlock);
+	if (log_state != LOG_ST_RUNNING) {
+		pthread_mutex_unlock(&log_qlock);
+		return;
+	}
+	log_state = LOG_ST_STOPPING;
+	pthread_cond_signal(&log_qcond);
+	pthread_mutex_unlock(&log_qlock);
+
+	/* The thread writes everything queued, then returns. */
+	pthread_join(log_thread, NULL);
+	pthread_mutex_lock(&log_qlock);
+	free(log_ring);
+	log_ring = NULL;
+	log_ring_size = 0;
+	pthread_mutex_unlock(&log_qlock);
+}
+
+void
+log_reopen(void)
+{
+	int running, error;
+	char *path;
+
+	pthread_mutex_lock(&log_qlock);
+	running = log_state != LOG_ST_SYNC;
+	if (running) {
+		log_reopen_pending = 1;
+		if (log_sleeping) {
+			log_sleeping = 0;
+			pthread_cond_signal(&log_qcond);
+		}
+	}
+	pthread_mutex_unlock(&log_qlock);
+	if (running)
+		return;
+	pthread_mutex_lock(&log_sink_lock);
+	error = log_sink_reopen(&path);
+	pthread_mutex_unlock(&log_sink_lock);
+	log_reopen_failed(error, path);
+}
+
+void
+log_get_stats(struct log_stats *st)
+{
+	st->written = atomic_load_explicit(&log_written, memory_order_relaxed);
+	st->dropped = atomic_load_explicit(&log_dropped, memory_order_relaxed);
+}

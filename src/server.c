@@ -1,0 +1,368 @@
+/*
+ * server.c: the process. Owns the event_base (main thread), the signal
+ * events, the start-up order, reload (SIGHUP) and graceful shutdown
+ * (SIGTERM/SIGINT). Every function here runs on the loop thread.
+ *
+ * Start-up: config -> log sink -> listeners bound -> signals -> accepting
+ * -> log thread -> loop. Shutdown: stop accepting, ask every connection to
+ * finish (flush what is owed), exit when none is left or at shutdown_timeout.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+static struct event_base   *server_evbase;
+static struct config       *server_cf;
+static struct server_opts   server_o;
+static uint64_t             server_started_ms;
+static int                  server_stopping;
+static int                  server_exit_code;
+static struct event        *server_sig_term, *server_sig_int, *server_sig_hup, *server_sig_usr1;
+static struct event        *server_shutdown_ev;
+
+struct event_base *
+server_base(void)
+{
+	return server_evbase;
+}
+
+const struct config *
+server_config(void)
+{
+	return server_cf;
+}
+
+uint64_t
+server_start_ms(void)
+{
+	return server_started_ms;
+}
+
+/* Settings that apply to the running process, at start-up and on reload. */
+static int
+server_apply_log(const struct config *cf, char **err)
+{
+	if (log_configure(cf, err) == -1)
+		return -1;
+	if (server_o.log_level >= 0)
+		log_set_level((enum log_level)server_o.log_level);
+	return 0;
+}
+
+static void
+server_apply_limits(const struct config *cf)
+{
+	conn_set_limits(cf->write_high_watermark, cf->write_low_watermark, cf->linger_timeout_ms);
+	conn_set_log_connections(cf->log_connections);
+	listener_set_global_max(cf->max_connections);
+	listener_check_limits();
+}
+
+/* ---------------------------------------------------------------- reload */
+
+/* Load the config the server was started with (file, or defaults when it had none). */
+static struct config *
+server_load_config(struct config_errors *errs)
+{
+	struct config *cf = NULL;
+
+	if (server_o.config_path == NULL)
+		return config_default();
+	if (!server_o.config_explicit && access(server_o.config_path, F_OK) == -1 && errno == ENOENT)
+		return config_default();
+	if (config_load(server_o.config_path, &cf, errs) == -1)
+		return NULL;
+	return cf;
+}
+
+/* Bind what the new config adds; on failure undo and report. */
+static int
+server_stage_listeners(const struct config *cf, struct listener **staged, char **err)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nlisteners; i++) {
+		staged[i] = listener_open(cf->listeners[i], listener_find(cf->listeners[i]->name), err);
+		if (staged[i] == NULL) {
+			while (i-- > 0)
+				listener_discard(staged[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Commit: cannot fail. Removed listeners close; their connections live on. */
+static void
+server_commit_listeners(const struct config *cf, struct listener **staged, int *added, int *removed)
+{
+	struct listener *l, *next;
+	size_t i;
+
+	for (l = TAILQ_FIRST(listener_all()); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		if (config_find_listener(cf, l->name) == NULL) {
+			listener_close(l);
+			(*removed)++;
+		}
+	}
+	for (i = 0; i < cf->nlisteners; i++) {
+		l = listener_find(cf->listeners[i]->name);
+		if (l != NULL)
+			listener_merge(l, staged[i], cf->listeners[i]);
+		else {
+			listener_start(staged[i]);
+			(*added)++;
+		}
+	}
+}
+
+static void
+server_reload_failed(struct config_errors *errs, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		log_error(LOG_S_CONFIG, "config error: %s", errs->msgs[i]);
+	if (why != NULL)
+		log_error(LOG_S_CONFIG, "config error: %s", why);
+	log_error(LOG_S_CONFIG, "reload failed errors=%zu, keeping the current configuration",
+	    errs->n + (why != NULL));
+}
+
+void
+server_reload(void)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct listener **staged;
+	struct config *cf;
+	char *err = NULL;
+	int added = 0, removed = 0;
+
+	if (server_stopping) {
+		log_info(LOG_S_SERVER, "reload ignored: shutting down");
+		return;
+	}
+	log_info(LOG_S_SERVER, "reloading config=%s",
+	    server_o.config_path != NULL ? server_o.config_path : "(built-in defaults)");
+	if ((cf = server_load_config(&errs)) == NULL) {
+		server_reload_failed(&errs, NULL);
+		config_errors_free(&errs);
+		return;
+	}
+	staged = xcalloc(cf->nlisteners + 1, sizeof(*staged));
+	if (server_stage_listeners(cf, staged, &err) == -1)
+		goto fail;
+	if (server_apply_log(cf, &err) == -1) {
+		size_t i;
+
+		for (i = 0; i < cf->nlisteners; i++)
+			listener_discard(staged[i]);
+		goto fail;
+	}
+	server_commit_listeners(cf, staged, &added, &removed);
+	free(staged);
+	server_apply_limits(cf);
+	config_free(server_cf);
+	server_cf = cf;
+	log_info(LOG_S_SERVER, "reload ok listeners=%zu added=%d removed=%d", cf->nlisteners, added,
+	    removed);
+	return;
+fail:
+	server_reload_failed(&errs, err);
+	free(err);
+	free(staged);
+	config_free(cf);
+}
+
+/* ---------------------------------------------------------------- shutdown */
+
+static void
+server_check_done(void)
+{
+	if (server_stopping && conn_count() == 0)
+		event_base_loopexit(server_evbase, NULL);
+}
+
+void
+server_conn_closed(void)
+{
+	if (server_stopping)
+		server_check_done();
+}
+
+static void
+server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warn(LOG_S_SERVER, "shutdown timeout after %" PRIu64 "ms: closing connections=%zu",
+	    server_cf->shutdown_timeout_ms, conn_count());
+	conn_close_all("shutdown-timeout");
+	event_base_loopexit(server_evbase, NULL);
+}
+
+void
+server_shutdown(int graceful)
+{
+	struct timeval tv;
+
+	if (server_stopping || !graceful) {
+		log_warn(LOG_S_SERVER, "immediate shutdown connections=%zu", conn_count());
+		server_exit_code = ECHOD_EX_FAIL;
+		server_stopping = 1;
+		conn_close_all("shutdown-now");
+		event_base_loopbreak(server_evbase);
+		return;
+	}
+	server_stopping = 1;
+	log_info(LOG_S_SERVER, "shutting down gracefully connections=%zu timeout_ms=%" PRIu64,
+	    conn_count(), server_cf->shutdown_timeout_ms);
+	listener_close_all();
+	conn_shutdown_all();
+	tv.tv_sec = (time_t)(server_cf->shutdown_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(server_cf->shutdown_timeout_ms % 1000) * 1000;
+	server_shutdown_ev = evtimer_new(server_evbase, server_shutdown_timeout_cb, NULL);
+	if (server_shutdown_ev == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(server_shutdown_ev, &tv);
+	server_check_done();
+}
+
+/* ---------------------------------------------------------------- signals */
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info(LOG_S_SERVER, "signal=%s", sigabbrev_np((int)sig) != NULL ?
+	    sigabbrev_np((int)sig) : "?");
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		server_shutdown(1);
+		break;
+	case SIGHUP:
+		server_reload();
+		break;
+	case SIGUSR1:
+		log_info(LOG_S_SERVER, "reopening log");
+		log_reopen();
+		break;
+	}
+}
+
+static struct event *
+server_signal_new(int sig)
+{
+	struct event *ev = evsignal_new(server_evbase, sig, server_signal_cb, NULL);
+
+	if (ev == NULL || evsignal_add(ev, NULL) == -1)
+		fatalx("cannot install handler for signal %d", sig);
+	return ev;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int
+server_open_listeners(void)
+{
+	struct listener **opened;
+	char *err = NULL;
+	size_t i;
+
+	opened = xcalloc(server_cf->nlisteners + 1, sizeof(*opened));
+	for (i = 0; i < server_cf->nlisteners; i++) {
+		opened[i] = listener_open(server_cf->listeners[i], NULL, &err);
+		if (opened[i] == NULL) {
+			log_crit(LOG_S_SERVER, "cannot start: %s", err);
+			free(err);
+			while (i-- > 0)
+				listener_discard(opened[i]);
+			free(opened);
+			return -1;
+		}
+	}
+	for (i = 0; i < server_cf->nlisteners; i++)
+		listener_start(opened[i]);
+	free(opened);
+	return 0;
+}
+
+static void
+server_cleanup(void)
+{
+	struct event **evs[] = { &server_sig_term, &server_sig_int, &server_sig_hup,
+	    &server_sig_usr1, &server_shutdown_ev };
+	size_t i;
+
+	listener_close_all();
+	conn_close_all("exit");
+	conn_destroy();
+	listener_destroy();
+	for (i = 0; i < ARRAY_LEN(evs); i++) {
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+	event_base_free(server_evbase);
+	server_evbase = NULL;
+	config_free(server_cf);
+	server_cf = NULL;
+}
+
+int
+server_run(const struct server_opts *opts, struct config *cf)
+{
+	char *err = NULL;
+
+	server_o = *opts;
+	server_cf = cf;
+	server_started_ms = util_now_ms();
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads failed");
+	if ((server_evbase = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (server_apply_log(cf, &err) == -1) {
+		log_crit(LOG_S_SERVER, "cannot start: %s", err);
+		free(err);
+		return ECHOD_EX_CONFIG;
+	}
+	log_info(LOG_S_SERVER, "echod %s starting pid=%ld config=%s libevent=%s backend=%s",
+	    PACKAGE_VERSION, (long)getpid(), cf->path != NULL ? cf->path : "(built-in defaults)",
+	    event_get_version(), event_base_get_method(server_evbase));
+	conn_init(server_evbase);
+	listener_init(server_evbase);
+	server_apply_limits(cf);
+	if (server_open_listeners() == -1) {
+		server_cleanup();
+		return ECHOD_EX_FAIL;
+	}
+	server_sig_term = server_signal_new(SIGTERM);
+	server_sig_int = server_signal_new(SIGINT);
+	server_sig_hup = server_signal_new(SIGHUP);
+	server_sig_usr1 = server_signal_new(SIGUSR1);
+	listener_check_limits();
+	log_start();
+	log_info(LOG_S_SERVER, "ready listeners=%zu", cf->nlisteners);
+
+	event_base_dispatch(server_evbase);
+
+	server_cleanup();
+	log_info(LOG_S_SERVER, "exiting status=%d", server_exit_code);
+	log_stop();
+	return server_exit_code;
+}

@@ -1,0 +1,85 @@
+/*
+ * service_clock.c: daytime (RFC 867) and time (RFC 868). Both answer once
+ * and close; the reply is never lost when the client already sent bytes:
+ * conn_finish() writes, shuts the write side, drains input, then closes.
+ * Loop thread (formatters are pure).
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "service.h"
+
+/* Seconds from 1900-01-01 to 1970-01-01. */
+#define CLOCK_EPOCH_OFFSET 2208988800ULL
+
+size_t
+service_daytime_format(time_t t, int rfc3339, char *buf, size_t size)
+{
+	struct tm tm;
+	size_t n;
+
+	if (rfc3339) {
+		gmtime_r(&t, &tm);
+		n = strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ\r\n", &tm);
+	} else {
+		localtime_r(&t, &tm);
+		n = strftime(buf, size, "%a %b %e %H:%M:%S %Y\r\n", &tm);
+	}
+	return n;
+}
+
+uint32_t
+service_time_value(time_t t)
+{
+	return (uint32_t)(((uint64_t)t + CLOCK_EPOCH_OFFSET) & 0xffffffffULL);
+}
+
+static void
+clock_on_data(struct conn *c, const char *data, size_t len)
+{
+	/* the request carries no meaning; input is drained and dropped */
+}
+
+static void
+daytime_on_open(struct conn *c)
+{
+	char line[64];
+	size_t n;
+	int rfc3339 = c->listener->conf->daytime_format == DAYTIME_RFC3339;
+
+	n = service_daytime_format(time(NULL), rfc3339, line, sizeof(line));
+	conn_write(c, line, n);
+	conn_finish(c);
+}
+
+static void
+time_on_open(struct conn *c)
+{
+	uint32_t v = service_time_value(time(NULL));
+	unsigned char b[4];
+
+	b[0] = (unsigned char)(v >> 24);
+	b[1] = (unsigned char)(v >> 16);
+	b[2] = (unsigned char)(v >> 8);
+	b[3] = (unsigned char)v;
+	conn_write(c, b, sizeof(b));
+	conn_finish(c);
+}
+
+const struct service service_daytime = {
+	.name = "daytime",
+	.on_open = daytime_on_open,
+	.on_data = clock_on_data,
+};
+
+const struct service service_time = {
+	.name = "time",
+	.on_open = time_on_open,
+	.on_data = clock_on_data,
+};

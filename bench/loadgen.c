@@ -1,0 +1,969 @@
+/*
+ * loadgen: load generator for echo servers on the loopback interface.
+ *
+ * Single-threaded, non-blocking, one epoll loop. Modes:
+ *   pingpong  each connection sends one message and waits for all of it back
+ *   stream    each connection keeps up to --window messages in flight
+ *   idle      open N connections, one round-trip each, hold them, then one
+ *             more round-trip each to prove they are still alive
+ *   churn     connect, one round-trip, close, repeat
+ *
+ * Every echoed byte is checked against a deterministic per-connection
+ * pattern. Round-trip latencies go into a log-linear histogram. The result is
+ * one key=value line on stdout and a human summary on stderr.
+ */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Pattern: a pseudo-random period of prime length, stored with a tail copy
+ * so any offset can be sent or compared as one contiguous run. */
+#define LOADGEN_PERIOD		65521
+#define LOADGEN_CHUNK		65536
+#define LOADGEN_RXBUF		(256 * 1024)
+#define LOADGEN_MAX_SIZE	(16 * 1024 * 1024)
+
+/* Histogram: values below 2^SUB_BITS exact, then 2^(SUB_BITS-1) buckets per
+ * power of two (about 1.6 % relative resolution). */
+#define HIST_SUB_BITS		6
+#define HIST_HALF		(1 << (HIST_SUB_BITS - 1))
+#define HIST_BUCKETS		((64 - HIST_SUB_BITS + 2) * HIST_HALF)
+
+enum loadgen_mode {
+	LOADGEN_PINGPONG,
+	LOADGEN_STREAM,
+	LOADGEN_IDLE,
+	LOADGEN_CHURN
+};
+
+enum loadgen_state {
+	LG_S_FREE,		/* slot has no socket */
+	LG_S_CONNECTING,	/* connect() in progress */
+	LG_S_ACTIVE,		/* exchanging messages */
+	LG_S_HOLD,		/* idle: first round-trip done, holding */
+	LG_S_VERIFYING,		/* idle: second round-trip in flight */
+	LG_S_VERIFIED,		/* idle: second round-trip done */
+	LG_S_DEAD		/* failed; counted as an error */
+};
+
+struct lg_conn {
+	int			 fd;
+	enum loadgen_state	 state;
+	uint32_t		 index;
+	uint32_t		 seed;
+	uint32_t		 events;
+	uint64_t		 tx_off;
+	uint64_t		 rx_off;
+	uint64_t		 tx_limit;	/* bytes allowed to be sent */
+	uint64_t		 started;	/* churn: connect time */
+	uint64_t		*stamps;	/* send time of each message in window */
+};
+
+struct lg_hist {
+	uint64_t		 count[HIST_BUCKETS];
+	uint64_t		 total;
+	uint64_t		 max;
+};
+
+struct loadgen {
+	enum loadgen_mode	 mode;
+	struct sockaddr_storage	 target;
+	socklen_t		 target_len;
+	char			 target_str[128];
+	uint32_t		 src_first;	/* host order, 0 = no binding */
+	uint32_t		 src_count;
+	unsigned		 conns;
+	size_t			 size;
+	unsigned		 window;
+	double			 duration;
+	double			 warmup;
+	double			 timeout;
+	uint64_t		 max_requests;	/* 0 = unbounded */
+	unsigned		 burst;		/* connects in progress at once */
+
+	int			 epfd;
+	struct lg_conn		*slots;
+	uint8_t			*pat;
+	uint8_t			*rxbuf;
+
+	uint64_t		 t_begin;
+	uint64_t		 t_measure;	/* end of warm-up */
+	uint64_t		 t_end;
+	int			 stopping;	/* no new messages or connections */
+
+	unsigned		 connecting;
+	unsigned		 next_connect;	/* idle/pingpong: next slot to open */
+	unsigned		 opened;	/* connections that reached ACTIVE */
+	unsigned		 held;
+	unsigned		 verified;
+	uint64_t		 issued;	/* messages started */
+	uint64_t		 done_total;	/* messages completed */
+	uint64_t		 done;		/* ... inside the measured window */
+	uint64_t		 bytes;		/* echoed bytes in the window */
+	uint64_t		 errors;	/* verification, reset, early EOF */
+	uint64_t		 connect_errors;
+	struct lg_hist		 hist;
+};
+
+static volatile sig_atomic_t loadgen_interrupted;
+
+static void __attribute__((noreturn))
+loadgen_usage(void)
+{
+	fprintf(stderr,
+	    "usage: loadgen MODE [options] HOST:PORT\n"
+	    "  MODE: pingpong | stream | idle | churn\n"
+	    "  -c, --connections N   concurrent connections (default 1)\n"
+	    "  -s, --size N          message size in bytes (default 64)\n"
+	    "  -d, --duration SEC    measured time; idle: hold time (default 5)\n"
+	    "  -w, --warmup SEC      warm-up before measuring (default 1)\n"
+	    "  -W, --window N        stream: messages in flight per connection (default 4)\n"
+	    "  -n, --requests N      stop after N round-trips (duration is then a bound)\n"
+	    "  -S, --src-range A-B   spread source addresses over A..B (127.0.0.0/8)\n"
+	    "  -b, --burst N         connects in progress at once (default 256)\n"
+	    "  -t, --timeout SEC     idle: bound on connect and verify phases (default 60)\n"
+	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
+	exit(2);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+loadgen_fatal(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "loadgen: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static uint64_t
+loadgen_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void
+loadgen_signal_cb(int sig)
+{
+	(void)sig;
+	loadgen_interrupted = 1;
+}
+
+/* Histogram bucket of a value in nanoseconds. */
+static unsigned
+hist_index(uint64_t v)
+{
+	unsigned	msb, e;
+
+	if (v < (1U << HIST_SUB_BITS))
+		return (unsigned)v;
+	msb = 63 - (unsigned)__builtin_clzll(v);
+	e = msb - HIST_SUB_BITS + 1;
+	return e * HIST_HALF + (unsigned)(v >> e);
+}
+
+/* Midpoint of a bucket: the value reported for it. */
+static uint64_t
+hist_value(unsigned idx)
+{
+	unsigned	e, m;
+
+	if (idx < (1U << HIST_SUB_BITS))
+		return idx;
+	e = idx / HIST_HALF - 1;
+	m = idx - e * HIST_HALF;
+	return ((uint64_t)m << e) + ((1ULL << e) >> 1);
+}
+
+static void
+hist_add(struct lg_hist *h, uint64_t v)
+{
+	h->count[hist_index(v)]++;
+	h->total++;
+	if (v > h->max)
+		h->max = v;
+}
+
+static uint64_t
+hist_percentile(const struct lg_hist *h, double p)
+{
+	uint64_t	want, seen = 0, v;
+	unsigned	i;
+
+	if (h->total == 0)
+		return 0;
+	want = (uint64_t)(p * (double)h->total + 0.999999);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->count[i];
+		if (seen >= want) {
+			v = hist_value(i);
+			return v > h->max ? h->max : v;
+		}
+	}
+	return h->max;
+}
+
+static int
+loadgen_parse_loopback(const char *s, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char			 host[INET6_ADDRSTRLEN + 2], *p, *end;
+	const char		*colon;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	unsigned long		 port;
+	size_t			 hl;
+
+	colon = strrchr(s, ':');
+	if (colon == NULL || colon == s)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof host)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof *ss);
+	p = host;
+	if (*p == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		p++;
+	}
+	if (inet_pton(AF_INET, p, &sin->sin_addr) == 1) {
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof *sin;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, p, &sin6->sin6_addr) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *sin6;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+loadgen_parse_range(struct loadgen *lg, const char *s)
+{
+	char		 buf[64], *dash;
+	struct in_addr	 a, b;
+	uint32_t	 ha, hb;
+
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash == NULL)
+		return -1;
+	*dash = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1 ||
+	    inet_pton(AF_INET, dash + 1, &b) != 1)
+		return -1;
+	ha = ntohl(a.s_addr);
+	hb = ntohl(b.s_addr);
+	if ((ha >> 24) != 127 || (hb >> 24) != 127 || hb < ha)
+		return -1;
+	lg->src_first = ha;
+	lg->src_count = hb - ha + 1;
+	return 0;
+}
+
+static double
+loadgen_parse_double(const char *s, const char *what)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || v < 0 || v > 86400)
+		loadgen_fatal("bad %s: %s", what, s);
+	return v;
+}
+
+static unsigned long long
+loadgen_parse_num(const char *s, const char *what, unsigned long long max)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *s == '-' || v > max)
+		loadgen_fatal("bad %s: %s", what, s);
+	return v;
+}
+
+static void
+loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "connections", required_argument, NULL, 'c' },
+		{ "size", required_argument, NULL, 's' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "window", required_argument, NULL, 'W' },
+		{ "requests", required_argument, NULL, 'n' },
+		{ "src-range", required_argument, NULL, 'S' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*mode;
+	int		 ch;
+
+	lg->conns = 1;
+	lg->size = 64;
+	lg->duration = 5;
+	lg->warmup = 1;
+	lg->window = 4;
+	lg->burst = 256;
+	lg->timeout = 60;
+	if (argc < 2)
+		loadgen_usage();
+	mode = argv[1];
+	if (strcmp(mode, "pingpong") == 0)
+		lg->mode = LOADGEN_PINGPONG;
+	else if (strcmp(mode, "stream") == 0)
+		lg->mode = LOADGEN_STREAM;
+	else if (strcmp(mode, "idle") == 0)
+		lg->mode = LOADGEN_IDLE;
+	else if (strcmp(mode, "churn") == 0)
+		lg->mode = LOADGEN_CHURN;
+	else
+		loadgen_usage();
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			lg->conns = (unsigned)loadgen_parse_num(optarg,
+			    "connections", 1000000);
+			break;
+		case 's':
+			lg->size = (size_t)loadgen_parse_num(optarg, "size",
+			    LOADGEN_MAX_SIZE);
+			break;
+		case 'd':
+			lg->duration = loadgen_parse_double(optarg, "duration");
+			break;
+		case 'w':
+			lg->warmup = loadgen_parse_double(optarg, "warmup");
+			break;
+		case 'W':
+			lg->window = (unsigned)loadgen_parse_num(optarg,
+			    "window", 1024);
+			break;
+		case 'n':
+			lg->max_requests = loadgen_parse_num(optarg,
+			    "requests", UINT64_MAX);
+			break;
+		case 'S':
+			if (loadgen_parse_range(lg, optarg) != 0)
+				loadgen_fatal("bad --src-range (want "
+				    "127.x.y.z-127.x.y.z): %s", optarg);
+			break;
+		case 'b':
+			lg->burst = (unsigned)loadgen_parse_num(optarg,
+			    "burst", 100000);
+			break;
+		case 't':
+			lg->timeout = loadgen_parse_double(optarg, "timeout");
+			break;
+		default:
+			loadgen_usage();
+		}
+	}
+	if (optind != argc - 1)
+		loadgen_usage();
+	if (loadgen_parse_loopback(argv[optind], &lg->target,
+	    &lg->target_len) != 0)
+		loadgen_fatal("target must be a loopback HOST:PORT "
+		    "(127.0.0.0/8 or [::1]): %s", argv[optind]);
+	snprintf(lg->target_str, sizeof lg->target_str, "%s", argv[optind]);
+	if (lg->conns == 0 || lg->size == 0 || lg->window == 0 ||
+	    lg->burst == 0)
+		loadgen_fatal("connections, size, window, burst must be > 0");
+	if (lg->src_count != 0 && lg->target.ss_family != AF_INET)
+		loadgen_fatal("--src-range needs an IPv4 target");
+	if (lg->mode != LOADGEN_STREAM)
+		lg->window = 1;
+}
+
+static void
+loadgen_pattern_init(struct loadgen *lg)
+{
+	uint32_t	x = 0x9e3779b9;
+	size_t		i;
+
+	lg->pat = malloc(LOADGEN_PERIOD + LOADGEN_CHUNK);
+	lg->rxbuf = malloc(LOADGEN_RXBUF);
+	if (lg->pat == NULL || lg->rxbuf == NULL)
+		loadgen_fatal("out of memory");
+	for (i = 0; i < LOADGEN_PERIOD; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		lg->pat[i] = (uint8_t)(x >> 11);
+	}
+	for (i = 0; i < LOADGEN_CHUNK; i++)
+		lg->pat[LOADGEN_PERIOD + i] = lg->pat[i];
+}
+
+static void
+loadgen_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+loadgen_set_events(struct loadgen *lg, struct lg_conn *c, uint32_t events)
+{
+	struct epoll_event	ev;
+
+	if (c->events == events)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = events;
+	ev.data.ptr = c;
+	if (epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+		loadgen_fatal("epoll_ctl: %s", strerror(errno));
+	c->events = events;
+}
+
+static void
+loadgen_close(struct loadgen *lg, struct lg_conn *c, enum loadgen_state st)
+{
+	if (c->fd != -1) {
+		if (c->state == LG_S_CONNECTING)
+			lg->connecting--;
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->state = st;
+	c->events = 0;
+}
+
+static void
+loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
+{
+	static unsigned	reported;
+
+	if (reported++ < 5)
+		fprintf(stderr, "loadgen: conn %u: %s%s%s\n", c->index, why,
+		    err ? ": " : "", err ? strerror(err) : "");
+	if (c->state == LG_S_CONNECTING)
+		lg->connect_errors++;
+	else
+		lg->errors++;
+	loadgen_close(lg, c, LG_S_DEAD);
+}
+
+/* Start a non-blocking connect for slot c. */
+static void
+loadgen_connect(struct loadgen *lg, struct lg_conn *c)
+{
+	struct sockaddr_in	 src;
+	struct epoll_event	 ev;
+	int			 fd, one = 1;
+
+	fd = socket(lg->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		c->state = LG_S_CONNECTING;
+		lg->connecting++;
+		loadgen_fail(lg, c, "socket", errno);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (lg->src_count != 0) {
+		/* Let connect() pick the port so the 4-tuple, not the
+		 * source address alone, has to be unique. */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof one);
+		memset(&src, 0, sizeof src);
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr = htonl(lg->src_first +
+		    c->index % lg->src_count);
+		if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+			close(fd);
+			c->state = LG_S_CONNECTING;
+			lg->connecting++;
+			loadgen_fail(lg, c, "bind", errno);
+			return;
+		}
+	}
+	c->fd = fd;
+	c->state = LG_S_CONNECTING;
+	c->tx_off = c->rx_off = c->tx_limit = 0;
+	c->started = loadgen_now();
+	lg->connecting++;
+	if (connect(fd, (struct sockaddr *)&lg->target, lg->target_len) != 0 &&
+	    errno != EINPROGRESS) {
+		loadgen_fail(lg, c, "connect", errno);
+		return;
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLOUT;
+	ev.data.ptr = c;
+	if (epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		loadgen_fatal("epoll_ctl add: %s", strerror(errno));
+	c->events = EPOLLOUT;
+}
+
+/* Send what the window allows; ask for EPOLLOUT if the socket is full. */
+static void
+loadgen_send(struct loadgen *lg, struct lg_conn *c)
+{
+	uint64_t	msg, end;
+	size_t		pos, len;
+	ssize_t		n;
+
+	while (c->tx_off < c->tx_limit) {
+		if (c->tx_off % lg->size == 0) {
+			msg = c->tx_off / lg->size;
+			c->stamps[msg % lg->window] = loadgen_now();
+		}
+		/* Never cross a message boundary: stamps are per message. */
+		end = (c->tx_off / lg->size + 1) * lg->size;
+		if (end > c->tx_limit)
+			end = c->tx_limit;
+		len = (size_t)(end - c->tx_off);
+		if (len > LOADGEN_CHUNK)
+			len = LOADGEN_CHUNK;
+		pos = (size_t)((c->seed + c->tx_off) % LOADGEN_PERIOD);
+		n = send(c->fd, lg->pat + pos, len, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			loadgen_fail(lg, c, "send", errno);
+			return;
+		}
+		c->tx_off += (uint64_t)n;
+	}
+	loadgen_set_events(lg, c, EPOLLIN |
+	    (c->tx_off < c->tx_limit ? EPOLLOUT : 0));
+}
+
+/* Allow one more message to be sent, if the run still issues messages. */
+static int
+loadgen_issue(struct loadgen *lg, struct lg_conn *c)
+{
+	if (lg->stopping)
+		return 0;
+	if (lg->max_requests != 0 && lg->issued >= lg->max_requests)
+		return 0;
+	lg->issued++;
+	c->tx_limit += lg->size;
+	return 1;
+}
+
+static int
+loadgen_verify(struct loadgen *lg, struct lg_conn *c, const uint8_t *buf,
+    size_t n)
+{
+	size_t	pos, k;
+
+	pos = (size_t)((c->seed + c->rx_off) % LOADGEN_PERIOD);
+	while (n > 0) {
+		k = n > LOADGEN_CHUNK ? LOADGEN_CHUNK : n;
+		if (memcmp(buf, lg->pat + pos, k) != 0)
+			return -1;
+		buf += k;
+		n -= k;
+		pos = (pos + k) % LOADGEN_PERIOD;
+	}
+	return 0;
+}
+
+static void
+loadgen_record(struct loadgen *lg, uint64_t started, uint64_t now)
+{
+	lg->done_total++;
+	if (now < lg->t_measure || now > lg->t_end)
+		return;
+	lg->done++;
+	lg->bytes += lg->size;
+	hist_add(&lg->hist, now - started);
+}
+
+static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
+
+/* One message fully echoed on connection c. */
+static void
+loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,
+    uint64_t now)
+{
+	switch (lg->mode) {
+	case LOADGEN_PINGPONG:
+	case LOADGEN_STREAM:
+		loadgen_record(lg, c->stamps[msg % lg->window], now);
+		if (loadgen_issue(lg, c))
+			loadgen_send(lg, c);
+		break;
+	case LOADGEN_IDLE:
+		if (c->state == LG_S_ACTIVE) {
+			c->state = LG_S_HOLD;
+			lg->held++;
+			loadgen_record(lg, c->stamps[0], now);
+		} else {
+			c->state = LG_S_VERIFIED;
+			lg->verified++;
+		}
+		loadgen_set_events(lg, c, EPOLLIN);
+		break;
+	case LOADGEN_CHURN:
+		loadgen_record(lg, c->started, now);
+		loadgen_close(lg, c, LG_S_FREE);
+		loadgen_churn_next(lg, c);
+		break;
+	}
+}
+
+static void
+loadgen_readable(struct loadgen *lg, struct lg_conn *c)
+{
+	uint64_t	now, msg;
+	ssize_t		n;
+
+	for (;;) {
+		n = recv(c->fd, lg->rxbuf, LOADGEN_RXBUF, 0);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			loadgen_fail(lg, c, "recv", errno);
+			return;
+		}
+		if (n == 0) {
+			loadgen_fail(lg, c, "closed by server", 0);
+			return;
+		}
+		if (c->rx_off + (uint64_t)n > c->tx_off) {
+			loadgen_fail(lg, c, "more bytes back than sent", 0);
+			return;
+		}
+		if (loadgen_verify(lg, c, lg->rxbuf, (size_t)n) != 0) {
+			loadgen_fail(lg, c, "echoed bytes differ", 0);
+			return;
+		}
+		now = loadgen_now();
+		msg = c->rx_off / lg->size;
+		c->rx_off += (uint64_t)n;
+		/* Complete every message whose last byte just arrived. */
+		while ((msg + 1) * lg->size <= c->rx_off) {
+			loadgen_complete(lg, c, msg, now);
+			if (c->state != LG_S_ACTIVE)
+				return;
+			msg++;
+		}
+		if ((size_t)n < LOADGEN_RXBUF)
+			return;
+	}
+}
+
+static void
+loadgen_connected(struct loadgen *lg, struct lg_conn *c)
+{
+	socklen_t	len = sizeof(int);
+	int		err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		loadgen_fail(lg, c, "connect", err);
+		return;
+	}
+	lg->connecting--;
+	lg->opened++;
+	c->state = LG_S_ACTIVE;
+	if (lg->mode == LOADGEN_IDLE || lg->mode == LOADGEN_CHURN) {
+		/* The one round-trip is part of the connection cycle. */
+		c->tx_limit = lg->size;
+	} else {
+		while (c->tx_limit / lg->size < lg->window &&
+		    loadgen_issue(lg, c))
+			;
+	}
+	loadgen_send(lg, c);
+}
+
+static void
+loadgen_churn_next(struct loadgen *lg, struct lg_conn *c)
+{
+	if (lg->stopping)
+		return;
+	if (lg->max_requests != 0 && lg->issued >= lg->max_requests)
+		return;
+	lg->issued++;
+	loadgen_connect(lg, c);
+}
+
+static void
+loadgen_dispatch(struct loadgen *lg, struct lg_conn *c, uint32_t events)
+{
+	if (c->fd == -1)
+		return;
+	if (c->state == LG_S_CONNECTING) {
+		loadgen_connected(lg, c);
+		return;
+	}
+	if (c->state == LG_S_HOLD && (events & (EPOLLIN | EPOLLERR |
+	    EPOLLHUP))) {
+		/* A held connection must stay silent. */
+		lg->held--;
+		loadgen_fail(lg, c, "held connection closed or got data", 0);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		loadgen_readable(lg, c);
+	if (c->fd != -1 && (events & EPOLLOUT))
+		loadgen_send(lg, c);
+}
+
+/* Open pending connections, at most lg->burst in progress at once. */
+static void
+loadgen_open_more(struct loadgen *lg)
+{
+	struct lg_conn	*c;
+
+	while (!lg->stopping && lg->next_connect < lg->conns &&
+	    lg->connecting < lg->burst) {
+		c = &lg->slots[lg->next_connect++];
+		if (lg->mode == LOADGEN_CHURN)
+			loadgen_churn_next(lg, c);
+		else
+			loadgen_connect(lg, c);
+	}
+}
+
+static void
+loadgen_poll(struct loadgen *lg, uint64_t deadline)
+{
+	struct epoll_event	evs[256];
+	uint64_t		now;
+	int			n, i, ms;
+
+	now = loadgen_now();
+	ms = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
+	if (ms > 100)
+		ms = 100;
+	n = epoll_wait(lg->epfd, evs, 256, ms);
+	if (n == -1) {
+		if (errno == EINTR)
+			return;
+		loadgen_fatal("epoll_wait: %s", strerror(errno));
+	}
+	for (i = 0; i < n; i++)
+		loadgen_dispatch(lg, evs[i].data.ptr, evs[i].events);
+}
+
+static int
+loadgen_finished(struct loadgen *lg)
+{
+	if (lg->max_requests != 0 && lg->done_total >= lg->max_requests)
+		return 1;
+	return 0;
+}
+
+static void
+loadgen_run_traffic(struct loadgen *lg)
+{
+	while (!loadgen_interrupted) {
+		loadgen_open_more(lg);
+		if (loadgen_now() >= lg->t_end || loadgen_finished(lg))
+			break;
+		loadgen_poll(lg, lg->t_end);
+	}
+	lg->stopping = 1;
+}
+
+/* Idle: open all, one round-trip each, report, hold, verify again. */
+static void
+loadgen_run_idle(struct loadgen *lg)
+{
+	uint64_t	 bound, hold_end;
+	uint64_t	 failed;
+	unsigned	 i, live;
+	struct lg_conn	*c;
+
+	bound = loadgen_now() + (uint64_t)(lg->timeout * 1e9);
+	while (!loadgen_interrupted && loadgen_now() < bound) {
+		loadgen_open_more(lg);
+		if (lg->next_connect == lg->conns && lg->connecting == 0 &&
+		    lg->held + lg->errors + lg->connect_errors >= lg->conns)
+			break;
+		loadgen_poll(lg, bound);
+	}
+	printf("established=%u errors=%" PRIu64 " connect_errors=%" PRIu64
+	    " setup_s=%.3f\n", lg->held, lg->errors, lg->connect_errors,
+	    (double)(loadgen_now() - lg->t_begin) / 1e9);
+	fflush(stdout);
+	hold_end = loadgen_now() + (uint64_t)(lg->duration * 1e9);
+	while (!loadgen_interrupted && loadgen_now() < hold_end)
+		loadgen_poll(lg, hold_end);
+	/* Second round-trip on every held connection. */
+	live = 0;
+	for (i = 0; i < lg->conns; i++) {
+		c = &lg->slots[i];
+		if (c->state != LG_S_HOLD)
+			continue;
+		c->state = LG_S_VERIFYING;
+		c->tx_limit += lg->size;
+		loadgen_send(lg, c);
+		live++;
+	}
+	bound = loadgen_now() + (uint64_t)(lg->timeout * 1e9);
+	failed = lg->errors;
+	while (!loadgen_interrupted && loadgen_now() < bound &&
+	    lg->verified + (lg->errors - failed) < live)
+		loadgen_poll(lg, bound);
+}
+
+static void
+loadgen_report(struct loadgen *lg, double measured)
+{
+	const char	*mode[] = { "pingpong", "stream", "idle", "churn" };
+	double		 rps, mibps;
+	uint64_t	 p50, p99, p999;
+
+	rps = measured > 0 ? (double)lg->done / measured : 0;
+	mibps = measured > 0 ? (double)lg->bytes / measured / 1048576.0 : 0;
+	p50 = hist_percentile(&lg->hist, 0.50);
+	p99 = hist_percentile(&lg->hist, 0.99);
+	p999 = hist_percentile(&lg->hist, 0.999);
+	printf("mode=%s target=%s conns=%u size=%zu window=%u warmup=%.3f "
+	    "duration=%.3f requests=%" PRIu64 " requests_total=%" PRIu64
+	    " rps=%.1f mibps=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
+	    "max_us=%.1f errors=%" PRIu64 " connect_errors=%" PRIu64
+	    " connected=%u held=%u verified=%u\n",
+	    mode[lg->mode], lg->target_str, lg->conns, lg->size, lg->window,
+	    lg->warmup, measured, lg->done, lg->done_total, rps, mibps,
+	    (double)p50 / 1e3, (double)p99 / 1e3, (double)p999 / 1e3,
+	    (double)lg->hist.max / 1e3, lg->errors, lg->connect_errors,
+	    lg->opened, lg->held, lg->verified);
+	fflush(stdout);
+	fprintf(stderr, "%s %s: %u conns x %zu B: %.0f req/s, %.2f MiB/s, "
+	    "latency p50 %.1f us p99 %.1f us p99.9 %.1f us max %.1f us, "
+	    "%" PRIu64 " errors, %" PRIu64 " connect errors",
+	    mode[lg->mode], lg->target_str, lg->conns, lg->size, rps, mibps,
+	    (double)p50 / 1e3, (double)p99 / 1e3, (double)p999 / 1e3,
+	    (double)lg->hist.max / 1e3, lg->errors, lg->connect_errors);
+	if (lg->mode == LOADGEN_IDLE)
+		fprintf(stderr, ", %u held, %u verified after hold",
+		    lg->held, lg->verified);
+	fputc('\n', stderr);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct loadgen	 lg;
+	struct sigaction sa;
+	unsigned	 i;
+	double		 measured;
+	uint64_t	 stop;
+	int		 ok;
+
+	memset(&lg, 0, sizeof lg);
+	loadgen_parse_args(&lg, argc, argv);
+	loadgen_raise_nofile();
+	loadgen_pattern_init(&lg);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = loadgen_signal_cb;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	lg.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (lg.epfd == -1)
+		loadgen_fatal("epoll_create1: %s", strerror(errno));
+	lg.slots = calloc(lg.conns, sizeof *lg.slots);
+	if (lg.slots == NULL)
+		loadgen_fatal("out of memory");
+	for (i = 0; i < lg.conns; i++) {
+		lg.slots[i].fd = -1;
+		lg.slots[i].index = i;
+		lg.slots[i].seed = (uint32_t)(((uint64_t)i * 7919) %
+		    LOADGEN_PERIOD);
+		lg.slots[i].stamps = calloc(lg.window, sizeof(uint64_t));
+		if (lg.slots[i].stamps == NULL)
+			loadgen_fatal("out of memory");
+	}
+
+	lg.t_begin = loadgen_now();
+	if (lg.mode == LOADGEN_IDLE) {
+		lg.t_measure = lg.t_begin;
+		lg.t_end = UINT64_MAX;
+		loadgen_run_idle(&lg);
+		stop = loadgen_now();
+		measured = (double)(stop - lg.t_begin) / 1e9;
+	} else {
+		lg.t_measure = lg.t_begin + (uint64_t)(lg.warmup * 1e9);
+		lg.t_end = lg.t_measure + (uint64_t)(lg.duration * 1e9);
+		if (lg.max_requests != 0)
+			lg.t_measure = lg.t_begin;
+		loadgen_run_traffic(&lg);
+		stop = loadgen_now();
+		if (stop > lg.t_end)
+			stop = lg.t_end;
+		measured = stop > lg.t_measure ?
+		    (double)(stop - lg.t_measure) / 1e9 : 0;
+	}
+	loadgen_report(&lg, measured);
+
+	ok = lg.errors == 0 && lg.connect_errors == 0 && !loadgen_interrupted;
+	if (lg.mode == LOADGEN_IDLE && lg.verified != lg.conns)
+		ok = 0;
+	if (lg.max_requests != 0 && lg.done_total < lg.max_requests)
+		ok = 0;
+	for (i = 0; i < lg.conns; i++)
+		if (lg.slots[i].fd != -1)
+			close(lg.slots[i].fd);
+	return ok ? 0 : 1;
+}

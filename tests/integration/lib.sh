@@ -1,0 +1,336 @@
+# lib.sh: shared helpers of the integration tests, sourced by every t_*.sh.
+#
+# POSIX sh. Each test gets a temporary directory (removed on exit), starts the
+# real daemon with `start_echod INI` on kernel-chosen loopback ports, reads the
+# actual ports from its log (`port_of NAME`), drives it with tclient, nc and
+# socat, and stops it with `stop_echod`, which asserts a clean exit. On exit
+# every log is scanned for sanitizer reports; any makes the test fail.
+# Every wait is bounded, and a watchdog ends a test that runs too long.
+#
+# The harness (make check) exports ECHOD, top_srcdir, top_builddir and
+# SANITIZER; run by hand, they default to an in-tree build.
+
+set -u
+
+TEST_NAME=$(basename "$0" .sh)
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${ECHOD:=$top_builddir/src/echod}"
+: "${SANITIZER:=}"
+: "${TEST_TIMEOUT:=90}"
+TCLIENT=$top_builddir/tests/integration/tclient
+
+# The daemon and tclient report in UTC and the tests compare against date(1).
+TZ=UTC
+export TZ
+# Report sanitizer findings on stderr (the daemon log), with stacks.
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1}
+export ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
+
+SANITIZER_PATTERN='ERROR: AddressSanitizer|runtime error:|WARNING: ThreadSanitizer|LeakSanitizer'
+
+ECHOD_PID=
+ECHOD_LOG=
+ECHOD_STATUS=
+ECHOD_N=0
+LIB_PIDS=
+LIB_WATCHDOG=
+
+fail()
+{
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+skip()
+{
+	echo "SKIP: $TEST_NAME: $*"
+	exit 77
+}
+
+note()
+{
+	echo "$TEST_NAME: $*"
+}
+
+# proc_alive PID: the process exists and is not a zombie.
+proc_alive()
+{
+	local st
+
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+lib_sanitizer_check()
+{
+	local f bad=0
+
+	for f in "$tmp"/*.log "$tmp"/*.out; do
+		[ -f "$f" ] || continue
+		if grep -q -E "$SANITIZER_PATTERN" "$f"; then
+			echo "FAIL: $TEST_NAME: sanitizer report in $(basename "$f"):" >&2
+			grep -E -A 30 "$SANITIZER_PATTERN" "$f" | head -n 60 >&2
+			bad=1
+		fi
+	done
+	return $bad
+}
+
+lib_cleanup()
+{
+	local rc=$? p f
+
+	trap - EXIT
+	set +e
+	if [ -n "$LIB_WATCHDOG" ]; then
+		kill -TERM "$LIB_WATCHDOG" 2>/dev/null
+		wait "$LIB_WATCHDOG" 2>/dev/null
+	fi
+	for p in $LIB_PIDS; do
+		if proc_alive "$p"; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
+	lib_sanitizer_check || rc=1
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for f in "$tmp"/echod.*.log; do
+			[ -f "$f" ] || continue
+			echo "---- last lines of $(basename "$f") ----" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	if [ -n "${KEEP_TMP:-}" ]; then
+		echo "$TEST_NAME: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+
+# A test that overruns TEST_TIMEOUT is ended (the EXIT trap then cleans up).
+lib_watchdog()
+{
+	(
+		trap 'kill -TERM $sp 2>/dev/null; exit 0' TERM
+		sleep "$1" </dev/null >/dev/null 2>&1 &
+		sp=$!
+		wait "$sp"
+		echo "FAIL: $TEST_NAME: watchdog: still running after $1 s" >&2
+		kill -TERM $$
+	) &
+	LIB_WATCHDOG=$!
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-$TEST_NAME.XXXXXX") || fail "mktemp"
+trap lib_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+lib_watchdog "$TEST_TIMEOUT"
+
+[ -x "$ECHOD" ] || fail "daemon not built: $ECHOD"
+[ -x "$TCLIENT" ] || fail "test client not built: $TCLIENT"
+
+# spawn CMD...: run CMD in the background (redirect at the call), remember its
+# PID in SPAWN_PID so cleanup can end it.
+spawn()
+{
+	"$@" &
+	SPAWN_PID=$!
+	LIB_PIDS="$LIB_PIDS $SPAWN_PID"
+}
+
+# wait_exit PID TIMEOUT: wait for a spawned process; its status in WAIT_STATUS.
+# Returns 1 (and leaves it running) if it is still alive after TIMEOUT seconds.
+wait_exit()
+{
+	local i=0 n
+
+	n=$(($2 * 20))
+	while proc_alive "$1"; do
+		[ "$i" -ge "$n" ] && return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	wait "$1"
+	WAIT_STATUS=$?
+	return 0
+}
+
+# tclient ARGS: the C test client with a 30 s overall deadline.
+tclient()
+{
+	"$TCLIENT" -T 30 "$@"
+}
+
+# wait_file_grep PATTERN TIMEOUT FILE: poll FILE for an extended regex.
+# Gives up early when FILE is the daemon's log and the daemon has exited.
+wait_file_grep()
+{
+	local i=0 n
+
+	n=$(($2 * 20))
+	while [ "$i" -lt "$n" ]; do
+		grep -q -E -- "$1" "$3" 2>/dev/null && return 0
+		if [ "$3" = "$ECHOD_LOG" ] && [ -n "$ECHOD_PID" ] && ! proc_alive "$ECHOD_PID"; then
+			grep -q -E -- "$1" "$3" 2>/dev/null
+			return
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_log PATTERN [TIMEOUT]: wait for an extended regex in the daemon log.
+wait_log()
+{
+	wait_file_grep "$1" "${2:-10}" "$ECHOD_LOG"
+}
+
+# log_count PATTERN: how many lines of the daemon log match.
+log_count()
+{
+	grep -c -E -- "$1" "$ECHOD_LOG" 2>/dev/null || true
+}
+
+# wait_log_count PATTERN N [TIMEOUT]: wait until at least N lines match.
+wait_log_count()
+{
+	local i=0 n
+
+	n=$((${3:-10} * 20))
+	while [ "$i" -lt "$n" ]; do
+		[ "$(log_count "$1")" -ge "$2" ] && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# expect_log PATTERN [TIMEOUT]: wait_log or fail.
+expect_log()
+{
+	wait_log "$1" "${2:-10}" || fail "no log line matching '$1' within ${2:-10} s"
+}
+
+# no_log PATTERN: fail if the daemon log has a matching line.
+no_log()
+{
+	if grep -q -E -- "$1" "$ECHOD_LOG"; then
+		fail "unexpected log line: $(grep -E -- "$1" "$ECHOD_LOG" | head -n 1)"
+	fi
+}
+
+# start_echod INI [ARGS...]: run the daemon in the foreground mode, in the
+# background of this shell, stderr to ECHOD_LOG; wait until it is ready.
+start_echod()
+{
+	local ini=$1
+
+	shift
+	ECHOD_N=$((ECHOD_N + 1))
+	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
+	: >"$ECHOD_LOG"
+	"$ECHOD" -f -c "$ini" "$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	ECHOD_PID=$!
+	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+	ECHOD_STATUS=
+	if ! wait_log 'ready listeners=[0-9]+' 15; then
+		proc_alive "$ECHOD_PID" || fail "echod exited during start-up"
+		fail "echod not ready within 15 s"
+	fi
+}
+
+# addr_of NAME [N]: the address of the Nth "listening listener=NAME" line
+# (127.0.0.1:PORT, [::1]:PORT, unix:/path). Returns 1 if there is none.
+addr_of()
+{
+	local a
+
+	a=$(sed -n "s/.* listening listener=$1 .*addr=\([^ ]*\).*/\1/p" "$ECHOD_LOG" |
+	    sed -n "${2:-1}p")
+	[ -n "$a" ] || return 1
+	echo "$a"
+}
+
+# port_of NAME [N]: the kernel-chosen port of listener NAME, from the log.
+# Use as P=$(port_of echo) || fail ...
+port_of()
+{
+	local a i=0
+
+	while ! a=$(addr_of "$1" "${2:-1}"); do
+		[ "$i" -ge 200 ] && return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	case $a in
+	unix:*) echo "-" ;;
+	*) echo "${a##*:}" ;;
+	esac
+}
+
+# echod_wait_exit TIMEOUT: wait for the daemon to exit; status in ECHOD_STATUS.
+echod_wait_exit()
+{
+	wait_exit "$ECHOD_PID" "$1" || return 1
+	ECHOD_STATUS=$WAIT_STATUS
+	return 0
+}
+
+# stop_echod [TIMEOUT]: SIGTERM, wait, assert exit status 0 and the last log line.
+stop_echod()
+{
+	local t=${1:-15}
+
+	proc_alive "$ECHOD_PID" || fail "echod died before it was stopped"
+	kill -TERM "$ECHOD_PID"
+	if ! echod_wait_exit "$t"; then
+		kill -KILL "$ECHOD_PID" 2>/dev/null
+		fail "echod still running $t s after SIGTERM"
+	fi
+	[ "$ECHOD_STATUS" -eq 0 ] || fail "echod exited with status $ECHOD_STATUS after SIGTERM"
+	grep -q -E 'exiting status=0' "$ECHOD_LOG" || fail "no 'exiting status=0' log line"
+}
+
+# rss_kb PID: resident set size in KiB.
+rss_kb()
+{
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status"
+}
+
+# cpu_ticks PID: user + system CPU time in clock ticks.
+cpu_ticks()
+{
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# have_ipv6: the loopback interface has ::1.
+have_ipv6()
+{
+	grep -q -i '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null
+}
+
+# have_cmd NAME: a tool is installed.
+have_cmd()
+{
+	command -v "$1" >/dev/null 2>&1
+}
+
+# close_line_of REASON: the first "close ... reason=REASON" log line.
+close_line_of()
+{
+	grep -E " close .*reason=$1( |$)" "$ECHOD_LOG" | head -n 1
+}
+
+# field LINE KEY: the value of KEY=VALUE in a log line.
+field()
+{
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}

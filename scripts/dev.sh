@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Set up a Debian 12 machine, build echod, and run it or its tests.
+#
+#   scripts/dev.sh run    install build dependencies, build, run echod in the
+#                         foreground with conf/echod.ini (Ctrl-C stops it)
+#   scripts/dev.sh test   install build and test dependencies, build, and run
+#                         the whole test suite: the normal build's `make check`
+#                         and `make distcheck`, then ASan+UBSan and TSan builds'
+#                         tests (all with -Werror)
+#   scripts/dev.sh deps   only install the packages
+#
+# Needs root (or sudo) for apt-get; set ECHOD_NO_APT=1 to skip installing.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+BUILD_PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
+  libinih-dev libsystemd-dev"
+TEST_PKGS="check netcat-openbsd socat openssl systemd procps iproute2 python3 valgrind"
+
+dev_deps() {
+	[ "${ECHOD_NO_APT:-0}" = 1 ] && return 0
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	local missing=()
+	for p in $BUILD_PKGS ${1:-}; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "== installing: ${missing[*]}"
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+# dev_build DIR CONFIGURE-ARGS...
+dev_build() {
+	local dir=$1; shift
+	[ -x configure ] && [ configure -nt configure.ac ] && [ Makefile.in -nt Makefile.am ] || autoreconf -fi
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" "$@" >configure.out && make -j"$jobs")
+}
+
+dev_check() {
+	local dir=$1 name=$2
+	echo "== $name: make check"
+	if ! (cd "$dir" && make -j"$jobs" check); then
+		echo "== $name: FAILED; logs:" >&2
+		find "$dir/tests" -name '*.log' -newer "$dir/configure.out" -print0 2>/dev/null |
+			xargs -0 grep -l -E '^(FAIL|ERROR)|:F:|:E:' 2>/dev/null | while read -r f; do
+				echo "---- $f" >&2; tail -n 60 "$f" >&2; done
+		return 1
+	fi
+}
+
+case "${1:-}" in
+deps)
+	dev_deps "$TEST_PKGS"
+	;;
+run)
+	dev_deps
+	dev_build build --enable-werror
+	echo "== running build/src/echod -f -c conf/echod.ini (Ctrl-C to stop)"
+	exec build/src/echod -f -c conf/echod.ini
+	;;
+test)
+	dev_deps "$TEST_PKGS"
+	start=$(date +%s)
+	dev_build build --enable-werror
+	dev_check build "normal build"
+	echo "== normal build: make distcheck"
+	(cd build && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.out 2>&1) ||
+		{ tail -n 80 build/distcheck.out >&2; exit 1; }
+	dev_build build-asan --enable-werror --enable-asan --enable-debug
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		dev_check build-asan "ASan+UBSan build"
+	dev_build build-tsan --enable-werror --enable-tsan --enable-debug
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 dev_check build-tsan "TSan build"
+	echo "== all test suites passed in $(( $(date +%s) - start ))s"
+	;;
+*)
+	sed -n '2,12p' "$0"
+	exit 64
+	;;
+esac

@@ -1,0 +1,1197 @@
+/*
+ * config.c: the configuration loader. A table of keys (section, name,
+ * setter, field offset, range, default) drives everything: defaults, the
+ * inih handler, the documentation check. Parsing collects every error
+ * instead of stopping at the first; the config is then validated as a whole.
+ * Runs on the loop thread (start-up and reload); builds a new struct config
+ * each time and never touches the one in use.
+ *
+ * Line numbers: inih's handler does not get them here, so inih reads through
+ * config_read_cb, which counts lines. inih calls the handler for a line right
+ * after reading it, so the counter is the current line. The reader also sees
+ * section headers before inih does, which is how empty sections, unknown
+ * sections and the line of each header are known.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "service.h"
+#include "util.h"
+
+#define CONFIG_MAX_ERRORS	100	/* handed out */
+#define CONFIG_MAX_KEPT		1000	/* collected (then sorted); the rest are counted */
+#define CONFIG_COUNT_MAX	((uint64_t)INT_MAX)
+#define CONFIG_QUEUE_MAX	((uint64_t)1 << 20)
+#define CONFIG_SIZE_MAX		((uint64_t)1 << 30)
+#define CONFIG_DURATION_MAX	((uint64_t)168 * 3600 * 1000)
+#define CONFIG_WORKERS_MAX	256
+#define CONFIG_DEFAULT_TEXT \
+	"[listener echo]\nservice = echo\nbind = 127.0.0.1:7007\n"
+
+enum config_sect {
+	CONFIG_SECT_NONE = 0,	/* before the first header */
+	CONFIG_SECT_SERVER,
+	CONFIG_SECT_LOG,
+	CONFIG_SECT_LISTENER,
+	CONFIG_SECT_SKIP,	/* a bad header, already reported: ignore its keys */
+};
+
+#define CONFIG_K_REPEAT		0x1	/* may be given several times; values add up */
+#define CONFIG_K_REQUIRED	0x2	/* a [listener] without it is an error */
+#define CONFIG_K_SUBSYS		0x4	/* matches "level.<subsystem>" */
+
+struct config_parse;
+struct config_key;
+
+/* Parse value into the field of obj; on bad input report it and return -1. */
+typedef int (*config_set_cb)(struct config_parse *, const struct config_key *, void *,
+    const char *);
+
+struct config_key {
+	enum config_sect	 sect;
+	const char		*name;
+	config_set_cb		 set;
+	size_t			 off;	/* field in struct config or struct listener_conf */
+	uint64_t		 min;
+	uint64_t		 max;
+	const char		*def;	/* default, as it would be written; NULL: none */
+	int			 flags;	/* CONFIG_K_* */
+};
+
+static int	config_set_uint(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_int(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_size(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_duration(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_bool(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_mode(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_level(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_subsys_level(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_target(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_facility(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_service(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_bind(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_daytime(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+
+#define S(f)	CONFIG_SECT_SERVER, #f
+#define G(f)	offsetof(struct config, f)
+#define L(f)	offsetof(struct listener_conf, f)
+#define LSN	CONFIG_SECT_LISTENER
+
+/* Every accepted key. Adding a key is adding a row (and a line in conf/echod.ini). */
+static const struct config_key config_keys[] = {
+	{ S(max_connections), config_set_uint, G(max_connections), 1, CONFIG_COUNT_MAX, "10000", 0 },
+	{ S(shutdown_timeout), config_set_duration, G(shutdown_timeout_ms), 0,
+	  CONFIG_DURATION_MAX, "30s", 0 },
+	{ S(write_high_watermark), config_set_size, G(write_high_watermark), 1, CONFIG_SIZE_MAX,
+	  "256K", 0 },
+	{ S(write_low_watermark), config_set_size, G(write_low_watermark), 0, CONFIG_SIZE_MAX,
+	  "64K", 0 },
+	{ S(linger_timeout), config_set_duration, G(linger_timeout_ms), 0, CONFIG_DURATION_MAX,
+	  "2s", 0 },
+	{ S(workers), config_set_uint, G(workers), 0, CONFIG_WORKERS_MAX, "0", 0 },
+	{ S(job_queue_max), config_set_uint, G(job_queue_max), 1, CONFIG_QUEUE_MAX, "1024", 0 },
+	{ S(job_timeout), config_set_duration, G(job_timeout_ms), 1, CONFIG_DURATION_MAX, "30s", 0 },
+	{ S(max_line), config_set_size, G(max_line), 16, (uint64_t)1 << 20, "4096", 0 },
+	{ S(max_sleep), config_set_duration, G(max_sleep_ms), 0, CONFIG_DURATION_MAX, "10s", 0 },
+	{ S(max_pending), config_set_uint, G(max_pending), 1, 65536, "64", 0 },
+
+	{ CONFIG_SECT_LOG, "level", config_set_level, G(log_level), 0, 0, "info", 0 },
+	{ CONFIG_SECT_LOG, "level.<subsystem>", config_set_subsys_level, G(log_subsys_level), 0, 0,
+	  NULL, CONFIG_K_SUBSYS },
+	{ CONFIG_SECT_LOG, "target", config_set_target, G(log_target), 0, 0, "stderr", 0 },
+	{ CONFIG_SECT_LOG, "facility", config_set_facility, G(log_facility), 0, 0, "daemon", 0 },
+	{ CONFIG_SECT_LOG, "queue_size", config_set_uint, G(log_queue_size), 16, CONFIG_QUEUE_MAX,
+	  "4096", 0 },
+	{ CONFIG_SECT_LOG, "connections", config_set_bool, G(log_connections), 0, 0, "no", 0 },
+
+	{ LSN, "bind", config_set_bind, 0, 0, 0, NULL, CONFIG_K_REPEAT | CONFIG_K_REQUIRED },
+	{ LSN, "service", config_set_service, L(service), 0, 0, NULL, CONFIG_K_REQUIRED },
+	{ LSN, "backlog", config_set_int, L(backlog), 1, 65535, "511", 0 },
+	{ LSN, "reuse_port", config_set_bool, L(reuse_port), 0, 0, "no", 0 },
+	{ LSN, "max_connections", config_set_uint, L(max_connections), 0, CONFIG_COUNT_MAX, "0", 0 },
+	{ LSN, "idle_timeout", config_set_duration, L(idle_timeout_ms), 0, CONFIG_DURATION_MAX,
+	  "300s", 0 },
+	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, "0660", 0 },
+	{ LSN, "daytime_format", config_set_daytime, L(daytime_format), 0, 0, "ctime", 0 },
+};
+#define CONFIG_NKEYS	ARRAY_LEN(config_keys)
+
+#undef S
+#undef G
+#undef L
+#undef LSN
+
+static const char *config_facilities[] = {
+	"daemon", "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+	"local7",
+};
+
+struct config_msg {
+	int			 line;		/* INT_MAX: about the whole file */
+	size_t			 seq;
+	char			*msg;
+};
+
+/* State of one load: the config being built and where the reader is. */
+struct config_parse {
+	struct config		*cf;
+	struct config_errors	*errs;		/* may be NULL: errors are only counted */
+	struct config_msg	*msgs;
+	size_t			 nerrs;
+	const char		*file;
+	int			 defaults;	/* applying built-in defaults: errors are bugs */
+
+	FILE			*fp;		/* the source: a file ... */
+	const char		*text;		/* ... or a string */
+	char			*buf;
+	size_t			 bufsize;
+	int			 lineno;
+	int			 syntax_line;	/* first syntax error the reader reported */
+
+	enum config_sect	 sect;
+	char			*sect_name;	/* between the brackets, for messages */
+	int			 sect_line;
+	struct listener_conf	*lc;		/* the current [listener NAME] */
+	const char		*key;		/* the key being set, for messages */
+
+	int			 seen[CONFIG_NKEYS];	/* line where a key was set, 0: not */
+	int			 subsys_seen[LOG_S_COUNT];
+};
+
+static const char *
+config_sect_name(enum config_sect s)
+{
+	switch (s) {
+	case CONFIG_SECT_SERVER:
+		return "server";
+	case CONFIG_SECT_LOG:
+		return "log";
+	case CONFIG_SECT_LISTENER:
+		return "listener";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * Remember "FILE:LINE: message" (or "FILE: message" when line is 0). Errors
+ * are sorted by line before they are handed out, since some are only found
+ * at the end of a section or of the file.
+ */
+static void __attribute__((format(printf, 3, 4)))
+config_error(struct config_parse *ps, int line, const char *fmt, ...)
+{
+	struct config_msg *m;
+	char *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (ps->defaults)
+		fatalx("built-in configuration default is invalid: %s", msg);
+	if (ps->nerrs++ >= CONFIG_MAX_KEPT) {
+		free(msg);
+		return;
+	}
+	ps->msgs = xreallocarray(ps->msgs, ps->nerrs, sizeof(*ps->msgs));
+	m = &ps->msgs[ps->nerrs - 1];
+	m->line = line > 0 ? line : INT_MAX;
+	m->seq = ps->nerrs;
+	if (line > 0)
+		xasprintf(&m->msg, "%s:%d: %s", ps->file, line, msg);
+	else
+		xasprintf(&m->msg, "%s: %s", ps->file, msg);
+	free(msg);
+}
+
+static int
+config_msg_cmp(const void *a, const void *b)
+{
+	const struct config_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+config_errors_add(struct config_errors *errs, char *msg)
+{
+	if (errs == NULL) {
+		free(msg);
+		return;
+	}
+	errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
+	errs->msgs[errs->n++] = msg;
+}
+
+/* Hand the errors out in line order, at most CONFIG_MAX_ERRORS of them. */
+static void
+config_errors_flush(struct config_parse *ps)
+{
+	size_t i, kept = ps->nerrs < CONFIG_MAX_KEPT ? ps->nerrs : CONFIG_MAX_KEPT;
+	char *more;
+
+	qsort(ps->msgs, kept, sizeof(*ps->msgs), config_msg_cmp);
+	for (i = 0; i < kept; i++) {
+		if (i < CONFIG_MAX_ERRORS)
+			config_errors_add(ps->errs, ps->msgs[i].msg);
+		else
+			free(ps->msgs[i].msg);
+	}
+	if (ps->nerrs > CONFIG_MAX_ERRORS) {
+		xasprintf(&more, "%s: %zu more errors not shown", ps->file,
+		    ps->nerrs - CONFIG_MAX_ERRORS);
+		config_errors_add(ps->errs, more);
+	}
+	free(ps->msgs);
+	ps->msgs = NULL;
+}
+
+/* "FILE:LINE: [section] key: expected ..., got 'value'" */
+static int
+config_bad_value(struct config_parse *ps, const char *expect, const char *got)
+{
+	config_error(ps, ps->lineno, "[%s] %s: %s, got '%s'", ps->sect_name, ps->key, expect, got);
+	return -1;
+}
+
+/* A key that may be given once: remember its line, complain the second time. */
+static int
+config_once(struct config_parse *ps, int *slot)
+{
+	if (*slot != 0) {
+		config_error(ps, ps->lineno, "[%s] %s: expected at most one value, but it was "
+		    "already set on line %d", ps->sect_name, ps->key, *slot);
+		return -1;
+	}
+	*slot = ps->lineno;
+	return 0;
+}
+
+/* "256K", "1M", "16": the shortest exact spelling, for messages. */
+static const char *
+config_fmt_size(uint64_t v, char *buf, size_t size)
+{
+	if (v != 0 && v % (1ULL << 30) == 0)
+		snprintf(buf, size, "%lluG", (unsigned long long)(v >> 30));
+	else if (v != 0 && v % (1ULL << 20) == 0)
+		snprintf(buf, size, "%lluM", (unsigned long long)(v >> 20));
+	else if (v != 0 && v % (1ULL << 10) == 0)
+		snprintf(buf, size, "%lluK", (unsigned long long)(v >> 10));
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* "168h", "30s", "150ms", "0": the shortest exact spelling, for messages. */
+static const char *
+config_fmt_duration(uint64_t ms, char *buf, size_t size)
+{
+	if (ms != 0 && ms % 3600000 == 0)
+		snprintf(buf, size, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms != 0 && ms % 60000 == 0)
+		snprintf(buf, size, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms != 0 && ms % 1000 == 0)
+		snprintf(buf, size, "%llus", (unsigned long long)(ms / 1000));
+	else if (ms != 0)
+		snprintf(buf, size, "%llums", (unsigned long long)ms);
+	else
+		snprintf(buf, size, "0");
+	return buf;
+}
+
+static uint64_t *
+config_u64(void *obj, const struct config_key *k)
+{
+	return (uint64_t *)((char *)obj + k->off);
+}
+
+static int *
+config_intp(void *obj, const struct config_key *k)
+{
+	return (int *)((char *)obj + k->off);
+}
+
+static char **
+config_strp(void *obj, const struct config_key *k)
+{
+	return (char **)((char *)obj + k->off);
+}
+
+static void
+config_set_str(void *obj, const struct config_key *k, const char *value)
+{
+	char **p = config_strp(obj, k);
+
+	free(*p);
+	*p = xstrdup(value);
+}
+
+static int
+config_parse_count(struct config_parse *ps, const struct config_key *k, const char *value,
+    uint64_t *out)
+{
+	char expect[128];
+
+	if (util_parse_uint(value, k->max, out) == -1 || *out < k->min) {
+		snprintf(expect, sizeof(expect), "expected an integer from %llu to %llu",
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		return config_bad_value(ps, expect, value);
+	}
+	return 0;
+}
+
+static int
+config_set_uint(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	return config_parse_count(ps, k, value, config_u64(obj, k));
+}
+
+static int
+config_set_int(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	uint64_t v;
+
+	if (config_parse_count(ps, k, value, &v) == -1)
+		return -1;
+	*config_intp(obj, k) = (int)v;
+	return 0;
+}
+
+static int
+config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	char expect[160], lo[32], hi[32];
+	uint64_t v;
+
+	if (util_parse_size(value, &v) == -1 || v < k->min || v > k->max) {
+		snprintf(expect, sizeof(expect), "expected a size from %s to %s (bytes, or a number "
+		    "with a K, M or G suffix)", config_fmt_size(k->min, lo, sizeof(lo)),
+		    config_fmt_size(k->max, hi, sizeof(hi)));
+		return config_bad_value(ps, expect, value);
+	}
+	*config_u64(obj, k) = v;
+	return 0;
+}
+
+static int
+config_set_duration(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	char expect[160], lo[32], hi[32];
+	uint64_t v;
+
+	if (util_parse_duration_ms(value, &v) == -1 || v < k->min || v > k->max) {
+		snprintf(expect, sizeof(expect), "expected a duration from %s to %s (a number with "
+		    "ms, s, m or h; seconds if bare)", config_fmt_duration(k->min, lo, sizeof(lo)),
+		    config_fmt_duration(k->max, hi, sizeof(hi)));
+		return config_bad_value(ps, expect, value);
+	}
+	*config_u64(obj, k) = v;
+	return 0;
+}
+
+static int
+config_set_bool(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	if (util_parse_bool(value, config_intp(obj, k)) == -1)
+		return config_bad_value(ps, "expected yes or no (or true/false, on/off, 1/0)", value);
+	return 0;
+}
+
+/* Octal permission bits, as in chmod: "0660", "660", "0600". */
+static int
+config_set_mode(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	for (p = value; *p >= '0' && *p <= '7' && v <= k->max; p++)
+		v = v * 8 + (unsigned long)(*p - '0');
+	if (p == value || *p != '\0' || v > k->max)
+		return config_bad_value(ps, "expected an octal file mode from 0000 to 0777, "
+		    "such as 0660", value);
+	*(mode_t *)((char *)obj + k->off) = (mode_t)v;
+	return 0;
+}
+
+static int
+config_set_level(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	int l = log_level_parse(value);
+
+	if (l == -1)
+		return config_bad_value(ps, "expected a log level (debug, info, warning, error "
+		    "or critical)", value);
+	*(enum log_level *)((char *)obj + k->off) = (enum log_level)l;
+	return 0;
+}
+
+/* "level.conn = debug": the subsystem comes from the key itself. */
+static int
+config_set_subsys_level(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	const char *name = ps->key + strlen("level.");
+	char expect[256];
+	size_t off;
+	int s, l, i;
+
+	if ((s = log_subsys_parse(name)) == -1) {
+		off = (size_t)snprintf(expect, sizeof(expect), "expected a subsystem name after "
+		    "'level.' (one of:");
+		for (i = 0; i < LOG_S_COUNT && off < sizeof(expect); i++)
+			off += (size_t)snprintf(expect + off, sizeof(expect) - off, " %s",
+			    log_subsys_name((enum log_subsys)i));
+		if (off < sizeof(expect))
+			snprintf(expect + off, sizeof(expect) - off, ")");
+		return config_bad_value(ps, expect, name);
+	}
+	if (config_once(ps, &ps->subsys_seen[s]) == -1)
+		return -1;
+	if ((l = log_level_parse(value)) == -1)
+		return config_bad_value(ps, "expected a log level (debug, info, warning, error "
+		    "or critical)", value);
+	((int *)((char *)obj + k->off))[s] = l;
+	return 0;
+}
+
+static int
+config_set_target(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	if (strcmp(value, "stderr") != 0 && strcmp(value, "syslog") != 0 &&
+	    (strncmp(value, "file:/", 6) != 0 || value[6] == '\0'))
+		return config_bad_value(ps, "expected stderr, syslog or file:/absolute/path", value);
+	config_set_str(obj, k, value);
+	return 0;
+}
+
+static int
+config_set_facility(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(config_facilities); i++) {
+		if (strcasecmp(value, config_facilities[i]) == 0) {
+			config_set_str(obj, k, config_facilities[i]);
+			return 0;
+		}
+	}
+	return config_bad_value(ps, "expected a syslog facility (daemon, user, local0 ... local7)",
+	    value);
+}
+
+static int
+config_set_service(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	const struct service *svc = service_find(value);
+	char *expect;
+
+	if (svc == NULL) {
+		xasprintf(&expect, "expected a service name (one of: %s)", service_names());
+		config_bad_value(ps, expect, value);
+		free(expect);
+		return -1;
+	}
+	config_set_str(obj, k, svc->name);
+	return 0;
+}
+
+static void
+config_add_bind(struct listener_conf *lc, const char *spec, const struct addr *addrs, int n,
+    int line)
+{
+	struct bind_conf *b;
+
+	lc->binds = xreallocarray(lc->binds, lc->nbinds + 1, sizeof(*lc->binds));
+	b = &lc->binds[lc->nbinds++];
+	memset(b, 0, sizeof(*b));
+	b->spec = xstrdup(spec);
+	memcpy(b->addrs, addrs, (size_t)n * sizeof(*addrs));
+	b->naddrs = n;
+	b->line = line;
+}
+
+/* "bind = A, B C": each comma- or space-separated spec is one bind. */
+static int
+config_set_bind(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	struct addr addrs[ADDR_MAX_PER_SPEC];
+	char *copy, *tok, *save = NULL;
+	const char *why;
+	int n, found = 0, rc = 0;
+
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		found = 1;
+		if ((n = addr_parse(tok, addrs, &why)) == -1)
+			rc = config_bad_value(ps, why, tok);
+		else
+			config_add_bind(obj, tok, addrs, n, ps->lineno);
+	}
+	free(copy);
+	if (!found)
+		return config_bad_value(ps, "expected one or more addresses such as 127.0.0.1:7007, "
+		    "[::1]:7007, *:7007 or unix:/path", value);
+	return rc;
+}
+
+static int
+config_set_daytime(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	enum daytime_format *p = (enum daytime_format *)((char *)obj + k->off);
+
+	if (strcmp(value, "ctime") == 0)
+		*p = DAYTIME_CTIME;
+	else if (strcmp(value, "rfc3339") == 0)
+		*p = DAYTIME_RFC3339;
+	else
+		return config_bad_value(ps, "expected ctime or rfc3339", value);
+	return 0;
+}
+
+static const struct config_key *
+config_key_find(enum config_sect sect, const char *name)
+{
+	const struct config_key *k;
+
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
+		if (k->sect != sect)
+			continue;
+		if ((k->flags & CONFIG_K_SUBSYS) && strncmp(name, "level.", 6) == 0)
+			return k;
+		if (strcmp(k->name, name) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+static int
+config_key_index(enum config_sect sect, const char *name)
+{
+	const struct config_key *k = config_key_find(sect, name);
+
+	if (k == NULL)
+		fatalx("config: no key %s.%s in the table", config_sect_name(sect), name);
+	return (int)(k - config_keys);
+}
+
+static void *
+config_key_obj(struct config_parse *ps, const struct config_key *k)
+{
+	return k->sect == CONFIG_SECT_LISTENER ? (void *)ps->lc : (void *)ps->cf;
+}
+
+/* Apply the defaults of one section's keys; a failure is a bug in the table. */
+static void
+config_apply_defaults(struct config_parse *ps, enum config_sect sect)
+{
+	const struct config_key *k;
+	const char *saved_name = ps->sect_name;
+
+	ps->defaults = 1;
+	ps->sect_name = (char *)config_sect_name(sect);
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
+		if (k->sect != sect || k->def == NULL)
+			continue;
+		ps->key = k->name;
+		k->set(ps, k, config_key_obj(ps, k), k->def);
+	}
+	ps->sect_name = (char *)saved_name;
+	ps->defaults = 0;
+}
+
+static int
+config_listener_name_ok(const char *name)
+{
+	const char *p;
+
+	if (*name == '\0')
+		return 0;
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("_.-", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+static void
+config_listener_begin(struct config_parse *ps, const char *name)
+{
+	const struct listener_conf *old;
+	struct config *cf = ps->cf;
+	struct listener_conf *lc;
+	size_t i;
+
+	if (!config_listener_name_ok(name)) {
+		config_error(ps, ps->lineno, "[%s]: expected a listener name of letters, digits, "
+		    "'_', '.' or '-', as in [listener echo], got '%s'", ps->sect_name, name);
+		ps->sect = CONFIG_SECT_SKIP;
+		return;
+	}
+	if ((old = config_find_listener(cf, name)) != NULL) {
+		config_error(ps, ps->lineno, "[%s]: expected a unique listener name, but it is "
+		    "already defined on line %d", ps->sect_name, old->line);
+		ps->sect = CONFIG_SECT_SKIP;
+		return;
+	}
+	lc = xcalloc(1, sizeof(*lc));
+	lc->name = xstrdup(name);
+	lc->file = xstrdup(ps->file);
+	lc->line = ps->lineno;
+	cf->listeners = xreallocarray(cf->listeners, cf->nlisteners + 1, sizeof(*cf->listeners));
+	cf->listeners[cf->nlisteners++] = lc;
+	ps->lc = lc;
+	ps->sect = CONFIG_SECT_LISTENER;
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (config_keys[i].sect == CONFIG_SECT_LISTENER)
+			ps->seen[i] = 0;
+	config_apply_defaults(ps, CONFIG_SECT_LISTENER);
+}
+
+/* Leaving a [listener]: report required keys it did not set, at its header line. */
+static void
+config_section_end(struct config_parse *ps)
+{
+	const struct config_key *k;
+
+	if (ps->sect != CONFIG_SECT_LISTENER)
+		return;
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
+		if (k->sect != CONFIG_SECT_LISTENER || !(k->flags & CONFIG_K_REQUIRED))
+			continue;
+		if (ps->seen[k - config_keys] == 0)
+			config_error(ps, ps->sect_line, "[%s] %s: expected this key in every "
+			    "[listener] section, but it is missing", ps->sect_name, k->name);
+	}
+}
+
+/* A "[...]" header: name is what is between the brackets, trimmed. */
+static void
+config_section_begin(struct config_parse *ps, const char *name)
+{
+	config_section_end(ps);
+	free(ps->sect_name);
+	ps->sect_name = xstrdup(name);
+	ps->sect_line = ps->lineno;
+	ps->lc = NULL;
+	if (strcmp(name, "server") == 0)
+		ps->sect = CONFIG_SECT_SERVER;
+	else if (strcmp(name, "log") == 0)
+		ps->sect = CONFIG_SECT_LOG;
+	else if (strncmp(name, "listener", 8) == 0 && (name[8] == '\0' || isspace((unsigned char)name[8])))
+		config_listener_begin(ps, name + 8 + strspn(name + 8, " \t"));
+	else {
+		config_error(ps, ps->lineno, "[%s]: unknown section; expected [server], [log] or "
+		    "[listener NAME]", name);
+		ps->sect = CONFIG_SECT_SKIP;
+	}
+}
+
+static void
+config_syntax_error(struct config_parse *ps, const char *fmt, const char *got)
+{
+	if (ps->syntax_line == 0)
+		ps->syntax_line = ps->lineno;
+	config_error(ps, ps->lineno, fmt, got);
+}
+
+/* Like inih: find one of chars, stopping at a ';' that follows whitespace. */
+static const char *
+config_find_chars(const char *s, const char *chars)
+{
+	int was_space = 0;
+
+	while (*s != '\0' && strchr(chars, *s) == NULL && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+/* Look at a line before inih does: section headers and syntax errors. */
+static void
+config_scan_line(struct config_parse *ps, const char *line)
+{
+	const char *end;
+	char *name;
+	size_t n;
+
+	if (*line == '\0' || *line == ';' || *line == '#')
+		return;
+	if (*line == '[') {
+		end = config_find_chars(line + 1, "]");
+		if (*end != ']') {
+			config_syntax_error(ps, "syntax error: expected ']' at the end of the "
+			    "section header, got '%s'", line);
+			config_section_end(ps);
+			ps->sect = CONFIG_SECT_SKIP;
+			return;
+		}
+		line += 1 + strspn(line + 1, " \t");
+		for (n = (size_t)(end - line); n > 0 && isspace((unsigned char)line[n - 1]); n--)
+			continue;
+		name = xstrndup(line, n);
+		config_section_begin(ps, name);
+		free(name);
+		return;
+	}
+	end = config_find_chars(line, "=:");
+	if (*end != '=' && *end != ':')
+		config_syntax_error(ps, "syntax error: expected 'key = value', got '%s'", line);
+}
+
+/* The next physical line into ps->buf, without its newline; NULL at the end. */
+static char *
+config_next_line(struct config_parse *ps)
+{
+	const char *nl;
+	ssize_t n;
+	size_t len;
+
+	if (ps->fp != NULL) {
+		if ((n = getline(&ps->buf, &ps->bufsize, ps->fp)) == -1) {
+			if (ferror(ps->fp))
+				config_error(ps, 0, "read error: %s", strerror(errno));
+			return NULL;
+		}
+		return ps->buf;
+	}
+	if (ps->text == NULL || *ps->text == '\0')
+		return NULL;
+	nl = strchr(ps->text, '\n');
+	len = nl != NULL ? (size_t)(nl - ps->text) : strlen(ps->text);
+	if (len + 1 > ps->bufsize) {
+		ps->bufsize = len + 1;
+		ps->buf = xrealloc(ps->buf, ps->bufsize);
+	}
+	memcpy(ps->buf, ps->text, len);
+	ps->buf[len] = '\0';
+	ps->text = nl != NULL ? nl + 1 : ps->text + len;
+	return ps->buf;
+}
+
+/* Strip surrounding whitespace (and a UTF-8 byte order mark on line 1). */
+static char *
+config_trim(struct config_parse *ps, char *line)
+{
+	size_t n;
+
+	if (ps->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	line += strspn(line, " \t\r\n\v\f");
+	n = strlen(line);
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	return line;
+}
+
+/*
+ * inih's reader. Leading whitespace is removed before inih sees the line, so
+ * an indented line is never taken as a continuation of the previous value.
+ */
+static char *
+config_read_cb(char *str, int num, void *stream)
+{
+	struct config_parse *ps = stream;
+	char *line;
+
+	if ((line = config_next_line(ps)) == NULL)
+		return NULL;
+	ps->lineno++;
+	line = config_trim(ps, line);
+	if (strlen(line) + 2 > (size_t)num) {
+		/* inih gets an empty line instead, so this is not in its count */
+		config_error(ps, ps->lineno, "line too long: expected at most %d characters "
+		    "(split long bind lists over several bind lines)", num - 2);
+		if (*line == '[') {
+			config_section_end(ps);
+			ps->sect = CONFIG_SECT_SKIP;
+		}
+		line = (char *)"";
+	} else
+		config_scan_line(ps, line);
+	snprintf(str, (size_t)num, "%s\n", line);
+	return str;
+}
+
+static void
+config_unknown_key(struct config_parse *ps)
+{
+	const struct config_key *k;
+	char *known = NULL, *tmp;
+
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
+		if (k->sect != ps->sect)
+			continue;
+		xasprintf(&tmp, "%s%s%s", known ? known : "", known ? ", " : "", k->name);
+		free(known);
+		known = tmp;
+	}
+	config_error(ps, ps->lineno, "[%s] %s: unknown key; expected one of: %s", ps->sect_name,
+	    ps->key, known ? known : "(none)");
+	free(known);
+}
+
+/*
+ * Record that k was given on this line. Returns -1 (reported) if k takes one
+ * value and already had one in this section. level.<subsystem> is checked per
+ * subsystem by its setter.
+ */
+static int
+config_key_seen(struct config_parse *ps, const struct config_key *k)
+{
+	int *slot = &ps->seen[k - config_keys];
+
+	if (k->flags & CONFIG_K_SUBSYS)
+		return 0;
+	if (!(k->flags & CONFIG_K_REPEAT))
+		return config_once(ps, slot);
+	if (*slot == 0)
+		*slot = ps->lineno;
+	return 0;
+}
+
+static int
+config_handler_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_parse *ps = user;
+	const struct config_key *k;
+
+	if (ps->sect == CONFIG_SECT_SKIP)
+		return 1;
+	if (ps->sect == CONFIG_SECT_NONE) {
+		config_error(ps, ps->lineno, "%s: expected a [section] header before the first key",
+		    name);
+		return 1;
+	}
+	ps->key = name;
+	if ((k = config_key_find(ps->sect, name)) == NULL)
+		config_unknown_key(ps);
+	else if (config_key_seen(ps, k) == 0)
+		k->set(ps, k, config_key_obj(ps, k), value);
+	ps->key = NULL;
+	return 1;	/* errors are collected here; inih's count only syntax errors */
+}
+
+/* Would binding both collide? Port 0 (chosen by the kernel) never does. */
+static int
+config_addr_same(const struct addr *a, const struct addr *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	switch (a->ss.ss_family) {
+	case AF_INET:
+		return a4->sin_port != 0 && a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	case AF_INET6:
+		return a6->sin6_port != 0 && a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+	case AF_UNIX:
+		return strcmp(((const struct sockaddr_un *)&a->ss)->sun_path,
+		    ((const struct sockaddr_un *)&b->ss)->sun_path) == 0;
+	default:
+		return 0;
+	}
+}
+
+/* The first bind before binds[bi] of listeners[li] (in file order) that uses a. */
+static const struct bind_conf *
+config_bind_conflict(const struct config *cf, size_t li, size_t bi, const struct addr *a,
+    const struct listener_conf **owner)
+{
+	const struct listener_conf *lc;
+	size_t i, j, end;
+	int k;
+
+	for (i = 0; i <= li; i++) {
+		lc = cf->listeners[i];
+		end = i == li ? bi : lc->nbinds;
+		for (j = 0; j < end; j++) {
+			for (k = 0; k < lc->binds[j].naddrs; k++) {
+				if (config_addr_same(a, &lc->binds[j].addrs[k])) {
+					*owner = lc;
+					return &lc->binds[j];
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+static void
+config_check_binds(struct config_parse *ps)
+{
+	const struct config *cf = ps->cf;
+	const struct listener_conf *lc, *owner;
+	const struct bind_conf *b, *other;
+	char buf[ADDR_STRLEN];
+	size_t li, bi;
+	int ai;
+
+	for (li = 0; li < cf->nlisteners; li++) {
+		lc = cf->listeners[li];
+		for (bi = 0; bi < lc->nbinds; bi++) {
+			b = &lc->binds[bi];
+			for (ai = 0; ai < b->naddrs; ai++) {
+				other = config_bind_conflict(cf, li, bi, &b->addrs[ai], &owner);
+				if (other == NULL)
+					continue;
+				addr_format((const struct sockaddr *)&b->addrs[ai].ss, b->addrs[ai].len,
+				    buf, sizeof(buf));
+				config_error(ps, b->line, "[listener %s] bind: expected an address "
+				    "used only once, but %s is already used by [listener %s] on "
+				    "line %d", lc->name, buf, owner->name, other->line);
+				break;
+			}
+		}
+	}
+}
+
+/* low < high; a high watermark given alone brings the low one down to high/4. */
+static void
+config_check_watermarks(struct config_parse *ps)
+{
+	struct config *cf = ps->cf;
+	int hi = ps->seen[config_key_index(CONFIG_SECT_SERVER, "write_high_watermark")];
+	int lo = ps->seen[config_key_index(CONFIG_SECT_SERVER, "write_low_watermark")];
+	char hbuf[32], lbuf[32];
+
+	if (hi != 0 && lo == 0)
+		cf->write_low_watermark = cf->write_high_watermark / 4;
+	if (cf->write_low_watermark < cf->write_high_watermark)
+		return;
+	config_error(ps, lo != 0 ? lo : hi, "[server] write_low_watermark: expected a size below "
+	    "write_high_watermark (%s), got %s",
+	    config_fmt_size(cf->write_high_watermark, hbuf, sizeof(hbuf)),
+	    config_fmt_size(cf->write_low_watermark, lbuf, sizeof(lbuf)));
+}
+
+/* workers = 0: one per online CPU, at least 2, at most CONFIG_WORKERS_MAX. */
+static void
+config_resolve_workers(struct config *cf)
+{
+	long n;
+
+	if (cf->workers != 0)
+		return;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 2)
+		n = 2;
+	if (n > CONFIG_WORKERS_MAX)
+		n = CONFIG_WORKERS_MAX;
+	cf->workers = (uint64_t)n;
+}
+
+/* Checks that need the whole file. */
+static void
+config_finish(struct config_parse *ps)
+{
+	if (ps->cf->nlisteners == 0)
+		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
+	config_check_binds(ps);
+	config_check_watermarks(ps);
+	config_resolve_workers(ps->cf);
+}
+
+static void
+config_parse_init(struct config_parse *ps, const char *file, struct config_errors *errs)
+{
+	int i;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->file = file;
+	ps->errs = errs;
+	ps->cf = xcalloc(1, sizeof(*ps->cf));
+	for (i = 0; i < LOG_S_COUNT; i++)
+		ps->cf->log_subsys_level[i] = -1;
+	config_apply_defaults(ps, CONFIG_SECT_SERVER);
+	config_apply_defaults(ps, CONFIG_SECT_LOG);
+}
+
+/* Parse from the source set in ps; on any error free the config. */
+static int
+config_parse_run(struct config_parse *ps, struct config **out)
+{
+	int rc;
+
+	rc = ini_parse_stream(config_read_cb, ps, config_handler_cb, ps);
+	config_section_end(ps);
+	if (rc == -2)
+		fatalx("out of memory (inih)");
+	/* The reader reports syntax errors as inih would; this catches any it missed. */
+	if (rc > 0 && rc != ps->syntax_line)
+		config_error(ps, rc, "syntax error");
+	config_finish(ps);
+	free(ps->buf);
+	free(ps->sect_name);
+	config_errors_flush(ps);
+	if (ps->nerrs > 0) {
+		config_free(ps->cf);
+		*out = NULL;
+		return -1;
+	}
+	*out = ps->cf;
+	return 0;
+}
+
+/* fopen() succeeds on a directory; say so instead of "read error". */
+static int
+config_is_dir(FILE *fp)
+{
+	struct stat st;
+
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return 1;
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **out, struct config_errors *errs)
+{
+	struct config_parse ps;
+	int rc;
+
+	config_parse_init(&ps, path, errs);
+	if ((ps.fp = fopen(path, "r")) == NULL || config_is_dir(ps.fp)) {
+		config_error(&ps, 0, "cannot open: %s", strerror(errno));
+		if (ps.fp != NULL)
+			fclose(ps.fp);
+		config_errors_flush(&ps);
+		config_free(ps.cf);
+		*out = NULL;
+		return -1;
+	}
+	rc = config_parse_run(&ps, out);
+	fclose(ps.fp);
+	if (rc == 0)
+		(*out)->path = xstrdup(path);
+	return rc;
+}
+
+int
+config_load_string(const char *name, const char *text, struct config **out,
+    struct config_errors *errs)
+{
+	struct config_parse ps;
+
+	config_parse_init(&ps, name, errs);
+	ps.text = text;
+	return config_parse_run(&ps, out);
+}
+
+struct config *
+config_default(void)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cf;
+
+	if (config_load_string("built-in defaults", CONFIG_DEFAULT_TEXT, &cf, &errs) == -1)
+		fatalx("built-in configuration is invalid: %s", errs.n > 0 ? errs.msgs[0] : "?");
+	return cf;
+}
+
+static void
+config_listener_free(struct listener_conf *lc)
+{
+	size_t i;
+
+	for (i = 0; i < lc->nbinds; i++)
+		free(lc->binds[i].spec);
+	free(lc->binds);
+	free(lc->name);
+	free(lc->file);
+	free(lc->service);
+	free(lc);
+}
+
+void
+config_free(struct config *cf)
+{
+	size_t i;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->nlisteners; i++)
+		config_listener_free(cf->listeners[i]);
+	free(cf->listeners);
+	free(cf->log_target);
+	free(cf->log_facility);
+	free(cf->path);
+	free(cf);
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+const struct listener_conf *
+config_find_listener(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	if (cf == NULL)
+		return NULL;
+	for (i = 0; i < cf->nlisteners; i++)
+		if (strcmp(cf->listeners[i]->name, name) == 0)
+			return cf->listeners[i];
+	return NULL;
+}
+
+void
+config_foreach_key(void (*cb)(const char *section, const char *key, void *arg), void *arg)
+{
+	const struct config_key *k;
+
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++)
+		cb(config_sect_name(k->sect), k->name, arg);
+}

@@ -60,6 +60,7 @@ static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_reap_cb(evutil_socket_t, short, void *);
 static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
+static void conn_handshake(struct conn *c);
 
 static const char *conn_state_names[] = {
 	"new", "handshake", "open", "draining", "linger", "closed"
@@ -572,6 +573,20 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	ssize_t n;
 
+	if (c->state == CONN_S_HANDSHAKE) {
+		c->flags &= ~CONN_F_IO_WANT_WRITE;
+		conn_disarm_write(c);
+		conn_handshake(c);
+		return;
+	}
+	if (c->flags & CONN_F_IO_WANT_WRITE) {
+		/* the transport's read side was waiting for writability */
+		c->flags &= ~CONN_F_IO_WANT_WRITE;
+		if (c->flags & CONN_F_READING)
+			conn_read_cb(fd, EV_READ, c);
+		if (c->state == CONN_S_CLOSED)
+			return;
+	}
 	if (evbuffer_get_length(c->out) > 0) {
 		n = c->io->write_buf(c, c->out);
 		if (n < 0) {
@@ -603,7 +618,7 @@ conn_after_write(struct conn *c)
 			return;
 		pending = evbuffer_get_length(c->out);
 	}
-	if (pending == 0 && !(c->flags & CONN_F_WANT_DRAIN))
+	if (pending == 0 && !(c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)))
 		conn_disarm_write(c);
 	if (pending == 0 && c->state == CONN_S_DRAINING)
 		conn_flushed(c);
@@ -656,6 +671,53 @@ conn_resume_read(struct conn *c)
 	conn_update_read(c);
 }
 
+/* ---------------------------------------------------------------- handshake */
+
+void
+conn_io_want_write(struct conn *c)
+{
+	if (c->state == CONN_S_CLOSED)
+		return;
+	c->flags |= CONN_F_IO_WANT_WRITE;
+	conn_arm_write(c);
+}
+
+void
+conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data, uint64_t timeout_ms)
+{
+	c->io = io;
+	c->io_data = io_data;
+	conn_set_state(c, CONN_S_HANDSHAKE);
+	conn_update_read(c);
+	if (timeout_ms > 0)
+		conn_arm_timer(c, timeout_ms);
+}
+
+/* Drive the transport's handshake; on success the service starts. */
+static void
+conn_handshake(struct conn *c)
+{
+	const char *reason = NULL;
+	int rv;
+
+	rv = c->io->handshake(c, &reason);
+	if (rv == 0)
+		return;
+	if (rv < 0) {
+		conn_close(c, reason != NULL ? reason : "handshake-failed");
+		return;
+	}
+	/* the idle timer takes over from the handshake timer */
+	if (c->idle_timeout_ms > 0)
+		conn_arm_timer(c, c->idle_timeout_ms);
+	else
+		event_del(&c->timer_ev);
+	conn_start(c);
+	/* replies queued by on_open during the handshake go out now */
+	if (conn_is_alive(c) && evbuffer_get_length(c->out) > 0)
+		conn_arm_write(c);
+}
+
 /* ---------------------------------------------------------------- reading */
 
 static void
@@ -683,10 +745,10 @@ conn_on_eof(struct conn *c)
 	}
 }
 
-static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+/* One read; returns 1 if more may be read now (transport has data buffered). */
+static int
+conn_read_once(struct conn *c)
 {
-	struct conn *c = arg;
 	ssize_t n;
 
 	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
@@ -697,15 +759,32 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		/* In DRAINING and LINGER input is dropped. */
 		if (c->state == CONN_S_OPEN)
 			c->svc->on_data(c, conn_scratch, (size_t)n);
-		return;
+		return c->io->pending != NULL && (c->flags & CONN_F_READING) &&
+		    c->io->pending(c) > 0;
 	}
 	if (n == 0) {
 		conn_on_eof(c);
-		return;
+		return 0;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return;
+		return 0;
 	conn_close(c, conn_errno_reason(errno));
+	return 0;
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int rounds = 16;     /* bounded: other connections get their turn */
+
+	if (c->state == CONN_S_HANDSHAKE) {
+		conn_handshake(c);
+		if (c->state != CONN_S_OPEN)
+			return;
+	}
+	while (conn_read_once(c) && c->state != CONN_S_CLOSED && --rounds > 0)
+		;
 }
 
 /* ---------------------------------------------------------------- timers */

@@ -43,6 +43,7 @@ enum conn_state {
 #define CONN_F_FREEING      0x0040  /* on the free list */
 #define CONN_F_WANT_DRAIN   0x0080  /* call on_drain when writable */
 #define CONN_F_READING      0x0100  /* read event is armed */
+#define CONN_F_IO_WANT_WRITE 0x0200 /* transport waits for writability */
 
 struct conn {
 	uint64_t               id;            /* never reused */
@@ -83,9 +84,15 @@ struct conn {
 /*
  * Transport: plain sockets here, TLS in tls.c. read/write return bytes
  * (>0), 0 for EOF (read only), or -1 with errno (EAGAIN: try again later).
+ * A transport that needs the opposite readiness (TLS wanting to write while
+ * reading) calls conn_io_want_write(); conn.c then retries on writability.
  */
 struct conn_io {
 	const char *name;
+	/* Optional: drive a handshake in CONN_S_HANDSHAKE. 1 done, 0 again later, -1 failed (errno or *reason). */
+	int     (*handshake)(struct conn *c, const char **reason);
+	/* Optional: bytes already decrypted and readable without a socket event. */
+	size_t  (*pending)(struct conn *c);
 	ssize_t (*read)(struct conn *c, void *buf, size_t len);
 	ssize_t (*write)(struct conn *c, const void *buf, size_t len);
 	/* Write from the front of `buf`, draining what was written. */
@@ -132,6 +139,9 @@ void         conn_pause_read(struct conn *c);
 void         conn_resume_read(struct conn *c);
 int          conn_is_alive(const struct conn *c);
 
+/* Transport asks for a write-readiness callback (TLS renegotiation, handshake). */
+void         conn_io_want_write(struct conn *c);
+
 /* Call the service's on_drain once the socket is writable (producers). */
 void         conn_want_drain(struct conn *c);
 size_t       conn_high_watermark(void);
@@ -143,8 +153,15 @@ const char  *conn_peer_str(const struct conn *c, char *buf, size_t size);
 void         conn_set_limits(size_t high, size_t low, uint64_t linger_ms);
 /* [log] connections: open/close records at info (else debug). */
 void         conn_set_log_connections(int on);
-/* Enter OPEN and call the service's on_open (after a TLS handshake). */
+/* Enter OPEN and call the service's on_open (plain connections, from accept). */
 void         conn_start(struct conn *c);
+/*
+ * Enter HANDSHAKE with transport `io` (io_data e.g. the SSL *): reading is
+ * armed, the handshake must finish within timeout_ms, then conn_start()
+ * runs by itself.
+ */
+void         conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data,
+                 uint64_t timeout_ms);
 /* Coarse monotonic milliseconds, cheap enough for every callback. */
 uint64_t     conn_now_ms(void);
 

@@ -38,7 +38,7 @@
 #define CONFIG_QUEUE_MAX	((uint64_t)1 << 20)
 #define CONFIG_SIZE_MAX		((uint64_t)1 << 30)
 #define CONFIG_DURATION_MAX	((uint64_t)168 * 3600 * 1000)
-#define CONFIG_WORKERS_MAX	256
+#define CONFIG_WORKERS_MAX	256	/* 0 is kept: pool.c then uses one per CPU */
 #define CONFIG_DEFAULT_TEXT \
 	"[listener echo]\nservice = echo\nbind = 127.0.0.1:7007\n"
 
@@ -147,11 +147,6 @@ static const struct config_key config_keys[] = {
 #undef G
 #undef L
 #undef LSN
-
-static const char *config_facilities[] = {
-	"daemon", "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
-	"local7",
-};
 
 struct config_msg {
 	int			 line;		/* INT_MAX: about the whole file */
@@ -496,20 +491,22 @@ config_set_target(struct config_parse *ps, const struct config_key *k, void *obj
 	return 0;
 }
 
+/* Names are log.c's (log_facility_parse), stored in lower case. */
 static int
 config_set_facility(struct config_parse *ps, const struct config_key *k, void *obj,
     const char *value)
 {
-	size_t i;
+	char **p = config_strp(obj, k);
+	char *q;
 
-	for (i = 0; i < ARRAY_LEN(config_facilities); i++) {
-		if (strcasecmp(value, config_facilities[i]) == 0) {
-			config_set_str(obj, k, config_facilities[i]);
-			return 0;
-		}
-	}
-	return config_bad_value(ps, "expected a syslog facility (daemon, user, local0 ... local7)",
-	    value);
+	if (log_facility_parse(value) == -1)
+		return config_bad_value(ps, "expected a syslog facility such as daemon, user or "
+		    "local0 ... local7", value);
+	free(*p);
+	*p = xstrdup(value);
+	for (q = *p; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return 0;
 }
 
 static int
@@ -1004,22 +1001,6 @@ config_check_watermarks(struct config_parse *ps)
 	    config_fmt_size(cf->write_low_watermark, lbuf, sizeof(lbuf)));
 }
 
-/* workers = 0: one per online CPU, at least 2, at most CONFIG_WORKERS_MAX. */
-static void
-config_resolve_workers(struct config *cf)
-{
-	long n;
-
-	if (cf->workers != 0)
-		return;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 2)
-		n = 2;
-	if (n > CONFIG_WORKERS_MAX)
-		n = CONFIG_WORKERS_MAX;
-	cf->workers = (uint64_t)n;
-}
-
 /* Checks that need the whole file. */
 static void
 config_finish(struct config_parse *ps)
@@ -1028,7 +1009,6 @@ config_finish(struct config_parse *ps)
 		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
 	config_check_binds(ps);
 	config_check_watermarks(ps);
-	config_resolve_workers(ps->cf);
 }
 
 static void

@@ -1,0 +1,223 @@
+/*
+ * check_util.c: unit tests for the value parsers and helpers in util.c.
+ */
+#include "autoconf.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static void
+check_size(const char *s, uint64_t want)
+{
+	uint64_t v = 12345;
+
+	ck_assert_msg(util_parse_size(s, &v) == 0, "size '%s' rejected", s);
+	ck_assert_msg(v == want, "size '%s' = %llu, want %llu", s, (unsigned long long)v,
+	    (unsigned long long)want);
+}
+
+static void
+check_size_bad(const char *s)
+{
+	uint64_t v = 12345;
+
+	ck_assert_msg(util_parse_size(s, &v) == -1, "size '%s' accepted", s);
+	ck_assert_msg(v == 12345, "size '%s': output changed on error", s);
+}
+
+static void
+check_duration(const char *s, uint64_t want)
+{
+	uint64_t v = 12345;
+
+	ck_assert_msg(util_parse_duration_ms(s, &v) == 0, "duration '%s' rejected", s);
+	ck_assert_msg(v == want, "duration '%s' = %llu ms, want %llu", s, (unsigned long long)v,
+	    (unsigned long long)want);
+}
+
+static void
+check_duration_bad(const char *s)
+{
+	uint64_t v = 12345;
+
+	ck_assert_msg(util_parse_duration_ms(s, &v) == -1, "duration '%s' accepted", s);
+	ck_assert_msg(v == 12345, "duration '%s': output changed on error", s);
+}
+
+START_TEST(test_size)
+{
+	check_size("0", 0);
+	check_size("123", 123);
+	check_size("4K", 4096);
+	check_size("256k", 256 * 1024);
+	check_size("1M", 1 << 20);
+	check_size("2G", 2ULL << 30);
+	check_size("64KB", 64 * 1024);
+	check_size("1mb", 1 << 20);
+	check_size("18446744073709551615", UINT64_MAX);
+	check_size("17179869183G", 17179869183ULL << 30);
+}
+END_TEST
+
+START_TEST(test_size_bad)
+{
+	check_size_bad("");
+	check_size_bad("K");
+	check_size_bad("-1");
+	check_size_bad("+1");
+	check_size_bad(" 1");
+	check_size_bad("1 ");
+	check_size_bad("1 K");
+	check_size_bad("1T");
+	check_size_bad("1KK");
+	check_size_bad("1.5M");
+	check_size_bad("0x10");
+	check_size_bad("12Q");
+	check_size_bad("18446744073709551616");
+	check_size_bad("17179869184G");
+}
+END_TEST
+
+START_TEST(test_duration)
+{
+	check_duration("0", 0);
+	check_duration("10", 10000);
+	check_duration("10s", 10000);
+	check_duration("150ms", 150);
+	check_duration("5m", 300000);
+	check_duration("1h", 3600000);
+	check_duration("0ms", 0);
+}
+END_TEST
+
+START_TEST(test_duration_bad)
+{
+	check_duration_bad("");
+	check_duration_bad("s");
+	check_duration_bad("-1s");
+	check_duration_bad("1 s");
+	check_duration_bad("1S");
+	check_duration_bad("1d");
+	check_duration_bad("1.5s");
+	check_duration_bad("10 fortnights");
+	check_duration_bad("1sec");
+	check_duration_bad("1msx");
+	check_duration_bad("18446744073709551615s");
+	check_duration_bad("18446744073709551616ms");
+}
+END_TEST
+
+START_TEST(test_bool)
+{
+	static const char *yes[] = { "yes", "YES", "true", "True", "on", "ON", "1" };
+	static const char *no[] = { "no", "No", "false", "FALSE", "off", "Off", "0" };
+	static const char *bad[] = { "", "y", "n", "2", "yes ", "maybe", "perhaps", "enable" };
+	size_t i;
+	int v;
+
+	for (i = 0; i < ARRAY_LEN(yes); i++) {
+		v = -1;
+		ck_assert_msg(util_parse_bool(yes[i], &v) == 0 && v == 1, "'%s' is not yes", yes[i]);
+	}
+	for (i = 0; i < ARRAY_LEN(no); i++) {
+		v = -1;
+		ck_assert_msg(util_parse_bool(no[i], &v) == 0 && v == 0, "'%s' is not no", no[i]);
+	}
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		v = -1;
+		ck_assert_msg(util_parse_bool(bad[i], &v) == -1 && v == -1, "'%s' accepted", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_uint)
+{
+	uint64_t v = 7;
+
+	ck_assert_int_eq(util_parse_uint("0", 10, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(util_parse_uint("10", 10, &v), 0);
+	ck_assert_uint_eq(v, 10);
+	ck_assert_int_eq(util_parse_uint("18446744073709551615", UINT64_MAX, &v), 0);
+	ck_assert(v == UINT64_MAX);
+	v = 7;
+	ck_assert_int_eq(util_parse_uint("11", 10, &v), -1);
+	ck_assert_int_eq(util_parse_uint("", 10, &v), -1);
+	ck_assert_int_eq(util_parse_uint("-1", 10, &v), -1);
+	ck_assert_int_eq(util_parse_uint("1K", 10000, &v), -1);
+	ck_assert_int_eq(util_parse_uint("lots", 10, &v), -1);
+	ck_assert_int_eq(util_parse_uint("18446744073709551616", UINT64_MAX, &v), -1);
+	ck_assert_uint_eq(v, 7);
+}
+END_TEST
+
+START_TEST(test_alloc)
+{
+	char *s, *t;
+
+	s = xstrdup("hello");
+	ck_assert_str_eq(s, "hello");
+	t = xstrndup("hello world", 5);
+	ck_assert_str_eq(t, "hello");
+	free(s);
+	ck_assert_int_eq(xasprintf(&s, "%s=%d", "n", 42), 4);
+	ck_assert_str_eq(s, "n=42");
+	free(s);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_clock)
+{
+	uint64_t a = util_now_ms(), b = util_now_ms();
+	uint64_t u1 = util_now_us(), u2 = util_now_us();
+
+	ck_assert(b >= a);
+	ck_assert(u2 >= u1);
+	ck_assert(u1 / 1000 + 1000 >= a);
+}
+END_TEST
+
+/* fatalx() logs and exits 1. */
+START_TEST(test_fatalx)
+{
+	fatalx("test %d", 1);
+}
+END_TEST
+
+static Suite *
+util_suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("parse");
+
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_size_bad);
+	tcase_add_test(tc, test_duration);
+	tcase_add_test(tc, test_duration_bad);
+	tcase_add_test(tc, test_bool);
+	tcase_add_test(tc, test_uint);
+	tcase_add_test(tc, test_alloc);
+	tcase_add_test(tc, test_clock);
+	tcase_add_exit_test(tc, test_fatalx, ECHOD_EX_FAIL);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(util_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

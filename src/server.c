@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "pool.h"
 #include "server.h"
 #include "util.h"
 
@@ -178,6 +179,7 @@ server_reload(void)
 	server_commit_listeners(cf, staged, &added, &removed);
 	free(staged);
 	server_apply_limits(cf);
+	pool_set_limits(cf->job_queue_max, cf->job_timeout_ms);
 	config_free(server_cf);
 	server_cf = cf;
 	log_info(LOG_S_SERVER, "reload ok listeners=%zu added=%d removed=%d", cf->nlisteners, added,
@@ -232,6 +234,8 @@ server_shutdown(int graceful)
 	log_info(LOG_S_SERVER, "shutting down gracefully connections=%zu timeout_ms=%" PRIu64,
 	    conn_count(), server_cf->shutdown_timeout_ms);
 	listener_close_all();
+	/* Queued jobs complete with "shutting down"; running ones may still reply. */
+	pool_shutdown_begin();
 	conn_shutdown_all();
 	tv.tv_sec = (time_t)(server_cf->shutdown_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(server_cf->shutdown_timeout_ms % 1000) * 1000;
@@ -310,6 +314,8 @@ server_cleanup(void)
 
 	listener_close_all();
 	conn_close_all("exit");
+	/* Owed completions run here and drop their connection references. */
+	pool_destroy(server_cf->shutdown_timeout_ms < 1000 ? server_cf->shutdown_timeout_ms : 1000);
 	conn_destroy();
 	listener_destroy();
 	for (i = 0; i < ARRAY_LEN(evs); i++) {
@@ -348,6 +354,13 @@ server_run(const struct server_opts *opts, struct config *cf)
 	listener_init(server_evbase);
 	server_apply_limits(cf);
 	if (server_open_listeners() == -1) {
+		server_cleanup();
+		return ECHOD_EX_FAIL;
+	}
+	if (pool_init(server_evbase, (unsigned)cf->workers, cf->job_queue_max, cf->job_timeout_ms,
+	    &err) == -1) {
+		log_crit(LOG_S_SERVER, "cannot start the worker pool: %s", err);
+		free(err);
 		server_cleanup();
 		return ECHOD_EX_FAIL;
 	}

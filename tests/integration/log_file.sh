@@ -1,0 +1,88 @@
+# log_file.sh: the file sink. Records go to [log] target = file:PATH (mode
+# 0640, appended). logrotate-style: rename the file, SIGUSR1, and every
+# record logged afterwards lands in the new file, none lost and none twice.
+# SIGHUP with a new target moves the log to another file.
+. "$(dirname "$0")/lib.sh"
+
+N=100
+SINK=$tmp/sink.log
+SINK2=$tmp/sink2.log
+
+write_ini()
+{
+	cat >"$tmp/file.ini" <<INI
+[log]
+level = info
+connections = yes
+target = file:$1
+
+[listener echo]
+bind = 127.0.0.1:0
+service = echo
+INI
+}
+
+# closes FILE: how many connection close records FILE holds.
+closes()
+{
+	grep -c -E ' close listener=echo ' "$1" 2>/dev/null || true
+}
+
+# wait_exists FILE TIMEOUT
+wait_exists()
+{
+	local i=0 n
+
+	n=$(($2 * 20))
+	while [ ! -f "$1" ]; do
+		[ "$i" -ge "$n" ] && return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 0
+}
+
+write_ini "$SINK"
+# stderr gets only what is logged before the config is applied.
+ECHOD_N=1
+"$ECHOD" -f -c "$tmp/file.ini" </dev/null >"$tmp/echod.1.out" 2>"$tmp/echod.1.log" &
+ECHOD_PID=$!
+LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+ECHOD_LOG=$SINK
+wait_exists "$SINK" 15 || fail "no log file $SINK: $(cat "$tmp/echod.1.log")"
+expect_log 'ready listeners=1' 15
+PORT=$(port_of echo) || fail "no port for listener echo"
+MODE=$(stat -c %a "$SINK")
+[ "$MODE" = 640 ] || fail "log file mode $MODE, expected 640"
+! grep -q 'listening listener=' "$tmp/echod.1.log" || fail "records after configure went to stderr"
+
+tclient concurrent 127.0.0.1 "$PORT" "$N" 32 >/dev/null || fail "first batch failed"
+wait_log_count ' close listener=echo ' "$N" 10 || fail "first batch: $(closes "$SINK") close records"
+
+# Rotate: rename, then SIGUSR1 makes the daemon open the path again.
+mv "$SINK" "$SINK.1" || fail "mv"
+kill -USR1 "$ECHOD_PID"
+wait_exists "$SINK" 10 || fail "SIGUSR1 did not reopen $SINK"
+tclient concurrent 127.0.0.1 "$PORT" "$N" 32 >/dev/null || fail "second batch failed"
+wait_log_count ' close listener=echo ' "$N" 10 || fail "second batch: $(closes "$SINK") close records"
+sleep 0.2
+[ "$(closes "$SINK.1")" -eq "$N" ] || fail "rotated file has $(closes "$SINK.1") close records, expected $N"
+[ "$(closes "$SINK")" -eq "$N" ] || fail "new file has $(closes "$SINK") close records, expected $N"
+MODE=$(stat -c %a "$SINK")
+[ "$MODE" = 640 ] || fail "reopened log file mode $MODE, expected 640"
+
+# Reload with another target: the log moves there.
+write_ini "$SINK2"
+kill -HUP "$ECHOD_PID"
+wait_exists "$SINK2" 10 || fail "SIGHUP did not open $SINK2"
+wait_file_grep 'reload ok' 10 "$SINK2" || fail "no 'reload ok' in the new target"
+tclient concurrent 127.0.0.1 "$PORT" "$N" 32 >/dev/null || fail "third batch failed"
+ECHOD_LOG=$SINK2
+wait_log_count ' close listener=echo ' "$N" 10 || fail "third batch: $(closes "$SINK2") close records"
+[ "$(closes "$SINK")" -eq "$N" ] || fail "records after the reload went to the old target"
+
+stop_echod
+if grep -q 'dropped=' "$SINK.1" "$SINK" "$SINK2"; then
+	fail "records were dropped"
+fi
+exit 0

@@ -1,0 +1,929 @@
+/*
+ * check_config.c: unit tests for config.c: defaults, every key, every kind of
+ * error (with file and line), and that conf/echod.ini documents every key
+ * and loads cleanly.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+/* A listener that makes a file valid, for tests about other sections. */
+#define LSN "[listener a]\nbind = 127.0.0.1:0\nservice = echo\n"
+
+/* All messages, one per line, for failure output. */
+static char *
+errs_join(const struct config_errors *e)
+{
+	char *all = xstrdup(""), *tmp;
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		xasprintf(&tmp, "%s\n  %s", all, e->msgs[i]);
+		free(all);
+		all = tmp;
+	}
+	return all;
+}
+
+static struct config *
+load_ok(const char *text)
+{
+	struct config_errors e = { NULL, 0 };
+	struct config *cf = NULL;
+	int rc;
+
+	rc = config_load_string("t.ini", text, &cf, &e);
+	ck_assert_msg(rc == 0 && e.n == 0, "unexpected errors:%s", errs_join(&e));
+	ck_assert_ptr_nonnull(cf);
+	config_errors_free(&e);
+	return cf;
+}
+
+static void
+load_bad(const char *text, struct config_errors *e)
+{
+	struct config *cf = (struct config *)1;
+
+	ck_assert_int_eq(config_load_string("t.ini", text, &cf, e), -1);
+	ck_assert_ptr_null(cf);
+	ck_assert_msg(e->n > 0, "no error message for:\n%s", text);
+}
+
+/* Index of the message starting with `prefix` and containing `part`; fails if none. */
+static size_t
+err_find(const struct config_errors *e, const char *prefix, const char *part)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->msgs[i], prefix, strlen(prefix)) == 0 &&
+		    strstr(e->msgs[i], part) != NULL)
+			return i;
+	ck_abort_msg("no error '%s...%s' in:%s", prefix, part, errs_join(e));
+	return 0;
+}
+
+/* The text must give exactly one error: this one. */
+static void
+check_one_error(const char *text, const char *prefix, const char *part)
+{
+	struct config_errors e = { NULL, 0 };
+
+	load_bad(text, &e);
+	err_find(&e, prefix, part);
+	ck_assert_msg(e.n == 1, "want only '%s', got:%s", prefix, errs_join(&e));
+	config_errors_free(&e);
+}
+
+static void
+check_server_defaults(const struct config *cf)
+{
+	int i;
+
+	ck_assert_uint_eq(cf->max_connections, 10000);
+	ck_assert_uint_eq(cf->shutdown_timeout_ms, 30000);
+	ck_assert_uint_eq(cf->write_high_watermark, 256 * 1024);
+	ck_assert_uint_eq(cf->write_low_watermark, 64 * 1024);
+	ck_assert_uint_eq(cf->linger_timeout_ms, 2000);
+	ck_assert_uint_eq(cf->workers, 0);
+	ck_assert_uint_eq(cf->job_queue_max, 1024);
+	ck_assert_uint_eq(cf->job_timeout_ms, 30000);
+	ck_assert_uint_eq(cf->max_line, 4096);
+	ck_assert_uint_eq(cf->max_sleep_ms, 10000);
+	ck_assert_uint_eq(cf->max_pending, 64);
+	ck_assert_int_eq(cf->log_level, LOG_L_INFO);
+	for (i = 0; i < LOG_S_COUNT; i++)
+		ck_assert_int_eq(cf->log_subsys_level[i], -1);
+	ck_assert_str_eq(cf->log_target, "stderr");
+	ck_assert_str_eq(cf->log_facility, "daemon");
+	ck_assert_uint_eq(cf->log_queue_size, 4096);
+	ck_assert_int_eq(cf->log_connections, 0);
+}
+
+static void
+check_listener_defaults(const struct listener_conf *lc)
+{
+	ck_assert_int_eq(lc->backlog, 511);
+	ck_assert_int_eq(lc->reuse_port, 0);
+	ck_assert_uint_eq(lc->max_connections, 0);
+	ck_assert_uint_eq(lc->idle_timeout_ms, 300000);
+	ck_assert_uint_eq(lc->unix_mode, 0660);
+	ck_assert_int_eq(lc->daytime_format, DAYTIME_CTIME);
+}
+
+START_TEST(test_default)
+{
+	struct config *cf = config_default();
+	const struct listener_conf *lc;
+	char buf[ADDR_STRLEN];
+
+	ck_assert_ptr_null(cf->path);
+	check_server_defaults(cf);
+	ck_assert_uint_eq(cf->nlisteners, 1);
+	lc = config_find_listener(cf, "echo");
+	ck_assert_ptr_nonnull(lc);
+	ck_assert_str_eq(lc->service, "echo");
+	ck_assert_uint_eq(lc->nbinds, 1);
+	ck_assert_str_eq(lc->binds[0].spec, "127.0.0.1:7007");
+	ck_assert_int_eq(lc->binds[0].naddrs, 1);
+	addr_format((struct sockaddr *)&lc->binds[0].addrs[0].ss, lc->binds[0].addrs[0].len, buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "127.0.0.1:7007");
+	check_listener_defaults(lc);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_minimal)
+{
+	struct config *cf = load_ok(LSN);
+	const struct listener_conf *lc = config_find_listener(cf, "a");
+
+	ck_assert_ptr_null(cf->path);
+	check_server_defaults(cf);
+	ck_assert_ptr_nonnull(lc);
+	ck_assert_str_eq(lc->name, "a");
+	ck_assert_str_eq(lc->file, "t.ini");
+	ck_assert_int_eq(lc->line, 1);
+	ck_assert_int_eq(lc->binds[0].line, 2);
+	check_listener_defaults(lc);
+	ck_assert_ptr_null(config_find_listener(cf, "b"));
+	ck_assert_ptr_null(config_find_listener(NULL, "a"));
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	static const char text[] =
+	    "[server]\n"
+	    "max_connections = 500\n"
+	    "shutdown_timeout = 5s\n"
+	    "write_high_watermark = 1M\n"
+	    "write_low_watermark = 100K\n"
+	    "linger_timeout = 250ms\n"
+	    "workers = 8\n"
+	    "job_queue_max = 32\n"
+	    "job_timeout = 2m\n"
+	    "max_line = 512\n"
+	    "max_sleep = 1h\n"
+	    "max_pending = 3\n"
+	    "[log]\n"
+	    "level = debug\n"
+	    "level.conn = error\n"
+	    "level.tls = warning\n"
+	    "target = file:/var/log/echod.log\n"
+	    "facility = local3\n"
+	    "queue_size = 16\n"
+	    "connections = yes\n"
+	    "[listener day]\n"
+	    "bind = unix:/tmp/echod-day.sock\n"
+	    "service = daytime\n"
+	    "backlog = 7\n"
+	    "reuse_port = on\n"
+	    "max_connections = 9\n"
+	    "idle_timeout = 0\n"
+	    "unix_mode = 0600\n"
+	    "daytime_format = rfc3339\n";
+	struct config *cf = load_ok(text);
+	const struct listener_conf *lc = config_find_listener(cf, "day");
+
+	ck_assert_uint_eq(cf->max_connections, 500);
+	ck_assert_uint_eq(cf->shutdown_timeout_ms, 5000);
+	ck_assert_uint_eq(cf->write_high_watermark, 1 << 20);
+	ck_assert_uint_eq(cf->write_low_watermark, 100 * 1024);
+	ck_assert_uint_eq(cf->linger_timeout_ms, 250);
+	ck_assert_uint_eq(cf->workers, 8);
+	ck_assert_uint_eq(cf->job_queue_max, 32);
+	ck_assert_uint_eq(cf->job_timeout_ms, 120000);
+	ck_assert_uint_eq(cf->max_line, 512);
+	ck_assert_uint_eq(cf->max_sleep_ms, 3600000);
+	ck_assert_uint_eq(cf->max_pending, 3);
+	ck_assert_int_eq(cf->log_level, LOG_L_DEBUG);
+	ck_assert_int_eq(cf->log_subsys_level[LOG_S_CONN], LOG_L_ERROR);
+	ck_assert_int_eq(cf->log_subsys_level[LOG_S_TLS], LOG_L_WARNING);
+	ck_assert_int_eq(cf->log_subsys_level[LOG_S_SERVER], -1);
+	ck_assert_str_eq(cf->log_target, "file:/var/log/echod.log");
+	ck_assert_str_eq(cf->log_facility, "local3");
+	ck_assert_uint_eq(cf->log_queue_size, 16);
+	ck_assert_int_eq(cf->log_connections, 1);
+	ck_assert_ptr_nonnull(lc);
+	ck_assert_str_eq(lc->service, "daytime");
+	ck_assert_int_eq(lc->line, 21);
+	ck_assert_int_eq(lc->binds[0].addrs[0].ss.ss_family, AF_UNIX);
+	ck_assert_int_eq(lc->backlog, 7);
+	ck_assert_int_eq(lc->reuse_port, 1);
+	ck_assert_uint_eq(lc->max_connections, 9);
+	ck_assert_uint_eq(lc->idle_timeout_ms, 0);
+	ck_assert_uint_eq(lc->unix_mode, 0600);
+	ck_assert_int_eq(lc->daytime_format, DAYTIME_RFC3339);
+	config_free(cf);
+}
+END_TEST
+
+/* Limits are inclusive; suffixes and spelling variants are accepted. */
+START_TEST(test_values)
+{
+	struct config *cf;
+
+	cf = load_ok("[server]\nmax_line = 1M\nmax_pending = 65536\nworkers = 256\n"
+	    "job_timeout = 1ms\nshutdown_timeout = 0\nwrite_high_watermark = 1G\n"
+	    "write_low_watermark = 0\n[log]\nlevel = WARN\nfacility = LOCAL7\n"
+	    "target = syslog\n" LSN "backlog = 65535\nunix_mode = 777\nreuse_port = false\n");
+	ck_assert_uint_eq(cf->max_line, 1 << 20);
+	ck_assert_uint_eq(cf->max_pending, 65536);
+	ck_assert_uint_eq(cf->workers, 256);
+	ck_assert_uint_eq(cf->job_timeout_ms, 1);
+	ck_assert_uint_eq(cf->shutdown_timeout_ms, 0);
+	ck_assert_uint_eq(cf->write_high_watermark, 1ULL << 30);
+	ck_assert_uint_eq(cf->write_low_watermark, 0);
+	ck_assert_int_eq(cf->log_level, LOG_L_WARNING);
+	ck_assert_str_eq(cf->log_facility, "local7");
+	ck_assert_str_eq(cf->log_target, "syslog");
+	ck_assert_int_eq(cf->listeners[0]->backlog, 65535);
+	ck_assert_uint_eq(cf->listeners[0]->unix_mode, 0777);
+	config_free(cf);
+
+	cf = load_ok("[server]\nmax_line = 16\nlinger_timeout = 10\n" LSN "idle_timeout = 168h\n");
+	ck_assert_uint_eq(cf->max_line, 16);
+	ck_assert_uint_eq(cf->linger_timeout_ms, 10000);
+	ck_assert_uint_eq(cf->listeners[0]->idle_timeout_ms, 168ULL * 3600 * 1000);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_watermarks)
+{
+	struct config *cf;
+
+	/* High alone: low follows at a quarter. */
+	cf = load_ok("[server]\nwrite_high_watermark = 1M\n" LSN);
+	ck_assert_uint_eq(cf->write_low_watermark, 256 * 1024);
+	config_free(cf);
+	cf = load_ok("[server]\nwrite_high_watermark = 1\n" LSN);
+	ck_assert_uint_eq(cf->write_low_watermark, 0);
+	config_free(cf);
+	/* Low alone, below the default high. */
+	cf = load_ok("[server]\nwrite_low_watermark = 255K\n" LSN);
+	ck_assert_uint_eq(cf->write_low_watermark, 255 * 1024);
+	ck_assert_uint_eq(cf->write_high_watermark, 256 * 1024);
+	config_free(cf);
+
+	check_one_error("[server]\nwrite_high_watermark = 64K\nwrite_low_watermark = 128K\n" LSN,
+	    "t.ini:3: [server] write_low_watermark: expected a size below write_high_watermark "
+	    "(64K), got 128K", "");
+	check_one_error("[server]\nwrite_low_watermark = 64K\nwrite_high_watermark = 64K\n" LSN,
+	    "t.ini:2: [server] write_low_watermark: expected a size below", "(64K), got 64K");
+	check_one_error("[server]\nwrite_low_watermark = 256K\n" LSN,
+	    "t.ini:2: [server] write_low_watermark: expected a size below", "(256K)");
+}
+END_TEST
+
+START_TEST(test_bind_lists)
+{
+	static const char text[] =
+	    "[listener multi]\n"
+	    "service = echo\n"
+	    "bind = 127.0.0.1:1, [::1]:2 *:3\n"
+	    "bind=unix:/tmp/echod-test.sock\n"
+	    "bind = \t127.0.0.2:4 ,,127.0.0.3:5\n";
+	struct config *cf = load_ok(text);
+	const struct listener_conf *lc = config_find_listener(cf, "multi");
+	static const char *specs[] = { "127.0.0.1:1", "[::1]:2", "*:3", "unix:/tmp/echod-test.sock",
+	    "127.0.0.2:4", "127.0.0.3:5" };
+	static const int naddrs[] = { 1, 1, 2, 1, 1, 1 };
+	static const int lines[] = { 3, 3, 3, 4, 5, 5 };
+	size_t i;
+
+	ck_assert_uint_eq(lc->nbinds, ARRAY_LEN(specs));
+	for (i = 0; i < ARRAY_LEN(specs); i++) {
+		ck_assert_str_eq(lc->binds[i].spec, specs[i]);
+		ck_assert_int_eq(lc->binds[i].naddrs, naddrs[i]);
+		ck_assert_int_eq(lc->binds[i].line, lines[i]);
+	}
+	ck_assert_int_eq(lc->binds[2].addrs[0].ss.ss_family, AF_INET);
+	ck_assert_int_eq(lc->binds[2].addrs[1].ss.ss_family, AF_INET6);
+	config_free(cf);
+
+	/* Each bad address of a list is reported; the good ones do not hide them. */
+	{
+		struct config_errors e = { NULL, 0 };
+
+		load_bad("[listener a]\nservice = echo\nbind = 127.0.0.1:1 localhost:2 ::1:3\n", &e);
+		err_find(&e, "t.ini:3: [listener a] bind: expected a numeric IPv4/IPv6 address",
+		    "got 'localhost:2'");
+		err_find(&e, "t.ini:3: [listener a] bind: expected brackets", "got '::1:3'");
+		ck_assert_uint_eq(e.n, 2);
+		config_errors_free(&e);
+	}
+}
+END_TEST
+
+struct bad_case {
+	const char *text;
+	const char *prefix;	/* the message starts with this ... */
+	const char *part;	/* ... and contains this */
+};
+
+/* Every key with a bad value: exactly one error naming file, line, section, key. */
+START_TEST(test_bad_values)
+{
+	static const struct bad_case cases[] = {
+		{ "[server]\nmax_connections = lots\n" LSN,
+		  "t.ini:2: [server] max_connections: expected an integer from 1 to ", "got 'lots'" },
+		{ "[server]\nmax_connections = 0\n" LSN,
+		  "t.ini:2: [server] max_connections: expected an integer", "got '0'" },
+		{ "[server]\nmax_connections = -1\n" LSN,
+		  "t.ini:2: [server] max_connections: expected an integer", "got '-1'" },
+		{ "[server]\nshutdown_timeout = 10 fortnights\n" LSN,
+		  "t.ini:2: [server] shutdown_timeout: expected a duration from 0 to 168h",
+		  "got '10 fortnights'" },
+		{ "[server]\nshutdown_timeout = 169h\n" LSN,
+		  "t.ini:2: [server] shutdown_timeout: expected a duration", "got '169h'" },
+		{ "[server]\nwrite_high_watermark = 12Q\n" LSN,
+		  "t.ini:2: [server] write_high_watermark: expected a size from 1 to 1G",
+		  "got '12Q'" },
+		{ "[server]\nwrite_high_watermark = 0\n" LSN,
+		  "t.ini:2: [server] write_high_watermark: expected a size from 1", "got '0'" },
+		{ "[server]\nwrite_low_watermark = 2G\n" LSN,
+		  "t.ini:2: [server] write_low_watermark: expected a size from 0 to 1G", "got '2G'" },
+		{ "[server]\nlinger_timeout = 1d\n" LSN,
+		  "t.ini:2: [server] linger_timeout: expected a duration", "got '1d'" },
+		{ "[server]\nworkers = 257\n" LSN,
+		  "t.ini:2: [server] workers: expected an integer from 0 to 256", "got '257'" },
+		{ "[server]\njob_queue_max = 0\n" LSN,
+		  "t.ini:2: [server] job_queue_max: expected an integer from 1 to 1048576",
+		  "got '0'" },
+		{ "[server]\njob_timeout = 0\n" LSN,
+		  "t.ini:2: [server] job_timeout: expected a duration from 1ms to 168h", "got '0'" },
+		{ "[server]\nmax_line = 15\n" LSN,
+		  "t.ini:2: [server] max_line: expected a size from 16 to 1M", "got '15'" },
+		{ "[server]\nmax_line = 2M\n" LSN,
+		  "t.ini:2: [server] max_line: expected a size from 16 to 1M", "got '2M'" },
+		{ "[server]\nmax_sleep = soon\n" LSN,
+		  "t.ini:2: [server] max_sleep: expected a duration", "got 'soon'" },
+		{ "[server]\nmax_pending = 65537\n" LSN,
+		  "t.ini:2: [server] max_pending: expected an integer from 1 to 65536",
+		  "got '65537'" },
+		{ "[log]\nlevel = loud\n" LSN,
+		  "t.ini:2: [log] level: expected a log level (debug, info, warning, error or "
+		  "critical)", "got 'loud'" },
+		{ "[log]\nlevel.conn = loud\n" LSN,
+		  "t.ini:2: [log] level.conn: expected a log level", "got 'loud'" },
+		{ "[log]\nlevel.bogus = debug\n" LSN,
+		  "t.ini:2: [log] level.bogus: expected a subsystem name after 'level.' (one of: "
+		  "server conn pool tls config admin debug)", "got 'bogus'" },
+		{ "[log]\nlevel. = debug\n" LSN,
+		  "t.ini:2: [log] level.: expected a subsystem name", "got ''" },
+		{ "[log]\ntarget = file:relative/x\n" LSN,
+		  "t.ini:2: [log] target: expected stderr, syslog or file:/absolute/path",
+		  "got 'file:relative/x'" },
+		{ "[log]\ntarget = stdout\n" LSN,
+		  "t.ini:2: [log] target: expected stderr, syslog", "got 'stdout'" },
+		{ "[log]\nfacility = local9\n" LSN,
+		  "t.ini:2: [log] facility: expected a syslog facility", "got 'local9'" },
+		{ "[log]\nqueue_size = 15\n" LSN,
+		  "t.ini:2: [log] queue_size: expected an integer from 16 to ", "got '15'" },
+		{ "[log]\nconnections = maybe\n" LSN,
+		  "t.ini:2: [log] connections: expected yes or no", "got 'maybe'" },
+		{ "[listener a]\nbind = 127.0.0.1:99999\nservice = echo\n",
+		  "t.ini:2: [listener a] bind: expected a port number from 0 to 65535",
+		  "got '127.0.0.1:99999'" },
+		{ "[listener a]\nbind = nonsense\nservice = echo\n",
+		  "t.ini:2: [listener a] bind: expected ADDRESS:PORT", "got 'nonsense'" },
+		{ "[listener a]\nbind = localhost:7007\nservice = echo\n",
+		  "t.ini:2: [listener a] bind: expected a numeric IPv4/IPv6 address",
+		  "got 'localhost:7007'" },
+		{ "[listener a]\nbind = unix:sock\nservice = echo\n",
+		  "t.ini:2: [listener a] bind: expected an absolute path", "got 'unix:sock'" },
+		{ "[listener a]\nbind =\nservice = echo\n",
+		  "t.ini:2: [listener a] bind: expected one or more addresses", "got ''" },
+		{ "[listener a]\nbind = ,\nservice = echo\n",
+		  "t.ini:2: [listener a] bind: expected one or more addresses", "got ','" },
+		{ "[listener a]\nbind = 127.0.0.1:0\nservice = gopher\n",
+		  "t.ini:3: [listener a] service: expected a service name (one of: echo ",
+		  "got 'gopher'" },
+		{ LSN "backlog = -5\n",
+		  "t.ini:4: [listener a] backlog: expected an integer from 1 to 65535", "got '-5'" },
+		{ LSN "backlog = 0\n", "t.ini:4: [listener a] backlog: expected an integer",
+		  "got '0'" },
+		{ LSN "reuse_port = perhaps\n",
+		  "t.ini:4: [listener a] reuse_port: expected yes or no", "got 'perhaps'" },
+		{ LSN "max_connections = many\n",
+		  "t.ini:4: [listener a] max_connections: expected an integer from 0 to ",
+		  "got 'many'" },
+		{ LSN "idle_timeout = 5 parsecs\n",
+		  "t.ini:4: [listener a] idle_timeout: expected a duration from 0 to 168h",
+		  "got '5 parsecs'" },
+		{ LSN "unix_mode = 0999\n",
+		  "t.ini:4: [listener a] unix_mode: expected an octal file mode from 0000 to 0777",
+		  "got '0999'" },
+		{ LSN "unix_mode = 01777\n",
+		  "t.ini:4: [listener a] unix_mode: expected an octal file mode", "got '01777'" },
+		{ LSN "unix_mode = rw\n",
+		  "t.ini:4: [listener a] unix_mode: expected an octal file mode", "got 'rw'" },
+		{ LSN "daytime_format = iso\n",
+		  "t.ini:4: [listener a] daytime_format: expected ctime or rfc3339", "got 'iso'" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++)
+		check_one_error(cases[i].text, cases[i].prefix, cases[i].part);
+}
+END_TEST
+
+START_TEST(test_unknown)
+{
+	check_one_error(LSN "[bogus]\nx = 1\ny = 2\n",
+	    "t.ini:4: [bogus]: unknown section; expected [server], [log] or [listener NAME]", "");
+	check_one_error("[server]\nfrobnicate = 1\n" LSN,
+	    "t.ini:2: [server] frobnicate: unknown key; expected one of: max_connections, ",
+	    "max_pending");
+	check_one_error("[log]\nlevels = debug\n" LSN,
+	    "t.ini:2: [log] levels: unknown key; expected one of: level, level.<subsystem>, ", "");
+	check_one_error(LSN "colour = blue\n",
+	    "t.ini:4: [listener a] colour: unknown key; expected one of: bind, service, ",
+	    "daytime_format");
+	check_one_error("orphan = 1\n" LSN,
+	    "t.ini:1: orphan: expected a [section] header before the first key", "");
+	check_one_error("[listener]\nbind = 127.0.0.1:0\nservice = echo\n" LSN,
+	    "t.ini:1: [listener]: expected a listener name of letters, digits", "got ''");
+	check_one_error("[listener a b]\nbind = 127.0.0.1:0\n" LSN,
+	    "t.ini:1: [listener a b]: expected a listener name", "got 'a b'");
+	check_one_error("[listeners]\n" LSN, "t.ini:1: [listeners]: unknown section", "");
+	/* Keys are case-sensitive, section names too. */
+	check_one_error("[Server]\n" LSN, "t.ini:1: [Server]: unknown section", "");
+}
+END_TEST
+
+START_TEST(test_duplicates)
+{
+	struct config_errors e = { NULL, 0 };
+	struct config *cf;
+
+	check_one_error("[listener b]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "[listener c]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "[listener b]\nbind = 127.0.0.1:0\nservice = discard\n",
+	    "t.ini:7: [listener b]: expected a unique listener name, but it is already defined "
+	    "on line 1", "");
+	check_one_error("[server]\nmax_connections = 1\nmax_connections = 2\n" LSN,
+	    "t.ini:3: [server] max_connections: expected at most one value, but it was already "
+	    "set on line 2", "");
+	/* [server] may appear twice, but a key still has one value. */
+	check_one_error("[server]\nworkers = 1\n" LSN "[server]\nworkers = 2\n",
+	    "t.ini:7: [server] workers: expected at most one value", "line 2");
+	check_one_error("[log]\nlevel.conn = debug\nlevel.pool = debug\nlevel.conn = info\n" LSN,
+	    "t.ini:4: [log] level.conn: expected at most one value", "line 2");
+	check_one_error(LSN "service = discard\n",
+	    "t.ini:4: [listener a] service: expected at most one value", "line 3");
+	/* The same key in two listeners is fine. */
+	cf = load_ok(LSN "backlog = 5\n[listener b]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "backlog = 6\n");
+	ck_assert_int_eq(config_find_listener(cf, "b")->backlog, 6);
+	config_free(cf);
+
+	/* Binds: the same address twice is an error; port 0 never collides. */
+	check_one_error("[listener a]\nbind = 127.0.0.1:7007\nservice = echo\n"
+	    "[listener b]\nservice = echo\nbind = 127.0.0.1:7007\n",
+	    "t.ini:6: [listener b] bind: expected an address used only once, but 127.0.0.1:7007 "
+	    "is already used by [listener a] on line 2", "");
+	check_one_error("[listener a]\nbind = 127.0.0.1:7007, 127.0.0.1:7007\nservice = echo\n",
+	    "t.ini:2: [listener a] bind: expected an address used only once", "[listener a]");
+	check_one_error("[listener a]\nbind = 0.0.0.0:7\nservice = echo\n"
+	    "[listener b]\nservice = echo\nbind = *:7\n",
+	    "t.ini:6: [listener b] bind: expected an address used only once, but 0.0.0.0:7", "");
+	check_one_error("[listener a]\nbind = [::]:7 \nservice = echo\n"
+	    "[listener b]\nservice = echo\nbind = *:7\n",
+	    "t.ini:6: [listener b] bind: expected an address used only once, but [::]:7", "");
+	check_one_error("[listener a]\nbind = unix:/tmp/s\nservice = echo\n"
+	    "[listener b]\nservice = echo\nbind = unix:/tmp/s\n",
+	    "t.ini:6: [listener b] bind: expected an address used only once, but unix:/tmp/s",
+	    "");
+	cf = load_ok("[listener a]\nbind = 127.0.0.1:0, 127.0.0.1:0\nservice = echo\n"
+	    "[listener b]\nbind = 127.0.0.1:0 *:0\nservice = echo\n"
+	    "[listener c]\nbind = 127.0.0.1:7, 127.0.0.2:7, [::1]:7, unix:/tmp/s7\nservice = echo\n");
+	config_free(cf);
+
+	/* Three listeners on one address: both later ones are reported. */
+	load_bad("[listener a]\nbind = 127.0.0.1:9\nservice = echo\n"
+	    "[listener b]\nbind = 127.0.0.1:9\nservice = echo\n"
+	    "[listener c]\nbind = 127.0.0.1:9\nservice = echo\n", &e);
+	err_find(&e, "t.ini:5: [listener b] bind:", "[listener a] on line 2");
+	err_find(&e, "t.ini:8: [listener c] bind:", "[listener a] on line 2");
+	ck_assert_uint_eq(e.n, 2);
+	config_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+	struct config_errors e = { NULL, 0 };
+
+	check_one_error("[listener nobind]\nservice = echo\n",
+	    "t.ini:1: [listener nobind] bind: expected this key in every [listener] section, but "
+	    "it is missing", "");
+	check_one_error("[log]\nlevel = info\n\n[listener nosvc]\n\n bind = 127.0.0.1:0\n",
+	    "t.ini:4: [listener nosvc] service: expected this key", "missing");
+	check_one_error("[server]\n[log]\n",
+	    "t.ini: expected at least one [listener NAME] section, found none", "");
+	check_one_error("", "t.ini: expected at least one [listener NAME] section", "");
+	check_one_error("; only a comment\n", "t.ini: expected at least one [listener", "");
+
+	/* An empty listener section (the last in the file) misses both keys. */
+	load_bad(LSN "[listener empty]\n", &e);
+	err_find(&e, "t.ini:4: [listener empty] bind:", "missing");
+	err_find(&e, "t.ini:4: [listener empty] service:", "missing");
+	ck_assert_uint_eq(e.n, 2);
+	config_errors_free(&e);
+}
+END_TEST
+
+/* Every error is reported, in line order, even those found at the end. */
+START_TEST(test_many_errors)
+{
+	static const char text[] =
+	    "[server]\n"				/* 1 */
+	    "max_connections = lots\n"			/* 2 */
+	    "shutdown_timeout = forever\n"		/* 3 */
+	    "[listener a]\n"				/* 4: no service */
+	    "bind = 127.0.0.1:1\n"			/* 5 */
+	    "[log]\n"					/* 6 */
+	    "level = loud\n"				/* 7 */
+	    "this is not a key\n"			/* 8 */
+	    "[listener b]\n"				/* 9 */
+	    "service = echo\n"				/* 10 */
+	    "bind = 127.0.0.1:1\n"			/* 11: same as a */
+	    "[nope\n"					/* 12 */
+	    "also not a key\n";				/* 13 */
+	static const char *want[] = {
+		"t.ini:2: [server] max_connections:",
+		"t.ini:3: [server] shutdown_timeout:",
+		"t.ini:4: [listener a] service:",
+		"t.ini:7: [log] level:",
+		"t.ini:8: syntax error: expected 'key = value', got 'this is not a key'",
+		"t.ini:11: [listener b] bind:",
+		"t.ini:12: syntax error: expected ']' at the end of the section header, got '[nope'",
+		"t.ini:13: syntax error: expected 'key = value'",
+	};
+	struct config_errors e = { NULL, 0 };
+	size_t i;
+
+	load_bad(text, &e);
+	ck_assert_msg(e.n == ARRAY_LEN(want), "want %zu errors, got:%s", ARRAY_LEN(want),
+	    errs_join(&e));
+	for (i = 0; i < ARRAY_LEN(want); i++)
+		ck_assert_msg(strncmp(e.msgs[i], want[i], strlen(want[i])) == 0,
+		    "error %zu: want '%s...', got:%s", i, want[i], errs_join(&e));
+	config_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_syntax)
+{
+	struct config_errors e = { NULL, 0 };
+	struct config *cf;
+	char *text, *longline;
+
+	/* A broken header: its keys are not blamed on the section before it. */
+	check_one_error(LSN "[listener b\nbind = 127.0.0.1:0\nservice = echo\n",
+	    "t.ini:4: syntax error: expected ']' at the end of the section header",
+	    "got '[listener b'");
+	check_one_error(LSN "no equals sign\n",
+	    "t.ini:4: syntax error: expected 'key = value', got 'no equals sign'", "");
+
+	/* A line longer than inih's buffer is one error, not two half-lines. */
+	longline = xmalloc(400);
+	memset(longline, '1', 399);
+	longline[399] = '\0';
+	xasprintf(&text, LSN "backlog = %s\n[server]\n", longline);
+	load_bad(text, &e);
+	err_find(&e, "t.ini:4: line too long: expected at most ", "characters");
+	ck_assert_msg(e.n == 1, "got:%s", errs_join(&e));
+	config_errors_free(&e);
+	free(text);
+	free(longline);
+
+	/*
+	 * Accepted: indented lines (never continuations), CRLF, a BOM, inline
+	 * comments after whitespace, '#' comments, name:value, a value with ';'.
+	 */
+	cf = load_ok("\xef\xbb\xbf; comment\r\n"
+	    "[server]\r\n"
+	    "    max_connections = 77   ; inline comment\r\n"
+	    "\tworkers = 3\r\n"
+	    "# hash comment\n"
+	    "  [ listener  x ]  ; trailing comment\n"
+	    "  bind = 127.0.0.1:0\n"
+	    "  service: echo\n"
+	    "[log]\n"
+	    "target = file:/tmp/a;b.log\n");
+	ck_assert_uint_eq(cf->max_connections, 77);
+	ck_assert_uint_eq(cf->workers, 3);
+	ck_assert_ptr_nonnull(config_find_listener(cf, "x"));
+	ck_assert_int_eq(config_find_listener(cf, "x")->line, 6);
+	ck_assert_str_eq(cf->log_target, "file:/tmp/a;b.log");
+	config_free(cf);
+}
+END_TEST
+
+static char *
+write_temp(const char *text)
+{
+	char *path;
+	FILE *fp;
+	int fd;
+
+	xasprintf(&path, "%s/check_config.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	fp = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	return path;
+}
+
+START_TEST(test_files)
+{
+	struct config_errors e = { NULL, 0 };
+	struct config *cf = (struct config *)1;
+	char *path, *want;
+
+	ck_assert_int_eq(config_load("/nonexistent/echod.ini", &cf, &e), -1);
+	ck_assert_ptr_null(cf);
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_str_eq(e.msgs[0], "/nonexistent/echod.ini: cannot open: No such file or directory");
+	config_errors_free(&e);
+	ck_assert_ptr_null(e.msgs);
+
+	ck_assert_int_eq(config_load("/", &cf, &e), -1);
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_str_eq(e.msgs[0], "/: cannot open: Is a directory");
+	config_errors_free(&e);
+
+	path = write_temp("[server]\nworkers = many\n" LSN);
+	ck_assert_int_eq(config_load(path, &cf, &e), -1);
+	xasprintf(&want, "%s:2: [server] workers: expected an integer", path);
+	err_find(&e, want, "got 'many'");
+	ck_assert_uint_eq(e.n, 1);
+	config_errors_free(&e);
+	unlink(path);
+	free(want);
+	free(path);
+
+	path = write_temp(LSN);
+	ck_assert_int_eq(config_load(path, &cf, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_str_eq(cf->path, path);
+	ck_assert_str_eq(cf->listeners[0]->file, path);
+	config_free(cf);
+	unlink(path);
+	free(path);
+
+	/* A NULL error list is allowed: the result still says it failed. */
+	ck_assert_int_eq(config_load_string("t.ini", "[bad", &cf, NULL), -1);
+	ck_assert_ptr_null(cf);
+}
+END_TEST
+
+/* More errors than are worth reading: the first 100, then a count. */
+START_TEST(test_error_cap)
+{
+	struct config_errors e = { NULL, 0 };
+	char *text = xstrdup("[server]\n"), *tmp;
+	int i;
+
+	for (i = 0; i < 150; i++) {
+		xasprintf(&tmp, "%sjunk%d = 1\n", text, i);
+		free(text);
+		text = tmp;
+	}
+	load_bad(text, &e);
+	ck_assert_uint_eq(e.n, 101);
+	ck_assert_str_eq(e.msgs[100], "t.ini: 51 more errors not shown");
+	ck_assert(strncmp(e.msgs[99], "t.ini:101: [server] junk99:", 27) == 0);
+	config_errors_free(&e);
+	free(text);
+}
+END_TEST
+
+struct key_list {
+	char   **keys;
+	size_t   n;
+};
+
+static void
+collect_key_cb(const char *section, const char *key, void *arg)
+{
+	struct key_list *kl = arg;
+
+	kl->keys = xreallocarray(kl->keys, kl->n + 1, sizeof(*kl->keys));
+	xasprintf(&kl->keys[kl->n++], "%s.%s", section, key);
+}
+
+static int
+key_list_has(const struct key_list *kl, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < kl->n; i++)
+		if (strcmp(kl->keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+key_list_free(struct key_list *kl)
+{
+	size_t i;
+
+	for (i = 0; i < kl->n; i++)
+		free(kl->keys[i]);
+	free(kl->keys);
+}
+
+START_TEST(test_foreach_key)
+{
+	struct key_list kl = { NULL, 0 };
+	size_t i, j;
+
+	config_foreach_key(collect_key_cb, &kl);
+	ck_assert_uint_ge(kl.n, 25);
+	ck_assert(key_list_has(&kl, "server.max_connections"));
+	ck_assert(key_list_has(&kl, "listener.max_connections"));
+	ck_assert(key_list_has(&kl, "log.level.<subsystem>"));
+	ck_assert(key_list_has(&kl, "listener.bind"));
+	ck_assert(key_list_has(&kl, "listener.daytime_format"));
+	for (i = 0; i < kl.n; i++)
+		for (j = i + 1; j < kl.n; j++)
+			ck_assert_msg(strcmp(kl.keys[i], kl.keys[j]) != 0, "%s twice", kl.keys[i]);
+	key_list_free(&kl);
+}
+END_TEST
+
+static char *
+sample_path(void)
+{
+	static const char *tries[] = { "../conf/echod.ini", "conf/echod.ini", "../../conf/echod.ini" };
+	const char *top = getenv("top_srcdir");
+	struct stat st;
+	char *path;
+	size_t i;
+
+	if (top != NULL && *top != '\0') {
+		xasprintf(&path, "%s/conf/echod.ini", top);
+		return path;
+	}
+	for (i = 0; i < ARRAY_LEN(tries); i++)
+		if (stat(tries[i], &st) == 0)
+			return xstrdup(tries[i]);
+	ck_abort_msg("conf/echod.ini not found: set top_srcdir");
+	return NULL;
+}
+
+/*
+ * Record "section.key" for a line like "key = x", ";key =" or "; key = x".
+ * "[listener NAME]" counts as section "listener"; a commented header too.
+ */
+static void
+doc_scan_line(const char *line, char *section, size_t size, struct key_list *found)
+{
+	const char *p = line + strspn(line, ";# \t");
+	size_t n;
+
+	if (*p == '[') {
+		p++;
+		n = strcspn(p, " \t]");
+		snprintf(section, size, "%.*s", (int)n, p);
+		return;
+	}
+	n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.<>");
+	if (n == 0 || *section == '\0')
+		return;
+	if (p[n + strspn(p + n, " \t")] != '=')
+		return;
+	found->keys = xreallocarray(found->keys, found->n + 1, sizeof(*found->keys));
+	xasprintf(&found->keys[found->n++], "%s.%.*s", section, (int)n, p);
+}
+
+/* Every key of the table is documented, in its section, in conf/echod.ini. */
+START_TEST(test_sample_documents_every_key)
+{
+	struct key_list keys = { NULL, 0 }, found = { NULL, 0 };
+	char *path = sample_path(), *line = NULL, *missing = xstrdup(""), *tmp;
+	char section[64] = "";
+	size_t size = 0, i;
+	FILE *fp;
+
+	fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+	while (getline(&line, &size, fp) != -1)
+		doc_scan_line(line, section, sizeof(section), &found);
+	fclose(fp);
+	config_foreach_key(collect_key_cb, &keys);
+	for (i = 0; i < keys.n; i++) {
+		if (key_list_has(&found, keys.keys[i]))
+			continue;
+		xasprintf(&tmp, "%s %s", missing, keys.keys[i]);
+		free(missing);
+		missing = tmp;
+	}
+	ck_assert_msg(*missing == '\0', "%s does not document:%s", path, missing);
+	free(missing);
+	free(line);
+	free(path);
+	key_list_free(&keys);
+	key_list_free(&found);
+}
+END_TEST
+
+START_TEST(test_sample_loads)
+{
+	static const struct {
+		const char *name, *service;
+		int         port;
+	} want[] = {
+		{ "echo", "echo", 7007 }, { "discard", "discard", 7009 },
+		{ "chargen", "chargen", 7019 }, { "daytime", "daytime", 7013 },
+		{ "time", "time", 7037 },
+	};
+	struct config_errors e = { NULL, 0 };
+	const struct listener_conf *lc;
+	struct config *cf = NULL;
+	char *path = sample_path();
+	size_t i;
+
+	ck_assert_msg(config_load(path, &cf, &e) == 0, "%s:%s", path, errs_join(&e));
+	check_server_defaults(cf);
+	ck_assert_uint_eq(cf->nlisteners, ARRAY_LEN(want));
+	for (i = 0; i < ARRAY_LEN(want); i++) {
+		lc = config_find_listener(cf, want[i].name);
+		ck_assert_msg(lc != NULL, "no [listener %s]", want[i].name);
+		ck_assert_str_eq(lc->service, want[i].service);
+		ck_assert_uint_eq(lc->nbinds, 1);
+		ck_assert(addr_is_local((struct sockaddr *)&lc->binds[0].addrs[0].ss));
+		ck_assert_int_eq(addr_port((struct sockaddr *)&lc->binds[0].addrs[0].ss),
+		    want[i].port);
+		check_listener_defaults(lc);
+	}
+	config_free(cf);
+	free(path);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("load");
+	TCase *doc = tcase_create("sample");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_default);
+	tcase_add_test(tc, test_minimal);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_watermarks);
+	tcase_add_test(tc, test_bind_lists);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_unknown);
+	tcase_add_test(tc, test_duplicates);
+	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_many_errors);
+	tcase_add_test(tc, test_syntax);
+	tcase_add_test(tc, test_files);
+	tcase_add_test(tc, test_error_cap);
+	tcase_add_test(tc, test_foreach_key);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(doc, 20);
+	tcase_add_test(doc, test_sample_documents_every_key);
+	tcase_add_test(doc, test_sample_loads);
+	suite_add_tcase(s, doc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

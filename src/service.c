@@ -15,6 +15,7 @@ static const struct service *service_table[] = {
 	&service_chargen,
 	&service_daytime,
 	&service_time,
+	&service_command,
 };
 
 const struct service *

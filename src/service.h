@@ -54,5 +54,6 @@ extern const struct service service_discard;
 extern const struct service service_chargen;
 extern const struct service service_daytime;
 extern const struct service service_time;
+extern const struct service service_command;
 
 #endif

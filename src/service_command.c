@@ -1,0 +1,552 @@
+/*
+ * service_command.c: the line-based `command` service for telnet and nc.
+ * PING, ECHO, TIME and HELP are answered on the loop; RESOLVE (getaddrinfo),
+ * DIGEST (OpenSSL EVP) and SLEEP may block, so they run on the worker pool.
+ *
+ * Threads: everything here runs on the loop thread except the
+ * command_work_* functions, which run on workers and see only their own
+ * copy of the request (struct command_work), never the connection.
+ *
+ * Pipelining: each request gets a reply slot, in request order; a slot is
+ * filled at once (inline commands, errors) or when its job completes, and
+ * slots are written from the head only when ready, so replies keep request
+ * order when jobs finish out of order. With max_pending slots unwritten,
+ * reading stops (conn_pause_read) until replies drain; unparsed bytes stay
+ * in the line reader.
+ *
+ * Lifetime: a slot with a job in flight holds a connection reference. When
+ * the connection closes, on_close cancels those jobs and orphans their slots
+ * (slot->session = NULL); the done callback then only frees the slot and
+ * drops the reference.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "command.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "service.h"
+#include "util.h"
+
+#define COMMAND_DEFAULT_MAX_LINE     4096
+#define COMMAND_DEFAULT_MAX_SLEEP_MS 10000
+#define COMMAND_DEFAULT_MAX_PENDING  64
+#define COMMAND_RESOLVE_MAX          32     /* addresses listed */
+
+struct command_session;
+
+struct command_reply {
+	TAILQ_ENTRY(command_reply) entry;
+	struct command_session    *session;     /* NULL: orphaned, the connection closed */
+	struct conn               *conn;        /* referenced while job != NULL */
+	struct pool_job           *job;         /* in flight */
+	char                      *text;
+	size_t                     len;
+	int                        ready;
+	int                        close_after; /* QUIT, Ctrl-C, Ctrl-D */
+};
+TAILQ_HEAD(command_reply_list, command_reply);
+
+struct command_session {
+	struct command_reader      reader;
+	struct command_reply_list  replies;     /* request order */
+	unsigned                   pending;     /* replies not yet written */
+	unsigned                   max_pending;
+	uint64_t                   max_sleep_ms;
+	int                        eof;
+	int                        closing;     /* saw QUIT: parse nothing more */
+	int                        shutdown;
+	int                        paused;
+	int                        running;     /* command_run re-entrancy guard */
+};
+
+/* A job's private copy of its request: plain data, no pointers. */
+struct command_work {
+	enum command_id            id;
+	int                        family;
+	uint64_t                   ms;
+	char                       alg[8];
+	char                       host[COMMAND_HOST_MAX + 1];
+	size_t                     textlen;
+	char                       text[];
+};
+
+static void	command_run(struct conn *, struct command_session *);
+
+/* ---------------------------------------------------------------- workers */
+
+static int
+command_work_sleep(struct pool_work *w)
+{
+	const struct command_work *cw = w->in;
+
+	if (pool_work_sleep(w, cw->ms) != 0) {
+		pool_work_printf(w, "-ERR shutting down\r\n");
+		return -1;
+	}
+	pool_work_printf(w, "+OK slept %" PRIu64 " ms\r\n", cw->ms);
+	return 0;
+}
+
+static int
+command_work_digest(struct pool_work *w)
+{
+	const struct command_work *cw = w->in;
+	const EVP_MD              *md;
+	unsigned char              buf[EVP_MAX_MD_SIZE];
+	unsigned int               n, i;
+	char                       hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if ((md = EVP_get_digestbyname(cw->alg)) == NULL ||
+	    EVP_Digest(cw->text, cw->textlen, buf, &n, md, NULL) != 1) {
+		pool_work_printf(w, "-ERR digest %s not available\r\n", cw->alg);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	pool_work_printf(w, "+OK %s\r\n", hex);
+	return 0;
+}
+
+static int
+command_work_resolve(struct pool_work *w)
+{
+	const struct command_work *cw = w->in;
+	struct addrinfo            hints, *res, *ai;
+	char                       addrs[COMMAND_RESOLVE_MAX][INET6_ADDRSTRLEN];
+	const void                *src;
+	int                        rc, n = 0, i, dup;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = cw->family;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(cw->host, NULL, &hints, &res)) != 0) {
+		pool_work_printf(w, "-ERR cannot resolve %s: %s\r\n", cw->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL && n < COMMAND_RESOLVE_MAX; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			src = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		else if (ai->ai_family == AF_INET6)
+			src = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		else
+			continue;
+		if (inet_ntop(ai->ai_family, src, addrs[n], sizeof addrs[n]) == NULL)
+			continue;
+		for (dup = 0, i = 0; i < n && !dup; i++)
+			dup = strcmp(addrs[i], addrs[n]) == 0;
+		if (!dup)
+			n++;
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		pool_work_printf(w, "-ERR cannot resolve %s: no addresses\r\n", cw->host);
+		return -1;
+	}
+	pool_work_printf(w, "+OK %d lines\r\n", n);
+	for (i = 0; i < n; i++)
+		pool_work_printf(w, "%s\r\n", addrs[i]);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static struct command_reply *
+command_reply_add(struct command_session *s)
+{
+	struct command_reply *r = xcalloc(1, sizeof *r);
+
+	r->session = s;
+	TAILQ_INSERT_TAIL(&s->replies, r, entry);
+	s->pending++;
+	return r;
+}
+
+static void
+command_reply_set(struct command_reply *r, const char *text, size_t len)
+{
+	r->text = xstrndup(text, len);
+	r->len = len;
+	r->ready = 1;
+}
+
+static void
+command_reply_printf(struct command_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+command_reply_printf(struct command_session *s, const char *fmt, ...)
+{
+	struct command_reply *r = command_reply_add(s);
+	va_list               ap;
+	int                   n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(&r->text, fmt, ap);
+	va_end(ap);
+	r->len = (size_t)n;
+	r->ready = 1;
+}
+
+static void
+command_reply_free(struct command_reply *r)
+{
+	free(r->text);
+	free(r);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static void
+command_do_help(struct command_session *s)
+{
+	struct command_reply *r = command_reply_add(s);
+	char                 *text = NULL, *next;
+	int                   i;
+
+	xasprintf(&text, "+OK %d lines\r\n", COMMAND_COUNT);
+	for (i = 0; i < COMMAND_COUNT; i++) {
+		xasprintf(&next, "%s%s\r\n", text, command_help((enum command_id)i));
+		free(text);
+		text = next;
+	}
+	r->text = text;
+	r->len = strlen(text);
+	r->ready = 1;
+}
+
+static void
+command_do_time(struct command_session *s)
+{
+	struct tm tm;
+	time_t    t = time(NULL);
+	char      buf[64];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	command_reply_printf(s, "+OK %s\r\n", buf);
+}
+
+static void
+command_do_bye(struct command_session *s)
+{
+	struct command_reply *r = command_reply_add(s);
+
+	command_reply_set(r, "+OK bye\r\n", 9);
+	r->close_after = 1;
+	s->closing = 1;
+}
+
+static void	command_job_done(const struct pool_done *);
+
+/* Hand a blocking command to the pool; its slot waits for the completion. */
+static void
+command_do_job(struct conn *c, struct command_session *s, const struct command_req *req)
+{
+	struct pool_submit_args  a;
+	struct command_work     *cw;
+	struct command_reply    *r = command_reply_add(s);
+	size_t                   size = sizeof *cw + req->textlen;
+	int                      rc;
+
+	cw = xcalloc(1, size);
+	cw->id = req->id;
+	cw->family = req->family;
+	cw->ms = req->ms;
+	memcpy(cw->alg, req->alg, sizeof cw->alg);
+	memcpy(cw->host, req->host, sizeof cw->host);
+	cw->textlen = req->textlen;
+	if (req->textlen > 0)
+		memcpy(cw->text, req->text, req->textlen);
+
+	memset(&a, 0, sizeof a);
+	a.kind = command_name(req->id);
+	a.work = req->id == COMMAND_SLEEP ? command_work_sleep :
+	    req->id == COMMAND_DIGEST ? command_work_digest : command_work_resolve;
+	a.in = cw;
+	a.inlen = size;
+	a.done = command_job_done;
+	a.arg = r;
+	a.conn_id = c->id;
+	rc = pool_submit(&a, &r->job);
+	free(cw);
+	if (rc == -1) {
+		r->job = NULL;
+		if (errno == EAGAIN) {
+			log_info(LOG_S_POOL, "conn=%" PRIu64 " command=%s reason=busy", c->id, a.kind);
+			command_reply_set(r, "-ERR busy\r\n", 11);
+		} else
+			command_reply_set(r, "-ERR shutting down\r\n", 20);
+		return;
+	}
+	/* The job holds a reference until its done callback, taken here on the loop. */
+	conn_ref(c);
+	r->conn = c;
+	c->jobs++;
+}
+
+static void
+command_do_line(struct conn *c, struct command_session *s, const char *line, size_t len)
+{
+	struct command_req req;
+	char               err[128];
+	int                rc;
+
+	rc = command_parse(line, len, s->max_sleep_ms, &req, err, sizeof err);
+	if (rc == 1)
+		return;
+	if (rc == -1) {
+		command_reply_printf(s, "-ERR %s\r\n", err);
+		return;
+	}
+	switch (req.id) {
+	case COMMAND_HELP:
+		command_do_help(s);
+		break;
+	case COMMAND_QUIT:
+		command_do_bye(s);
+		break;
+	case COMMAND_PING:
+		command_reply_printf(s, "+OK PONG\r\n");
+		break;
+	case COMMAND_ECHO:
+		command_reply_printf(s, "+OK%s%.*s\r\n", req.textlen > 0 ? " " : "",
+		    (int)req.textlen, req.text);
+		break;
+	case COMMAND_TIME:
+		command_do_time(s);
+		break;
+	case COMMAND_RESOLVE:
+	case COMMAND_DIGEST:
+	case COMMAND_SLEEP:
+		command_do_job(c, s, &req);
+		break;
+	case COMMAND_COUNT:
+		break;
+	}
+}
+
+/* One event from the line reader. */
+static void
+command_do_event(struct conn *c, struct command_session *s, enum command_event ev,
+    const char *line, size_t len)
+{
+	switch (ev) {
+	case COMMAND_EV_LINE:
+		command_do_line(c, s, line, len);
+		break;
+	case COMMAND_EV_TOO_LONG:
+		command_reply_printf(s, "-ERR line too long\r\n");
+		break;
+	case COMMAND_EV_INTERRUPT:
+	case COMMAND_EV_EOT:
+		command_do_bye(s);
+		break;
+	case COMMAND_EV_NONE:
+		break;
+	}
+}
+
+/*
+ * Write the ready replies at the head. Returns -1 when the connection closed
+ * (the session is freed: touch nothing), 1 when it is finishing after a
+ * goodbye, else 0.
+ */
+static int
+command_flush(struct conn *c, struct command_session *s)
+{
+	struct command_reply *r;
+	int                   close_after;
+
+	while ((r = TAILQ_FIRST(&s->replies)) != NULL && r->ready) {
+		TAILQ_REMOVE(&s->replies, r, entry);
+		s->pending--;
+		close_after = r->close_after;
+		conn_write(c, r->text, r->len);
+		command_reply_free(r);
+		if (!conn_is_alive(c))
+			return -1;
+		if (close_after) {
+			s->running = 0;
+			conn_finish(c);
+			return conn_is_alive(c) ? 1 : -1;
+		}
+	}
+	return 0;
+}
+
+/* Reading on or off from the session's state. */
+static void
+command_update_read(struct conn *c, struct command_session *s)
+{
+	int want = !s->closing && !s->shutdown && !s->eof && s->pending < s->max_pending &&
+	    command_reader_pending(&s->reader) == 0;
+
+	if (!want && !s->paused) {
+		s->paused = 1;
+		conn_pause_read(c);
+	} else if (want && s->paused) {
+		s->paused = 0;
+		conn_resume_read(c);
+	}
+}
+
+/* Write what is ready, take more lines while under max_pending, then decide. */
+static void
+command_run(struct conn *c, struct command_session *s)
+{
+	enum command_event ev;
+	const char        *line;
+	size_t             len;
+
+	if (s->running)
+		return;
+	s->running = 1;
+	for (;;) {
+		if (command_flush(c, s) != 0)
+			return;
+		if (s->closing || s->pending >= s->max_pending)
+			break;
+		ev = command_reader_next(&s->reader, s->eof, &line, &len);
+		if (ev == COMMAND_EV_NONE)
+			break;
+		command_do_event(c, s, ev, line, len);
+	}
+	s->running = 0;
+	if ((s->eof || s->shutdown) && TAILQ_EMPTY(&s->replies)) {
+		/* Half-close or shutdown: everything received is answered. */
+		conn_finish(c);
+		return;
+	}
+	command_update_read(c, s);
+}
+
+static void
+command_job_done(const struct pool_done *d)
+{
+	struct command_reply   *r = d->arg;
+	struct conn            *c = r->conn;
+	struct command_session *s = r->session;
+
+	r->job = NULL;
+	r->conn = NULL;
+	if (s == NULL || !conn_is_alive(c)) {
+		/* The connection is gone (on_close orphaned the slot): drop the result. */
+		if (s == NULL)
+			command_reply_free(r);
+		conn_unref(c);
+		return;
+	}
+	c->jobs--;
+	switch (d->status) {
+	case POOL_OK:
+	case POOL_FAILED:
+		command_reply_set(r, d->out, d->outlen);
+		break;
+	case POOL_TIMEOUT:
+		command_reply_set(r, "-ERR timeout\r\n", 14);
+		break;
+	case POOL_SHUTDOWN:
+		command_reply_set(r, "-ERR shutting down\r\n", 20);
+		break;
+	case POOL_CANCELLED:
+		command_reply_set(r, "-ERR cancelled\r\n", 16);
+		break;
+	}
+	command_run(c, s);
+	/* Last: the connection may be closed by now; the free is deferred to the loop. */
+	conn_unref(c);
+}
+
+/* ---------------------------------------------------------------- service callbacks */
+
+static void
+command_on_open(struct conn *c)
+{
+	const struct config    *cf = server_config();
+	struct command_session *s = xcalloc(1, sizeof *s);
+
+	TAILQ_INIT(&s->replies);
+	command_reader_init(&s->reader, cf != NULL ? cf->max_line : COMMAND_DEFAULT_MAX_LINE);
+	s->max_pending = cf != NULL ? (unsigned)cf->max_pending : COMMAND_DEFAULT_MAX_PENDING;
+	if (s->max_pending == 0)
+		s->max_pending = 1;
+	s->max_sleep_ms = cf != NULL ? cf->max_sleep_ms : COMMAND_DEFAULT_MAX_SLEEP_MS;
+	c->svc_data = s;
+}
+
+static void
+command_on_data(struct conn *c, const char *data, size_t len)
+{
+	struct command_session *s = c->svc_data;
+
+	command_reader_push(&s->reader, data, len);
+	command_run(c, s);
+}
+
+static void
+command_on_eof(struct conn *c)
+{
+	struct command_session *s = c->svc_data;
+
+	s->eof = 1;
+	command_run(c, s);
+}
+
+static void
+command_on_shutdown(struct conn *c)
+{
+	struct command_session *s = c->svc_data;
+
+	/* Answer what was received (queued jobs get "shutting down"), then close. */
+	s->shutdown = 1;
+	command_run(c, s);
+}
+
+static void
+command_on_close(struct conn *c)
+{
+	struct command_session *s = c->svc_data;
+	struct command_reply   *r;
+
+	if (s == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&s->replies)) != NULL) {
+		TAILQ_REMOVE(&s->replies, r, entry);
+		if (r->job != NULL) {
+			/* Its done callback frees the slot and drops the reference. */
+			r->session = NULL;
+			pool_cancel(r->job);
+		} else
+			command_reply_free(r);
+	}
+	command_reader_free(&s->reader);
+	free(s);
+	c->svc_data = NULL;
+}
+
+const struct service service_command = {
+	.name = "command",
+	.on_open = command_on_open,
+	.on_data = command_on_data,
+	.on_eof = command_on_eof,
+	.on_shutdown = command_on_shutdown,
+	.on_close = command_on_close,
+};

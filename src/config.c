@@ -255,7 +255,8 @@ config_errors_flush(struct config_parse *ps)
 	size_t i, kept = ps->nerrs < CONFIG_MAX_KEPT ? ps->nerrs : CONFIG_MAX_KEPT;
 	char *more;
 
-	qsort(ps->msgs, kept, sizeof(*ps->msgs), config_msg_cmp);
+	if (kept > 0)
+		qsort(ps->msgs, kept, sizeof(*ps->msgs), config_msg_cmp);
 	for (i = 0; i < kept; i++) {
 		if (i < CONFIG_MAX_ERRORS)
 			config_errors_add(ps->errs, ps->msgs[i].msg);

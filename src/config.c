@@ -171,7 +171,8 @@ struct config_parse {
 	int			 syntax_line;	/* first syntax error the reader reported */
 
 	enum config_sect	 sect;
-	char			*sect_name;	/* between the brackets, for messages */
+	char			*sect_buf;	/* between the brackets (owned) */
+	const char		*sect_name;	/* sect_buf, or a name while applying defaults */
 	int			 sect_line;
 	struct listener_conf	*lc;		/* the current [listener NAME] */
 	const char		*key;		/* the key being set, for messages */
@@ -621,14 +622,14 @@ config_apply_defaults(struct config_parse *ps, enum config_sect sect)
 	const char *saved_name = ps->sect_name;
 
 	ps->defaults = 1;
-	ps->sect_name = (char *)config_sect_name(sect);
+	ps->sect_name = config_sect_name(sect);
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
 		if (k->sect != sect || k->def == NULL)
 			continue;
 		ps->key = k->name;
 		k->set(ps, k, config_key_obj(ps, k), k->def);
 	}
-	ps->sect_name = (char *)saved_name;
+	ps->sect_name = saved_name;
 	ps->defaults = 0;
 }
 
@@ -701,15 +702,17 @@ static void
 config_section_begin(struct config_parse *ps, const char *name)
 {
 	config_section_end(ps);
-	free(ps->sect_name);
-	ps->sect_name = xstrdup(name);
+	free(ps->sect_buf);
+	ps->sect_buf = xstrdup(name);
+	ps->sect_name = ps->sect_buf;
 	ps->sect_line = ps->lineno;
 	ps->lc = NULL;
 	if (strcmp(name, "server") == 0)
 		ps->sect = CONFIG_SECT_SERVER;
 	else if (strcmp(name, "log") == 0)
 		ps->sect = CONFIG_SECT_LOG;
-	else if (strncmp(name, "listener", 8) == 0 && (name[8] == '\0' || isspace((unsigned char)name[8])))
+	else if (strncmp(name, "listener", 8) == 0 &&
+	    (name[8] == '\0' || isspace((unsigned char)name[8])))
 		config_listener_begin(ps, name + 8 + strspn(name + 8, " \t"));
 	else {
 		config_error(ps, ps->lineno, "[%s]: unknown section; expected [server], [log] or "
@@ -888,6 +891,10 @@ config_handler_cb(void *user, const char *section, const char *name, const char 
 	struct config_parse *ps = user;
 	const struct config_key *k;
 
+	if (name == NULL)
+		return 1;	/* a section start, in inih builds that report them */
+	if (value == NULL)
+		value = "";	/* a key without '=', in inih builds that allow it */
 	if (ps->sect == CONFIG_SECT_SKIP)
 		return 1;
 	if (ps->sect == CONFIG_SECT_NONE) {
@@ -954,33 +961,36 @@ config_bind_conflict(const struct config *cf, size_t li, size_t bi, const struct
 	return NULL;
 }
 
+/* Report binds[bi] of listeners[li] if an earlier bind uses one of its addresses. */
+static void
+config_check_bind(struct config_parse *ps, size_t li, size_t bi)
+{
+	const struct listener_conf *lc = ps->cf->listeners[li], *owner;
+	const struct bind_conf *b = &lc->binds[bi], *other;
+	char buf[ADDR_STRLEN];
+	int ai;
+
+	for (ai = 0; ai < b->naddrs; ai++) {
+		other = config_bind_conflict(ps->cf, li, bi, &b->addrs[ai], &owner);
+		if (other == NULL)
+			continue;
+		addr_format((const struct sockaddr *)&b->addrs[ai].ss, b->addrs[ai].len, buf,
+		    sizeof(buf));
+		config_error(ps, b->line, "[listener %s] bind: expected an address used only "
+		    "once, but %s is already used by [listener %s] on line %d", lc->name, buf,
+		    owner->name, other->line);
+		return;
+	}
+}
+
 static void
 config_check_binds(struct config_parse *ps)
 {
-	const struct config *cf = ps->cf;
-	const struct listener_conf *lc, *owner;
-	const struct bind_conf *b, *other;
-	char buf[ADDR_STRLEN];
 	size_t li, bi;
-	int ai;
 
-	for (li = 0; li < cf->nlisteners; li++) {
-		lc = cf->listeners[li];
-		for (bi = 0; bi < lc->nbinds; bi++) {
-			b = &lc->binds[bi];
-			for (ai = 0; ai < b->naddrs; ai++) {
-				other = config_bind_conflict(cf, li, bi, &b->addrs[ai], &owner);
-				if (other == NULL)
-					continue;
-				addr_format((const struct sockaddr *)&b->addrs[ai].ss, b->addrs[ai].len,
-				    buf, sizeof(buf));
-				config_error(ps, b->line, "[listener %s] bind: expected an address "
-				    "used only once, but %s is already used by [listener %s] on "
-				    "line %d", lc->name, buf, owner->name, other->line);
-				break;
-			}
-		}
-	}
+	for (li = 0; li < ps->cf->nlisteners; li++)
+		for (bi = 0; bi < ps->cf->listeners[li]->nbinds; bi++)
+			config_check_bind(ps, li, bi);
 }
 
 /* low < high; a high watermark given alone brings the low one down to high/4. */
@@ -1042,7 +1052,7 @@ config_parse_run(struct config_parse *ps, struct config **out)
 		config_error(ps, rc, "syntax error");
 	config_finish(ps);
 	free(ps->buf);
-	free(ps->sect_name);
+	free(ps->sect_buf);
 	config_errors_flush(ps);
 	if (ps->nerrs > 0) {
 		config_free(ps->cf);

@@ -396,15 +396,21 @@ command_flush(struct conn *c, struct command_session *s)
 static void
 command_update_read(struct conn *c, struct command_session *s)
 {
-	int want = !s->closing && !s->shutdown && !s->eof && s->pending < s->max_pending &&
+	int want = !s->closing && !s->shutdown && s->pending < s->max_pending &&
 	    command_reader_pending(&s->reader) == 0;
 
+	if (s->eof)
+		return;     /* conn.c stopped reading at EOF */
 	if (!want && !s->paused) {
 		s->paused = 1;
 		conn_pause_read(c);
+		log_debug(LOG_S_CONN, "conn=%" PRIu64 " command reading paused pending=%u",
+		    c->id, s->pending);
 	} else if (want && s->paused) {
 		s->paused = 0;
 		conn_resume_read(c);
+		log_debug(LOG_S_CONN, "conn=%" PRIu64 " command reading resumed pending=%u",
+		    c->id, s->pending);
 	}
 }
 

@@ -1,0 +1,104 @@
+# command_pipeline.sh: pipelined commands are answered in request order even
+# when their jobs finish out of order; max_pending stops reading a connection
+# until replies drain (and every command is still answered); a full job
+# queue answers "-ERR busy" at once; a job past job_timeout answers
+# "-ERR timeout".
+. "$(dirname "$0")/lib.sh"
+
+have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
+    skip "OpenBSD nc (with -N) not installed"
+
+cat >"$tmp/echod.ini" <<INI
+[server]
+shutdown_timeout = 5s
+workers = 4
+max_pending = 8
+job_queue_max = 1024
+job_timeout = 2s
+
+[log]
+level = info
+level.conn = debug
+
+[listener cmd]
+bind = 127.0.0.1:0
+service = command
+INI
+start_echod "$tmp/echod.ini"
+P=$(port_of cmd) || fail "no listening line for the command listener"
+
+talk()
+{
+	timeout 30 nc -N 127.0.0.1 "$P" <"$tmp/$1.in" >"$tmp/$1.raw" 2>"$tmp/$1.nc" ||
+	    fail "$1: nc exited with status $?"
+	tr -d '\r' <"$tmp/$1.raw" >"$tmp/$1.out"
+}
+
+# Out-of-order completion, in-order replies: the long sleeps come first.
+: >"$tmp/order.in"
+: >"$tmp/order.exp"
+for i in 1 2 3 4 5 6; do
+	ms=$(( (7 - i) * 40 ))
+	printf 'SLEEP %d\nECHO %d\nDIGEST md5 %d\n' "$ms" "$i" "$i" >>"$tmp/order.in"
+	printf '+OK slept %d ms\n+OK %d\n+OK %s\n' "$ms" "$i" \
+	    "$(printf '%s' "$i" | md5sum | cut -d' ' -f1)" >>"$tmp/order.exp"
+done
+talk order
+diff -u "$tmp/order.exp" "$tmp/order.out" >&2 || fail "pipelined replies out of order"
+
+# 300 commands in one burst, far more than max_pending (8): reading pauses
+# and resumes, and every command is answered, in order.
+: >"$tmp/burst.in"
+: >"$tmp/burst.exp"
+i=0
+while [ "$i" -lt 100 ]; do
+	printf 'SLEEP %d\nECHO n%d\nPING\n' $((i % 3)) "$i" >>"$tmp/burst.in"
+	printf '+OK slept %d ms\n+OK n%d\n+OK PONG\n' $((i % 3)) "$i" >>"$tmp/burst.exp"
+	i=$((i + 1))
+done
+talk burst
+diff -u "$tmp/burst.exp" "$tmp/burst.out" >&2 || fail "burst: replies missing or out of order"
+expect_log "conn=[0-9]+ command reading paused pending=8"
+expect_log "conn=[0-9]+ command reading resumed pending=[0-7]"
+
+# job_timeout (2s): the client gets an error at the deadline, not the result.
+printf 'SLEEP 5000\nPING\n' >"$tmp/timeout.in"
+t0=$(date +%s)
+talk timeout
+t1=$(date +%s)
+printf -- '-ERR timeout\n+OK PONG\n' | diff -u - "$tmp/timeout.out" >&2 || fail "no timeout reply"
+[ $((t1 - t0)) -le 4 ] || fail "timeout reply took $((t1 - t0)) s (job_timeout 2s)"
+expect_log "status=timeout"
+stop_echod
+
+# A full queue: 1 worker, 2 queue slots. The first SLEEP runs, two wait, the
+# rest are refused at once with "-ERR busy".
+cat >"$tmp/busy.ini" <<INI
+[server]
+shutdown_timeout = 5s
+workers = 1
+job_queue_max = 2
+max_pending = 64
+
+[log]
+level = info
+
+[listener cmd]
+bind = 127.0.0.1:0
+service = command
+INI
+start_echod "$tmp/busy.ini"
+P=$(port_of cmd) || fail "no listening line for the command listener"
+# The first one alone, so that it is running (not queued) when the rest come.
+(printf 'SLEEP 300\n'; sleep 0.2; printf 'SLEEP 300\nSLEEP 300\nSLEEP 300\nSLEEP 300\nPING\n') |
+    timeout 30 nc -N 127.0.0.1 "$P" >"$tmp/busy.raw" 2>"$tmp/busy.nc" ||
+    fail "busy: nc exited with status $?"
+tr -d '\r' <"$tmp/busy.raw" >"$tmp/busy.out"
+printf '+OK slept 300 ms\n+OK slept 300 ms\n+OK slept 300 ms\n-ERR busy\n-ERR busy\n+OK PONG\n' |
+    diff -u - "$tmp/busy.out" >&2 || fail "full queue: expected two busy replies"
+expect_log "reason=busy"
+# The queue drained: jobs are accepted again.
+printf 'SLEEP 10\n' >"$tmp/again.in"
+talk again
+[ "$(cat "$tmp/again.out")" = "+OK slept 10 ms" ] || fail "queue not usable after busy"
+stop_echod

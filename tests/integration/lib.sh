@@ -137,9 +137,14 @@ lib_watchdog "$TEST_TIMEOUT"
 [ -x "$TCLIENT" ] || fail "test client not built: $TCLIENT"
 
 # spawn CMD...: run CMD in the background (redirect at the call), remember its
-# PID in SPAWN_PID so cleanup can end it.
+# PID in SPAWN_PID so cleanup can end it. "tclient" runs the binary itself (not
+# the shell function) so that the PID is the client's own.
 spawn()
 {
+	if [ "$1" = tclient ]; then
+		shift
+		set -- "$TCLIENT" -T 30 "$@"
+	fi
 	"$@" &
 	SPAWN_PID=$!
 	LIB_PIDS="$LIB_PIDS $SPAWN_PID"

@@ -70,7 +70,8 @@ tclient_usage(void)
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
-	    "  flood [-r] HOST PORT BYTES HOLD  send without reading; hold HOLD s; -r: then read all\n"
+	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s;\n"
+	    "                                   -r: then shut down the write side and read all\n"
 	    "  rtt [-i MS] HOST PORT COUNT      round-trip latencies (p50/p99)\n"
 	    "  hold [-e] [-q] HOST PORT SECONDS connect and hold; -e: echo a ping first; -q: quit after it\n"
 	    "  connect HOST PORT                exit 0 if connected, 3 if refused\n"
@@ -662,8 +663,12 @@ tclient_cmd_flood(int argc, char **argv)
 		    "holding")) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
 			break;
 	}
-	if (drain)
+	if (drain) {
+		/* The rest of what was sent is still owed, then the server's FIN. */
+		if (shutdown(fd, SHUT_WR) == -1)
+			tclient_die("flood: shutdown: %s", strerror(errno));
 		tclient_flood_drain(fd, sent);
+	}
 	close(fd);
 	return TCLIENT_EX_OK;
 }

@@ -1,0 +1,811 @@
+/*
+ * tls.c: TLS on any listener, with OpenSSL 3 directly on the connection's
+ * non-blocking socket. Loop thread only (tls_check_listener() also runs
+ * from -t before there is a loop).
+ *
+ * A listener with tls = yes owns a struct tls_ctx (its SSL_CTX), built by
+ * listener_open() at start-up and on every reload; listener_merge() swaps
+ * it in. An SSL object holds its own reference to the SSL_CTX it was made
+ * from, so connections accepted before a reload keep the old certificate
+ * while new ones get the new one.
+ *
+ * Each connection's transport (struct conn_io tls_io) maps OpenSSL's
+ * WANT_READ / WANT_WRITE onto conn.c's readiness events: EAGAIN to wait for
+ * readability, conn_io_want_write() when a read needs the socket writable.
+ * Before the first handshake step, the first byte is peeked: a TLS client
+ * starts with a handshake record (0x16); printable text is a plaintext
+ * client on the wrong port and is refused with its own reason.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "addr.h"
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+#define TLS_RECORD_MAX        16384          /* plaintext bytes in one record */
+#define TLS_WRITE_BURST       (256 * 1024)   /* per write event, for fairness */
+#define TLS_EXPIRY_WARN_DAYS  30
+#define TLS_DETAIL_MAX        256
+#define TLS_RECORD_HANDSHAKE  0x16
+
+struct tls_ctx {
+	SSL_CTX  *ctx;
+	uint64_t  handshake_timeout_ms;
+};
+
+/* Per-connection state: c->io_data. */
+struct tls_conn {
+	SSL      *ssl;
+	unsigned  flags;
+	char     *subject;        /* verified client certificate, RFC 2253 */
+};
+
+#define TLS_C_PEEKED    0x01  /* first byte looked at */
+#define TLS_C_DONE      0x02  /* handshake complete */
+#define TLS_C_FAILED    0x04  /* handshake failure counted and logged */
+#define TLS_C_FATAL     0x08  /* fatal OpenSSL error: no close_notify */
+
+static struct tls_stats tls_totals;
+
+static const char *tls_fail_names[TLS_FAIL_COUNT] = {
+	[TLS_FAIL_HANDSHAKE] = "tls-handshake-failed",
+	[TLS_FAIL_PLAINTEXT] = "tls-plaintext",
+	[TLS_FAIL_VERSION] = "tls-version",
+	[TLS_FAIL_NO_CLIENT_CERT] = "tls-no-client-cert",
+	[TLS_FAIL_BAD_CLIENT_CERT] = "tls-bad-client-cert",
+	[TLS_FAIL_TRUNCATED] = "tls-truncated",
+	[TLS_FAIL_TIMEOUT] = "handshake-timeout",
+	[TLS_FAIL_ABORTED] = "tls-aborted",
+};
+
+static const char *tls_version_names[TLS_VSTAT_COUNT] = {
+	[TLS_VSTAT_TLS12] = "TLSv1.2",
+	[TLS_VSTAT_TLS13] = "TLSv1.3",
+	[TLS_VSTAT_OTHER] = "other",
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+const char *
+tls_fail_name(enum tls_fail f)
+{
+	return (unsigned)f < TLS_FAIL_COUNT ? tls_fail_names[f] : "?";
+}
+
+const char *
+tls_version_stat_name(enum tls_version_stat v)
+{
+	return (unsigned)v < TLS_VSTAT_COUNT ? tls_version_names[v] : "?";
+}
+
+void
+tls_get_stats(struct tls_stats *st)
+{
+	*st = tls_totals;
+}
+
+/* OpenSSL's reason for the last error on this thread; clears the queue. */
+static const char *
+tls_err_detail(char *buf, size_t size)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r;
+
+	if (e == 0)
+		snprintf(buf, size, "no details");
+	else if ((r = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, size, "%s", r);
+	else
+		ERR_error_string_n(e, buf, size);
+	ERR_clear_error();
+	return buf;
+}
+
+static struct tls_conn *
+tls_conn_of(const struct conn *c)
+{
+	return c->io == &tls_io ? c->io_data : NULL;
+}
+
+/* RFC 2253 one-line form of a name: "CN=client,O=Example". */
+static char *
+tls_name_string(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *s;
+	long n;
+
+	if (b == NULL)
+		fatalx("tls: BIO_new failed");
+	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253);
+	n = BIO_get_mem_data(b, &data);
+	s = xstrndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
+	BIO_free(b);
+	return s;
+}
+
+/* "2027-11-21T20:14:00Z" */
+static const char *
+tls_time_string(const ASN1_TIME *t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+/* Whole days from now to t, negative when past; -1 with *past also when under a day past. */
+static int
+tls_days_left(const ASN1_TIME *t, int *past)
+{
+	int days = 0, secs = 0;
+
+	if (ASN1_TIME_diff(&days, &secs, NULL, t) != 1) {
+		*past = 1;
+		return 0;
+	}
+	*past = days < 0 || secs < 0;
+	return days;
+}
+
+static void
+tls_fingerprint(X509 *x, char *buf, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (X509_digest(x, EVP_sha256(), md, &n) != 1)
+		return;
+	for (i = 0; i < n && off + 3 < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%02X", i ? ":" : "", md[i]);
+}
+
+/* ---------------------------------------------------------------- context */
+
+static int
+tls_ctx_verify(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
+{
+	char detail[TLS_DETAIL_MAX];
+	STACK_OF(X509_NAME) *names;
+	int mode;
+
+	if (lc->tls_verify_client == TLS_VERIFY_NONE) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return 0;
+	}
+	if (lc->tls_ca == NULL) {
+		xasprintf(err, "tls_ca: expected a CA file with tls_verify_client");
+		return -1;
+	}
+	if (SSL_CTX_load_verify_file(ctx, lc->tls_ca) != 1) {
+		xasprintf(err, "tls_ca %s: cannot load: %s", lc->tls_ca,
+		    tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	/* The CA names sent in the CertificateRequest, so clients pick the right cert. */
+	if ((names = SSL_load_client_CA_file(lc->tls_ca)) == NULL) {
+		xasprintf(err, "tls_ca %s: no CA certificate in it: %s", lc->tls_ca,
+		    tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	mode = SSL_VERIFY_PEER;
+	if (lc->tls_verify_client == TLS_VERIFY_REQUIRED)
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	SSL_CTX_set_verify(ctx, mode, NULL);
+	return 0;
+}
+
+static int
+tls_ctx_protocol(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
+{
+	char detail[TLS_DETAIL_MAX];
+	int min = lc->tls_min_version == TLS_MIN_TLS13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+
+	if (SSL_CTX_set_min_proto_version(ctx, min) != 1) {
+		xasprintf(err, "tls_min_version: cannot set: %s", tls_err_detail(detail,
+		    sizeof(detail)));
+		return -1;
+	}
+	if (lc->tls_ciphers != NULL && SSL_CTX_set_cipher_list(ctx, lc->tls_ciphers) != 1) {
+		xasprintf(err, "tls_ciphers: expected an OpenSSL cipher list with at least one "
+		    "usable cipher, got '%s' (%s)", lc->tls_ciphers,
+		    tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	if (lc->tls_ciphersuites != NULL &&
+	    SSL_CTX_set_ciphersuites(ctx, lc->tls_ciphersuites) != 1) {
+		xasprintf(err, "tls_ciphersuites: expected TLS 1.3 cipher suite names separated "
+		    "by ':', got '%s' (%s)", lc->tls_ciphersuites,
+		    tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+	    (lc->tls_session_tickets ? 0 : SSL_OP_NO_TICKET));
+	/* Partial writes: conn.c queues what a write did not take and retries from there. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	return 0;
+}
+
+/* Certificate chain and key; the key must belong to the certificate. */
+static int
+tls_ctx_cert(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
+{
+	char detail[TLS_DETAIL_MAX];
+
+	if (lc->tls_cert == NULL || lc->tls_key == NULL) {
+		xasprintf(err, "%s: expected a file with tls = yes", lc->tls_cert == NULL ?
+		    "tls_cert" : "tls_key");
+		return -1;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, lc->tls_cert) != 1) {
+		xasprintf(err, "tls_cert %s: cannot load a PEM certificate chain: %s",
+		    lc->tls_cert, tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1) {
+		xasprintf(err, "tls_key %s: cannot load a PEM private key: %s", lc->tls_key,
+		    tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		xasprintf(err, "tls_key %s does not match the certificate in tls_cert %s (%s)",
+		    lc->tls_key, lc->tls_cert, tls_err_detail(detail, sizeof(detail)));
+		return -1;
+	}
+	return 0;
+}
+
+/* Build the SSL_CTX of `lc` (no logging: -t and the daemon both use it). */
+static SSL_CTX *
+tls_ctx_build(const struct listener_conf *lc, char **err)
+{
+	char detail[TLS_DETAIL_MAX], sid[SSL_MAX_SID_CTX_LENGTH + 1];
+	SSL_CTX *ctx;
+
+	*err = NULL;
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		xasprintf(err, "SSL_CTX_new failed: %s", tls_err_detail(detail, sizeof(detail)));
+		return NULL;
+	}
+	if (tls_ctx_protocol(ctx, lc, err) == -1 || tls_ctx_cert(ctx, lc, err) == -1 ||
+	    tls_ctx_verify(ctx, lc, err) == -1)
+		goto fail;
+	/*
+	 * Server-side session cache for resumption by session id (TLS 1.2
+	 * without tickets); the context id keeps sessions of one listener
+	 * from being resumed on another.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	snprintf(sid, sizeof(sid), "echod:%s", lc->name != NULL ? lc->name : "");
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)strlen(sid));
+	ERR_clear_error();
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return NULL;
+}
+
+/* What a loaded certificate is; warns about expiry. */
+static void
+tls_ctx_log(SSL_CTX *ctx, const struct listener_conf *lc)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	char fp[3 * EVP_MAX_MD_SIZE + 1], when[32], *subject;
+	int days, past;
+
+	if (x == NULL)
+		return;
+	subject = tls_name_string(X509_get_subject_name(x));
+	tls_fingerprint(x, fp, sizeof(fp));
+	days = tls_days_left(X509_get0_notAfter(x), &past);
+	tls_time_string(X509_get0_notAfter(x), when, sizeof(when));
+	log_info(LOG_S_TLS, "listener=%s tls context loaded cert=%s subject=\"%s\" "
+	    "notAfter=%s days_left=%d sha256=%s verify_client=%s", lc->name, lc->tls_cert,
+	    subject, when, days, fp, lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" :
+	    lc->tls_verify_client == TLS_VERIFY_OPTIONAL ? "optional" : "none");
+	if (past)
+		log_warn(LOG_S_TLS, "listener=%s tls certificate %s expired on %s", lc->name,
+		    lc->tls_cert, when);
+	else if (days < TLS_EXPIRY_WARN_DAYS)
+		log_warn(LOG_S_TLS, "listener=%s tls certificate %s expires in %d days (%s)",
+		    lc->name, lc->tls_cert, days, when);
+	free(subject);
+}
+
+struct tls_ctx *
+tls_ctx_new(const struct listener_conf *lc, char **err)
+{
+	struct tls_ctx *t;
+	SSL_CTX *ctx;
+
+	if ((ctx = tls_ctx_build(lc, err)) == NULL)
+		return NULL;
+	tls_ctx_log(ctx, lc);
+	t = xcalloc(1, sizeof(*t));
+	t->ctx = ctx;
+	t->handshake_timeout_ms = lc->tls_handshake_timeout_ms;
+	tls_totals.contexts_loaded++;
+	return t;
+}
+
+void
+tls_ctx_free(struct tls_ctx *t)
+{
+	if (t == NULL)
+		return;
+	/* Drops only our reference: live SSL objects hold their own. */
+	SSL_CTX_free(t->ctx);
+	free(t);
+}
+
+int
+tls_check_listener(const struct listener_conf *lc, char **msg)
+{
+	char when[32], *err = NULL, *subject;
+	SSL_CTX *ctx;
+	X509 *x;
+	int days, past, rc = 0;
+
+	*msg = NULL;
+	if (!lc->tls)
+		return 0;
+	if ((ctx = tls_ctx_build(lc, &err)) == NULL) {
+		xasprintf(msg, "listener %s: %s", lc->name, err);
+		free(err);
+		return -1;
+	}
+	x = SSL_CTX_get0_certificate(ctx);
+	subject = tls_name_string(X509_get_subject_name(x));
+	days = tls_days_left(X509_get0_notAfter(x), &past);
+	tls_time_string(X509_get0_notAfter(x), when, sizeof(when));
+	if (X509_cmp_time(X509_get0_notBefore(x), NULL) > 0) {
+		tls_time_string(X509_get0_notBefore(x), when, sizeof(when));
+		xasprintf(msg, "listener %s: tls_cert %s: not valid before %s (subject=\"%s\")",
+		    lc->name, lc->tls_cert, when, subject);
+		rc = -1;
+	} else if (past) {
+		xasprintf(msg, "listener %s: tls_cert %s: expired on %s (subject=\"%s\")",
+		    lc->name, lc->tls_cert, when, subject);
+		rc = -1;
+	} else {
+		rc = days < TLS_EXPIRY_WARN_DAYS ? 1 : 0;
+		xasprintf(msg, "listener %s: tls_cert %s: subject=\"%s\" notAfter=%s days_left=%d%s",
+		    lc->name, lc->tls_cert, subject, when, days,
+		    rc == 1 ? " (expires soon)" : "");
+	}
+	free(subject);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- handshake */
+
+static void
+tls_fail_log(struct conn *c, enum tls_fail f, const char *detail)
+{
+	struct tls_conn *tc = c->io_data;
+	char pbuf[ADDR_STRLEN];
+
+	tc->flags |= TLS_C_FAILED;
+	tls_totals.handshakes_failed++;
+	tls_totals.failed[f]++;
+	log_info(LOG_S_TLS, "conn=%" PRIu64 " peer=%s listener=%s tls handshake failed "
+	    "reason=%s detail=\"%s\"", c->id, conn_peer_str(c, pbuf, sizeof(pbuf)),
+	    c->listener->name, tls_fail_name(f), detail);
+}
+
+/* Which tls_fail an OpenSSL handshake error is. */
+static enum tls_fail
+tls_fail_classify(unsigned long e)
+{
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return TLS_FAIL_HANDSHAKE;
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+		return TLS_FAIL_NO_CLIENT_CERT;
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+		return TLS_FAIL_BAD_CLIENT_CERT;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_VERSION_TOO_LOW:
+		return TLS_FAIL_VERSION;
+	case SSL_R_HTTP_REQUEST:
+	case SSL_R_HTTPS_PROXY_REQUEST:
+		return TLS_FAIL_PLAINTEXT;
+	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+		return TLS_FAIL_TRUNCATED;
+	default:
+		return TLS_FAIL_HANDSHAKE;
+	}
+}
+
+/* A failed SSL_do_handshake: classify, log once, say why. */
+static int
+tls_handshake_error(struct conn *c, int err, const char **reason)
+{
+	struct tls_conn *tc = c->io_data;
+	char detail[TLS_DETAIL_MAX];
+	enum tls_fail f;
+	long vr;
+
+	tc->flags |= TLS_C_FATAL;
+	if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
+		f = TLS_FAIL_TRUNCATED;
+		snprintf(detail, sizeof(detail), "%s", err == SSL_ERROR_ZERO_RETURN ?
+		    "close_notify" : errno != 0 ? strerror(errno) : "connection closed");
+		ERR_clear_error();
+	} else {
+		f = tls_fail_classify(ERR_peek_last_error());
+		tls_err_detail(detail, sizeof(detail));
+		/* For a client certificate, the verifier says more than "verify failed". */
+		vr = SSL_get_verify_result(tc->ssl);
+		if (f == TLS_FAIL_BAD_CLIENT_CERT && vr != X509_V_OK)
+			snprintf(detail, sizeof(detail), "%s", X509_verify_cert_error_string(vr));
+	}
+	tls_fail_log(c, f, detail);
+	*reason = tls_fail_name(f);
+	return -1;
+}
+
+static void
+tls_handshake_done(struct conn *c)
+{
+	struct tls_conn *tc = c->io_data;
+	const char *version = SSL_get_version(tc->ssl);
+	X509 *peer = SSL_get0_peer_certificate(tc->ssl);
+	int resumed = SSL_session_reused(tc->ssl);
+	enum tls_version_stat v;
+
+	tc->flags |= TLS_C_DONE;
+	tls_totals.handshakes_ok++;
+	if (resumed)
+		tls_totals.resumed++;
+	if (SSL_version(tc->ssl) == TLS1_3_VERSION)
+		v = TLS_VSTAT_TLS13;
+	else if (SSL_version(tc->ssl) == TLS1_2_VERSION)
+		v = TLS_VSTAT_TLS12;
+	else
+		v = TLS_VSTAT_OTHER;
+	tls_totals.version[v]++;
+	if (peer != NULL && SSL_get_verify_result(tc->ssl) == X509_V_OK) {
+		tc->subject = tls_name_string(X509_get_subject_name(peer));
+		tls_totals.client_certs++;
+	}
+	log_info(LOG_S_TLS, "conn=%" PRIu64 " tls handshake ok version=%s cipher=%s resumed=%s "
+	    "subject=\"%s\"", c->id, version, SSL_get_cipher_name(tc->ssl), resumed ? "yes" : "no",
+	    tc->subject != NULL ? tc->subject : "");
+}
+
+/*
+ * Look at the first byte without consuming it: 1 a TLS record (or not text:
+ * OpenSSL judges), 0 nothing yet, -1 refused (plaintext, or closed).
+ */
+static int
+tls_peek_first(struct conn *c, const char **reason)
+{
+	struct tls_conn *tc = c->io_data;
+	unsigned char b;
+	ssize_t n;
+
+	n = recv(c->fd, &b, 1, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		tc->flags |= TLS_C_FATAL;
+		tls_fail_log(c, TLS_FAIL_TRUNCATED, n == 0 ? "closed before a client hello" :
+		    strerror(errno));
+		*reason = tls_fail_name(TLS_FAIL_TRUNCATED);
+		return -1;
+	}
+	tc->flags |= TLS_C_PEEKED;
+	if (b == TLS_RECORD_HANDSHAKE)
+		return 1;
+	if ((b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t') {
+		tc->flags |= TLS_C_FATAL;
+		tls_fail_log(c, TLS_FAIL_PLAINTEXT, b >= 0x20 && b < 0x7f ?
+		    "first byte is printable text" : "first byte is a line break");
+		*reason = tls_fail_name(TLS_FAIL_PLAINTEXT);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+tls_io_handshake(struct conn *c, const char **reason)
+{
+	struct tls_conn *tc = c->io_data;
+	int rv, err;
+
+	if (!(tc->flags & TLS_C_PEEKED) && (rv = tls_peek_first(c, reason)) != 1)
+		return rv;
+	errno = 0;
+	rv = SSL_do_handshake(tc->ssl);
+	if (rv == 1) {
+		tls_handshake_done(c);
+		return 1;
+	}
+	switch ((err = SSL_get_error(tc->ssl, rv))) {
+	case SSL_ERROR_WANT_READ:
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		conn_io_want_write(c);
+		return 0;
+	default:
+		return tls_handshake_error(c, err, reason);
+	}
+}
+
+void
+tls_conn_accept(struct conn *c)
+{
+	struct tls_ctx *t = c->listener->tls;
+	struct tls_conn *tc;
+	char detail[TLS_DETAIL_MAX];
+	SSL *ssl;
+
+	if ((ssl = SSL_new(t->ctx)) == NULL || SSL_set_fd(ssl, c->fd) != 1) {
+		log_error(LOG_S_TLS, "conn=%" PRIu64 " cannot set up TLS: %s", c->id,
+		    tls_err_detail(detail, sizeof(detail)));
+		SSL_free(ssl);
+		/* conn_close needs a transport: the plain one has nothing to free. */
+		conn_close(c, "tls-setup-failed");
+		return;
+	}
+	SSL_set_accept_state(ssl);
+	tc = xcalloc(1, sizeof(*tc));
+	tc->ssl = ssl;
+	conn_start_handshake(c, &tls_io, tc, t->handshake_timeout_ms);
+}
+
+/* ---------------------------------------------------------------- transport */
+
+/* Map a failed SSL_read/SSL_write: -1 with errno; EAGAIN to wait. */
+static ssize_t
+tls_io_error(struct conn *c, int rv, const char *op)
+{
+	struct tls_conn *tc = c->io_data;
+	char detail[TLS_DETAIL_MAX];
+	int err = SSL_get_error(tc->ssl, rv), saved = errno;
+
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		/* A read that must write first waits for writability (conn.c retries it). */
+		if (op[0] == 'r')
+			conn_io_want_write(c);
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		tc->flags |= TLS_C_FATAL;
+		ERR_clear_error();
+		errno = saved != 0 ? saved : EPIPE;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		errno = EPIPE;
+		return -1;
+	default:
+		tc->flags |= TLS_C_FATAL;
+		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s error detail=\"%s\"", c->id, op,
+		    tls_err_detail(detail, sizeof(detail)));
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t
+tls_io_read(struct conn *c, void *buf, size_t len)
+{
+	struct tls_conn *tc = c->io_data;
+	int rv;
+
+	errno = 0;
+	rv = SSL_read(tc->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (rv > 0)
+		return rv;
+	switch (SSL_get_error(tc->ssl, rv)) {
+	case SSL_ERROR_ZERO_RETURN:
+		/* close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a plain TCP close */
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0) {
+			tc->flags |= TLS_C_FATAL;
+			ERR_clear_error();
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	return tls_io_error(c, rv, "read");
+}
+
+static ssize_t
+tls_io_write(struct conn *c, const void *buf, size_t len)
+{
+	struct tls_conn *tc = c->io_data;
+	const char *p = buf;
+	size_t done = 0;
+	int rv, n;
+
+	/* Record by record (partial writes), until done or the socket is full. */
+	while (done < len) {
+		n = len - done > TLS_RECORD_MAX ? TLS_RECORD_MAX : (int)(len - done);
+		errno = 0;
+		rv = SSL_write(tc->ssl, p + done, n);
+		if (rv <= 0) {
+			if (done > 0) {
+				/* retried later from the same bytes, as OpenSSL requires */
+				ERR_clear_error();
+				return (ssize_t)done;
+			}
+			return tls_io_error(c, rv, "write");
+		}
+		done += (size_t)rv;
+	}
+	return (ssize_t)done;
+}
+
+/*
+ * From the front of the output buffer, a record at a time. After a WANT_WRITE,
+ * OpenSSL must be called again with the same bytes: they are still the front
+ * of the buffer, since only what was written is drained.
+ */
+static ssize_t
+tls_io_write_buf(struct conn *c, struct evbuffer *buf)
+{
+	struct tls_conn *tc = c->io_data;
+	size_t len, done = 0;
+	unsigned char *p;
+	int rv, n;
+
+	while (done < TLS_WRITE_BURST && (len = evbuffer_get_length(buf)) > 0) {
+		n = len > TLS_RECORD_MAX ? TLS_RECORD_MAX : (int)len;
+		if ((p = evbuffer_pullup(buf, n)) == NULL)
+			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", c->id);
+		errno = 0;
+		rv = SSL_write(tc->ssl, p, n);
+		if (rv <= 0) {
+			if (done > 0) {
+				ERR_clear_error();
+				return (ssize_t)done;
+			}
+			return tls_io_error(c, rv, "write");
+		}
+		evbuffer_drain(buf, (size_t)rv);
+		done += (size_t)rv;
+	}
+	return (ssize_t)done;
+}
+
+/* close_notify, then the TCP write side; input is still read (LINGER). */
+static int
+tls_io_shutdown(struct conn *c)
+{
+	struct tls_conn *tc = c->io_data;
+	int rv;
+
+	if (!(tc->flags & TLS_C_FATAL) && SSL_is_init_finished(tc->ssl)) {
+		rv = SSL_shutdown(tc->ssl);
+		if (rv < 0) {
+			/*
+			 * The alert could not be sent now (socket full): keep the
+			 * write side open; the linger timer ends the connection.
+			 */
+			log_debug(LOG_S_TLS, "conn=%" PRIu64 " tls close_notify not sent "
+			    "error=%d", c->id, SSL_get_error(tc->ssl, rv));
+			ERR_clear_error();
+			return 0;
+		}
+	}
+	return shutdown(c->fd, SHUT_WR);
+}
+
+static size_t
+tls_io_pending(struct conn *c)
+{
+	struct tls_conn *tc = c->io_data;
+	int n = SSL_pending(tc->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * conn_close: the connection is going away. A handshake it interrupted
+ * (timer, server shutdown) is counted and logged here, since conn.c did
+ * the closing. An established session gets a best-effort close_notify
+ * unless the peer already had one or the session broke.
+ */
+static void
+tls_io_free(struct conn *c)
+{
+	struct tls_conn *tc = c->io_data;
+	const char *why = c->close_reason != NULL ? c->close_reason : "closed";
+
+	if (tc == NULL)
+		return;
+	if (!(tc->flags & (TLS_C_DONE | TLS_C_FAILED)))
+		tls_fail_log(c, strcmp(why, "handshake-timeout") == 0 ? TLS_FAIL_TIMEOUT :
+		    TLS_FAIL_ABORTED, why);
+	else if ((tc->flags & TLS_C_DONE) && !(tc->flags & TLS_C_FATAL) &&
+	    !(SSL_get_shutdown(tc->ssl) & SSL_SENT_SHUTDOWN))
+		SSL_shutdown(tc->ssl);
+	ERR_clear_error();
+	SSL_free(tc->ssl);
+	free(tc->subject);
+	free(tc);
+	c->io_data = NULL;
+}
+
+const struct conn_io tls_io = {
+	.name = "tls",
+	.handshake = tls_io_handshake,
+	.pending = tls_io_pending,
+	.read = tls_io_read,
+	.write = tls_io_write,
+	.write_buf = tls_io_write_buf,
+	.shutdown = tls_io_shutdown,
+	.free = tls_io_free,
+};
+
+/* ---------------------------------------------------------------- getters */
+
+const char *
+tls_conn_subject(const struct conn *c)
+{
+	struct tls_conn *tc = tls_conn_of(c);
+
+	return tc != NULL ? tc->subject : NULL;
+}
+
+const char *
+tls_conn_version(const struct conn *c)
+{
+	struct tls_conn *tc = tls_conn_of(c);
+
+	return tc != NULL && (tc->flags & TLS_C_DONE) ? SSL_get_version(tc->ssl) : NULL;
+}
+
+const char *
+tls_conn_cipher(const struct conn *c)
+{
+	struct tls_conn *tc = tls_conn_of(c);
+
+	return tc != NULL && (tc->flags & TLS_C_DONE) ? SSL_get_cipher_name(tc->ssl) : NULL;
+}
+
+int
+tls_conn_resumed(const struct conn *c)
+{
+	struct tls_conn *tc = tls_conn_of(c);
+
+	if (tc == NULL || !(tc->flags & TLS_C_DONE))
+		return -1;
+	return SSL_session_reused(tc->ssl) ? 1 : 0;
+}

@@ -18,6 +18,19 @@ enum daytime_format {
 	DAYTIME_RFC3339,     /* "2026-07-10T22:19:13Z" */
 };
 
+/* tls_verify_client: ask for a client certificate (mTLS). */
+enum tls_verify {
+	TLS_VERIFY_NONE = 0,    /* do not ask */
+	TLS_VERIFY_OPTIONAL,    /* ask; one that is sent must verify against tls_ca */
+	TLS_VERIFY_REQUIRED,    /* a certificate that verifies against tls_ca is required */
+};
+
+/* tls_min_version */
+enum tls_min_version {
+	TLS_MIN_TLS12 = 0,
+	TLS_MIN_TLS13,
+};
+
 /* One bind spec of a listener, as written and as parsed. */
 struct bind_conf {
 	char        *spec;                      /* "127.0.0.1:7007", "*:7", "unix:/x" */
@@ -39,6 +52,18 @@ struct listener_conf {
 	uint64_t             idle_timeout_ms;   /* 0 = none; default 300s */
 	mode_t               unix_mode;         /* default 0660 */
 	enum daytime_format  daytime_format;    /* daytime service only */
+
+	/* TLS (tls.c); the strings are owned by the config, not by copies */
+	int                  tls;               /* default no */
+	char                *tls_cert;          /* PEM certificate chain; required with tls */
+	char                *tls_key;           /* PEM private key; required with tls */
+	char                *tls_ca;            /* PEM CAs for client certificates */
+	enum tls_verify      tls_verify_client; /* default none; not none needs tls_ca */
+	enum tls_min_version tls_min_version;   /* default TLS1.2 */
+	char                *tls_ciphers;       /* TLS 1.2 cipher list */
+	char                *tls_ciphersuites;  /* TLS 1.3 cipher suites */
+	uint64_t             tls_handshake_timeout_ms; /* default 10s */
+	int                  tls_session_tickets; /* default yes */
 };
 
 struct config {

@@ -60,7 +60,7 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_log() {
-	echo "run.sh: $*" >&2
+	echo "run.sh: $(date -u +%T) $*" >&2
 }
 
 # ------------------------------------------------------------ binaries
@@ -143,6 +143,7 @@ bench_start_server() {
 		max_connections = 30000
 		[log]
 		level = warning
+		level.server = info
 		[listener echo]
 		bind = 127.0.0.1:0
 		service = echo
@@ -318,9 +319,10 @@ EOF
 
 cg_out=""
 if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
+	bench_log "callgrind: $servers"
 	cg_out=$(LOADGEN=$LOADGEN REF_EPOLL=$REF_EPOLL REF_LIBEVENT=$REF_LIBEVENT \
-	    ECHOD=$ECHOD "$srcdir/bench/callgrind.sh" 2>"$tmp/cg.err")
-	[ -n "$cg_out" ] || { bench_log "callgrind.sh failed:"; cat "$tmp/cg.err" >&2; }
+	    ECHOD=$ECHOD "$srcdir/bench/callgrind.sh" $servers 2>"$tmp/cg.err") ||
+	    { bench_log "callgrind.sh failed:"; cat "$tmp/cg.err" >&2; }
 fi
 elapsed=$(( $(date +%s) - started ))
 

@@ -16,6 +16,7 @@ static const struct service *service_table[] = {
 	&service_daytime,
 	&service_time,
 	&service_command,
+	&service_admin,
 };
 
 const struct service *

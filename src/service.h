@@ -55,5 +55,6 @@ extern const struct service service_chargen;
 extern const struct service service_daytime;
 extern const struct service service_time;
 extern const struct service service_command;
+extern const struct service service_admin;
 
 #endif

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
+#include "debug.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -55,6 +56,7 @@ static struct conn       *conn_reap_list;
 static struct event      *conn_reap_ev;
 
 static void conn_read_cb(evutil_socket_t, short, void *);
+static void conn_read_cb_body(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_reap_cb(evutil_socket_t, short, void *);
@@ -426,6 +428,8 @@ conn_log_close(struct conn *c)
 void
 conn_close(struct conn *c, const char *reason)
 {
+	if (debug_wrong_thread(__func__))
+		return;
 	if (c->state == CONN_S_CLOSED)
 		return;
 	c->close_reason = reason;
@@ -497,6 +501,8 @@ conn_write(struct conn *c, const void *data, size_t len)
 	const char *p = data;
 	ssize_t n;
 
+	if (debug_wrong_thread(__func__))
+		return;
 	if ((c->state != CONN_S_OPEN && c->state != CONN_S_DRAINING &&
 	    c->state != CONN_S_HANDSHAKE) || len == 0)
 		return;
@@ -568,9 +574,8 @@ conn_want_drain(struct conn *c)
 }
 
 static void
-conn_write_cb(evutil_socket_t fd, short what, void *arg)
+conn_write_cb_body(struct conn *c)
 {
-	struct conn *c = arg;
 	ssize_t n;
 
 	if (c->state == CONN_S_HANDSHAKE) {
@@ -583,7 +588,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		/* the transport's read side was waiting for writability */
 		c->flags &= ~CONN_F_IO_WANT_WRITE;
 		if (c->flags & CONN_F_READING)
-			conn_read_cb(fd, EV_READ, c);
+			conn_read_cb_body(c);
 		if (c->state == CONN_S_CLOSED)
 			return;
 	}
@@ -597,6 +602,15 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_account_out(c, (size_t)n);
 	}
 	conn_after_write(c);
+}
+
+/* Timed in debug mode (debug.h); the conn outlives the call (freed by the reaper). */
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	DEBUG_CB("conn_write_cb", c, NULL, conn_write_cb_body(c));
 }
 
 /* After output made progress: resume reading, refill producers, finish. */
@@ -660,6 +674,8 @@ conn_finish(struct conn *c)
 void
 conn_pause_read(struct conn *c)
 {
+	if (debug_wrong_thread(__func__))
+		return;
 	c->flags |= CONN_F_SVC_PAUSED;
 	conn_update_read(c);
 }
@@ -667,6 +683,8 @@ conn_pause_read(struct conn *c)
 void
 conn_resume_read(struct conn *c)
 {
+	if (debug_wrong_thread(__func__))
+		return;
 	c->flags &= ~CONN_F_SVC_PAUSED;
 	conn_update_read(c);
 }
@@ -773,9 +791,8 @@ conn_read_once(struct conn *c)
 }
 
 static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_read_cb_body(struct conn *c)
 {
-	struct conn *c = arg;
 	int rounds = 16;     /* bounded: other connections get their turn */
 
 	if (c->state == CONN_S_HANDSHAKE) {
@@ -787,12 +804,19 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		;
 }
 
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	DEBUG_CB("conn_read_cb", c, NULL, conn_read_cb_body(c));
+}
+
 /* ---------------------------------------------------------------- timers */
 
 static void
-conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+conn_timer_cb_body(struct conn *c)
 {
-	struct conn *c = arg;
 	uint64_t now, idle;
 
 	switch (c->state) {
@@ -818,6 +842,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	default:
 		return;
 	}
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	DEBUG_CB("conn_timer_cb", c, NULL, conn_timer_cb_body(c));
 }
 
 /* ---------------------------------------------------------------- server-wide */

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "debug.h"
 #include "listener.h"
 #include "log.h"
 #include "service.h"
@@ -455,6 +456,8 @@ listener_check_limits(void)
 {
 	struct listener *l;
 
+	if (debug_wrong_thread(__func__))
+		return;
 	TAILQ_FOREACH(l, &listener_live, entry)
 		listener_update(l);
 }
@@ -474,10 +477,8 @@ listener_conn_closed(struct listener *l)
 /* ---------------------------------------------------------------- accept */
 
 static void
-listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int slen,
-    void *arg)
+listener_accept_cb_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int slen)
 {
-	struct listener *l = arg;
 	struct conn *c;
 
 	if (l->closed) {
@@ -492,6 +493,16 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockad
 	/* At a limit: disabling here also ends evconnlistener's accept loop. */
 	if (listener_pause_reason(l) != NULL)
 		listener_check_limits();
+}
+
+/* Timed in debug mode (debug.h). */
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int slen,
+    void *arg)
+{
+	struct listener *l = arg;
+
+	DEBUG_CB("listener_accept_cb", NULL, l->name, listener_accept_cb_body(l, fd, sa, slen));
 }
 
 static void
@@ -520,10 +531,16 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 }
 
 static void
-listener_retry_cb(evutil_socket_t fd, short what, void *arg)
+listener_retry_body(void)
 {
 	listener_fd_short = 0;
 	listener_check_limits();
+}
+
+static void
+listener_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	DEBUG_CB("listener_retry_cb", NULL, NULL, listener_retry_body());
 }
 
 void

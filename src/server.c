@@ -21,8 +21,10 @@
 
 #include "config.h"
 #include "conn.h"
+#include "debug.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "server.h"
 #include "util.h"
@@ -209,12 +211,19 @@ server_conn_closed(void)
 }
 
 static void
-server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+server_shutdown_timeout_body(void)
 {
 	log_warn(LOG_S_SERVER, "shutdown timeout after %" PRIu64 "ms: closing connections=%zu",
 	    server_cf->shutdown_timeout_ms, conn_count());
+	debug_report_pending("shutdown-timeout");
 	conn_close_all("shutdown-timeout");
 	event_base_loopexit(server_evbase, NULL);
+}
+
+static void
+server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	DEBUG_CB("server_shutdown_timeout_cb", NULL, NULL, server_shutdown_timeout_body());
 }
 
 void
@@ -226,6 +235,7 @@ server_shutdown(int graceful)
 		log_warn(LOG_S_SERVER, "immediate shutdown connections=%zu", conn_count());
 		server_exit_code = ECHOD_EX_FAIL;
 		server_stopping = 1;
+		debug_report_pending("shutdown-now");
 		conn_close_all("shutdown-now");
 		event_base_loopbreak(server_evbase);
 		return;
@@ -249,7 +259,7 @@ server_shutdown(int graceful)
 /* ---------------------------------------------------------------- signals */
 
 static void
-server_signal_cb(evutil_socket_t sig, short what, void *arg)
+server_signal_body(evutil_socket_t sig)
 {
 	log_info(LOG_S_SERVER, "signal=%s", sigabbrev_np((int)sig) != NULL ?
 	    sigabbrev_np((int)sig) : "?");
@@ -266,6 +276,12 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_reopen();
 		break;
 	}
+}
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	DEBUG_CB("server_signal_cb", NULL, NULL, server_signal_body(sig));
 }
 
 static struct event *
@@ -312,6 +328,7 @@ server_cleanup(void)
 	    &server_sig_usr1, &server_shutdown_ev };
 	size_t i;
 
+	debug_report_pending("exit");
 	listener_close_all();
 	conn_close_all("exit");
 	/* Owed completions run here and drop their connection references. */
@@ -323,10 +340,13 @@ server_cleanup(void)
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
+	metrics_stop();
+	debug_stop();
 	event_base_free(server_evbase);
 	server_evbase = NULL;
 	config_free(server_cf);
 	server_cf = NULL;
+	debug_report_leaks();
 }
 
 int
@@ -350,6 +370,7 @@ server_run(const struct server_opts *opts, struct config *cf)
 	log_info(LOG_S_SERVER, "echod %s starting pid=%ld config=%s libevent=%s backend=%s",
 	    PACKAGE_VERSION, (long)getpid(), cf->path != NULL ? cf->path : "(built-in defaults)",
 	    event_get_version(), event_base_get_method(server_evbase));
+	debug_init(server_evbase, server_o.debug);
 	conn_init(server_evbase);
 	listener_init(server_evbase);
 	server_apply_limits(cf);

@@ -40,6 +40,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "debug.h"
 #include "log.h"
 #include "pool.h"
 #include "util.h"
@@ -58,6 +59,7 @@ struct pool_job {
 	const char           *kind;
 	const char           *file;
 	int                   line;
+	struct debug_job_site *dbg;        /* debug mode: submission backtrace */
 	uint64_t              conn_id;
 	pool_work_cb          work;
 	pool_done_cb          done;
@@ -191,6 +193,9 @@ pool_decide_locked(struct pool *p, struct pool_job *job, enum pool_status st)
 static void
 pool_job_free(struct pool_job *job)
 {
+	/* Reports a job that never ran (debug.c); frees job->dbg. */
+	debug_job_free(job->kind, job->conn_id, (int)job->status, job->start_us != 0, job->file,
+	    job->line, job->dbg);
 	free(job->in);
 	free(job->out);
 	free(job);
@@ -368,6 +373,8 @@ pool_deliver(struct pool *p, struct pool_job *job)
 		if (job->end_us != 0)
 			d.run_us = job->end_us - job->start_us;
 	}
+	/* "job error never retrieved": a failure whose connection is gone (debug.c). */
+	debug_job_done(&d, job->file, job->line, job->dbg);
 	job->done(&d);
 
 	pthread_mutex_lock(&p->lock);
@@ -412,13 +419,12 @@ pool_drain(struct pool *p)
 static void
 pool_wakeup_cb(evutil_socket_t fd, short events, void *arg)
 {
-	pool_drain(arg);
+	DEBUG_CB("pool_wakeup_cb", NULL, NULL, pool_drain(arg));
 }
 
 static void
-pool_timeout_cb(evutil_socket_t fd, short events, void *arg)
+pool_timeout_body(struct pool_job *job)
 {
-	struct pool_job *job = arg;
 	struct pool     *p = job->pool;
 	int              fired = 0;
 
@@ -433,6 +439,12 @@ pool_timeout_cb(evutil_socket_t fd, short events, void *arg)
 		log_info(LOG_S_POOL, "job=%llu kind=%s conn=%llu status=timeout site=%s:%d",
 		    (unsigned long long)job->id, job->kind,
 		    (unsigned long long)job->conn_id, job->file, job->line);
+}
+
+static void
+pool_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	DEBUG_CB("pool_timeout_cb", NULL, NULL, pool_timeout_body(arg));
 }
 
 static void
@@ -462,6 +474,10 @@ pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
 	struct pool     *p = pool;
 	struct pool_job *job;
 
+	if (debug_wrong_thread(__func__)) {
+		errno = EPERM;
+		return -1;
+	}
 	if (p == NULL) {
 		errno = ESHUTDOWN;
 		return -1;
@@ -489,6 +505,7 @@ pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
 	job->kind = a->kind;
 	job->file = file;
 	job->line = line;
+	job->dbg = debug_job_site_new();
 	job->conn_id = a->conn_id;
 	job->work = a->work;
 	job->done = a->done;

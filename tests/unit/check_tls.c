@@ -1,0 +1,965 @@
+/*
+ * check_tls.c: TLS contexts and the TLS transport. Certificates are made at
+ * test time with the OpenSSL API (EC P-256) in a temporary directory: a
+ * good pair, a mismatched key, expired, expiring soon, not yet valid, a CA
+ * and a client certificate it signed. Handshakes run over a socketpair
+ * against the real conn.c state machine and event loop, with a
+ * non-blocking OpenSSL client on the other end.
+ */
+#include "autoconf.h"
+
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "service.h"
+#include "tls.h"
+#include "util.h"
+
+#define DAY (24 * 3600L)
+
+static char certdir[] = "/tmp/check_tls.XXXXXX";
+static struct event_base *base;
+
+/* ---------------------------------------------------------------- certificates */
+
+static char *
+path_of(const char *name)
+{
+	char *p;
+
+	xasprintf(&p, "%s/%s", certdir, name);
+	return p;
+}
+
+static EVP_PKEY *
+key_new(const char *name)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	char *p = path_of(name);
+	FILE *f;
+
+	ck_assert_ptr_nonnull(k);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	ck_assert_int_eq(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	free(p);
+	return k;
+}
+
+static void
+cert_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+	ck_assert_ptr_nonnull(e = X509V3_EXT_conf_nid(NULL, &v3, nid, value));
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+}
+
+/*
+ * Write NAME.pem: subject CN=cn, valid from now+from to now+to seconds,
+ * signed by (issuer, ikey) or self-signed when issuer is NULL.
+ */
+static X509 *
+cert_new(const char *name, const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
+    long from, long to, int ca)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	char *p = path_of(name);
+	FILE *f;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), from);
+	X509_gmtime_adj(X509_getm_notAfter(x), to);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"echod tests", -1,
+	    -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : n);
+	X509_set_pubkey(x, key);
+	cert_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints,
+	    ca ? "critical,CA:TRUE" : "CA:FALSE");
+	if (ca)
+		cert_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	ck_assert_int_gt(X509_sign(x, ikey != NULL ? ikey : key, EVP_sha256()), 0);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	ck_assert_int_eq(PEM_write_X509(f, x), 1);
+	fclose(f);
+	X509_NAME_free(n);
+	free(p);
+	return x;
+}
+
+/* Runs once, in the parent: the files outlive each forked test. */
+static void
+certs_make(void)
+{
+	EVP_PKEY *ca_k, *srv_k, *other_k, *k;
+	X509 *ca;
+
+	ck_assert_ptr_nonnull(mkdtemp(certdir));
+	ca_k = key_new("ca.key");
+	ca = cert_new("ca.pem", "echod unit CA", ca_k, NULL, NULL, -DAY, 365 * DAY, 1);
+	srv_k = key_new("server.key");
+	X509_free(cert_new("server.pem", "localhost", srv_k, ca, ca_k, -DAY, 365 * DAY, 0));
+	X509_free(cert_new("expired.pem", "localhost", srv_k, NULL, NULL, -30 * DAY, -DAY, 0));
+	X509_free(cert_new("soon.pem", "localhost", srv_k, NULL, NULL, -DAY, 10 * DAY, 0));
+	X509_free(cert_new("future.pem", "localhost", srv_k, NULL, NULL, 2 * DAY, 30 * DAY, 0));
+	other_k = key_new("other.key");
+	k = key_new("client.key");
+	X509_free(cert_new("client.pem", "unit-client", k, ca, ca_k, -DAY, 365 * DAY, 0));
+	EVP_PKEY_free(k);
+	k = key_new("rogue.key");
+	X509_free(cert_new("rogue.pem", "rogue-client", k, NULL, NULL, -DAY, 365 * DAY, 0));
+	EVP_PKEY_free(k);
+	X509_free(ca);
+	EVP_PKEY_free(ca_k);
+	EVP_PKEY_free(srv_k);
+	EVP_PKEY_free(other_k);
+}
+
+static int
+certs_rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void
+certs_remove(void)
+{
+	nftw(certdir, certs_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---------------------------------------------------------------- fixtures */
+
+/* A TLS listener_conf as the config would make it; free with lc_free. */
+static struct listener_conf *
+lc_new(const char *cert, const char *key)
+{
+	struct listener_conf *lc = xcalloc(1, sizeof(*lc));
+
+	lc->name = xstrdup("unit");
+	lc->tls = 1;
+	lc->tls_cert = cert != NULL ? path_of(cert) : NULL;
+	lc->tls_key = key != NULL ? path_of(key) : NULL;
+	lc->tls_ciphers = xstrdup("ECDHE+AESGCM:ECDHE+CHACHA20");
+	lc->tls_ciphersuites = xstrdup("TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256");
+	lc->tls_handshake_timeout_ms = 5000;
+	lc->tls_session_tickets = 1;
+	return lc;
+}
+
+static void
+lc_free(struct listener_conf *lc)
+{
+	free(lc->name);
+	free(lc->tls_cert);
+	free(lc->tls_key);
+	free(lc->tls_ca);
+	free(lc->tls_ciphers);
+	free(lc->tls_ciphersuites);
+	free(lc);
+}
+
+static void
+setup(void)
+{
+	log_init();
+	log_set_level(LOG_L_CRITICAL);
+	base = event_base_new();
+	conn_init(base);
+	listener_init(base);
+	conn_set_limits(256 * 1024, 64 * 1024, 200);
+}
+
+static void
+teardown(void)
+{
+	conn_close_all("test-end");
+	conn_destroy();
+	listener_destroy();
+	event_base_free(base);
+}
+
+/* A listener with a TLS context from lc, without sockets. */
+static struct listener *
+tls_listener(const struct listener_conf *lc)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+	char *err = NULL;
+
+	l->name = xstrdup("unit");
+	l->conf = xcalloc(1, sizeof(*l->conf));
+	l->svc = &service_echo;
+	l->refs = 1;
+	l->tls = tls_ctx_new(lc, &err);
+	ck_assert_msg(l->tls != NULL, "tls_ctx_new: %s", err != NULL ? err : "?");
+	return l;
+}
+
+static void
+spin(int rounds)
+{
+	while (rounds-- > 0)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+}
+
+/* Accept one end of a socketpair as a TLS connection; *peer is the client's end. */
+static struct conn *
+tls_accept_pair(struct listener *l, int *peer)
+{
+	struct conn *c;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	*peer = sv[1];
+	c = conn_new(l, sv[0], NULL, 0);
+	l->current++;
+	tls_conn_accept(c);
+	ck_assert_int_eq(c->state, CONN_S_HANDSHAKE);
+	/* keep it past conn_close, to read its close reason */
+	conn_ref(c);
+	return c;
+}
+
+static SSL *
+client_new(int fd, int version, const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char *p;
+	SSL *s;
+
+	ck_assert_ptr_nonnull(ctx);
+	SSL_CTX_set_min_proto_version(ctx, version);
+	SSL_CTX_set_max_proto_version(ctx, version);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (cert != NULL) {
+		p = path_of(cert);
+		ck_assert_int_eq(SSL_CTX_use_certificate_file(ctx, p, SSL_FILETYPE_PEM), 1);
+		free(p);
+		p = path_of(key);
+		ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, p, SSL_FILETYPE_PEM), 1);
+		free(p);
+	}
+	s = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	SSL_set_fd(s, fd);
+	SSL_set_connect_state(s);
+	return s;
+}
+
+/* Drive both ends until the client's handshake ends: 1 done, -1 failed. */
+static int
+client_handshake(SSL *s, int rounds)
+{
+	int rv, err;
+
+	while (rounds-- > 0) {
+		spin(1);
+		rv = SSL_do_handshake(s);
+		if (rv == 1)
+			return 1;
+		err = SSL_get_error(s, rv);
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read up to n bytes through TLS within a bounded number of loop turns. */
+static size_t
+client_read(SSL *s, char *buf, size_t n, int rounds)
+{
+	size_t got = 0;
+	int rv;
+
+	while (rounds-- > 0 && got < n) {
+		spin(1);
+		rv = SSL_read(s, buf + got, (int)(n - got));
+		if (rv > 0)
+			got += (size_t)rv;
+		else if (SSL_get_error(s, rv) != SSL_ERROR_WANT_READ)
+			break;
+	}
+	ERR_clear_error();
+	return got;
+}
+
+static void
+spin_until_closed(struct conn *c, int rounds)
+{
+	while (rounds-- > 0 && c->state != CONN_S_CLOSED) {
+		spin(1);
+		usleep(1000);
+	}
+}
+
+static void
+client_free(SSL *s)
+{
+	SSL_free(s);
+	ERR_clear_error();
+}
+
+/* ---------------------------------------------------------------- contexts */
+
+START_TEST(test_ctx_good_pair)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_stats st;
+	struct tls_ctx *t;
+	char *err = NULL, *msg = NULL;
+
+	tls_get_stats(&st);
+	t = tls_ctx_new(lc, &err);
+	ck_assert_msg(t != NULL, "good pair refused: %s", err);
+	ck_assert_ptr_null(err);
+	tls_ctx_free(t);
+	tls_get_stats(&st);
+	ck_assert_uint_eq(st.contexts_loaded, 1);
+	ck_assert_int_eq(tls_check_listener(lc, &msg), 0);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, "subject=\"CN=localhost,O=echod tests\"") != NULL, "%s", msg);
+	ck_assert_msg(strstr(msg, "days_left=36") != NULL, "%s", msg);
+	free(msg);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_ctx_no_tls)
+{
+	struct listener_conf *lc = lc_new(NULL, NULL);
+	char *msg = (char *)"x";
+
+	lc->tls = 0;
+	ck_assert_int_eq(tls_check_listener(lc, &msg), 0);
+	ck_assert_ptr_null(msg);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_ctx_mismatched_pair)
+{
+	struct listener_conf *lc = lc_new("server.pem", "other.key");
+	char *err = NULL, *msg = NULL;
+
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "does not match") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "other.key") != NULL, "%s", err);
+	free(err);
+	ck_assert_int_eq(tls_check_listener(lc, &msg), -1);
+	ck_assert_msg(strstr(msg, "listener unit: tls_key") != NULL, "%s", msg);
+	free(msg);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_ctx_missing_files)
+{
+	struct listener_conf *lc = lc_new("nonexistent.pem", "server.key");
+	char *err = NULL;
+
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_cert") != NULL && strstr(err, "nonexistent.pem") != NULL,
+	    "%s", err);
+	free(err);
+	lc_free(lc);
+
+	lc = lc_new("server.pem", "nonexistent.key");
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_key") != NULL && strstr(err, "nonexistent.key") != NULL,
+	    "%s", err);
+	free(err);
+	lc_free(lc);
+
+	/* a key file given as the certificate */
+	lc = lc_new("server.key", "server.key");
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_cert") != NULL, "%s", err);
+	free(err);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_check_expired)
+{
+	struct listener_conf *lc = lc_new("expired.pem", "server.key");
+	struct tls_ctx *t;
+	char *err = NULL, *msg = NULL;
+
+	ck_assert_int_eq(tls_check_listener(lc, &msg), -1);
+	ck_assert_msg(strstr(msg, "expired on") != NULL, "%s", msg);
+	free(msg);
+	/* The daemon still loads it (and warns): refusing would not bring back a valid one. */
+	ck_assert_ptr_nonnull(t = tls_ctx_new(lc, &err));
+	tls_ctx_free(t);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_check_expires_soon)
+{
+	struct listener_conf *lc = lc_new("soon.pem", "server.key");
+	char *msg = NULL;
+
+	ck_assert_int_eq(tls_check_listener(lc, &msg), 1);
+	ck_assert_msg(strstr(msg, "expires soon") != NULL, "%s", msg);
+	ck_assert_msg(strstr(msg, "days_left=9") != NULL || strstr(msg, "days_left=10") != NULL,
+	    "%s", msg);
+	free(msg);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_check_not_yet_valid)
+{
+	struct listener_conf *lc = lc_new("future.pem", "server.key");
+	char *msg = NULL;
+
+	ck_assert_int_eq(tls_check_listener(lc, &msg), -1);
+	ck_assert_msg(strstr(msg, "not valid before") != NULL, "%s", msg);
+	free(msg);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_ctx_bad_ciphers)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	char *err = NULL;
+
+	free(lc->tls_ciphers);
+	lc->tls_ciphers = xstrdup("NO-SUCH-CIPHER");
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_ciphers") != NULL, "%s", err);
+	free(err);
+	free(lc->tls_ciphers);
+	lc->tls_ciphers = xstrdup("ECDHE+AESGCM");
+	free(lc->tls_ciphersuites);
+	lc->tls_ciphersuites = xstrdup("TLS_NO_SUCH_SUITE");
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_ciphersuites") != NULL, "%s", err);
+	free(err);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_ctx_bad_ca)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	char *err = NULL;
+
+	lc->tls_verify_client = TLS_VERIFY_REQUIRED;
+	lc->tls_ca = path_of("no-ca.pem");
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_ca") != NULL && strstr(err, "no-ca.pem") != NULL, "%s", err);
+	free(err);
+	lc_free(lc);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- config keys */
+
+static int
+config_has_error(const struct config_errors *errs, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		if (strstr(errs->msgs[i], what) != NULL)
+			return 1;
+	return 0;
+}
+
+START_TEST(test_config_keys)
+{
+	struct config_errors errs = { NULL, 0 };
+	const struct listener_conf *lc;
+	struct config *cf = NULL;
+
+	ck_assert_int_eq(config_load_string("t.ini",
+	    "[listener plain]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "[listener s]\nbind = 127.0.0.1:0\nservice = echo\ntls = yes\n"
+	    "tls_cert = /c.pem\ntls_key = /k.pem\ntls_ca = /ca.pem\n"
+	    "tls_verify_client = required\ntls_min_version = TLS1.3\n"
+	    "tls_ciphers = ECDHE+AESGCM\ntls_ciphersuites = TLS_AES_128_GCM_SHA256\n"
+	    "tls_handshake_timeout = 1500ms\ntls_session_tickets = no\n", &cf, &errs), 0);
+	lc = config_find_listener(cf, "plain");
+	ck_assert_int_eq(lc->tls, 0);
+	ck_assert_int_eq(lc->tls_verify_client, TLS_VERIFY_NONE);
+	ck_assert_int_eq(lc->tls_min_version, TLS_MIN_TLS12);
+	ck_assert_str_eq(lc->tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20");
+	ck_assert_ptr_nonnull(strstr(lc->tls_ciphersuites, "TLS_AES_256_GCM_SHA384"));
+	ck_assert_uint_eq(lc->tls_handshake_timeout_ms, 10000);
+	ck_assert_int_eq(lc->tls_session_tickets, 1);
+	lc = config_find_listener(cf, "s");
+	ck_assert_int_eq(lc->tls, 1);
+	ck_assert_str_eq(lc->tls_cert, "/c.pem");
+	ck_assert_str_eq(lc->tls_key, "/k.pem");
+	ck_assert_str_eq(lc->tls_ca, "/ca.pem");
+	ck_assert_int_eq(lc->tls_verify_client, TLS_VERIFY_REQUIRED);
+	ck_assert_int_eq(lc->tls_min_version, TLS_MIN_TLS13);
+	ck_assert_str_eq(lc->tls_ciphers, "ECDHE+AESGCM");
+	ck_assert_str_eq(lc->tls_ciphersuites, "TLS_AES_128_GCM_SHA256");
+	ck_assert_uint_eq(lc->tls_handshake_timeout_ms, 1500);
+	ck_assert_int_eq(lc->tls_session_tickets, 0);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_config_validation)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cf = NULL;
+
+	ck_assert_int_eq(config_load_string("t.ini",
+	    "[listener a]\nbind = 127.0.0.1:0\nservice = echo\ntls = yes\n"
+	    "[listener b]\nbind = 127.0.0.1:0\nservice = echo\ntls = yes\ntls_cert = /c.pem\n"
+	    "tls_key = /k.pem\ntls_verify_client = optional\n"
+	    "[listener c]\nbind = 127.0.0.1:0\nservice = echo\ntls_verify_client = maybe\n"
+	    "tls_min_version = SSL3\ntls_handshake_timeout = 0\ntls_cert =\n", &cf, &errs), -1);
+	ck_assert_ptr_null(cf);
+	ck_assert(config_has_error(&errs, "t.ini:1: [listener a] tls_cert: expected"));
+	ck_assert(config_has_error(&errs, "t.ini:1: [listener a] tls_key: expected"));
+	ck_assert(config_has_error(&errs, "t.ini:5: [listener b] tls_ca: expected a CA file"));
+	ck_assert(config_has_error(&errs, "t.ini:15: [listener c] tls_verify_client: expected "
+	    "none, optional or required, got 'maybe'"));
+	ck_assert(config_has_error(&errs, "t.ini:16: [listener c] tls_min_version: expected "
+	    "TLS1.2 or TLS1.3, got 'SSL3'"));
+	ck_assert(config_has_error(&errs, "t.ini:17: [listener c] tls_handshake_timeout"));
+	ck_assert(config_has_error(&errs, "t.ini:18: [listener c] tls_cert"));
+	config_errors_free(&errs);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- handshakes */
+
+START_TEST(test_handshake_echo_mtls)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l;
+	struct tls_stats st;
+	char buf[64];
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	lc->tls_verify_client = TLS_VERIFY_REQUIRED;
+	lc->tls_ca = path_of("ca.pem");
+	l = tls_listener(lc);
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, "client.pem", "client.key");
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	ck_assert_int_eq(SSL_write(s, "hello over tls\n", 15), 15);
+	ck_assert_uint_eq(client_read(s, buf, 15, 200), 15);
+	ck_assert_mem_eq(buf, "hello over tls\n", 15);
+	ck_assert_int_eq(c->state, CONN_S_OPEN);
+	ck_assert_str_eq(tls_conn_version(c), "TLSv1.3");
+	ck_assert_str_eq(tls_conn_cipher(c), "TLS_AES_256_GCM_SHA384");
+	ck_assert_str_eq(tls_conn_subject(c), "CN=unit-client,O=echod tests");
+	ck_assert_int_eq(tls_conn_resumed(c), 0);
+	tls_get_stats(&st);
+	ck_assert_uint_eq(st.handshakes_ok, 1);
+	ck_assert_uint_eq(st.client_certs, 1);
+	ck_assert_uint_eq(st.version[TLS_VSTAT_TLS13], 1);
+	ck_assert_uint_eq(st.handshakes_failed, 0);
+
+	/* Client close_notify: the echo ends with EOF, and answers with its own. */
+	ck_assert_int_eq(SSL_shutdown(s), 0);
+	spin_until_closed(c, 200);
+	ck_assert_int_eq(c->state, CONN_S_CLOSED);
+	ck_assert_str_eq(c->close_reason, "eof");
+	ck_assert_uint_eq(client_read(s, buf, 1, 50), 0);
+	ck_assert(SSL_get_shutdown(s) & SSL_RECEIVED_SHUTDOWN);
+	ck_assert_ptr_null(tls_conn_subject(c));
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+/* Server finishes first (TLS 1.2): close_notify, then the TCP write side. */
+START_TEST(test_server_close_notify_tls12)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	char buf[64];
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	ck_assert_int_eq(SSL_write(s, "abc", 3), 3);
+	ck_assert_uint_eq(client_read(s, buf, 3, 200), 3);
+	ck_assert_str_eq(tls_conn_version(c), "TLSv1.2");
+	ck_assert_ptr_null(tls_conn_subject(c));
+	conn_finish(c);
+	ck_assert_int_eq(c->state, CONN_S_LINGER);
+	ck_assert_uint_eq(client_read(s, buf, 1, 50), 0);
+	ck_assert_int_eq(SSL_get_error(s, 0), SSL_ERROR_ZERO_RETURN);
+	ck_assert(SSL_get_shutdown(s) & SSL_RECEIVED_SHUTDOWN);
+	client_free(s);
+	close(peer);
+	spin_until_closed(c, 200);
+	ck_assert_int_eq(c->state, CONN_S_CLOSED);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+/* 4 MiB each way through the transport: partial writes, backpressure, order. */
+START_TEST(test_bulk_echo)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	static unsigned char out[4 << 20], in[4 << 20];
+	size_t sent = 0, got = 0, i;
+	struct conn *c;
+	int peer, rv, rounds = 200000;
+	SSL *s;
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (unsigned char)(i * 131 + (i >> 12));
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	SSL_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	while (got < sizeof(in) && rounds-- > 0) {
+		if (sent < sizeof(out)) {
+			rv = SSL_write(s, out + sent, (int)(sizeof(out) - sent > 65536 ? 65536 :
+			    sizeof(out) - sent));
+			if (rv > 0)
+				sent += (size_t)rv;
+		}
+		spin(1);
+		rv = SSL_read(s, in + got, (int)(sizeof(in) - got));
+		if (rv > 0)
+			got += (size_t)rv;
+		ERR_clear_error();
+	}
+	ck_assert_uint_eq(got, sizeof(in));
+	ck_assert(memcmp(in, out, sizeof(in)) == 0);
+	ck_assert_uint_eq(c->bytes_in, sizeof(out));
+	ck_assert_uint_eq(c->bytes_out, sizeof(out));
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_resumption)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	int versions[] = { TLS1_2_VERSION, TLS1_3_VERSION }, i, peer, rounds;
+	SSL_SESSION *sess;
+	struct tls_stats st;
+	struct conn *c;
+	char buf[8];
+	SSL *s;
+
+	for (i = 0; i < 2; i++) {
+		c = tls_accept_pair(l, &peer);
+		s = client_new(peer, versions[i], NULL, NULL);
+		ck_assert_int_eq(client_handshake(s, 200), 1);
+		/* TLS 1.3 tickets arrive after the handshake: read the echo first */
+		ck_assert_int_eq(SSL_write(s, "x", 1), 1);
+		ck_assert_uint_eq(client_read(s, buf, 1, 200), 1);
+		ck_assert_ptr_nonnull(sess = SSL_get1_session(s));
+		ck_assert(SSL_SESSION_is_resumable(sess));
+		/* a client that closes without close_notify spoils its TLS 1.2 session */
+		SSL_shutdown(s);
+		client_free(s);
+		close(peer);
+		conn_unref(c);
+
+		c = tls_accept_pair(l, &peer);
+		s = client_new(peer, versions[i], NULL, NULL);
+		SSL_set_session(s, sess);
+		SSL_SESSION_free(sess);
+		ck_assert_int_eq(client_handshake(s, 200), 1);
+		ck_assert_msg(SSL_session_reused(s) == 1, "not resumed, version %d", versions[i]);
+		/* an abbreviated handshake ends on the server's side last */
+		for (rounds = 0; rounds < 100 && c->state == CONN_S_HANDSHAKE; rounds++)
+			spin(1);
+		ck_assert_int_eq(tls_conn_resumed(c), 1);
+		client_free(s);
+		close(peer);
+		conn_unref(c);
+	}
+	tls_get_stats(&st);
+	ck_assert_uint_eq(st.handshakes_ok, 4);
+	ck_assert_uint_eq(st.resumed, 2);
+	ck_assert_uint_eq(st.version[TLS_VSTAT_TLS12], 2);
+	ck_assert_uint_eq(st.version[TLS_VSTAT_TLS13], 2);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+/* A refused handshake: the conn closes with `reason`, counted once. */
+static void
+expect_failure(struct conn *c, enum tls_fail f, int rounds)
+{
+	struct tls_stats st;
+
+	spin_until_closed(c, rounds);
+	ck_assert_int_eq(c->state, CONN_S_CLOSED);
+	ck_assert_str_eq(c->close_reason, tls_fail_name(f));
+	tls_get_stats(&st);
+	ck_assert_uint_eq(st.failed[f], 1);
+	ck_assert_uint_eq(st.handshakes_failed, 1);
+	ck_assert_uint_eq(st.handshakes_ok, 0);
+}
+
+START_TEST(test_fail_plaintext)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	struct conn *c;
+	int peer;
+
+	c = tls_accept_pair(l, &peer);
+	ck_assert_int_eq(write(peer, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	expect_failure(c, TLS_FAIL_PLAINTEXT, 100);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_fail_garbage)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	static const unsigned char junk[] = { 0x16, 0x7f, 0x00, 0x00, 0x10, 0xde, 0xad, 0xbe,
+	    0xef, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b };
+	struct conn *c;
+	int peer;
+
+	c = tls_accept_pair(l, &peer);
+	ck_assert_int_eq(write(peer, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	expect_failure(c, TLS_FAIL_HANDSHAKE, 100);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_fail_truncated)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	/* a handshake record header announcing 512 bytes, then only a few */
+	static const unsigned char part[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01,
+	    0xfc, 0x03, 0x03 };
+	struct conn *c;
+	int peer;
+
+	c = tls_accept_pair(l, &peer);
+	ck_assert_int_eq(write(peer, part, sizeof(part)), (ssize_t)sizeof(part));
+	spin(5);
+	ck_assert_int_eq(c->state, CONN_S_HANDSHAKE);
+	close(peer);
+	expect_failure(c, TLS_FAIL_TRUNCATED, 100);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_fail_timeout)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l;
+	struct conn *c;
+	int peer;
+
+	lc->tls_handshake_timeout_ms = 100;
+	l = tls_listener(lc);
+	c = tls_accept_pair(l, &peer);
+	spin_until_closed(c, 2000);
+	expect_failure(c, TLS_FAIL_TIMEOUT, 1);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_fail_client_certs)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_stats st;
+	struct listener *l;
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	lc->tls_verify_client = TLS_VERIFY_REQUIRED;
+	lc->tls_ca = path_of("ca.pem");
+	l = tls_listener(lc);
+
+	/* none sent: TLS 1.2 fails in the handshake itself */
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), -1);
+	expect_failure(c, TLS_FAIL_NO_CLIENT_CERT, 100);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+
+	/* one from another CA (TLS 1.3: the client learns after its Finished) */
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, "rogue.pem", "rogue.key");
+	client_handshake(s, 200);
+	spin_until_closed(c, 100);
+	ck_assert_str_eq(c->close_reason, "tls-bad-client-cert");
+	tls_get_stats(&st);
+	ck_assert_uint_eq(st.failed[TLS_FAIL_BAD_CLIENT_CERT], 1);
+	ck_assert_uint_eq(st.handshakes_failed, 2);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_optional_client_cert)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l;
+	struct conn *c;
+	char buf[4];
+	SSL *s;
+	int peer;
+
+	lc->tls_verify_client = TLS_VERIFY_OPTIONAL;
+	lc->tls_ca = path_of("ca.pem");
+	l = tls_listener(lc);
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	ck_assert_int_eq(SSL_write(s, "ok", 2), 2);
+	ck_assert_uint_eq(client_read(s, buf, 2, 200), 2);
+	ck_assert_int_eq(c->state, CONN_S_OPEN);
+	ck_assert_ptr_null(tls_conn_subject(c));
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+START_TEST(test_min_version)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l;
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	lc->tls_min_version = TLS_MIN_TLS13;
+	l = tls_listener(lc);
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), -1);
+	expect_failure(c, TLS_FAIL_VERSION, 100);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
+static Suite *
+tls_suite(void)
+{
+	Suite *s = suite_create("tls");
+	TCase *tc;
+
+	tc = tcase_create("contexts");
+	tcase_add_unchecked_fixture(tc, certs_make, certs_remove);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_ctx_good_pair);
+	tcase_add_test(tc, test_ctx_no_tls);
+	tcase_add_test(tc, test_ctx_mismatched_pair);
+	tcase_add_test(tc, test_ctx_missing_files);
+	tcase_add_test(tc, test_check_expired);
+	tcase_add_test(tc, test_check_expires_soon);
+	tcase_add_test(tc, test_check_not_yet_valid);
+	tcase_add_test(tc, test_ctx_bad_ciphers);
+	tcase_add_test(tc, test_ctx_bad_ca);
+	tcase_add_test(tc, test_config_keys);
+	tcase_add_test(tc, test_config_validation);
+	tcase_add_test(tc, test_handshake_echo_mtls);
+	tcase_add_test(tc, test_server_close_notify_tls12);
+	tcase_add_test(tc, test_bulk_echo);
+	tcase_add_test(tc, test_resumption);
+	tcase_add_test(tc, test_fail_plaintext);
+	tcase_add_test(tc, test_fail_garbage);
+	tcase_add_test(tc, test_fail_truncated);
+	tcase_add_test(tc, test_fail_timeout);
+	tcase_add_test(tc, test_fail_client_certs);
+	tcase_add_test(tc, test_optional_client_cert);
+	tcase_add_test(tc, test_min_version);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(tls_suite());
+	int failed;
+
+	/* as the daemon does: a write to a closed peer is an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -39,6 +39,7 @@
 #endif
 
 #include "conn.h"
+#include "debug.h"
 #include "log.h"
 #include "pool.h"
 #include "sd.h"
@@ -58,15 +59,9 @@ static size_t		 sd_nsocks;
 
 static struct event	*sd_watchdog_ev;
 static struct event	*sd_status_ev;
-static struct event	*sd_lag_ev;
 static uint64_t		 sd_wd_usec;
 static int		 sd_notifying;	/* NOTIFY_SOCKET set (and libsystemd built in) */
 static int		 sd_stopping;
-
-static uint64_t		 sd_lag[SD_LAG_SAMPLES];
-static size_t		 sd_nlag;
-static size_t		 sd_lag_next;
-static uint64_t		 sd_lag_expect_us;
 
 /* ---------------------------------------------------------------- notify */
 
@@ -111,38 +106,19 @@ sd_watchdog_usec(void)
 	return sd_wd_usec;
 }
 
-uint64_t
-sd_lag_p99(const uint64_t *samples, size_t n)
-{
-	uint64_t *v, p;
-	size_t i, j, k;
-
-	if (n == 0)
-		return 0;
-	v = xreallocarray(NULL, n, sizeof(*v));
-	memcpy(v, samples, n * sizeof(*v));
-	/* Insertion sort: at most SD_LAG_SAMPLES values, every few seconds. */
-	for (i = 1; i < n; i++) {
-		p = v[i];
-		for (j = i; j > 0 && v[j - 1] > p; j--)
-			v[j] = v[j - 1];
-		v[j] = p;
-	}
-	k = (n * 99 + 99) / 100;	/* ceil(0.99 n), 1-based rank */
-	p = v[k - 1];
-	free(v);
-	return p;
-}
-
 char *
 sd_status_line(char *buf, size_t size)
 {
+	struct debug_stats ds;
 	struct conn_stats cs;
 	struct pool_stats ps;
-	uint64_t lag = sd_lag_p99(sd_lag, sd_nlag);
+	uint64_t lag;
 
 	conn_get_stats(&cs);
 	pool_get_stats(&ps);
+	/* debug.c's loop-lag monitor is always on (a timer measuring its own lateness). */
+	debug_get_stats(&ds);
+	lag = ds.lag_p99_us;
 	snprintf(buf, size, "connections=%" PRIu64 " total=%" PRIu64 " jobs_running=%" PRIu64
 	    " jobs_queued=%" PRIu64 " loop_lag_p99_ms=%" PRIu64 ".%" PRIu64, cs.current, cs.total,
 	    ps.running, ps.queued, lag / 1000, (lag % 1000) / 100);
@@ -196,30 +172,13 @@ sd_status_cb(evutil_socket_t fd, short what, void *arg)
 		sd_notify_status();
 }
 
-/* How late the loop runs a timer: the lag the STATUS line reports. */
-static void
-sd_lag_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct timeval tv = { 0, SD_LAG_INTERVAL_MS * 1000 };
-	uint64_t now = util_now_us();
-
-	if (sd_lag_expect_us != 0) {
-		sd_lag[sd_lag_next] = now > sd_lag_expect_us ? now - sd_lag_expect_us : 0;
-		sd_lag_next = (sd_lag_next + 1) % SD_LAG_SAMPLES;
-		if (sd_nlag < SD_LAG_SAMPLES)
-			sd_nlag++;
-	}
-	sd_lag_expect_us = now + SD_LAG_INTERVAL_MS * 1000;
-	evtimer_add(sd_lag_ev, &tv);
-}
-
 static struct event *
-sd_timer_new(struct event_base *base, event_callback_fn cb, int persist, uint64_t usec)
+sd_timer_new(struct event_base *base, event_callback_fn cb, uint64_t usec)
 {
 	struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
 	struct event *ev;
 
-	ev = event_new(base, -1, persist ? EV_PERSIST : 0, cb, NULL);
+	ev = event_new(base, -1, EV_PERSIST, cb, NULL);
 	if (ev == NULL || evtimer_add(ev, &tv) == -1)
 		fatalx("sd: cannot add a timer");
 	return ev;
@@ -235,13 +194,10 @@ sd_start(struct event_base *base)
 	/* Checks WATCHDOG_PID too: a watchdog meant for another process is not ours. */
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		sd_wd_usec = usec;
-		sd_watchdog_ev = sd_timer_new(base, sd_watchdog_cb, 1, usec / 2);
+		sd_watchdog_ev = sd_timer_new(base, sd_watchdog_cb, usec / 2);
 	}
-	if (sd_notifying) {
-		sd_status_ev = sd_timer_new(base, sd_status_cb, 1, SD_STATUS_INTERVAL_MS * 1000);
-		sd_lag_ev = sd_timer_new(base, sd_lag_cb, 0, SD_LAG_INTERVAL_MS * 1000);
-		sd_lag_expect_us = util_now_us() + SD_LAG_INTERVAL_MS * 1000;
-	}
+	if (sd_notifying)
+		sd_status_ev = sd_timer_new(base, sd_status_cb, SD_STATUS_INTERVAL_MS * 1000);
 	if (sd_notifying || sd_wd_usec > 0)
 		log_info(LOG_S_SERVER, "systemd notify=%s watchdog_usec=%" PRIu64,
 		    sd_notifying ? "yes" : "no", sd_wd_usec);
@@ -253,7 +209,7 @@ sd_start(struct event_base *base)
 void
 sd_stop(void)
 {
-	struct event **evs[] = { &sd_watchdog_ev, &sd_status_ev, &sd_lag_ev };
+	struct event **evs[] = { &sd_watchdog_ev, &sd_status_ev };
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(evs); i++) {
@@ -268,8 +224,6 @@ sd_stop(void)
 	free(sd_socks);
 	sd_socks = NULL;
 	sd_nsocks = 0;
-	sd_nlag = sd_lag_next = 0;
-	sd_lag_expect_us = 0;
 	sd_notifying = sd_stopping = 0;
 	sd_wd_usec = 0;
 }

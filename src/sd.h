@@ -17,10 +17,8 @@
 
 struct event_base;
 
-/* How often STATUS= is refreshed, and how often the loop lag is sampled. */
+/* How often STATUS= is refreshed. */
 #define SD_STATUS_INTERVAL_MS	5000
-#define SD_LAG_INTERVAL_MS	100
-#define SD_LAG_SAMPLES		256
 
 /*
  * Take the sockets systemd passed. Call once, first thing in main(): the
@@ -63,9 +61,7 @@ int		 sd_notify_enabled(void);
 /* Watchdog interval in microseconds, 0 when not enabled for this process. */
 uint64_t	 sd_watchdog_usec(void);
 
-/* The STATUS= summary: connections, jobs, loop lag p99. Returns buf. */
+/* The STATUS= summary: connections, jobs, loop lag p99 (debug.c's monitor). Returns buf. */
 char		*sd_status_line(char *buf, size_t size);
-/* p99 of the loop lag samples in microseconds (pure; sorts a copy). */
-uint64_t	 sd_lag_p99(const uint64_t *samples, size_t n);
 
 #endif

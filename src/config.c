@@ -98,6 +98,12 @@ static int	config_set_bind(struct config_parse *, const struct config_key *, voi
 		    const char *);
 static int	config_set_daytime(struct config_parse *, const struct config_key *, void *,
 		    const char *);
+static int	config_set_text(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_tls_verify(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_tls_version(struct config_parse *, const struct config_key *, void *,
+		    const char *);
 
 #define S(f)	CONFIG_SECT_SERVER, #f
 #define G(f)	offsetof(struct config, f)
@@ -140,6 +146,19 @@ static const struct config_key config_keys[] = {
 	  "300s", 0 },
 	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, "0660", 0 },
 	{ LSN, "daytime_format", config_set_daytime, L(daytime_format), 0, 0, "ctime", 0 },
+	{ LSN, "tls", config_set_bool, L(tls), 0, 0, "no", 0 },
+	{ LSN, "tls_cert", config_set_text, L(tls_cert), 0, 0, NULL, 0 },
+	{ LSN, "tls_key", config_set_text, L(tls_key), 0, 0, NULL, 0 },
+	{ LSN, "tls_ca", config_set_text, L(tls_ca), 0, 0, NULL, 0 },
+	{ LSN, "tls_verify_client", config_set_tls_verify, L(tls_verify_client), 0, 0, "none", 0 },
+	{ LSN, "tls_min_version", config_set_tls_version, L(tls_min_version), 0, 0, "TLS1.2", 0 },
+	{ LSN, "tls_ciphers", config_set_text, L(tls_ciphers), 0, 0,
+	  "ECDHE+AESGCM:ECDHE+CHACHA20", 0 },
+	{ LSN, "tls_ciphersuites", config_set_text, L(tls_ciphersuites), 0, 0,
+	  "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256", 0 },
+	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,
+	  CONFIG_DURATION_MAX, "10s", 0 },
+	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0 },
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 
@@ -582,6 +601,48 @@ config_set_daytime(struct config_parse *ps, const struct config_key *k, void *ob
 	return 0;
 }
 
+/* A non-empty string (file paths, cipher lists); checked further by tls.c. */
+static int
+config_set_text(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	if (*value == '\0')
+		return config_bad_value(ps, "expected a non-empty value", value);
+	config_set_str(obj, k, value);
+	return 0;
+}
+
+static int
+config_set_tls_verify(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	enum tls_verify *p = (enum tls_verify *)((char *)obj + k->off);
+
+	if (strcasecmp(value, "none") == 0)
+		*p = TLS_VERIFY_NONE;
+	else if (strcasecmp(value, "optional") == 0)
+		*p = TLS_VERIFY_OPTIONAL;
+	else if (strcasecmp(value, "required") == 0)
+		*p = TLS_VERIFY_REQUIRED;
+	else
+		return config_bad_value(ps, "expected none, optional or required", value);
+	return 0;
+}
+
+static int
+config_set_tls_version(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	enum tls_min_version *p = (enum tls_min_version *)((char *)obj + k->off);
+
+	if (strcasecmp(value, "TLS1.2") == 0 || strcasecmp(value, "TLSv1.2") == 0)
+		*p = TLS_MIN_TLS12;
+	else if (strcasecmp(value, "TLS1.3") == 0 || strcasecmp(value, "TLSv1.3") == 0)
+		*p = TLS_MIN_TLS13;
+	else
+		return config_bad_value(ps, "expected TLS1.2 or TLS1.3", value);
+	return 0;
+}
+
 static const struct config_key *
 config_key_find(enum config_sect sect, const char *name)
 {
@@ -680,6 +741,26 @@ config_listener_begin(struct config_parse *ps, const char *name)
 	config_apply_defaults(ps, CONFIG_SECT_LISTENER);
 }
 
+/* tls = yes needs a certificate and key; client verification needs CAs. */
+static void
+config_check_tls(struct config_parse *ps)
+{
+	const struct listener_conf *lc = ps->lc;
+
+	if (lc == NULL)
+		return;
+	if (lc->tls && lc->tls_cert == NULL)
+		config_error(ps, ps->sect_line, "[%s] tls_cert: expected a certificate file "
+		    "with tls = yes, but it is missing", ps->sect_name);
+	if (lc->tls && lc->tls_key == NULL)
+		config_error(ps, ps->sect_line, "[%s] tls_key: expected a private key file "
+		    "with tls = yes, but it is missing", ps->sect_name);
+	if (lc->tls_verify_client != TLS_VERIFY_NONE && lc->tls_ca == NULL)
+		config_error(ps, ps->sect_line, "[%s] tls_ca: expected a CA file with "
+		    "tls_verify_client = %s, but it is missing", ps->sect_name,
+		    lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" : "optional");
+}
+
 /* Leaving a [listener]: report required keys it did not set, at its header line. */
 static void
 config_section_end(struct config_parse *ps)
@@ -688,6 +769,7 @@ config_section_end(struct config_parse *ps)
 
 	if (ps->sect != CONFIG_SECT_LISTENER)
 		return;
+	config_check_tls(ps);
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
 		if (k->sect != CONFIG_SECT_LISTENER || !(k->flags & CONFIG_K_REQUIRED))
 			continue;
@@ -1132,6 +1214,11 @@ config_listener_free(struct listener_conf *lc)
 	free(lc->name);
 	free(lc->file);
 	free(lc->service);
+	free(lc->tls_cert);
+	free(lc->tls_key);
+	free(lc->tls_ca);
+	free(lc->tls_ciphers);
+	free(lc->tls_ciphersuites);
 	free(lc);
 }
 

@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "service.h"
+#include "tls.h"
 #include "util.h"
 
 #define LISTENER_RETRY_MIN_MS  100
@@ -92,6 +93,9 @@ listener_conf_copy(const struct listener_conf *lc, const char *name)
 	copy->service = NULL;
 	copy->binds = NULL;
 	copy->nbinds = 0;
+	/* owned by the config, which a reload frees; tls.c keeps what it needs */
+	copy->tls_cert = copy->tls_key = copy->tls_ca = NULL;
+	copy->tls_ciphers = copy->tls_ciphersuites = NULL;
 	return copy;
 }
 
@@ -285,6 +289,12 @@ listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 		xasprintf(err, "listener %s: unknown service '%s'", lc->name, lc->service);
 		goto fail;
 	}
+	/* A certificate or key problem fails here, so a reload keeps the old context. */
+	if (lc->tls && (l->tls = tls_ctx_new(lc, &why)) == NULL) {
+		xasprintf(err, "listener %s: %s", lc->name, why);
+		free(why);
+		goto fail;
+	}
 	for (i = 0; i < lc->nbinds; i++) {
 		if (listener_open_spec(l, &lc->binds[i], lc, cur, &why) == -1) {
 			xasprintf(err, "listener %s: %s", lc->name, why);
@@ -347,6 +357,10 @@ listener_merge(struct listener *cur, struct listener *staged, const struct liste
 		cur->socks[cur->nsocks++] = staged->socks[i];
 	}
 	staged->nsocks = 0;
+	/* New handshakes use the new TLS context; live sessions hold the old one. */
+	tls_ctx_free(cur->tls);
+	cur->tls = staged->tls;
+	staged->tls = NULL;
 	listener_discard(staged);
 	free(cur->conf);
 	cur->conf = listener_conf_copy(lc, cur->name);
@@ -364,6 +378,7 @@ listener_free(struct listener *l)
 	for (i = 0; i < l->nsocks; i++)
 		listener_sock_close(&l->socks[i]);
 	free(l->socks);
+	tls_ctx_free(l->tls);
 	free(l->conf);
 	free(l->name);
 	free(l);
@@ -489,7 +504,10 @@ listener_accept_cb_body(struct listener *l, evutil_socket_t fd, struct sockaddr 
 	l->current++;
 	l->total++;
 	listener_retry_ms = LISTENER_RETRY_MIN_MS;
-	conn_start(c);
+	if (l->tls != NULL)
+		tls_conn_accept(c);
+	else
+		conn_start(c);
 	/* At a limit: disabling here also ends evconnlistener's accept loop. */
 	if (listener_pause_reason(l) != NULL)
 		listener_check_limits();

@@ -267,8 +267,14 @@ tls_ctx_cert(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1) {
-		xasprintf(err, "tls_key %s: cannot load a PEM private key: %s", lc->tls_key,
-		    tls_err_detail(detail, sizeof(detail)));
+		/* OpenSSL compares the key with the certificate as it loads it */
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			xasprintf(err, "tls_key %s does not match the certificate in tls_cert %s",
+			    lc->tls_key, lc->tls_cert);
+		else
+			xasprintf(err, "tls_key %s: cannot load a PEM private key: %s",
+			    lc->tls_key, tls_err_detail(detail, sizeof(detail)));
+		ERR_clear_error();
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {

@@ -36,7 +36,6 @@ ECHOD_LOG=
 ECHOD_STATUS=
 ECHOD_N=0
 LIB_PIDS=
-LIB_WATCHDOG=
 
 fail()
 {
@@ -86,10 +85,7 @@ lib_cleanup()
 
 	trap - EXIT
 	set +e
-	if [ -n "$LIB_WATCHDOG" ]; then
-		kill -TERM "$LIB_WATCHDOG" 2>/dev/null
-		wait "$LIB_WATCHDOG" 2>/dev/null
-	fi
+	rm -f "$tmp/.running"
 	for p in $LIB_PIDS; do
 		if proc_alive "$p"; then
 			kill -KILL "$p" 2>/dev/null
@@ -113,17 +109,21 @@ lib_cleanup()
 }
 
 # A test that overruns TEST_TIMEOUT is ended (the EXIT trap then cleans up).
+# The watchdog polls a marker file that cleanup removes, so it needs no
+# signal to stop (a signal could race with its start-up) and ends by itself.
 lib_watchdog()
 {
 	(
-		trap 'kill -TERM $sp 2>/dev/null; exit 0' TERM
-		sleep "$1" </dev/null >/dev/null 2>&1 &
-		sp=$!
-		wait "$sp"
+		i=0
+		while [ "$i" -lt $(($1 * 4)) ]; do
+			sleep 0.25
+			[ -e "$tmp/.running" ] || exit 0
+			i=$((i + 1))
+		done
+		[ -e "$tmp/.running" ] || exit 0
 		echo "FAIL: $TEST_NAME: watchdog: still running after $1 s" >&2
 		kill -TERM $$
-	) &
-	LIB_WATCHDOG=$!
+	) </dev/null >/dev/null &
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-$TEST_NAME.XXXXXX") || fail "mktemp"
@@ -131,6 +131,7 @@ trap lib_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+: >"$tmp/.running"
 lib_watchdog "$TEST_TIMEOUT"
 
 [ -x "$ECHOD" ] || fail "daemon not built: $ECHOD"

@@ -21,11 +21,13 @@
 
 #include "config.h"
 #include "conn.h"
+#include "daemon.h"
 #include "debug.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sd.h"
 #include "server.h"
 #include "util.h"
 
@@ -74,6 +76,9 @@ server_apply_limits(const struct config *cf)
 	conn_set_log_connections(cf->log_connections);
 	listener_set_global_max(cf->max_connections);
 	listener_check_limits();
+	debug_configure(cf->debug_enabled, cf->debug_slow_callback_ms, cf->debug_slowlog_size,
+	    cf->debug_lag_threshold_ms);
+	daemon_raise_nofile(cf->max_connections);
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -136,6 +141,33 @@ server_commit_listeners(const struct config *cf, struct listener **staged, int *
 }
 
 static void
+server_warn_restart_uint(const char *key, uint64_t was, uint64_t now)
+{
+	if (was != now)
+		log_warn(LOG_S_CONFIG, "reload: %s changed from %" PRIu64 " to %" PRIu64 ": applies "
+		    "only after a restart", key, was, now);
+}
+
+static void
+server_warn_restart_str(const char *key, const char *was, const char *now)
+{
+	if (strcmp(was != NULL ? was : "", now != NULL ? now : "") != 0)
+		log_warn(LOG_S_CONFIG, "reload: %s changed from '%s' to '%s': applies only after a "
+		    "restart", key, was != NULL ? was : "", now != NULL ? now : "");
+}
+
+/* Keys read once at start-up: a reload keeps the old value and says so. */
+static void
+server_warn_restart(const struct config *was, const struct config *cf)
+{
+	server_warn_restart_str("[server] pidfile", was->pidfile, cf->pidfile);
+	server_warn_restart_str("[server] user", was->user, cf->user);
+	server_warn_restart_str("[server] group", was->group, cf->group);
+	server_warn_restart_uint("[server] workers", was->workers, cf->workers);
+	server_warn_restart_uint("[log] queue_size", was->log_queue_size, cf->log_queue_size);
+}
+
+static void
 server_reload_failed(struct config_errors *errs, const char *why)
 {
 	size_t i;
@@ -146,6 +178,7 @@ server_reload_failed(struct config_errors *errs, const char *why)
 		log_error(LOG_S_CONFIG, "config error: %s", why);
 	log_error(LOG_S_CONFIG, "reload failed errors=%zu, keeping the current configuration",
 	    errs->n + (why != NULL));
+	sd_notify_ready();
 }
 
 void
@@ -163,6 +196,7 @@ server_reload(void)
 	}
 	log_info(LOG_S_SERVER, "reloading config=%s",
 	    server_o.config_path != NULL ? server_o.config_path : "(built-in defaults)");
+	sd_notify_reloading();
 	if ((cf = server_load_config(&errs)) == NULL) {
 		server_reload_failed(&errs, NULL);
 		config_errors_free(&errs);
@@ -171,6 +205,14 @@ server_reload(void)
 	staged = xcalloc(cf->nlisteners + 1, sizeof(*staged));
 	if (server_stage_listeners(cf, staged, &err) == -1)
 		goto fail;
+	/* A new metrics address is bound before the old one closes; failing keeps both as they were. */
+	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
+		size_t i;
+
+		for (i = 0; i < cf->nlisteners; i++)
+			listener_discard(staged[i]);
+		goto fail;
+	}
 	if (server_apply_log(cf, &err) == -1) {
 		size_t i;
 
@@ -182,10 +224,12 @@ server_reload(void)
 	free(staged);
 	server_apply_limits(cf);
 	pool_set_limits(cf->job_queue_max, cf->job_timeout_ms);
+	server_warn_restart(server_cf, cf);
 	config_free(server_cf);
 	server_cf = cf;
 	log_info(LOG_S_SERVER, "reload ok listeners=%zu added=%d removed=%d", cf->nlisteners, added,
 	    removed);
+	sd_notify_ready();
 	return;
 fail:
 	server_reload_failed(&errs, err);
@@ -231,6 +275,8 @@ server_shutdown(int graceful)
 {
 	struct timeval tv;
 
+	if (!server_stopping)
+		sd_notify_stopping();
 	if (server_stopping || !graceful) {
 		log_warn(LOG_S_SERVER, "immediate shutdown connections=%zu", conn_count());
 		server_exit_code = ECHOD_EX_FAIL;
@@ -261,7 +307,7 @@ server_shutdown(int graceful)
 static void
 server_signal_body(evutil_socket_t sig)
 {
-	log_info(LOG_S_SERVER, "signal=%s", sigabbrev_np((int)sig) != NULL ?
+	log_info(LOG_S_SERVER, "signal=SIG%s", sigabbrev_np((int)sig) != NULL ?
 	    sigabbrev_np((int)sig) : "?");
 	switch (sig) {
 	case SIGTERM:
@@ -340,6 +386,7 @@ server_cleanup(void)
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
+	sd_stop();
 	metrics_stop();
 	debug_stop();
 	event_base_free(server_evbase);
@@ -378,6 +425,20 @@ server_run(const struct server_opts *opts, struct config *cf)
 		server_cleanup();
 		return ECHOD_EX_FAIL;
 	}
+	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
+		log_crit(LOG_S_SERVER, "cannot start: %s", err);
+		free(err);
+		server_cleanup();
+		return ECHOD_EX_FAIL;
+	}
+	sd_listen_check_unused();
+	/* Bound (low ports need root): now root is no longer needed. */
+	if (daemon_drop_privileges(cf->user, cf->group, &err) == -1) {
+		log_crit(LOG_S_SERVER, "cannot start: %s", err);
+		free(err);
+		server_cleanup();
+		return ECHOD_EX_FAIL;
+	}
 	if (pool_init(server_evbase, (unsigned)cf->workers, cf->job_queue_max, cf->job_timeout_ms,
 	    &err) == -1) {
 		log_crit(LOG_S_SERVER, "cannot start the worker pool: %s", err);
@@ -392,6 +453,9 @@ server_run(const struct server_opts *opts, struct config *cf)
 	listener_check_limits();
 	log_start();
 	log_info(LOG_S_SERVER, "ready listeners=%zu", cf->nlisteners);
+	sd_start(server_evbase);
+	sd_notify_ready();
+	daemon_ready();
 
 	event_base_dispatch(server_evbase);
 

@@ -47,6 +47,8 @@ enum config_sect {
 	CONFIG_SECT_SERVER,
 	CONFIG_SECT_LOG,
 	CONFIG_SECT_LISTENER,
+	CONFIG_SECT_DEBUG,
+	CONFIG_SECT_METRICS,
 	CONFIG_SECT_SKIP,	/* a bad header, already reported: ignore its keys */
 };
 
@@ -97,6 +99,8 @@ static int	config_set_service(struct config_parse *, const struct config_key *, 
 static int	config_set_bind(struct config_parse *, const struct config_key *, void *,
 		    const char *);
 static int	config_set_daytime(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_metrics_bind(struct config_parse *, const struct config_key *, void *,
 		    const char *);
 static int	config_set_text(struct config_parse *, const struct config_key *, void *,
 		    const char *);
@@ -159,6 +163,18 @@ static const struct config_key config_keys[] = {
 	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,
 	  CONFIG_DURATION_MAX, "10s", 0 },
 	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0 },
+	/* admin console: a TCP bind on a non-loopback address needs this */
+	{ LSN, "allow_remote", config_set_bool, L(allow_remote), 0, 0, "no", 0 },
+
+	{ CONFIG_SECT_DEBUG, "enabled", config_set_bool, G(debug_enabled), 0, 0, "no", 0 },
+	{ CONFIG_SECT_DEBUG, "slow_callback_ms", config_set_uint, G(debug_slow_callback_ms), 1,
+	  3600000, "100", 0 },
+	{ CONFIG_SECT_DEBUG, "slowlog_size", config_set_uint, G(debug_slowlog_size), 1, 65536,
+	  "128", 0 },
+	{ CONFIG_SECT_DEBUG, "lag_threshold_ms", config_set_uint, G(debug_lag_threshold_ms), 1,
+	  3600000, "100", 0 },
+
+	{ CONFIG_SECT_METRICS, "bind", config_set_metrics_bind, G(metrics_bind), 0, 0, "", 0 },
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 
@@ -210,6 +226,10 @@ config_sect_name(enum config_sect s)
 		return "log";
 	case CONFIG_SECT_LISTENER:
 		return "listener";
+	case CONFIG_SECT_DEBUG:
+		return "debug";
+	case CONFIG_SECT_METRICS:
+		return "metrics";
 	default:
 		return "?";
 	}
@@ -793,6 +813,10 @@ config_section_begin(struct config_parse *ps, const char *name)
 		ps->sect = CONFIG_SECT_SERVER;
 	else if (strcmp(name, "log") == 0)
 		ps->sect = CONFIG_SECT_LOG;
+	else if (strcmp(name, "debug") == 0)
+		ps->sect = CONFIG_SECT_DEBUG;
+	else if (strcmp(name, "metrics") == 0)
+		ps->sect = CONFIG_SECT_METRICS;
 	else if (strncmp(name, "listener", 8) == 0 &&
 	    (name[8] == '\0' || isspace((unsigned char)name[8])))
 		config_listener_begin(ps, name + 8 + strspn(name + 8, " \t"));
@@ -1094,6 +1118,50 @@ config_check_watermarks(struct config_parse *ps)
 	    config_fmt_size(cf->write_low_watermark, lbuf, sizeof(lbuf)));
 }
 
+/* [metrics] bind: "" (off) or one TCP address, as for a listener's bind. */
+static int
+config_set_metrics_bind(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	struct addr addrs[ADDR_MAX_PER_SPEC];
+	const char *why;
+
+	if (*value != '\0' && addr_parse(value, addrs, &why) == -1)
+		return config_bad_value(ps, why, value);
+	if (*value != '\0' && addrs[0].ss.ss_family == AF_UNIX)
+		return config_bad_value(ps, "expected a TCP address such as 127.0.0.1:9107 "
+		    "(or nothing: metrics off)", value);
+	config_set_str(obj, k, value);
+	return 0;
+}
+
+/* The admin console listens on unix sockets or loopback unless allow_remote = yes. */
+static void
+config_check_admin(struct config_parse *ps)
+{
+	const struct listener_conf *lc;
+	const struct bind_conf *b;
+	size_t li, bi;
+	int ai;
+
+	for (li = 0; li < ps->cf->nlisteners; li++) {
+		lc = ps->cf->listeners[li];
+		if (lc->service == NULL || strcmp(lc->service, "admin") != 0 || lc->allow_remote)
+			continue;
+		for (bi = 0; bi < lc->nbinds; bi++) {
+			b = &lc->binds[bi];
+			for (ai = 0; ai < b->naddrs; ai++) {
+				if (addr_is_local((const struct sockaddr *)&b->addrs[ai].ss))
+					continue;
+				config_error(ps, b->line, "[listener %s] bind: expected a unix socket "
+				    "or a loopback address for the admin console (or allow_remote = "
+				    "yes), got '%s'", lc->name, b->spec);
+				break;
+			}
+		}
+	}
+}
+
 /* Checks that need the whole file. */
 static void
 config_finish(struct config_parse *ps)
@@ -1101,6 +1169,7 @@ config_finish(struct config_parse *ps)
 	if (ps->cf->nlisteners == 0)
 		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
 	config_check_binds(ps);
+	config_check_admin(ps);
 	config_check_watermarks(ps);
 }
 
@@ -1117,6 +1186,8 @@ config_parse_init(struct config_parse *ps, const char *file, struct config_error
 		ps->cf->log_subsys_level[i] = -1;
 	config_apply_defaults(ps, CONFIG_SECT_SERVER);
 	config_apply_defaults(ps, CONFIG_SECT_LOG);
+	config_apply_defaults(ps, CONFIG_SECT_DEBUG);
+	config_apply_defaults(ps, CONFIG_SECT_METRICS);
 }
 
 /* Parse from the source set in ps; on any error free the config. */
@@ -1234,6 +1305,7 @@ config_free(struct config *cf)
 	free(cf->listeners);
 	free(cf->log_target);
 	free(cf->log_facility);
+	free(cf->metrics_bind);
 	free(cf->path);
 	free(cf);
 }

@@ -52,6 +52,7 @@ struct listener_conf {
 	uint64_t             idle_timeout_ms;   /* 0 = none; default 300s */
 	mode_t               unix_mode;         /* default 0660 */
 	enum daytime_format  daytime_format;    /* daytime service only */
+	int                  allow_remote;      /* admin: non-loopback TCP bind allowed; default no */
 
 	/* TLS (tls.c); the strings are owned by the config, not by copies */
 	int                  tls;               /* default no */
@@ -86,6 +87,15 @@ struct config {
 	char                  *log_facility;          /* default "daemon" */
 	uint64_t               log_queue_size;        /* default 4096 records */
 	int                    log_connections;       /* default no */
+
+	/* [debug] (debug.h) */
+	int                    debug_enabled;          /* default no */
+	uint64_t               debug_slow_callback_ms; /* default 100 */
+	uint64_t               debug_slowlog_size;     /* default 128 */
+	uint64_t               debug_lag_threshold_ms; /* default 100 */
+
+	/* [metrics] (metrics.h) */
+	char                  *metrics_bind;          /* "" = off */
 
 	/* command service options ([server] keys) */
 	uint64_t               max_line;              /* default 4096 */

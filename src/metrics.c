@@ -254,17 +254,12 @@ metrics_render(struct evbuffer *b)
 
 /* ---------------------------------------------------------------- HTTP */
 
+/* GET or HEAD only: evhttp answers other methods itself (evhttp_set_allowed_methods). */
 static void
 metrics_request_body(struct evhttp_request *req)
 {
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evbuffer *b;
 
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
-		return;
-	}
 	metrics_scrapes++;
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("metrics: evbuffer_new failed");

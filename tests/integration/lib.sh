@@ -235,6 +235,7 @@ no_log()
 
 # start_echod INI [ARGS...]: run the daemon in the foreground mode, in the
 # background of this shell, stderr to ECHOD_LOG; wait until it is ready.
+# ECHOD_NOFILE, if set, is the daemon's open file limit (soft and hard).
 start_echod()
 {
 	local ini=$1
@@ -243,7 +244,13 @@ start_echod()
 	ECHOD_N=$((ECHOD_N + 1))
 	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
 	: >"$ECHOD_LOG"
-	"$ECHOD" -f -c "$ini" "$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	if [ -n "${ECHOD_NOFILE:-}" ]; then
+		# Soft and hard limit, for the daemon only (the subshell execs it).
+		(ulimit -n "$ECHOD_NOFILE" && exec "$ECHOD" -f -c "$ini" "$@") </dev/null \
+		    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	else
+		"$ECHOD" -f -c "$ini" "$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	fi
 	ECHOD_PID=$!
 	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
 	ECHOD_STATUS=

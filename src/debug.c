@@ -144,8 +144,8 @@ debug_set_enabled(int on, const char *who)
 	if (on == debug_mode)
 		return;
 	__atomic_store_n(&debug_mode, on, __ATOMIC_RELAXED);
-	log_msg(on ? LOG_L_WARNING : LOG_L_INFO, LOG_S_DEBUG, "debug mode %s by=%s "
-	    "slow_callback_ms=%" PRIu64, on ? "on" : "off", who, debug_slow_us / 1000);
+	log_msg(on ? LOG_L_WARNING : LOG_L_INFO, LOG_S_DEBUG, "debug mode %s by=%s",
+	    on ? "on" : "off", who);
 }
 
 static int

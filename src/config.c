@@ -131,6 +131,9 @@ static const struct config_key config_keys[] = {
 	{ S(max_line), config_set_size, G(max_line), 16, (uint64_t)1 << 20, "4096", 0 },
 	{ S(max_sleep), config_set_duration, G(max_sleep_ms), 0, CONFIG_DURATION_MAX, "10s", 0 },
 	{ S(max_pending), config_set_uint, G(max_pending), 1, 65536, "64", 0 },
+	{ S(pidfile), config_set_text, G(pidfile), 0, 0, NULL, 0 },
+	{ S(user), config_set_text, G(user), 0, 0, NULL, 0 },
+	{ S(group), config_set_text, G(group), 0, 0, NULL, 0 },
 
 	{ CONFIG_SECT_LOG, "level", config_set_level, G(log_level), 0, 0, "info", 0 },
 	{ CONFIG_SECT_LOG, "level.<subsystem>", config_set_subsys_level, G(log_subsys_level), 0, 0,
@@ -1305,6 +1308,9 @@ config_free(struct config *cf)
 	free(cf->listeners);
 	free(cf->log_target);
 	free(cf->log_facility);
+	free(cf->pidfile);
+	free(cf->user);
+	free(cf->group);
 	free(cf->metrics_bind);
 	free(cf->path);
 	free(cf);

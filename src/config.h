@@ -79,6 +79,9 @@ struct config {
 	uint64_t               workers;               /* 0 = number of CPUs, at least 2 */
 	uint64_t               job_queue_max;         /* default 1024 */
 	uint64_t               job_timeout_ms;        /* default 30s */
+	char                  *pidfile;               /* NULL: none with -f, else daemon.h's default */
+	char                  *user;                  /* NULL: keep the starting user */
+	char                  *group;                 /* NULL: the user's group */
 
 	/* [log] */
 	enum log_level         log_level;             /* default info */

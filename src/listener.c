@@ -23,6 +23,7 @@
 #include "debug.h"
 #include "listener.h"
 #include "log.h"
+#include "sd.h"
 #include "service.h"
 #include "tls.h"
 #include "util.h"
@@ -189,6 +190,8 @@ fail:
 static void
 listener_sock_close(struct listener_sock *s)
 {
+	/* An inherited socket (a duplicate) may be taken again by a later reload. */
+	sd_listen_release(s->fd);
 	if (s->evl != NULL)
 		evconnlistener_free(s->evl);     /* LEV_OPT_CLOSE_ON_FREE closes fd */
 	else if (s->fd != -1)
@@ -244,6 +247,48 @@ listener_has_sock(const struct listener *l, const char *spec, int index)
 	return 0;
 }
 
+/* An inherited IPv6 socket that also accepts IPv4 serves a whole "*:PORT" spec. */
+static int
+listener_spec_dual_stack(const struct listener *l, const char *spec)
+{
+	socklen_t len;
+	size_t i;
+	int v6only;
+
+	for (i = 0; l != NULL && i < l->nsocks; i++) {
+		len = sizeof(v6only);
+		if (strcmp(l->socks[i].spec, spec) == 0 && l->socks[i].bound.ss.ss_family == AF_INET6 &&
+		    sd_listen_is_inherited(l->socks[i].fd) &&
+		    getsockopt(l->socks[i].fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Socket activation: the addresses of `b` systemd passed a socket for (by
+ * address or by FileDescriptorName= = listener name) use it instead of
+ * binding. Such a socket is never unlinked by echod: systemd owns it.
+ */
+static int
+listener_take_spec(struct listener *l, const struct bind_conf *b, struct listener *cur, char **err)
+{
+	int i, fd;
+
+	for (i = 0; i < b->naddrs && sd_listen_count() > 0; i++) {
+		if (cur != NULL && listener_has_sock(cur, b->spec, i))
+			continue;
+		if ((fd = sd_listen_take(l->name, &b->addrs[i], NULL)) == -1)
+			continue;
+		if (listener_sock_add(l, b->spec, i, fd, err) == -1) {
+			sd_listen_release(fd);
+			return -1;
+		}
+		l->socks[l->nsocks - 1].unlink_on_close = 0;
+	}
+	return 0;
+}
+
 /* Bind one spec's addresses; "*:0" puts IPv6 on the port IPv4 was given. */
 static int
 listener_open_spec(struct listener *l, const struct bind_conf *b, const struct listener_conf *lc,
@@ -252,8 +297,12 @@ listener_open_spec(struct listener *l, const struct bind_conf *b, const struct l
 	struct addr a;
 	int i, fd, port = -1;
 
+	if (listener_take_spec(l, b, cur, err) == -1)
+		return -1;
+	if (listener_spec_dual_stack(l, b->spec) || listener_spec_dual_stack(cur, b->spec))
+		return 0;
 	for (i = 0; i < b->naddrs; i++) {
-		if (cur != NULL && listener_has_sock(cur, b->spec, i))
+		if ((cur != NULL && listener_has_sock(cur, b->spec, i)) || listener_has_sock(l, b->spec, i))
 			continue;
 		a = b->addrs[i];
 		if (port > 0 && a.ss.ss_family == AF_INET6 && addr_port((struct sockaddr *)&a.ss) == 0)

@@ -5,13 +5,16 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
+#include "sd.h"
 #include "server.h"
 #include "util.h"
 
@@ -56,6 +59,38 @@ main_load(const struct server_opts *o, int quiet_default)
 	return cf;
 }
 
+/*
+ * Without -f: detach (the parent exits with the start-up result), then
+ * claim the pidfile with the daemon's PID. With -f: a pidfile only if set.
+ */
+static int
+main_daemonize(struct server_opts *o, const struct config *cf)
+{
+	static char abs[PATH_MAX];
+	const char *pidfile = cf->pidfile;
+	char *err = NULL;
+
+	if (!o->foreground) {
+		/* The daemon runs in "/": a reload must still find the file. */
+		if (o->config_path[0] != '/' && realpath(o->config_path, abs) != NULL)
+			o->config_path = abs;
+		if (cf->log_target == NULL || strcmp(cf->log_target, "stderr") == 0)
+			log_warn(LOG_S_SERVER, "[log] target is stderr: once detached, log lines are "
+			    "discarded (run with -f, or set target = syslog or file:PATH)");
+		if (daemon_start(&err) == -1)
+			goto fail;
+		if (pidfile == NULL)
+			pidfile = DAEMON_PIDFILE_DEFAULT;
+	}
+	if (pidfile != NULL && daemon_pidfile_create(pidfile, &err) == -1)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "echod: %s\n", err);
+	free(err);
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -71,7 +106,7 @@ main(int argc, char **argv)
 	};
 	struct server_opts o = { MAIN_DEFAULT_CONFIG, 0, 0, 0, -1 };
 	struct config *cf;
-	int ch, test = 0;
+	int ch, test = 0, rc;
 
 	log_init();
 	while ((ch = getopt_long(argc, argv, "c:ftdl:Vh", longopts, NULL)) != -1) {
@@ -121,5 +156,13 @@ main(int argc, char **argv)
 		config_free(cf);
 		return ECHOD_EX_OK;
 	}
-	return server_run(&o, cf);
+	/* Socket activation names this PID: take the sockets before any fork. */
+	sd_listen_init();
+	if (main_daemonize(&o, cf) == -1) {
+		config_free(cf);
+		return ECHOD_EX_FAIL;
+	}
+	rc = server_run(&o, cf);
+	daemon_pidfile_remove();
+	return rc;
 }

@@ -41,6 +41,8 @@
 #define LOG_QUEUE_MAX		(1024 * 1024)
 /* The log thread renders up to this much before each write(). */
 #define LOG_OUT_SIZE		(64 * 1024)
+/* log_stop gives up on a sink that has taken nothing for this long. */
+#define LOG_STOP_STALL_MS	5000
 /* Room for one rendered line: prefix + message + newline. */
 #define LOG_LINE_MAX		(LOG_MSG_MAX + 128)
 
@@ -123,7 +125,10 @@ static uint64_t         log_drop_pending;	/* not yet reported by a dropped= line
 static int              log_sleeping;		/* the log thread waits on log_qcond */
 static int              log_reopen_pending;
 static struct log_sink *log_sink_pending;	/* handed over by log_configure */
+static pthread_cond_t   log_done_cond = PTHREAD_COND_INITIALIZER;	/* thread done */
 static pthread_t        log_thread;
+/* Bumped by the log thread each time the sink took a batch (log_stop watches). */
+static _Atomic uint64_t log_progress;
 
 /*
  * The current sink. While the log thread runs it alone uses and replaces
@@ -640,6 +645,7 @@ log_drain(struct log_batch *b, uint64_t head)
 			pthread_mutex_unlock(&log_qlock);
 			n = 0;
 			log_batch_flush(b);
+			atomic_fetch_add_explicit(&log_progress, 1, memory_order_relaxed);
 		}
 	}
 }
@@ -705,8 +711,10 @@ log_thread_main(void *arg)
 		log_drop_pending = 0;
 		done = log_head == log_tail && log_state == LOG_ST_STOPPING && sk == NULL &&
 		    !reopen && dropped == 0;
-		if (done)
+		if (done) {
 			log_state = LOG_ST_SYNC;
+			pthread_cond_signal(&log_done_cond);
+		}
 		pthread_mutex_unlock(&log_qlock);
 		if (done)
 			break;
@@ -838,6 +846,37 @@ log_start(void)
 	return 0;
 }
 
+/*
+ * With log_qlock held: wait until the log thread has written everything, as
+ * long as the sink keeps taking records. -1 if it took nothing for
+ * LOG_STOP_STALL_MS.
+ */
+static int
+log_stop_wait(void)
+{
+	uint64_t seen, now, last;
+	struct timespec ts;
+
+	seen = atomic_load_explicit(&log_progress, memory_order_relaxed);
+	last = util_now_ms();
+	while (log_state != LOG_ST_SYNC) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&log_done_cond, &log_qlock, &ts);
+		now = util_now_ms();
+		if (atomic_load_explicit(&log_progress, memory_order_relaxed) != seen) {
+			seen = atomic_load_explicit(&log_progress, memory_order_relaxed);
+			last = now;
+		} else if (now - last >= LOG_STOP_STALL_MS)
+			return -1;
+	}
+	return 0;
+}
+
 void
 log_stop(void)
 {
@@ -848,9 +887,19 @@ log_stop(void)
 	}
 	log_state = LOG_ST_STOPPING;
 	pthread_cond_signal(&log_qcond);
-	pthread_mutex_unlock(&log_qlock);
-
 	/* The thread writes everything queued, then returns. */
+	if (log_stop_wait() == -1) {
+		/*
+		 * The sink has been stuck for seconds (a stopped reader): do not
+		 * hang the exit on it. The thread stays blocked in write(), the
+		 * state stays STOPPING so late records are queued or dropped,
+		 * never written by a caller that would block too.
+		 */
+		pthread_mutex_unlock(&log_qlock);
+		pthread_detach(log_thread);
+		return;
+	}
+	pthread_mutex_unlock(&log_qlock);
 	pthread_join(log_thread, NULL);
 	pthread_mutex_lock(&log_qlock);
 	free(log_ring);

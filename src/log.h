@@ -61,6 +61,9 @@ void        log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
  * log_configure() applies [log] settings (target, level, ...) at start-up and
  * on reload; returns -1 and sets *err (malloc'd) if the sink cannot be opened.
  * log_start() starts the log thread (if any); log_stop() flushes and joins.
+ * log_stop() waits as long as the sink takes records; if it takes nothing
+ * for 5 s (say a stopped reader of a stderr pipe) it returns anyway, so an
+ * exit never hangs on the log.
  */
 struct config;
 void        log_init(void);

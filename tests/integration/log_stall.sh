@@ -2,7 +2,8 @@
 # debug level with connection records into a FIFO whose reader we SIGSTOP;
 # thousands of echo round trips on thousands of connections must all complete
 # with normal latency. Once the reader resumes, a "dropped=N" line appears,
-# and the daemon still exits 0 on SIGTERM.
+# and the daemon still exits 0 on SIGTERM. A second daemon gets SIGTERM while
+# its reader is still stopped: it must exit 0 anyway, without hanging.
 . "$(dirname "$0")/lib.sh"
 
 have_cmd mkfifo || skip "mkfifo not installed"
@@ -32,32 +33,46 @@ rtt_field()
 	field "$(grep '^rtt: ok' "$1")" "$2"
 }
 
-# The daemon's stderr is a FIFO; `cat` copies it into the log we read.
-mkfifo "$tmp/stderr.fifo" || fail "mkfifo"
-ECHOD_N=1
-ECHOD_LOG=$tmp/echod.1.log
-: >"$ECHOD_LOG"
-spawn cat "$tmp/stderr.fifo" >"$ECHOD_LOG"
-READER=$SPAWN_PID
-"$ECHOD" -f -c "$tmp/stall.ini" </dev/null >"$tmp/echod.1.out" 2>"$tmp/stderr.fifo" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
-expect_log 'ready listeners=1' 15
-PORT=$(port_of echo) || fail "no port for listener echo"
+# start_fifo_echod: the daemon's stderr is a FIFO; `cat` (READER) copies it
+# into the log we read.
+start_fifo_echod()
+{
+	ECHOD_N=$((ECHOD_N + 1))
+	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
+	: >"$ECHOD_LOG"
+	mkfifo "$tmp/stderr.$ECHOD_N.fifo" || fail "mkfifo"
+	spawn cat "$tmp/stderr.$ECHOD_N.fifo" >"$ECHOD_LOG"
+	READER=$SPAWN_PID
+	"$ECHOD" -f -c "$tmp/stall.ini" </dev/null >"$tmp/echod.$ECHOD_N.out" \
+	    2>"$tmp/stderr.$ECHOD_N.fifo" &
+	ECHOD_PID=$!
+	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+	expect_log 'ready listeners=1' 15
+	PORT=$(port_of echo) || fail "no port for listener echo"
+}
+
+# load: connections and round trips; the clients fail on any stuck echo.
+load()
+{
+	local i=0
+
+	while [ "$i" -lt "$ROUNDS" ]; do
+		tclient concurrent 127.0.0.1 "$PORT" "$PER_ROUND" 64 >"$tmp/conc.out" ||
+		    fail "round $i of $PER_ROUND connections failed: $(cat "$tmp/conc.out")"
+		i=$((i + 1))
+	done
+	tclient rtt 127.0.0.1 "$PORT" "$RTT_COUNT" >"$tmp/rtt1.out" ||
+	    fail "round trips with a stalled log failed: $(cat "$tmp/rtt1.out")"
+}
+
+start_fifo_echod
 
 tclient rtt 127.0.0.1 "$PORT" 500 >"$tmp/rtt0.out" || fail "baseline rtt failed"
 note "reader running: $(grep '^rtt' "$tmp/rtt0.out")"
 
 # Stop the reader: the pipe fills, then the log thread blocks on it.
 kill -STOP "$READER"
-i=0
-while [ "$i" -lt "$ROUNDS" ]; do
-	tclient concurrent 127.0.0.1 "$PORT" "$PER_ROUND" 64 >"$tmp/conc.out" ||
-	    fail "round $i of $PER_ROUND connections failed: $(cat "$tmp/conc.out")"
-	i=$((i + 1))
-done
-tclient rtt 127.0.0.1 "$PORT" "$RTT_COUNT" >"$tmp/rtt1.out" ||
-    fail "round trips with a stalled log failed: $(cat "$tmp/rtt1.out")"
+load
 note "reader stopped: $(grep '^rtt' "$tmp/rtt1.out")"
 P99=$(rtt_field "$tmp/rtt1.out" p99_us)
 [ -n "$P99" ] || fail "no p99 in: $(cat "$tmp/rtt1.out")"
@@ -84,4 +99,15 @@ note "connections=$CONNS close_records=$CLOSED dropped=$DROPPED"
 [ "$DROPPED" -gt 0 ] || fail "dropped=N lines add up to 0"
 [ $((CLOSED + DROPPED)) -ge "$CONNS" ] ||
     fail "$CONNS connections but only $CLOSED close records and $DROPPED drops"
+
+# SIGTERM while the reader is still stopped: the log cannot be flushed, and
+# the daemon must not wait for it forever.
+start_fifo_echod
+kill -STOP "$READER"
+load
+kill -TERM "$ECHOD_PID"
+echod_wait_exit 20 || fail "echod hangs on a stalled log after SIGTERM"
+[ "$ECHOD_STATUS" -eq 0 ] || fail "echod exited with status $ECHOD_STATUS with a stalled log"
+kill -CONT "$READER"
+wait_exit "$READER" 10 || fail "log reader did not see EOF"
 exit 0

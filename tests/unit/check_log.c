@@ -162,6 +162,25 @@ stderr_to_pipe(void)
 	return p[0];
 }
 
+/* Fill the pipe behind fd 2 so that the next write to it blocks. */
+static void
+stderr_fill(void)
+{
+	char junk[4096];
+	int fl;
+
+	memset(junk, 'x', sizeof(junk));
+	fl = fcntl(STDERR_FILENO, F_GETFL);
+	ck_assert_int_ne(fl, -1);
+	ck_assert_int_eq(fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK), 0);
+	while (write(STDERR_FILENO, junk, sizeof(junk)) > 0)
+		;
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	while (write(STDERR_FILENO, junk, 1) > 0)
+		;
+	ck_assert_int_eq(fcntl(STDERR_FILENO, F_SETFL, fl), 0);
+}
+
 /*
  * Check that every "t=T seq=S" record of the text appears in order per T.
  * Returns the number of such records; *gaps is set if a sequence skips.
@@ -322,6 +341,39 @@ START_TEST(test_drop_when_sink_stalls)
 	ck_assert_uint_ge(ndropline, 1);
 	ck_assert_uint_eq(count_lines(rd.buf), st.written + ndropline);
 	free(rd.buf);
+}
+END_TEST
+
+START_TEST(test_stop_with_dead_sink)
+{
+	struct log_stats st;
+	struct config cf;
+	uint64_t t0, elapsed;
+	int i, rfd;
+
+	/* Nobody ever reads: the log thread blocks for good in write(). */
+	rfd = stderr_to_pipe();
+	stderr_fill();
+	log_init();
+	cf_init(&cf, "stderr", 64);
+	configure_ok(&cf);
+	ck_assert_int_eq(log_start(), 0);
+	for (i = 0; i < 1000; i++)
+		log_info(LOG_S_SERVER, "dead seq=%d", i);
+	t0 = util_now_ms();
+	log_stop();
+	elapsed = util_now_ms() - t0;
+	/* It waited for the sink for a while, but did not hang on it. */
+	ck_assert_msg(elapsed >= 4000 && elapsed < 20000, "log_stop took %llu ms",
+	    (unsigned long long)elapsed);
+	/* Late records still never block. */
+	t0 = util_now_ms();
+	for (i = 0; i < 1000; i++)
+		log_info(LOG_S_SERVER, "late seq=%d", i);
+	ck_assert_uint_lt(util_now_ms() - t0, 2000);
+	log_get_stats(&st);
+	ck_assert_uint_gt(st.dropped, 0);
+	close(rfd);
 }
 END_TEST
 
@@ -763,6 +815,7 @@ log_suite(void)
 	tcase_add_test(tc, test_many_producers);
 	tcase_add_test(tc, test_drop_when_sink_stalls);
 	tcase_add_test(tc, test_flush_at_stop);
+	tcase_add_test(tc, test_stop_with_dead_sink);
 	tcase_add_test(tc, test_thread_named_signals_blocked);
 	suite_add_tcase(s, tc);
 

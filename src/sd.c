@@ -184,26 +184,33 @@ sd_timer_new(struct event_base *base, event_callback_fn cb, uint64_t usec)
 	return ev;
 }
 
-void
-sd_start(struct event_base *base)
+/* The watchdog interval systemd set for this process (WATCHDOG_PID checked), or 0. */
+static uint64_t
+sd_watchdog_lookup(void)
 {
 #ifdef HAVE_SYSTEMD
 	uint64_t usec = 0;
 
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		return usec;
+#endif
+	return 0;
+}
+
+void
+sd_start(struct event_base *base)
+{
+#ifdef HAVE_SYSTEMD
 	sd_notifying = getenv("NOTIFY_SOCKET") != NULL;
-	/* Checks WATCHDOG_PID too: a watchdog meant for another process is not ours. */
-	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-		sd_wd_usec = usec;
-		sd_watchdog_ev = sd_timer_new(base, sd_watchdog_cb, usec / 2);
-	}
+#endif
+	/* A watchdog meant for another process (WATCHDOG_PID) is not ours. */
+	if ((sd_wd_usec = sd_watchdog_lookup()) > 0)
+		sd_watchdog_ev = sd_timer_new(base, sd_watchdog_cb, sd_wd_usec / 2);
 	if (sd_notifying)
 		sd_status_ev = sd_timer_new(base, sd_status_cb, SD_STATUS_INTERVAL_MS * 1000);
 	if (sd_notifying || sd_wd_usec > 0)
 		log_info(LOG_S_SERVER, "systemd notify=%s watchdog_usec=%" PRIu64,
 		    sd_notifying ? "yes" : "no", sd_wd_usec);
-#else
-	(void)base;
-#endif
 }
 
 void

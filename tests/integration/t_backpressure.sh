@@ -58,8 +58,8 @@ rss_check()
 	    fail "$1: VmRSS grew by $((now - base)) kB (limit $MAX_GROWTH_KB kB)"
 }
 
-# ---- echo flood: 64 MiB offered, never read for 4 s, then read back in full.
-spawn tclient -T 60 flood -r 127.0.0.1 "$P" 64M 4 >"$tmp/flood.out" 2>"$tmp/flood.err"
+# ---- echo flood: 64 MiB offered, never read until SIGUSR1, then read back in full.
+spawn tclient -T 60 flood -r 127.0.0.1 "$P" 64M 40 >"$tmp/flood.out" 2>"$tmp/flood.err"
 FLOOD=$SPAWN_PID
 wait_file_grep 'flood: sent=' 30 "$tmp/flood.out" || fail "flood did not stall or finish in 30 s"
 sent=$(sed -n 's/^flood: sent=\([0-9]*\) .*/\1/p' "$tmp/flood.out")
@@ -72,6 +72,7 @@ cpu_check "flood stalled"
 tclient rtt 127.0.0.1 "$P" 20 >"$tmp/rtt.out" || fail "echo blocked by a stalled client"
 rss_check "flood stalled, after 1 s"
 # The flood client now shuts down and reads: every byte it sent comes back.
+kill -USR1 "$FLOOD"
 wait_exit "$FLOOD" 60 || fail "flood client did not finish"
 [ "$WAIT_STATUS" -eq 0 ] || fail "flood client failed: $(cat "$tmp/flood.err")"
 grep -q "flood: received=$sent eof=clean" "$tmp/flood.out" ||

@@ -25,7 +25,7 @@ INI
 }
 
 # flood_client HOLD PATTERN [-r]: a client that sends until stalled (or all
-# 64 MiB, or 8 MiB with a large watermark), then holds HOLD s.
+# FLOOD_BYTES), then holds HOLD s or until SIGUSR1.
 flood_client()
 {
 	spawn tclient -T 60 flood ${3:-} 127.0.0.1 "$P" "$FLOOD_BYTES" "$1" >"$tmp/flood$ECHOD_N.out" 2>&1
@@ -40,7 +40,7 @@ conf 10s 64M 32M
 FLOOD_BYTES=8388608
 start_echod "$tmp/echod.ini"
 P=$(port_of echo) || fail "no echo port"
-flood_client 3 'flood: sent=8388608 stalled=no' -r
+flood_client 40 'flood: sent=8388608 stalled=no' -r
 sleep 0.5
 spawn tclient hold 127.0.0.1 "$P" 20 >"$tmp/idle.out"
 IDLE=$SPAWN_PID
@@ -55,6 +55,7 @@ tclient -T 5 hold -e -q 127.0.0.1 "$P" 1 >"$tmp/late.out" 2>&1
 grep -q answered "$tmp/late.out" && fail "a new connection was served after SIGTERM"
 proc_alive "$ECHOD_PID" || fail "echod exited before delivering the stalled client's data"
 # The flood client reads only now; it must get all 8 MiB and a clean FIN.
+kill -USR1 "$FLOOD"
 wait_exit "$FLOOD" 40 || fail "flood client did not finish"
 [ "$WAIT_STATUS" -eq 0 ] || fail "flood client failed: $(cat "$tmp/flood1.out")"
 grep -q 'flood: received=8388608 eof=clean' "$tmp/flood1.out" ||
@@ -72,9 +73,12 @@ conf 10s
 FLOOD_BYTES=64M
 start_echod "$tmp/echod.ini"
 P=$(port_of echo) || fail "no echo port"
-flood_client 3 'flood: sent=.*stalled=yes' -r
+flood_client 40 'flood: sent=.*stalled=yes' -r
 kill -TERM "$ECHOD_PID"
 expect_log 'shutting down gracefully connections=1'
+sleep 0.5
+proc_alive "$ECHOD_PID" || fail "echod exited before delivering the stalled client's data"
+kill -USR1 "$FLOOD"
 wait_exit "$FLOOD" 40 || fail "flood client did not finish"
 [ "$WAIT_STATUS" -eq 0 ] || fail "flood client failed: $(cat "$tmp/flood2.out")"
 echod_wait_exit 15 || fail "echod still running 15 s after the last client finished"

@@ -60,7 +60,14 @@ struct tclient_peer {
 };
 
 static uint64_t  tclient_deadline_ms;
+static volatile sig_atomic_t tclient_go;	/* SIGUSR1: stop holding */
 static int       tclient_timeout_s = 30;
+
+static void
+tclient_go_cb(int sig)
+{
+	tclient_go = 1;
+}
 
 static void
 tclient_usage(void)
@@ -70,7 +77,8 @@ tclient_usage(void)
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
-	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s;\n"
+	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s\n"
+	    "                                   (or until SIGUSR1);\n"
 	    "                                   -r: then shut down the write side and read all\n"
 	    "  rtt [-i MS] HOST PORT COUNT      round-trip latencies (p50/p99)\n"
 	    "  hold [-e] [-q] HOST PORT SECONDS connect and hold; -e: echo a ping first; -q: quit after it\n"
@@ -635,7 +643,7 @@ tclient_cmd_flood(int argc, char **argv)
 {
 	struct tclient_target t;
 	struct pollfd pfd;
-	uint64_t total, sent, hold_ms, t0;
+	uint64_t total, sent, hold_ms, t0, el;
 	int fd, ch, drain = 0, stalled;
 
 	while ((ch = getopt(argc, argv, "+r")) != -1) {
@@ -654,12 +662,16 @@ tclient_cmd_flood(int argc, char **argv)
 	sent = tclient_flood_send(fd, total, &stalled);
 	printf("flood: sent=%" PRIu64 " stalled=%s\n", sent, stalled ? "yes" : "no");
 	fflush(stdout);
-	/* Hold without reading; poll with no events still reports a reset. */
+	/*
+	 * Hold without reading, for HOLD s or until SIGUSR1; poll with no events
+	 * still reports a reset. Short slices bound the wait for a signal that
+	 * lands just before poll.
+	 */
 	t0 = tclient_now_ms();
-	while (tclient_now_ms() - t0 < hold_ms) {
+	while (!tclient_go && (el = tclient_now_ms() - t0) < hold_ms) {
 		pfd.fd = fd;
 		pfd.events = 0;
-		if (poll(&pfd, 1, tclient_wait_ms((int)(hold_ms - (tclient_now_ms() - t0)),
+		if (poll(&pfd, 1, tclient_wait_ms(hold_ms - el < 100 ? (int)(hold_ms - el) : 100,
 		    "holding")) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
 			break;
 	}
@@ -954,6 +966,7 @@ main(int argc, char **argv)
 		{ "connect", tclient_cmd_connect },
 		{ "fetch", tclient_cmd_fetch },
 	};
+	struct sigaction sa;
 	size_t i;
 	int ch;
 
@@ -967,6 +980,10 @@ main(int argc, char **argv)
 	if (argc < 1)
 		tclient_usage();
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tclient_go_cb;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 	tclient_deadline_ms = tclient_now_ms() + (uint64_t)tclient_timeout_s * 1000;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[0], cmds[i].name) == 0) {

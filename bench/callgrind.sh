@@ -86,6 +86,10 @@ cg_measure() {
 	echod) set -- "$ECHOD" -f -c "$tmp/echod.ini"; log="$tmp/srv.err"
 		re='.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*' ;;
 	esac
+	# Truncate here, not in the child: the port must not be read from the
+	# previous server's output.
+	: > "$tmp/srv.out"
+	: > "$tmp/srv.err"
 	valgrind --tool=callgrind --callgrind-out-file="$file" "$@" \
 	    >"$tmp/srv.out" 2>"$tmp/srv.err" &
 	server_pid=$!

@@ -115,6 +115,7 @@ struct loadgen {
 	int			 stopping;	/* no new messages or connections */
 
 	unsigned		 connecting;
+	unsigned		 live;		/* open sockets */
 	unsigned		 next_connect;	/* idle/pingpong: next slot to open */
 	unsigned		 opened;	/* connections that reached ACTIVE */
 	unsigned		 held;
@@ -483,6 +484,7 @@ loadgen_close(struct loadgen *lg, struct lg_conn *c, enum loadgen_state st)
 	if (c->fd != -1) {
 		if (c->state == LG_S_CONNECTING)
 			lg->connecting--;
+		lg->live--;
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -540,6 +542,7 @@ loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 		}
 	}
 	c->fd = fd;
+	lg->live++;
 	c->state = LG_S_CONNECTING;
 	c->tx_off = c->rx_off = c->tx_limit = 0;
 	c->started = loadgen_now();
@@ -817,6 +820,9 @@ loadgen_run_traffic(struct loadgen *lg)
 	while (!loadgen_interrupted) {
 		loadgen_open_more(lg);
 		if (loadgen_now() >= lg->t_end || loadgen_finished(lg))
+			break;
+		/* Every connection failed: waiting out the run is pointless. */
+		if (lg->live == 0 && lg->next_connect == lg->conns)
 			break;
 		loadgen_poll(lg, lg->t_end);
 	}

@@ -236,6 +236,9 @@ bench_idle() {
 	rss0=$(bench_rss_kib)
 	lg_pids=""
 	for i in $(seq 1 "$parts"); do
+		: > "$tmp/idle$i.out"
+	done
+	for i in $(seq 1 "$parts"); do
 		taskset -c 1 "$LOADGEN" idle -c "$per" -s 64 -d "$hold" -t 60 \
 		    --src-range "127.0.$i.1-127.0.$i.250" 127.0.0.1:"$port" \
 		    >"$tmp/idle$i.out" 2>"$tmp/idle$i.err" &

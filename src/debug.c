@@ -329,8 +329,12 @@ debug_cb_hist(const char *name)
 {
 	size_t i;
 
+	/* Names are static strings: pointers match on the hot path. */
 	for (i = 0; i < debug_ncb_hists; i++)
-		if (debug_cb_hists[i].name == name || strcmp(debug_cb_hists[i].name, name) == 0)
+		if (debug_cb_hists[i].name == name)
+			return &debug_cb_hists[i].h;
+	for (i = 0; i < debug_ncb_hists; i++)
+		if (strcmp(debug_cb_hists[i].name, name) == 0)
 			return &debug_cb_hists[i].h;
 	if (debug_ncb_hists == DEBUG_CB_NAMES_MAX)
 		return NULL;
@@ -426,6 +430,9 @@ debug_lag_arm(void)
 {
 	struct timeval tv = { 0, DEBUG_LAG_INTERVAL_MS * 1000 };
 
+#ifdef ECHOD_NO_DEBUG_HOOKS
+	return;
+#endif
 	if (debug_base == NULL)
 		return;
 	if (debug_lag_ev == NULL &&

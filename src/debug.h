@@ -28,11 +28,20 @@ struct pool_done;
 /* The flag itself; read it through debug_on(). Written on the loop thread only. */
 extern int debug_mode;
 
+#ifdef ECHOD_NO_DEBUG_HOOKS
+/* The benchmark's baseline (bench/debug_bench.sh): every hook compiled out, no lag timer. */
+static inline int
+debug_on(void)
+{
+	return 0;
+}
+#else
 static inline int
 debug_on(void)
 {
 	return __builtin_expect(__atomic_load_n(&debug_mode, __ATOMIC_RELAXED), 0);
 }
+#endif
 
 /*
  * Start-up, on the loop thread, after the log sink is configured and before

@@ -1,0 +1,256 @@
+#!/bin/bash
+# debug_bench.sh: what debug mode, the loop-lag monitor and metrics scraping
+# cost. Echo throughput (loadgen pingpong) against four daemons, interleaved
+# round by round in the same run so that machine noise hits all alike:
+#
+#   baseline  echod built with -DECHOD_NO_DEBUG_HOOKS: every debug hook
+#             compiled out and no loop-lag timer (the "build without the
+#             instrumentation")
+#   off       the normal build, debug mode off (lag monitor on)
+#   on        the normal build, debug mode on (-d): every callback timed
+#   scrape    the normal build, debug mode off, GET /metrics every 100 ms
+#
+# Reports the median requests/s and server CPU microseconds per request of
+# each, and the ratios off/baseline, on/off, scrape/off. Goals (issue 5):
+# off >= 0.98x baseline, on >= 0.85x.
+#
+# usage: bench/debug_bench.sh [--quick] [--rounds N] [--duration S] [--conns N]
+#            [--size N] [--out FILE]
+# env:   ECHOD (default ./src/echod), ECHOD_BASELINE (default: built here from
+#        the source tree into a temporary directory), LOADGEN (default: built
+#        here from bench/loadgen.c), top_srcdir.
+# Needs: cc, curl >= 7.84 (--rate), taskset (util-linux) if available.
+# Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
+set -u
+
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+ECHOD=${ECHOD:-./src/echod}
+rounds=3
+duration=5
+warmup=1
+conns=16
+size=64
+out=
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) rounds=1; duration=2 ;;
+	--rounds) rounds=$2; shift ;;
+	--duration) duration=$2; shift ;;
+	--conns) conns=$2; shift ;;
+	--size) size=$2; shift ;;
+	--out) out=$2; shift ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	*) echo "debug_bench.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-debug-bench.XXXXXX") || exit 1
+server_pid=
+scraper_pid=
+
+bench_cleanup()
+{
+	local p
+
+	for p in $scraper_pid $server_pid; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+log()
+{
+	echo "debug_bench: $(date -u +%T) $*" >&2
+}
+
+die()
+{
+	log "$*"
+	exit 1
+}
+
+[ -x "$ECHOD" ] || die "no daemon at $ECHOD (set ECHOD)"
+ECHOD=$(cd "$(dirname "$ECHOD")" && pwd)/$(basename "$ECHOD")
+pin_server=
+pin_client=
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+	pin_server="taskset -c 0"
+	pin_client="taskset -c 1"
+fi
+
+if [ -z "${LOADGEN:-}" ]; then
+	log "compiling loadgen"
+	${CC:-cc} -O2 -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || die "cannot build loadgen"
+	LOADGEN=$tmp/loadgen
+fi
+
+# The baseline: the same sources, configured apart, hooks compiled out.
+if [ -z "${ECHOD_BASELINE:-}" ]; then
+	log "building the baseline (-DECHOD_NO_DEBUG_HOOKS) in $tmp/base"
+	[ -x "$srcdir/configure" ] || die "run autoreconf -fi in $srcdir first"
+	mkdir -p "$tmp/base"
+	(cd "$tmp/base" && "$srcdir/configure" CFLAGS="-O2 -g -DECHOD_NO_DEBUG_HOOKS" \
+	    >configure.log 2>&1 && make -j2 src/echod >make.log 2>&1) ||
+	    die "baseline build failed (see a kept copy with TMPDIR)"
+	ECHOD_BASELINE=$tmp/base/src/echod
+fi
+
+# write_ini FILE METRICS_BIND
+write_ini()
+{
+	cat >"$1" <<INI
+[server]
+shutdown_timeout = 2s
+
+[log]
+level = warning
+
+[metrics]
+bind = $2
+
+[listener echo]
+bind = 127.0.0.1:0
+service = echo
+INI
+}
+write_ini "$tmp/plain.ini" ""
+write_ini "$tmp/metrics.ini" 127.0.0.1:0
+
+# start BINARY INI [ARGS]: sets server_pid, port, mport.
+start()
+{
+	local bin=$1 ini=$2 i=0
+
+	shift 2
+	: >"$tmp/server.log"
+	$pin_server "$bin" -f -c "$ini" -l info "$@" </dev/null >/dev/null 2>"$tmp/server.log" &
+	server_pid=$!
+	while ! grep -q 'ready listeners=' "$tmp/server.log"; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || die "daemon not ready: $(tail -n 5 "$tmp/server.log")"
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$tmp/server.log" | head -n 1)
+	mport=$(sed -n 's/.*metrics listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$tmp/server.log" | head -n 1)
+}
+
+stop()
+{
+	kill -TERM "$server_pid" 2>/dev/null
+	wait "$server_pid" 2>/dev/null
+	server_pid=
+}
+
+cpu_ticks()
+{
+	sed 's/.*) //' "/proc/$server_pid/stat" | awk '{ print $12 + $13 }'
+}
+
+# Scrape every 100 ms for as long as the run: one curl process, one
+# keep-alive connection, paced with --rate; one status line per scrape.
+scraper()
+{
+	local n=$(( (duration + warmup) * 10 ))
+
+	exec $pin_client curl -s -o /dev/null -w '%{http_code}\n' --rate 10/s --max-time $((n / 10 + 5)) \
+	    "http://127.0.0.1:$mport/metrics?n=[1-$n]" >"$tmp/scrapes"
+}
+
+# run NAME: one measurement against the started daemon; appends to results.
+run()
+{
+	local name=$1 c0 c1 line rps req cpu
+
+	if [ "$name" = scrape ]; then
+		scraper &
+		scraper_pid=$!
+	fi
+	c0=$(cpu_ticks)
+	$pin_client "$LOADGEN" pingpong -c "$conns" -s "$size" -d "$duration" -w "$warmup" \
+	    "127.0.0.1:$port" >"$tmp/lg.out" 2>"$tmp/lg.err"
+	c1=$(cpu_ticks)
+	if [ -n "$scraper_pid" ]; then
+		# ends by itself (n scrapes, --max-time); its output is complete then
+		wait "$scraper_pid" 2>/dev/null
+		scraper_pid=
+	fi
+	line=$(grep '^mode=' "$tmp/lg.out") || die "$name: loadgen failed: $(cat "$tmp/lg.err")"
+	rps=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rps=//p')
+	req=$(echo "$line" | tr ' ' '\n' | sed -n 's/^requests_total=//p')
+	cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$req" \
+	    'BEGIN { if (n > 0) printf "%.3f", d * 1e6 / hz / n; else print "nan" }')
+	printf '%s %s %s\n' "$name" "$rps" "$cpu" >>"$tmp/results"
+	log "$name: rps=$rps cpu_us_per_req=$cpu$([ "$name" = scrape ] &&
+	    echo " scrapes=$(grep -c '^200$' "$tmp/scrapes")")"
+}
+
+: >"$tmp/results"
+cases="baseline off on scrape"
+r=1
+while [ $r -le "$rounds" ]; do
+	log "round $r of $rounds"
+	for c in $cases; do
+		case $c in
+		baseline) start "$ECHOD_BASELINE" "$tmp/plain.ini" ;;
+		off) start "$ECHOD" "$tmp/plain.ini" ;;
+		on) start "$ECHOD" "$tmp/plain.ini" -d ;;
+		scrape) start "$ECHOD" "$tmp/metrics.ini" ;;
+		esac
+		run "$c"
+		if grep -q 'slow callback' "$tmp/server.log"; then
+			log "$c: $(grep -c 'slow callback' "$tmp/server.log") slow callback(s)," \
+			    "first: $(grep -m 1 'slow callback' "$tmp/server.log")"
+		fi
+		stop
+	done
+	r=$((r + 1))
+done
+
+# median NAME COLUMN
+median()
+{
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | sort -g |
+	    awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
+	        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'
+}
+
+report()
+{
+	local c
+
+	echo "# debug mode and metrics cost ($(date -u +%Y-%m-%dT%H:%MZ))"
+	echo
+	echo "pingpong, $conns connections x $size B, $rounds round(s) of ${duration}s" \
+	    "(+${warmup}s warm-up), medians; cpu = server CPU microseconds per request."
+	echo
+	echo "| case | req/s | cpu us/req |"
+	echo "|---|---|---|"
+	for c in $cases; do
+		echo "| $c | $(median "$c" 2) | $(median "$c" 3) |"
+	done
+	echo
+	echo "| ratio (req/s) | value | goal |"
+	echo "|---|---|---|"
+	echo "| off / baseline | $(ratio "$(median off 2)" "$(median baseline 2)") | >= 0.98 |"
+	echo "| on / baseline | $(ratio "$(median on 2)" "$(median baseline 2)") | >= 0.85 |"
+	echo "| on / off | $(ratio "$(median on 2)" "$(median off 2)") | |"
+	echo "| scrape / off | $(ratio "$(median scrape 2)" "$(median off 2)") | |"
+}
+
+if [ -n "$out" ]; then
+	report | tee "$out"
+else
+	report
+fi

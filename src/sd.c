@@ -159,17 +159,24 @@ sd_notify_stopping(void)
 
 /* ---------------------------------------------------------------- timers */
 
+/* Both timed in debug mode (debug.h). */
 static void
 sd_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sd_send("WATCHDOG=1");
+	DEBUG_CB("sd_watchdog_cb", NULL, NULL, sd_send("WATCHDOG=1"));
+}
+
+static void
+sd_status_body(void)
+{
+	if (!sd_stopping)
+		sd_notify_status();
 }
 
 static void
 sd_status_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (!sd_stopping)
-		sd_notify_status();
+	DEBUG_CB("sd_status_cb", NULL, NULL, sd_status_body());
 }
 
 static struct event *

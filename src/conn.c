@@ -399,7 +399,7 @@ conn_free(struct conn *c)
 }
 
 static void
-conn_reap_cb(evutil_socket_t fd, short what, void *arg)
+conn_reap_body(void)
 {
 	struct conn *c, *next;
 
@@ -409,6 +409,12 @@ conn_reap_cb(evutil_socket_t fd, short what, void *arg)
 		next = c->hnext;
 		conn_free(c);
 	}
+}
+
+static void
+conn_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	DEBUG_CB("conn_reap_cb", NULL, NULL, conn_reap_body());
 }
 
 static void

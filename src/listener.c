@@ -573,10 +573,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockad
 }
 
 static void
-listener_error_cb(struct evconnlistener *evl, void *arg)
+listener_error_body(struct listener *l, int err)
 {
-	struct listener *l = arg;
-	int err = EVUTIL_SOCKET_ERROR();
 	struct timeval tv;
 
 	l->rejected++;
@@ -595,6 +593,16 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	evtimer_add(listener_retry_ev, &tv);
 	listener_retry_ms = listener_retry_ms * 2 > LISTENER_RETRY_MAX_MS ?
 	    LISTENER_RETRY_MAX_MS : listener_retry_ms * 2;
+}
+
+/* Timed in debug mode; the socket error is read first, before anything can change it. */
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	DEBUG_CB("listener_error_cb", NULL, l->name, listener_error_body(l, err));
 }
 
 static void

@@ -618,7 +618,7 @@ tls_io_error(struct conn *c, int rv, const char *op)
 		return -1;
 	default:
 		tc->flags |= TLS_C_FATAL;
-		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s error detail=\"%s\"", c->id, op,
+		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s failed detail=\"%s\"", c->id, op,
 		    tls_err_detail(detail, sizeof(detail)));
 		errno = EPROTO;
 		return -1;

@@ -10,6 +10,9 @@
 # and sets TLS_SUBJ_CLIENT to the client's subject as echod logs it.
 
 TLS_SUBJ_CLIENT='CN=echod-test-client,O=echod tests'
+# Server certificates name a CRL, as issued ones do (scanners rate a
+# certificate without CRL or OCSP as a finding). Nothing ever fetches it.
+TLS_CRL_DP='crlDistributionPoints=URI:http://127.0.0.1/echod-test-ca.crl'
 
 # tls_key FILE: a new EC P-256 private key.
 tls_key()
@@ -51,9 +54,10 @@ tls_certs()
 	tls_ca "$d" ca "echod test CA" &&
 	tls_ca "$d" other-ca "echod other CA" &&
 	tls_leaf "$d" server "/CN=localhost" ca "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-	    "extendedKeyUsage=serverAuth" &&
+	    "extendedKeyUsage=serverAuth" "$TLS_CRL_DP" &&
 	tls_leaf "$d" server2 "/CN=localhost/O=second" ca \
-	    "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" &&
+	    "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+	    "$TLS_CRL_DP" &&
 	tls_leaf "$d" client "/O=echod tests/CN=echod-test-client" ca \
 	    "extendedKeyUsage=clientAuth" &&
 	tls_leaf "$d" rogue "/CN=echod-rogue-client" other-ca "extendedKeyUsage=clientAuth" ||

@@ -67,3 +67,36 @@ tls_failures()
 {
 	log_count "tls handshake failed reason=$1 "
 }
+
+# tls_session_open PORT [S_CLIENT ARGS...]: a long-lived TLS client (openssl
+# s_client) fed through a fifo on descriptor 5; TLS_SESS_OUT is its output.
+tls_session_open()
+{
+	local p=$1
+
+	shift
+	rm -f "$tmp/session.fifo"
+	mkfifo "$tmp/session.fifo" || fail "mkfifo"
+	TLS_SESS_OUT=$tmp/session.out
+	# the background job opens the fifo itself (a redirection on a function
+	# call would block this shell until a writer appears)
+	timeout 60 openssl s_client -connect "127.0.0.1:$p" -quiet -no_ign_eof "$@" \
+	    <"$tmp/session.fifo" >"$TLS_SESS_OUT" 2>"$tmp/session.err" &
+	TLS_SESS_PID=$!
+	LIB_PIDS="$LIB_PIDS $TLS_SESS_PID"
+	exec 5>"$tmp/session.fifo"
+}
+
+# tls_session_echo LINE: send LINE on the long-lived session, wait for it back.
+tls_session_echo()
+{
+	(printf '%s\n' "$1" >&5) 2>/dev/null
+	wait_file_grep "^$1\$" 10 "$TLS_SESS_OUT"
+}
+
+# tls_session_close: end of input (close_notify); the client exits.
+tls_session_close()
+{
+	exec 5>&-
+	wait_exit "$TLS_SESS_PID" 10 || fail "s_client did not exit after its input ended"
+}

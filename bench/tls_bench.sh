@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# tls_bench.sh: TLS benchmark for echod, with openssl s_server as the
+# reference, on the same machine in the same run.
+#
+#   1. handshakes per second with `openssl s_time` (one client, sequential
+#      connections): full handshakes (-new) with TLS 1.3 and TLS 1.2, and
+#      resumed ones (-reuse, TLS 1.2: s_time closes before it reads a TLS 1.3
+#      ticket, so TLS 1.3 sessions are never resumable by it), against
+#      `openssl s_server` and against an echod TLS echo listener, same
+#      certificate (EC P-256), same client;
+#   2. echo throughput with 16 KiB blocks: socat streams a file through the
+#      echo service and back (socat -b 16384), over TLS and over plain TCP,
+#      and the ratio TLS / plain; with echod's CPU time per GiB for each.
+#
+# The server runs pinned to CPU 0 and the client to CPU 1 when taskset is
+# there. Runs are interleaved (s_server, echod, s_server, echod...) and the
+# median of --reps runs is reported.
+#
+# usage: bench/tls_bench.sh [--quick] [--reps N] [--time SECONDS] [--mib N] [--out FILE]
+# environment: ECHOD (the echod binary; default: build-*/src/echod or src/echod)
+# Needs: openssl, socat. Talks to 127.0.0.1 only.
+
+set -u
+
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+reps=3
+secs=5
+mib=256
+out=""
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) reps=1; secs=2; mib=64 ;;
+	--reps) reps=$2; shift ;;
+	--time) secs=$2; shift ;;
+	--mib) mib=$2; shift ;;
+	--out) out=$2; shift ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	*) echo "tls_bench.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+die()
+{
+	echo "tls_bench.sh: $*" >&2
+	exit 1
+}
+
+command -v openssl >/dev/null || die "openssl not installed"
+command -v socat >/dev/null || die "socat not installed"
+if [ -z "${ECHOD:-}" ]; then
+	for e in "$srcdir"/src/echod "$srcdir"/build*/src/echod; do
+		[ -x "$e" ] && ECHOD=$e && break
+	done
+fi
+[ -n "${ECHOD:-}" ] && [ -x "$ECHOD" ] || die "set ECHOD to the echod binary"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX") || die "mktemp"
+PIDS=""
+cleanup()
+{
+	local p
+
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SERVER_CPU=""
+CLIENT_CPU=""
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	SERVER_CPU="taskset -c 0"
+	CLIENT_CPU="taskset -c 1"
+fi
+
+# ---------------------------------------------------------------- certificates
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/key.pem" 2>/dev/null &&
+openssl req -x509 -new -key "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 2>/dev/null || die "cannot make a certificate"
+
+now_ns()
+{
+	date +%s%N
+}
+
+# cpu_ticks PID: user + system CPU time in clock ticks (all threads).
+cpu_ticks()
+{
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+median()
+{
+	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'
+}
+
+# ---------------------------------------------------------------- servers
+start_echod()
+{
+	cat >"$tmp/echod.ini" <<INI
+[server]
+max_connections = 10000
+
+[log]
+; "listening" and "ready" lines, but no line per handshake
+level = info
+level.tls = warning
+
+[listener tls]
+bind = 127.0.0.1:0
+service = echo
+tls = yes
+tls_cert = $tmp/cert.pem
+tls_key = $tmp/key.pem
+
+[listener plain]
+bind = 127.0.0.1:0
+service = echo
+INI
+	: >"$tmp/echod.log"
+	$SERVER_CPU "$ECHOD" -f -c "$tmp/echod.ini" 2>"$tmp/echod.log" &
+	ECHOD_PID=$!
+	PIDS="$PIDS $ECHOD_PID"
+	for _ in $(seq 100); do
+		grep -q 'ready listeners=' "$tmp/echod.log" && break
+		sleep 0.05
+	done
+	TLS_PORT=$(sed -n 's/.*listening listener=tls .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
+	PLAIN_PORT=$(sed -n 's/.*listening listener=plain .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
+	[ -n "$TLS_PORT" ] && [ -n "$PLAIN_PORT" ] || die "echod did not start: $(tail -5 "$tmp/echod.log")"
+}
+
+stop_pid()
+{
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# s_server on a free port chosen by trying (it cannot report a port 0).
+start_s_server()
+{
+	local p try
+
+	for try in $(seq 20); do
+		p=$((20000 + (RANDOM % 20000)))
+		$SERVER_CPU openssl s_server -accept "127.0.0.1:$p" -cert "$tmp/cert.pem" \
+		    -key "$tmp/key.pem" -quiet -naccept 100000000 </dev/null >"$tmp/s_server.log" 2>&1 &
+		SSERVER_PID=$!
+		sleep 0.3
+		if kill -0 "$SSERVER_PID" 2>/dev/null; then
+			PIDS="$PIDS $SSERVER_PID"
+			SSERVER_PORT=$p
+			return 0
+		fi
+		wait "$SSERVER_PID" 2>/dev/null
+	done
+	die "cannot start openssl s_server"
+}
+
+# s_time_rate PORT ARGS...: handshakes per wall-clock second.
+s_time_rate()
+{
+	local p=$1 t0 t1 n
+
+	shift
+	t0=$(now_ns)
+	n=$($CLIENT_CPU openssl s_time -connect "127.0.0.1:$p" -time "$secs" "$@" 2>/dev/null |
+	    sed -n 's/^\([0-9]*\) connections in [0-9.]*s;.*/\1/p' | head -n 1)
+	t1=$(now_ns)
+	[ -n "$n" ] || n=0
+	awk -v n="$n" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }'
+}
+
+# ---------------------------------------------------------------- handshakes
+declare -A hs
+cases="full13:-new -tls1_3|full12:-new -tls1_2|resumed12:-reuse -tls1_2"
+echo "tls_bench: handshakes, $reps x ${secs}s per case (server CPU 0, client CPU 1)" >&2
+for r in $(seq "$reps"); do
+	IFS='|'
+	for c in $cases; do
+		IFS=' '
+		name=${c%%:*}
+		args=${c#*:}
+		start_s_server
+		# shellcheck disable=SC2086
+		hs[sserver.$name]="${hs[sserver.$name]:-} $(s_time_rate "$SSERVER_PORT" $args)"
+		stop_pid "$SSERVER_PID"
+		start_echod
+		# shellcheck disable=SC2086
+		hs[echod.$name]="${hs[echod.$name]:-} $(s_time_rate "$TLS_PORT" $args)"
+		stop_pid "$ECHOD_PID"
+		IFS='|'
+	done
+	IFS=' '
+done
+
+# ---------------------------------------------------------------- throughput
+head -c $((mib * 1048576)) /dev/urandom >"$tmp/data"
+
+# stream ADDRESS: MiB/s through the echo and back, and echod's ticks used.
+stream()
+{
+	local t0 t1 c0 c1 bytes
+
+	c0=$(cpu_ticks "$ECHOD_PID")
+	t0=$(now_ns)
+	$CLIENT_CPU socat -b 16384 -t 30 - "$1" <"$tmp/data" >"$tmp/data.out" 2>"$tmp/socat.err" ||
+	    die "socat $1: $(cat "$tmp/socat.err")"
+	t1=$(now_ns)
+	c1=$(cpu_ticks "$ECHOD_PID")
+	bytes=$(wc -c <"$tmp/data.out")
+	[ "$bytes" -eq $((mib * 1048576)) ] || die "socat $1: $bytes bytes came back"
+	cmp -s "$tmp/data" "$tmp/data.out" || die "socat $1: the echo changed the data"
+	STREAM_MIBS=$(awk -v b="$bytes" -v ns="$((t1 - t0))" 'BEGIN { printf "%.1f\n", b / 1048576 / (ns / 1e9) }')
+	STREAM_TICKS=$((c1 - c0))
+}
+
+echo "tls_bench: echo throughput, $reps x $mib MiB each way, 16 KiB blocks" >&2
+tput_tls=""; tput_plain=""; cpu_tls=""; cpu_plain=""
+hz=$(getconf CLK_TCK)
+for r in $(seq "$reps"); do
+	start_echod
+	stream "TCP4:127.0.0.1:$PLAIN_PORT"
+	tput_plain="$tput_plain $STREAM_MIBS"
+	cpu_plain="$cpu_plain $(awk -v t="$STREAM_TICKS" -v hz="$hz" -v m="$mib" 'BEGIN { printf "%.2f\n", t / hz / (2 * m / 1024) }')"
+	stream "OPENSSL:127.0.0.1:$TLS_PORT,verify=0"
+	tput_tls="$tput_tls $STREAM_MIBS"
+	cpu_tls="$cpu_tls $(awk -v t="$STREAM_TICKS" -v hz="$hz" -v m="$mib" 'BEGIN { printf "%.2f\n", t / hz / (2 * m / 1024) }')"
+	stop_pid "$ECHOD_PID"
+done
+
+# ---------------------------------------------------------------- report
+med()
+{
+	echo "$1" | tr ' ' '\n' | grep -v '^$' | median
+}
+
+ratio()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+report()
+{
+	local name es ss
+
+	echo "## TLS benchmark"
+	echo
+	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(openssl version), $(nproc) CPUs," \
+	    "${SERVER_CPU:+server on CPU 0, client on CPU 1,} median of $reps runs."
+	echo "Certificate: EC P-256. Client: openssl s_time (${secs}s per run), socat -b 16384."
+	echo
+	echo "| handshakes/s | openssl s_server | echod | echod / s_server |"
+	echo "|---|---:|---:|---:|"
+	for name in full13 full12 resumed12; do
+		ss=$(med "${hs[sserver.$name]}")
+		es=$(med "${hs[echod.$name]}")
+		echo "| $name | $ss | $es | $(ratio "$es" "$ss") |"
+	done
+	echo
+	echo "| echo, 16 KiB blocks | MiB/s (each way) | echod CPU s per GiB moved |"
+	echo "|---|---:|---:|"
+	echo "| plain TCP | $(med "$tput_plain") | $(med "$cpu_plain") |"
+	echo "| TLS 1.3 (AES-256-GCM) | $(med "$tput_tls") | $(med "$cpu_tls") |"
+	echo
+	echo "TLS / plain throughput: $(ratio "$(med "$tput_tls")" "$(med "$tput_plain")")"
+	echo
+	echo "full13/full12: new session each connection (TLS 1.3 / 1.2);" \
+	    "resumed12: TLS 1.2 session resumption (ticket)."
+	echo "Throughput includes socat's own work (it encrypts and decrypts too);" \
+	    "the CPU column is echod's alone."
+}
+
+if [ -n "$out" ]; then
+	report | tee "$out"
+else
+	report
+fi

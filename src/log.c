@@ -41,6 +41,8 @@
 #define LOG_QUEUE_MAX		(1024 * 1024)
 /* The log thread renders up to this much before each write(). */
 #define LOG_OUT_SIZE		(64 * 1024)
+/* The log thread lets records gather this long before a write. */
+#define LOG_NAP_US		1000
 /* log_stop gives up on a sink that has taken nothing for this long. */
 #define LOG_STOP_STALL_MS	5000
 /* Room for one rendered line: prefix + message + newline. */
@@ -253,6 +255,48 @@ log_copy_msg(char *dst, const char *msg, size_t len)
 	return len;
 }
 
+static size_t
+log_put(char *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(out, s, n);
+	return n;
+}
+
+/*
+ * "2026-07-10T22:19:13.042Z " for a record. The part up to the second is
+ * cached per thread: the log thread renders many records a second.
+ */
+static size_t
+log_put_time(char *out, const struct log_rec *r)
+{
+	static __thread int64_t cached_sec = -1;
+	static __thread char    cached[64];
+	static __thread size_t  cached_len;
+	unsigned ms = (unsigned)r->msec % 1000;
+	struct tm tm;
+	time_t t;
+	size_t n;
+
+	if (r->sec != cached_sec) {
+		t = (time_t)r->sec;
+		gmtime_r(&t, &tm);
+		cached_len = (size_t)snprintf(cached, sizeof(cached),
+		    "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_sec = r->sec;
+	}
+	memcpy(out, cached, cached_len);
+	n = cached_len;
+	out[n++] = (char)('0' + ms / 100);
+	out[n++] = (char)('0' + ms / 10 % 10);
+	out[n++] = (char)('0' + ms % 10);
+	out[n++] = 'Z';
+	out[n++] = ' ';
+	return n;
+}
+
 /*
  * Render one record into out (at least LOG_LINE_MAX bytes): "<N>subsys: msg"
  * for the journal, else "2026-07-10T22:19:13.042Z level subsys: msg".
@@ -260,24 +304,24 @@ log_copy_msg(char *dst, const char *msg, size_t len)
 static size_t
 log_render(char *out, int journal, const struct log_rec *r, const char *msg)
 {
-	struct tm tm;
-	time_t t;
-	int n;
+	size_t n;
 
-	if (journal)
-		n = snprintf(out, LOG_LINE_MAX, "<%d>%s: ", log_level_prio[r->level],
-		    log_subsys_name(r->subsys));
-	else {
-		t = (time_t)r->sec;
-		gmtime_r(&t, &tm);
-		n = snprintf(out, LOG_LINE_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ %s %s: ",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec, (unsigned)r->msec, log_level_name(r->level),
-		    log_subsys_name(r->subsys));
+	if (journal) {
+		out[0] = '<';
+		out[1] = (char)('0' + log_level_prio[r->level]);
+		out[2] = '>';
+		n = 3;
+	} else {
+		n = log_put_time(out, r);
+		n += log_put(out + n, log_level_name(r->level));
+		out[n++] = ' ';
 	}
-	n += (int)log_copy_msg(out + n, msg, r->len);
+	n += log_put(out + n, log_subsys_name(r->subsys));
+	out[n++] = ':';
+	out[n++] = ' ';
+	n += log_copy_msg(out + n, msg, r->len);
 	out[n++] = '\n';
-	return (size_t)n;
+	return n;
 }
 
 /* Format the message and stamp the record on the caller's thread. */
@@ -682,25 +726,55 @@ log_report_dropped(struct log_batch *b)
 		b->unreported = 0;
 }
 
+/* With log_qlock held: only plain records are waiting, and few of them. */
+static int
+log_nap_wanted(void)
+{
+	return log_state == LOG_ST_RUNNING && !log_reopen_pending && log_sink_pending == NULL &&
+	    log_count < log_ring_max / 4;
+}
+
+static void
+log_nap(void)
+{
+	struct timespec ts = { 0, LOG_NAP_US * 1000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 static void *
 log_thread_main(void *arg)
 {
 	struct log_batch b = { xmalloc(LOG_OUT_SIZE), 0, 0, 0 };
 	struct log_sink *sk;
 	uint64_t head, dropped;
-	int reopen, done, error;
+	int reopen, done, error, slept;
 	char *path;
 
 	util_set_thread_name("echod-log");
 	util_block_signals();
 	for (;;) {
 		pthread_mutex_lock(&log_qlock);
+		slept = 0;
 		while (log_head == log_tail && log_state == LOG_ST_RUNNING &&
 		    !log_reopen_pending && log_sink_pending == NULL && log_drop_pending == 0) {
 			log_sleeping = 1;
 			pthread_cond_wait(&log_qcond, &log_qlock);
+			slept = 1;
 		}
 		log_sleeping = 0;
+		if (slept && log_nap_wanted()) {
+			/*
+			 * Woken by the first record after a quiet spell: let a
+			 * batch gather. Producers do not signal while we nap
+			 * (log_sleeping is 0), so a busy daemon pays about one
+			 * wake-up and one write() per LOG_NAP_US, not per record.
+			 */
+			pthread_mutex_unlock(&log_qlock);
+			log_nap();
+			pthread_mutex_lock(&log_qlock);
+		}
 		head = log_head;
 		reopen = log_reopen_pending;
 		log_reopen_pending = 0;

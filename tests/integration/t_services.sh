@@ -153,8 +153,10 @@ grep -q 'received=4 eof=clean' "$tmp/time.out.st" || fail "time: $(cat "$tmp/tim
 time_check "$tmp/time.out"
 
 # ---- answer-and-close services keep their reply when the client talked first:
-# a line, then 64 KiB the server must drain, with and without the client's EOF.
-for args in "-d hello" "-n 64K" "-s -n 64K"; do
+# a line, then 64 KiB the server must drain, with and without the client's EOF,
+# reading at once or only after the server has acted (a server that closed
+# with unread input would have sent a reset instead of the FIN).
+for args in "-d hello" "-n 64K" "-s -n 64K" "-w 300 -d hello" "-w 300 -n 64K"; do
 	fetch_to daytime.talk $args 127.0.0.1 "$PY" 1000
 	grep -q 'received=26 eof=clean' "$tmp/daytime.talk.st" ||
 	    fail "daytime after client data ($args): $(cat "$tmp/daytime.talk.st")"

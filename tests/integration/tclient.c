@@ -83,9 +83,10 @@ tclient_usage(void)
 	    "  rtt [-i MS] HOST PORT COUNT      round-trip latencies (p50/p99)\n"
 	    "  hold [-e] [-q] HOST PORT SECONDS connect and hold; -e: echo a ping first; -q: quit after it\n"
 	    "  connect HOST PORT                exit 0 if connected, 3 if refused\n"
-	    "  fetch [-s] [-d DATA] [-n BYTES] HOST PORT MAX\n"
+	    "  fetch [-s] [-w MS] [-d DATA] [-n BYTES] HOST PORT MAX\n"
 	    "                                   send DATA or BYTES random bytes (-s: then shut down\n"
-	    "                                   the write side), copy up to MAX bytes read to stdout\n"
+	    "                                   the write side; -w: then wait MS before reading),\n"
+	    "                                   copy up to MAX bytes read to stdout\n"
 	    "HOST is numeric IPv4/IPv6, or unix:/path (PORT then ignored).\n");
 	exit(TCLIENT_EX_USAGE);
 }
@@ -877,21 +878,40 @@ tclient_write_out(const uint8_t *buf, size_t len)
 	}
 }
 
+/*
+ * After the server's FIN, Linux reports EOF even if a reset follows (a server
+ * that closed with our bytes unread, or that our bytes reached after it
+ * closed). Such a reset only shows in SO_ERROR: wait for it briefly.
+ */
+static const char *
+tclient_fetch_after_fin(int fd)
+{
+	socklen_t sl;
+	int err = 0;
+
+	poll(NULL, 0, tclient_wait_ms(100, "checking for a reset"));
+	sl = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
+		err = errno;
+	return err == 0 ? "clean" : "reset-after-fin";
+}
+
 static int
 tclient_cmd_fetch(int argc, char **argv)
 {
 	static uint8_t buf[TCLIENT_BUFSZ];
 	struct tclient_target t;
 	const char *data = NULL;
-	uint64_t nrand = 0, sendlen, sent = 0, max, got = 0;
+	uint64_t nrand = 0, sendlen, sent = 0, max, got = 0, wait_ms = 0;
 	struct pollfd pfd;
-	int fd, ch, shut = 0, shut_done = 0, send_err = 0, err = 0;
+	int fd, ch, shut = 0, shut_done = 0, send_err = 0, err = 0, waited = 0;
 	const char *end = "limit";
 	ssize_t n;
 
-	while ((ch = getopt(argc, argv, "+sd:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "+sd:n:w:")) != -1) {
 		switch (ch) {
 		case 's': shut = 1; break;
+		case 'w': wait_ms = tclient_parse_num(optarg, "wait"); break;
 		case 'd': data = optarg; break;
 		case 'n': nrand = tclient_parse_num(optarg, "byte count"); break;
 		default: tclient_usage();
@@ -927,6 +947,11 @@ tclient_cmd_fetch(int argc, char **argv)
 			shutdown(fd, SHUT_WR);
 			shut_done = 1;
 		}
+		/* -w: let the server act on what was sent before reading anything. */
+		if (wait_ms > 0 && !waited) {
+			poll(NULL, 0, tclient_wait_ms((int)wait_ms, "waiting"));
+			waited = 1;
+		}
 		pfd.fd = fd;
 		pfd.events = POLLIN | (sent < sendlen && !send_err ? POLLOUT : 0);
 		if (poll(&pfd, 1, tclient_wait_ms(-1, "fetching")) <= 0)
@@ -939,6 +964,8 @@ tclient_cmd_fetch(int argc, char **argv)
 		if (n <= 0) {
 			err = n == 0 ? 0 : errno;
 			end = tclient_eof_name(err);
+			if (n == 0 && sendlen > 0)
+				end = tclient_fetch_after_fin(fd);
 			break;
 		}
 		tclient_write_out(buf, (size_t)n);

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 HZ=$(getconf CLK_TCK)
-N=40
+N=60
 
 cat >"$tmp/echod.ini" <<INI
 [log]
@@ -16,9 +16,9 @@ bind = 127.0.0.1:0
 service = echo
 INI
 # Only the daemon gets the small descriptor limit.
-ECHOD_NOFILE=32 start_echod "$tmp/echod.ini"
-grep -q -E '^Max open files +32 +32 ' "/proc/$ECHOD_PID/limits" ||
-    fail "the daemon's open file limit is not 32: $(grep 'open files' "/proc/$ECHOD_PID/limits")"
+ECHOD_NOFILE=48 start_echod "$tmp/echod.ini"
+grep -q -E '^Max open files +48 +48 ' "/proc/$ECHOD_PID/limits" ||
+    fail "the daemon's open file limit is not 48: $(grep 'open files' "/proc/$ECHOD_PID/limits")"
 P=$(port_of echo) || fail "no echo port"
 
 # A connection established before the limit is reached keeps echoing.
@@ -57,7 +57,7 @@ expect_log 'listener=echo .*(Too many open files|EMFILE|emfile)' 10
 sleep 0.5
 served=$(count_served)
 note "$served of $N clients served at the descriptor limit"
-[ "$served" -lt "$N" ] || fail "all $N clients served with 32 descriptors: limit not reached"
+[ "$served" -lt "$N" ] || fail "all $N clients served with 48 descriptors: limit not reached"
 [ "$served" -gt 0 ] || fail "no client served"
 proc_alive "$ECHOD_PID" || fail "echod died at EMFILE"
 # Paused and retrying on a timer: well under half a CPU.

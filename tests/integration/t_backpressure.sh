@@ -93,6 +93,15 @@ out=$(field "$line" bytes_out)
 note "chargen wrote $out bytes to a client that never read"
 [ "$out" -lt 67108864 ] || fail "chargen wrote $out bytes to a client that never read"
 
+# ---- a stalled client that dies (reset with output pending): the write
+# error is the client's problem, not a SIGPIPE for the daemon.
+spawn tclient -T 60 flood 127.0.0.1 "$P" 64M 40 >"$tmp/flood3.out" 2>&1
+FLOOD=$SPAWN_PID
+wait_file_grep 'flood: sent=.*stalled=yes' 30 "$tmp/flood3.out" || fail "third flood did not stall"
+kill -KILL "$FLOOD"
+expect_log 'close listener=echo .*reason=(reset|write-error|io-error|eof) '
+proc_alive "$ECHOD_PID" || fail "echod died when a stalled client was killed"
+
 tclient echo-bulk 127.0.0.1 "$P" 1M 2 >/dev/null || fail "echo after the floods"
 stop_echod
 note ok

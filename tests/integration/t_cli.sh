@@ -45,7 +45,7 @@ write_low_watermark = 64K
 
 [log]
 level = info
-connections = yes
+connections = no
 
 [listener echo]
 bind = 127.0.0.1:0
@@ -76,7 +76,20 @@ LIB_PIDS="$LIB_PIDS $ECHOD_PID"
 expect_log 'ready listeners=1' 15
 P=$(port_of echo) || fail "no listening line for echo"
 tclient rtt 127.0.0.1 "$P" 3 >/dev/null || fail "echo with long options"
-# --log-level debug overrides [log] level = info.
-expect_log ' debug '
+# --log-level debug overrides [log] level = info; with connections = no the
+# open and close lines are at debug level.
+expect_log ' debug conn: conn=[0-9]+ open listener=echo peer=127\.0\.0\.1:[0-9]+'
+expect_log ' debug conn: conn=[0-9]+ close listener=echo peer=127\.0\.0\.1:[0-9]+ reason=eof bytes_in=[0-9]+ bytes_out=[0-9]+ duration_ms=[0-9]+'
 stop_echod
+# Every line: <RFC 3339 time> <level> <subsystem>: <message>.
+bad=$(grep -v -E '^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}) (debug|info|warning|error|critical) [a-z]+: [^ ]' "$ECHOD_LOG" | head -n 3)
+[ -z "$bad" ] || fail "log lines not in the '<time> <level> <subsystem>: <message>' format: $bad"
+
+# At info level with connections = no there are no open/close lines.
+start_echod "$tmp/good.ini"
+P=$(port_of echo) || fail "no listening line for echo"
+tclient rtt 127.0.0.1 "$P" 3 >/dev/null || fail "echo at info level"
+stop_echod
+no_log ' (open|close) listener='
+no_log ' debug '
 note ok

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -56,6 +58,91 @@ START_TEST(test_status_line)
 	sd_notify_reloading();
 	sd_notify_stopping();
 	ck_assert_uint_eq(sd_watchdog_usec(), 0);
+}
+END_TEST
+
+#ifdef HAVE_SYSTEMD
+/* Datagrams waiting on fd that start with `prefix`; the others are dropped. */
+static int
+sd_test_count(int fd, const char *prefix, char *last, size_t lastsize)
+{
+	char buf[1024];
+	ssize_t n;
+	int count = 0;
+
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		if (strncmp(buf, prefix, strlen(prefix)) == 0) {
+			count++;
+			if (last != NULL)
+				snprintf(last, lastsize, "%s", buf);
+		}
+	}
+	return count;
+}
+#endif
+
+/*
+ * WATCHDOG=1 comes from a timer on the loop: while the loop does not run
+ * (stalled), nothing is sent; once it runs, every half interval.
+ */
+START_TEST(test_watchdog_from_loop)
+{
+#ifdef HAVE_SYSTEMD
+	struct sockaddr_un sun;
+	struct event_base *base;
+	struct timeval tv = { 0, 360000 };
+	char pid[32], last[1024] = "";
+	int fd, n;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/check_sd.%ld.notify", (long)getpid());
+	unlink(sun.sun_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	setenv("WATCHDOG_USEC", "120000", 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	sd_start(base);
+	ck_assert_int_eq(sd_notify_enabled(), 1);
+	ck_assert_uint_eq(sd_watchdog_usec(), 120000);
+	usleep(300000);
+	ck_assert_int_eq(sd_test_count(fd, "WATCHDOG=1", NULL, 0), 0);
+	/* 360 ms of loop at 60 ms: about 6 pings. */
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	n = sd_test_count(fd, "WATCHDOG=1", last, sizeof(last));
+	ck_assert_msg(n >= 4 && n <= 8, "%d WATCHDOG=1 in 360 ms at a 60 ms interval", n);
+	ck_assert_str_eq(last, "WATCHDOG=1");
+	sd_notify_ready();
+	ck_assert_int_eq(sd_test_count(fd, "READY=1\nSTATUS=connections=0 total=0 ", NULL, 0), 1);
+	sd_notify_reloading();
+	ck_assert_int_eq(sd_test_count(fd, "RELOADING=1\nMONOTONIC_USEC=", last, sizeof(last)), 1);
+	ck_assert_ptr_nonnull(strstr(last, "\nSTATUS=reloading"));
+	sd_notify_stopping();
+	ck_assert_int_eq(sd_test_count(fd, "STOPPING=1\nSTATUS=stopping connections=0", NULL, 0), 1);
+	sd_stop();
+	event_base_free(base);
+	close(fd);
+	unlink(sun.sun_path);
+#else
+	/* Built without libsystemd: the environment is ignored. */
+	struct event_base *base = event_base_new();
+
+	setenv("NOTIFY_SOCKET", "/tmp/check_sd.none", 1);
+	setenv("WATCHDOG_USEC", "120000", 1);
+	sd_start(base);
+	ck_assert_int_eq(sd_notify_enabled(), 0);
+	ck_assert_uint_eq(sd_watchdog_usec(), 0);
+	sd_notify_ready();
+	sd_stop();
+	event_base_free(base);
+#endif
 }
 END_TEST
 
@@ -482,6 +569,7 @@ sd_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_status_line);
 	tcase_add_test(tc, test_activation);
+	tcase_add_test(tc, test_watchdog_from_loop);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(dm, 10);

@@ -56,6 +56,8 @@ for t in -t --test-config; do
 	[ "$RC" -eq 0 ] || fail "$t on a good config: exit $RC: $(cat "$tmp/cli.out" "$tmp/cli.log")"
 	grep -q '^configuration OK' "$tmp/cli.out" || fail "$t printed: $(cat "$tmp/cli.out")"
 done
+run_echod -t -d -c "$tmp/good.ini"
+[ "$RC" -eq 0 ] || fail "-d is not accepted: exit $RC: $(cat "$tmp/cli.log")"
 run_echod --test-config --config="$tmp/good.ini" -l debug
 [ "$RC" -eq 0 ] || fail "long options with =: exit $RC: $(cat "$tmp/cli.log")"
 

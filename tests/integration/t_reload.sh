@@ -1,7 +1,7 @@
 # t_reload.sh: SIGHUP adds and removes listeners while an established
-# connection stays open and keeps echoing; changed limits apply; a broken
-# config (bad values, or a bind that fails) is rejected with every error
-# logged and the daemon keeps serving on the old configuration.
+# connection stays open and keeps echoing; changed limits and the log level
+# apply; a broken config (bad values, or a bind that fails) is rejected with
+# every error logged and the daemon keeps serving on the old configuration.
 . "$(dirname "$0")/lib.sh"
 
 INI=$tmp/echod.ini
@@ -94,9 +94,17 @@ kill -TERM "$HOLDER"
 wait_exit "$WAITER" 10 || fail "waiter not served after the holder left"
 [ "$WAIT_STATUS" -eq 0 ] || fail "waiter failed: $(cat "$tmp/waiter.out")"
 
+# ---- a changed [log] level applies.
+no_log ' debug '
+printf '%s
+%s' "$(echo "$HEAD" | sed 's/^level = info$/level = debug/')" "$LB" >"$INI"
+reload_ok 4
+tclient rtt 127.0.0.1 "$PB" 1 >/dev/null || fail "b does not echo after the log level changed"
+expect_log ' debug '
+
 # Each SIGHUP is logged by name.
-[ "$(log_count 'signal=SIGHUP')" -eq 5 ] ||
-    fail "expected 5 'signal=SIGHUP' log lines, got $(log_count 'signal=SIGHUP'): $(grep -m 1 'signal=' "$ECHOD_LOG")"
+[ "$(log_count 'signal=SIGHUP')" -eq 6 ] ||
+    fail "expected 6 'signal=SIGHUP' log lines, got $(log_count 'signal=SIGHUP'): $(grep -m 1 'signal=' "$ECHOD_LOG")"
 no_log ' critical '
 stop_echod
 note ok

@@ -9,8 +9,9 @@
 have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
     skip "OpenBSD nc (with -N) not installed"
 
-# p99 bound for the echo clients, in microseconds.
-BOUND_US=${COMMAND_LOAD_BOUND_US:-150000}
+# Bounds for the echo clients, in microseconds.
+P50_BOUND_US=${COMMAND_LOAD_P50_US:-50000}
+P99_BOUND_US=${COMMAND_LOAD_P99_US:-150000}
 
 cat >"$tmp/echod.ini" <<INI
 [server]
@@ -69,16 +70,24 @@ for p in $echoers; do
 	wait_exit "$p" 40 || fail "an echo client is still running"
 	[ "$WAIT_STATUS" -eq 0 ] || fail "an echo client failed with status $WAIT_STATUS"
 done
-worst=0
+# Robust figures on a small, busy machine: the worst client's median (a loop
+# blocked by 200 ms jobs would put every median near 200 ms) and the median
+# client's p99 (a few scheduling outliers do not fail the test).
 i=0
+: >"$tmp/rtt.all"
 while [ "$i" -lt 50 ]; do
-	p99=$(sed -n 's/^rtt: ok count=20 p50_us=[0-9]* p99_us=\([0-9]*\) .*/\1/p' "$tmp/rtt.$i.res")
-	[ -n "$p99" ] || fail "echo client $i: $(cat "$tmp/rtt.$i.res" "$tmp/rtt.$i.err")"
-	[ "$p99" -gt "$worst" ] && worst=$p99
+	sed -n 's/^rtt: ok count=20 p50_us=\([0-9]*\) p99_us=\([0-9]*\) .*/\1 \2/p' \
+	    "$tmp/rtt.$i.res" >>"$tmp/rtt.all"
+	grep -q '^rtt: ok' "$tmp/rtt.$i.res" ||
+	    fail "echo client $i: $(cat "$tmp/rtt.$i.res" "$tmp/rtt.$i.err")"
 	i=$((i + 1))
 done
-note "echo p99 under a saturated pool: worst of 50 clients ${worst} us (bound ${BOUND_US} us)"
-[ "$worst" -lt "$BOUND_US" ] || fail "echo latency ${worst} us with the pool saturated"
+worst_p50=$(cut -d' ' -f1 "$tmp/rtt.all" | sort -n | tail -n 1)
+median_p99=$(cut -d' ' -f2 "$tmp/rtt.all" | sort -n | sed -n 25p)
+worst_p99=$(cut -d' ' -f2 "$tmp/rtt.all" | sort -n | tail -n 1)
+note "echo under a saturated pool, 50 clients: worst p50 ${worst_p50} us, median p99 ${median_p99} us, worst p99 ${worst_p99} us"
+[ "$worst_p50" -lt "$P50_BOUND_US" ] || fail "echo p50 ${worst_p50} us with the pool saturated"
+[ "$median_p99" -lt "$P99_BOUND_US" ] || fail "echo p99 ${median_p99} us with the pool saturated"
 
 # Every sleeper is answered (2 workers: about 5 s).
 for p in $sleepers; do

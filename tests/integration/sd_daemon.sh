@@ -6,6 +6,13 @@
 # after binding (as root), and fits RLIMIT_NOFILE to max_connections.
 . "$(dirname "$0")/lib.sh"
 
+# A detached daemon's stderr is /dev/null: sanitizers report into files,
+# checked at the end.
+ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$tmp/sanitizer"
+UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$tmp/sanitizer"
+TSAN_OPTIONS="$TSAN_OPTIONS:log_path=$tmp/sanitizer"
+export ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
+
 # run_cmd ARGS...: run echod to completion (it detaches); status in RC.
 run_cmd()
 {
@@ -229,3 +236,8 @@ elif [ "$(id -u)" -ne 0 ] && id nobody >/dev/null 2>&1 && [ "$(id -un)" != nobod
 else
 	note "no user 'nobody': privilege drop not checked"
 fi
+
+for f in "$tmp"/sanitizer.*; do
+	[ -f "$f" ] || continue
+	fail "sanitizer report in $(basename "$f"): $(head -n 40 "$f")"
+done

@@ -40,6 +40,8 @@ static char               logpath[64];
 static int                ndone;
 static enum pool_status   last_status;
 
+static const char *logtext(void);
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -72,9 +74,16 @@ setup(void)
 	ndone = 0;
 }
 
+/* The log is this test's stderr, so sanitizer reports land there too. */
 static void
 teardown(void)
 {
+	const char *bad[] = { "ThreadSanitizer", "AddressSanitizer", "LeakSanitizer",
+	    "runtime error:" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(bad); i++)
+		ck_assert_msg(strstr(logtext(), bad[i]) == NULL, "sanitizer report:\n%s", logtext());
 	conn_close_all("test-end");
 	pool_destroy(1000);
 	conn_destroy();

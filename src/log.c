@@ -743,73 +743,95 @@ log_nap(void)
 		;
 }
 
+/* What the log thread took from the shared state in one round. */
+struct log_work {
+	uint64_t         head;		/* write out [log_tail, head) */
+	uint64_t         dropped;	/* dropped by producers meanwhile */
+	struct log_sink *sink;		/* a new sink from log_configure */
+	int              reopen;	/* log_reopen was called */
+};
+
+/*
+ * Wait for work and take it, under log_qlock. Returns 0 once stopping and
+ * everything is written: callers write synchronously from then on.
+ */
+static int
+log_thread_wait(struct log_work *w)
+{
+	int slept = 0, done;
+
+	pthread_mutex_lock(&log_qlock);
+	while (log_head == log_tail && log_state == LOG_ST_RUNNING &&
+	    !log_reopen_pending && log_sink_pending == NULL && log_drop_pending == 0) {
+		log_sleeping = 1;
+		pthread_cond_wait(&log_qcond, &log_qlock);
+		slept = 1;
+	}
+	log_sleeping = 0;
+	if (slept && log_nap_wanted()) {
+		/*
+		 * Woken by the first record after a quiet spell: let a batch
+		 * gather. Producers do not signal while we nap (log_sleeping is
+		 * 0), so a busy daemon pays about one wake-up and one write()
+		 * per LOG_NAP_US, not one per record.
+		 */
+		pthread_mutex_unlock(&log_qlock);
+		log_nap();
+		pthread_mutex_lock(&log_qlock);
+	}
+	w->head = log_head;
+	w->reopen = log_reopen_pending;
+	log_reopen_pending = 0;
+	w->sink = log_sink_pending;
+	log_sink_pending = NULL;
+	/* Drops counted so far happened while these records were queued. */
+	w->dropped = log_drop_pending;
+	log_drop_pending = 0;
+	done = log_head == log_tail && log_state == LOG_ST_STOPPING && w->sink == NULL &&
+	    !w->reopen && w->dropped == 0;
+	if (done) {
+		log_state = LOG_ST_SYNC;
+		pthread_cond_signal(&log_done_cond);
+	}
+	pthread_mutex_unlock(&log_qlock);
+	return !done;
+}
+
+/* Apply a new sink or a reopen, then write the records taken. */
+static void
+log_thread_work(struct log_batch *b, const struct log_work *w)
+{
+	char *path = NULL;
+	int error = 0;
+
+	/*
+	 * Uncontended while we run: callers writing synchronously exist only
+	 * in the moments around start and stop.
+	 */
+	pthread_mutex_lock(&log_sink_lock);
+	if (w->sink != NULL)
+		log_sink_switch(w->sink);
+	if (w->reopen)
+		error = log_sink_reopen(&path);
+	b->unreported += w->dropped;
+	log_drain(b, w->head);
+	if (b->unreported)
+		log_report_dropped(b);
+	pthread_mutex_unlock(&log_sink_lock);
+	/* Queued like any record, once we no longer hold log_sink_lock. */
+	log_reopen_failed(error, path);
+}
+
 static void *
 log_thread_main(void *arg)
 {
 	struct log_batch b = { xmalloc(LOG_OUT_SIZE), 0, 0, 0 };
-	struct log_sink *sk;
-	uint64_t head, dropped;
-	int reopen, done, error, slept;
-	char *path;
+	struct log_work w;
 
 	util_set_thread_name("echod-log");
 	util_block_signals();
-	for (;;) {
-		pthread_mutex_lock(&log_qlock);
-		slept = 0;
-		while (log_head == log_tail && log_state == LOG_ST_RUNNING &&
-		    !log_reopen_pending && log_sink_pending == NULL && log_drop_pending == 0) {
-			log_sleeping = 1;
-			pthread_cond_wait(&log_qcond, &log_qlock);
-			slept = 1;
-		}
-		log_sleeping = 0;
-		if (slept && log_nap_wanted()) {
-			/*
-			 * Woken by the first record after a quiet spell: let a
-			 * batch gather. Producers do not signal while we nap
-			 * (log_sleeping is 0), so a busy daemon pays about one
-			 * wake-up and one write() per LOG_NAP_US, not per record.
-			 */
-			pthread_mutex_unlock(&log_qlock);
-			log_nap();
-			pthread_mutex_lock(&log_qlock);
-		}
-		head = log_head;
-		reopen = log_reopen_pending;
-		log_reopen_pending = 0;
-		sk = log_sink_pending;
-		log_sink_pending = NULL;
-		/* Drops counted so far happened while these records were queued. */
-		dropped = log_drop_pending;
-		log_drop_pending = 0;
-		done = log_head == log_tail && log_state == LOG_ST_STOPPING && sk == NULL &&
-		    !reopen && dropped == 0;
-		if (done) {
-			log_state = LOG_ST_SYNC;
-			pthread_cond_signal(&log_done_cond);
-		}
-		pthread_mutex_unlock(&log_qlock);
-		if (done)
-			break;
-
-		/*
-		 * Uncontended while we run: callers writing synchronously
-		 * exist only in the moments around start and stop.
-		 */
-		pthread_mutex_lock(&log_sink_lock);
-		if (sk != NULL)
-			log_sink_switch(sk);
-		error = reopen ? log_sink_reopen(&path) : 0;
-		b.unreported += dropped;
-		log_drain(&b, head);
-		if (b.unreported)
-			log_report_dropped(&b);
-		pthread_mutex_unlock(&log_sink_lock);
-		if (error)
-			log_reopen_failed(error, path);
-	}
-	/* From here on callers write synchronously (under log_sink_lock). */
+	while (log_thread_wait(&w))
+		log_thread_work(&b, &w);
 	free(b.buf);
 	return NULL;
 }

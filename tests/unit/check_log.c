@@ -606,6 +606,33 @@ START_TEST(test_file_reopen)
 }
 END_TEST
 
+START_TEST(test_reopen_fails)
+{
+	char path[128], rotated[128], *text;
+	struct config cf;
+
+	snprintf(path, sizeof(path), "file:%s/fail.log", tmpdir);
+	snprintf(rotated, sizeof(rotated), "%s/fail.log.1", tmpdir);
+	log_init();
+	cf_init(&cf, path, 64);
+	configure_ok(&cf);
+	ck_assert_int_eq(log_start(), 0);
+	log_info(LOG_S_SERVER, "before");
+	/* The path is now a directory: the reopen fails, the old file stays. */
+	ck_assert_int_eq(rename(path + 5, rotated), 0);
+	ck_assert_int_eq(mkdir(path + 5, 0700), 0);
+	log_reopen();
+	log_info(LOG_S_SERVER, "after");
+	log_stop();
+	rmdir(path + 5);
+	text = slurp(rotated);
+	ck_assert_ptr_nonnull(strstr(text, "info server: before\n"));
+	ck_assert_ptr_nonnull(strstr(text, "error server: log reopen path="));
+	ck_assert_ptr_nonnull(strstr(text, "info server: after\n"));
+	free(text);
+}
+END_TEST
+
 START_TEST(test_reopen_without_thread)
 {
 	char path[128], rotated[128], *text;
@@ -833,6 +860,7 @@ log_suite(void)
 	tcase_add_test(tc, test_timestamp_format);
 	tcase_add_test(tc, test_file_reopen);
 	tcase_add_test(tc, test_reopen_without_thread);
+	tcase_add_test(tc, test_reopen_fails);
 	tcase_add_test(tc, test_configure_errors);
 	tcase_add_test(tc, test_reload_switches_sink);
 	tcase_add_test(tc, test_full_disk);

@@ -73,7 +73,7 @@ sd_send(const char *fmt, ...)
 #ifdef HAVE_SYSTEMD
 	static int warned;
 	va_list ap;
-	char *msg;
+	char *msg, *p;
 	int r;
 
 	if (!sd_notifying)
@@ -87,6 +87,10 @@ sd_send(const char *fmt, ...)
 		log_warn(LOG_S_SERVER, "sd_notify failed error=\"%s\"", strerror(-r));
 		warned = 1;
 	}
+	/* One log line: the message's newlines become spaces. */
+	for (p = msg; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
 	log_debug(LOG_S_SERVER, "sd_notify msg=\"%s\"", msg);
 	free(msg);
 #else

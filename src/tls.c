@@ -534,7 +534,7 @@ tls_peek_first(struct conn *c, const char **reason)
 	if ((b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t') {
 		tc->flags |= TLS_C_FATAL;
 		tls_fail_log(c, TLS_FAIL_PLAINTEXT, b >= 0x20 && b < 0x7f ?
-		    "first byte is printable text" : "first byte is a line break");
+		    "first byte is printable text" : "first byte is whitespace");
 		*reason = tls_fail_name(TLS_FAIL_PLAINTEXT);
 		return -1;
 	}

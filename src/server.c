@@ -156,15 +156,31 @@ server_warn_restart_str(const char *key, const char *was, const char *now)
 		    "restart", key, was != NULL ? was : "", now != NULL ? now : "");
 }
 
+/* Socket options are set when a socket is bound: kept ones keep the old values. */
+static void
+server_warn_rebind(const struct listener_conf *was, const struct listener_conf *lc)
+{
+	if (was->backlog != lc->backlog || was->reuse_port != lc->reuse_port ||
+	    was->unix_mode != lc->unix_mode)
+		log_warn(LOG_S_CONFIG, "reload: [listener %s] backlog, reuse_port or unix_mode "
+		    "changed: applies only to addresses bound from now on", lc->name);
+}
+
 /* Keys read once at start-up: a reload keeps the old value and says so. */
 static void
 server_warn_restart(const struct config *was, const struct config *cf)
 {
+	const struct listener_conf *old;
+	size_t i;
+
 	server_warn_restart_str("[server] pidfile", was->pidfile, cf->pidfile);
 	server_warn_restart_str("[server] user", was->user, cf->user);
 	server_warn_restart_str("[server] group", was->group, cf->group);
 	server_warn_restart_uint("[server] workers", was->workers, cf->workers);
 	server_warn_restart_uint("[log] queue_size", was->log_queue_size, cf->log_queue_size);
+	for (i = 0; i < cf->nlisteners; i++)
+		if ((old = config_find_listener(was, cf->listeners[i]->name)) != NULL)
+			server_warn_rebind(old, cf->listeners[i]);
 }
 
 static void

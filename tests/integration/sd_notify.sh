@@ -83,11 +83,14 @@ grep '^STATUS=' "$MSGS" | grep -v -q -E "^STATUS=$STATUS_RE$" &&
 
 # Reload: RELOADING=1 + MONOTONIC_USEC (CLOCK_MONOTONIC, at most the uptime),
 # then READY=1; workers needs a restart and says so.
+# So does a socket option of a socket that stays bound.
 write_ini 3
+echo 'backlog = 64' >>"$tmp/echod.ini"
 kill -HUP "$ECHOD_PID"
 wait_file_grep '^RELOADING=1' 10 "$MSGS" || fail "no RELOADING=1 after SIGHUP"
 expect_log 'reload ok'
 expect_log 'reload: \[server\] workers changed from 2 to 3: applies only after a restart'
+expect_log 'reload: \[listener echo\] backlog, reuse_port or unix_mode changed: applies only to addresses bound from now on'
 reloading=$(grep '^RELOADING=1' "$MSGS" | head -n 1)
 echo "$reloading" | grep -q -E '^RELOADING=1 MONOTONIC_USEC=[0-9]+ STATUS=reloading$' ||
     fail "reload message: '$reloading'"

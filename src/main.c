@@ -26,7 +26,7 @@ main_usage(FILE *f)
 	fprintf(f,
 	    "usage: echod [-c FILE] [-f] [-t] [-d] [-l LEVEL] [-V] [-h]\n"
 	    "  -c, --config FILE      configuration file (default %s)\n"
-	    "  -f, --foreground       stay in the foreground, log to stderr\n"
+	    "  -f, --foreground       stay in the foreground: no detaching, no default pidfile\n"
 	    "  -t, --test-config      check the configuration and exit (0 OK, 78 errors)\n"
 	    "  -d, --debug            debug mode\n"
 	    "  -l, --log-level LEVEL  debug, info, warning, error or critical\n"

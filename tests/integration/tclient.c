@@ -66,10 +66,11 @@ static int       tclient_timeout_s = 30;
 static void
 tclient_go_cb(int sig)
 {
+	(void)sig;
 	tclient_go = 1;
 }
 
-static void
+static void __attribute__((noreturn))
 tclient_usage(void)
 {
 	fprintf(stderr,

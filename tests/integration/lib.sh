@@ -68,7 +68,8 @@ lib_sanitizer_check()
 {
 	local f bad=0
 
-	for f in "$tmp"/*.log "$tmp"/*.out; do
+	# Every file: daemon logs and the clients' stdout and stderr captures.
+	for f in "$tmp"/*; do
 		[ -f "$f" ] || continue
 		if grep -q -E "$SANITIZER_PATTERN" "$f"; then
 			echo "FAIL: $TEST_NAME: sanitizer report in $(basename "$f"):" >&2

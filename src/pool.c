@@ -355,23 +355,30 @@ static void
 pool_deliver(struct pool *p, struct pool_job *job)
 {
 	struct pool_done d;
+	uint64_t         start_us, end_us;
 	int              release;
 
 	pool_timer_stop(job);
+	/* An abandoned job may still be on its worker, which stamps these. */
+	pthread_mutex_lock(&p->lock);
+	start_us = job->start_us;
+	end_us = job->end_us;
+	pthread_mutex_unlock(&p->lock);
 	memset(&d, 0, sizeof d);
 	d.job = job;
 	d.kind = job->kind;
 	d.conn_id = job->conn_id;
 	d.arg = job->arg;
+	/* Decided before it reached the completion list: no longer written. */
 	d.status = job->status;
 	if (job->status == POOL_OK || job->status == POOL_FAILED) {
 		d.out = job->out != NULL ? job->out : "";
 		d.outlen = job->outlen;
 	}
-	if (job->start_us != 0) {
-		d.queued_us = job->start_us - job->submit_us;
-		if (job->end_us != 0)
-			d.run_us = job->end_us - job->start_us;
+	if (start_us != 0) {
+		d.queued_us = start_us - job->submit_us;
+		if (end_us != 0)
+			d.run_us = end_us - start_us;
 	}
 	/* "job error never retrieved": a failure whose connection is gone (debug.c). */
 	debug_job_done(&d, job->file, job->line, job->dbg);

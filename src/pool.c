@@ -824,8 +824,11 @@ pool_destroy(uint64_t wait_ms)
 			if (job->state == POOL_J_RUNNING && !job->decided)
 				pool_decide_locked(p, job, POOL_SHUTDOWN);
 	}
-	pthread_mutex_unlock(&p->lock);
-
+	/*
+	 * Under the lock: a worker that set `exited` has released the lock for
+	 * good, so joining it here cannot deadlock; the others may still be
+	 * running and write `exited` later.
+	 */
 	for (i = 0; i < p->nworkers; i++) {
 		if (!p->workers[i].started)
 			continue;
@@ -834,6 +837,7 @@ pool_destroy(uint64_t wait_ms)
 		else
 			pthread_detach(p->workers[i].thread);
 	}
+	pthread_mutex_unlock(&p->lock);
 	pool_drain(p);
 
 	if (left > 0) {

@@ -183,9 +183,12 @@ admin_cmd_kill(struct conn *c, struct admin_args *a)
 
 /* ---------------------------------------------------------------- JOBS, SLOWLOG */
 
+/* Queued and running jobs; "done" ones only wait for their completion to be delivered. */
 static void
 admin_job_cb(const struct pool_job_info *ji, void *arg)
 {
+	if (strcmp(ji->state, "done") == 0)
+		return;
 	conn_printf(arg, "job kind=%s conn=%" PRIu64 " state=%s age_ms=%" PRIu64 " site=%s:%d\r\n",
 	    ji->kind, ji->conn_id, ji->state, ji->age_ms, ji->file != NULL ? ji->file : "?",
 	    ji->line);

@@ -296,6 +296,7 @@ fi
 : > "$tmp/traffic.tsv"
 : > "$tmp/idle.tsv"
 started=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_log "servers: $servers; echod: ${ECHOD:-none}; reps=$reps duration=${duration}s warmup=${warmup}s"
 
 while read -r cfg mode size conns; do
@@ -328,6 +329,7 @@ if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
 	    { bench_log "callgrind.sh failed:"; cat "$tmp/cg.err" >&2; }
 fi
 elapsed=$(( $(date +%s) - started ))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------ report
 commit=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -347,6 +349,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- Run: $( [ "$quick" = 1 ] && echo quick || echo full ) matrix, warm-up ${warmup} s," \
 	    "measured ${duration} s, median of $reps run(s) per server, ${elapsed} s in all"
 	echo "- Servers pinned to CPU 0, load generator to CPU 1; each run starts a fresh server."
+	echo "- Load average (1, 5, 15 min) at start: $load_start; at end: $load_end" \
+	    "(above about 2 on this machine, other work shared the CPUs and absolute figures are low)"
 	echo
 	echo "CPU µs/req is server CPU time (utime+stime of all its threads, /proc/PID/stat)"
 	echo "over the whole run divided by all requests in it (warm-up included). Srv CPU % near"

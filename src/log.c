@@ -905,21 +905,41 @@ log_configure(const struct config *cf, char **err)
 	return 0;
 }
 
+/*
+ * exit() without log_stop() (fatalx after start-up): still write what is
+ * queued, so the records that led to the error are not lost. Bounded like
+ * log_stop.
+ */
+static void
+log_atexit(void)
+{
+	log_stop();
+}
+
 int
 log_start(void)
 {
+	static int registered;
+	unsigned char *ring;
 	size_t size;
 	int error;
 
 	if (!log_inited)
 		log_init();
+	if (!registered) {
+		atexit(log_atexit);
+		registered = 1;
+	}
+	/* Allocated outside the lock: fatalx on failure logs, then exits. */
+	size = log_queue_size * LOG_BYTES_PER_RECORD + sizeof(struct log_rec) + LOG_MSG_MAX;
+	ring = xmalloc(size);
 	pthread_mutex_lock(&log_qlock);
 	if (log_state != LOG_ST_SYNC) {
 		pthread_mutex_unlock(&log_qlock);
+		free(ring);
 		return 0;
 	}
-	size = log_queue_size * LOG_BYTES_PER_RECORD + sizeof(struct log_rec) + LOG_MSG_MAX;
-	log_ring = xmalloc(size);
+	log_ring = ring;
 	log_ring_size = size;
 	log_ring_max = log_queue_size;
 	log_head = log_tail = 0;
@@ -933,6 +953,8 @@ log_start(void)
 	if ((error = pthread_create(&log_thread, NULL, log_thread_main, NULL)) != 0) {
 		pthread_mutex_lock(&log_qlock);
 		log_state = LOG_ST_SYNC;
+		/* Queued meanwhile, with nobody to write them. */
+		atomic_fetch_add_explicit(&log_dropped, log_count, memory_order_relaxed);
 		free(log_ring);
 		log_ring = NULL;
 		pthread_mutex_unlock(&log_qlock);
@@ -977,7 +999,8 @@ void
 log_stop(void)
 {
 	pthread_mutex_lock(&log_qlock);
-	if (log_state != LOG_ST_RUNNING) {
+	/* exit() on the log thread itself (fatalx there): it cannot wait for itself. */
+	if (log_state != LOG_ST_RUNNING || pthread_equal(pthread_self(), log_thread)) {
 		pthread_mutex_unlock(&log_qlock);
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,6 +375,41 @@ START_TEST(test_stop_with_dead_sink)
 	log_get_stats(&st);
 	ck_assert_uint_gt(st.dropped, 0);
 	close(rfd);
+}
+END_TEST
+
+START_TEST(test_exit_flushes)
+{
+	char path[128], errpath[160], *text;
+	struct config cf;
+	int i, status, gaps, fd;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "file:%s/fatal.log", tmpdir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr.log", tmpdir);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		/* A daemon that dies in fatalx() with records still queued. */
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, STDERR_FILENO);
+		log_init();
+		cf_init(&cf, path, 4096);
+		configure_ok(&cf);
+		log_start();
+		for (i = 0; i < 2000; i++)
+			log_info(LOG_S_SERVER, "doomed t=0 seq=%d", i);
+		fatalx("boom");
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == ECHOD_EX_FAIL);
+	text = slurp(path + 5);
+	ck_assert_uint_eq(check_order(text, 1, &gaps), 2000);
+	ck_assert_int_eq(gaps, 0);
+	free(text);
+	text = slurp(errpath);
+	ck_assert_ptr_nonnull(strstr(text, "critical server: fatal: boom\n"));
+	free(text);
 }
 END_TEST
 
@@ -843,6 +879,7 @@ log_suite(void)
 	tcase_add_test(tc, test_drop_when_sink_stalls);
 	tcase_add_test(tc, test_flush_at_stop);
 	tcase_add_test(tc, test_stop_with_dead_sink);
+	tcase_add_test(tc, test_exit_flushes);
 	tcase_add_test(tc, test_thread_named_signals_blocked);
 	suite_add_tcase(s, tc);
 

@@ -9,9 +9,17 @@
  * full the record is dropped and counted, and once the sink accepts writes
  * again the log thread writes one "dropped=N" line.
  *
+ * The log thread writes in batches: woken by the first record after a quiet
+ * spell it naps a millisecond so that a busy daemon costs one wake-up and
+ * one write() per batch. It alone owns the sink while it runs; a reload
+ * hands it a new sink and SIGUSR1 asks it to reopen the file, so the loop
+ * thread never waits on a slow sink either.
+ *
  * Before log_start() and after log_stop() there is no log thread and every
  * record is written synchronously by the calling thread. log_sync() always
- * writes straight to stderr (fatal paths).
+ * writes straight to stderr (fatal paths). log_stop() (also run at exit)
+ * writes everything queued, giving up only on a sink that takes nothing for
+ * LOG_STOP_STALL_MS.
  */
 #include "autoconf.h"
 

@@ -48,10 +48,10 @@ lg_pids=""
 
 bench_cleanup() {
 	local p
-	for p in $lg_pids $server_pid; do
+	for p in $lg_pids $bg_pid $server_pid; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	for p in $lg_pids $server_pid; do
+	for p in $lg_pids $bg_pid $server_pid; do
 		wait "$p" 2>/dev/null
 	done
 	rm -rf "$tmp"
@@ -194,9 +194,41 @@ bench_kv() {
 }
 
 # ------------------------------------------------------------ runs
+# Background idle connections, to show whether the per-event cost grows with
+# the number of connections: held for longer than the measured run.
+bg_pid=""
+bench_background() {
+	local n=$1 i
+	: > "$tmp/bg.out"
+	taskset -c 1 "$LOADGEN" idle -c "$n" -s 64 -t 60 -d 3600 \
+	    --src-range 127.0.3.1-127.0.3.250 127.0.0.1:"$port" \
+	    >"$tmp/bg.out" 2>"$tmp/bg.err" &
+	bg_pid=$!
+	for i in $(seq 1 1300); do
+		grep -q '^established=' "$tmp/bg.out" && break
+		kill -0 "$bg_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! grep -q "^established=$n errors=0 connect_errors=0" "$tmp/bg.out"; then
+		bench_log "background idle connections failed: $(cat "$tmp/bg.out" "$tmp/bg.err")"
+		bench_background_stop
+		return 1
+	fi
+}
+
+bench_background_stop() {
+	[ -n "$bg_pid" ] || return 0
+	kill -TERM "$bg_pid" 2>/dev/null
+	wait "$bg_pid" 2>/dev/null
+	bg_pid=""
+}
+
 # One traffic run: prints a result row for the TSV.
 bench_traffic() {
-	local cfg=$1 kind=$2 mode=$3 size=$4 conns=$5 c0 c1 line t0 t1 cpu_us req rc
+	local cfg=$1 kind=$2 mode=$3 size=$4 conns=$5 bg=${6:-0} c0 c1 line t0 t1 cpu_us req rc
+	if [ "$bg" -gt 0 ]; then
+		bench_background "$bg" || return 1
+	fi
 	c0=$(bench_cpu_ticks)
 	t0=$(date +%s.%N)
 	taskset -c 1 "$LOADGEN" "$mode" -c "$conns" -s "$size" -d "$duration" \
@@ -207,6 +239,7 @@ bench_traffic() {
 	lg_pids=""
 	t1=$(date +%s.%N)
 	c1=$(bench_cpu_ticks)
+	bench_background_stop
 	line=$(grep '^mode=' "$tmp/lg.out")
 	if [ -z "$line" ]; then
 		bench_log "$cfg/$kind: loadgen failed (rc=$rc)"
@@ -276,6 +309,7 @@ if [ "$quick" = 1 ]; then
 	matrix="pp64x10 pingpong 64 10
 pp16kx10 pingpong 16384 10
 st64kx10 stream 65536 10
+pp64x10bg pingpong 64 10 1000
 churn churn 64 10"
 	idle_sets="idle1k 1000 1"
 else
@@ -283,6 +317,7 @@ else
 pp64x10 pingpong 64 10
 pp64x100 pingpong 64 100
 pp64x1000 pingpong 64 1000
+pp64x10bg pingpong 64 10 10000
 pp1kx100 pingpong 1024 100
 pp16kx10 pingpong 16384 10
 pp16kx100 pingpong 16384 100
@@ -299,11 +334,11 @@ started=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_log "servers: $servers; echod: ${ECHOD:-none}; reps=$reps duration=${duration}s warmup=${warmup}s"
 
-while read -r cfg mode size conns; do
+while read -r cfg mode size conns bg; do
 	for rep in $(seq 1 "$reps"); do
 		for kind in $servers; do
 			bench_start_server "$kind" || continue
-			bench_traffic "$cfg" "$kind" "$mode" "$size" "$conns" >> "$tmp/traffic.tsv"
+			bench_traffic "$cfg" "$kind" "$mode" "$size" "$conns" "$bg" >> "$tmp/traffic.tsv"
 			bench_stop_server
 		done
 	done
@@ -372,11 +407,12 @@ function median(key, n,   i, j, t, a) {
 	}
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function title(mode, size, conns,   s) {
+function title(mode, size, conns, bg,   s) {
 	s = size >= 1024 ? (size / 1024) " KiB" : size " B"
 	if (mode == "churn")
 		return "churn: connect, one " s " round-trip, close (" conns " at a time)"
-	return mode " " s " x " conns " connection" (conns > 1 ? "s" : "")
+	return mode " " s " x " conns " connection" (conns > 1 ? "s" : "") \
+	    (bg > 0 ? ", " bg " idle connections held meanwhile" : "")
 }
 function ratio(a, b) {
 	return (b > 0 && a != "nan") ? sprintf("%.2f", a / b) : "-"
@@ -406,7 +442,7 @@ END {
 			for (f = 3; f <= 11; f++)
 				med[srv[s], f] = n[k] ? median(k SUBSEP f, n[k]) : ""
 		}
-		line = "| " title(c[2], c[3], c[4]) " |"
+		line = "| " title(c[2], c[3], c[4], c[5]) " |"
 		for (s = 1; s <= ns; s++) if (srv[s] != "epoll")
 			line = line " " ratio(med[srv[s], 3], med["epoll", 3]) " | " \
 			    ratio(med[srv[s], 8], med["epoll", 8]) " |"
@@ -418,7 +454,7 @@ END {
 	for (r = 1; r <= nm; r++) {
 		split(rows[r], c, " ")
 		cfg = c[1]
-		print "## " title(c[2], c[3], c[4])
+		print "## " title(c[2], c[3], c[4], c[5])
 		print ""
 		print "| server | req/s | MiB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | srv CPU % | req/s vs epoll | CPU/req vs epoll | errors |"
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -944,6 +944,7 @@ main(int argc, char **argv)
 
 	lg.t_begin = loadgen_now();
 	if (lg.mode == LOADGEN_IDLE) {
+		lg.warmup = 0;
 		lg.t_measure = lg.t_begin;
 		lg.t_end = UINT64_MAX;
 		loadgen_run_idle(&lg);
@@ -952,8 +953,11 @@ main(int argc, char **argv)
 	} else {
 		lg.t_measure = lg.t_begin + (uint64_t)(lg.warmup * 1e9);
 		lg.t_end = lg.t_measure + (uint64_t)(lg.duration * 1e9);
-		if (lg.max_requests != 0)
+		if (lg.max_requests != 0) {
+			/* A fixed workload is measured whole. */
 			lg.t_measure = lg.t_begin;
+			lg.warmup = 0;
+		}
 		loadgen_run_traffic(&lg);
 		stop = loadgen_now();
 		if (stop > lg.t_end)

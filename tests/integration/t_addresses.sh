@@ -1,6 +1,6 @@
 # t_addresses.sh: bind forms: [::1]:0, *:0 (IPv4 and IPv6), several
-# comma-separated addresses on one listener, and unix sockets with unix_mode
-# (and a restart on the same path).
+# comma-separated addresses on one listener, unix sockets with unix_mode (and
+# a restart on the same path), and reuse_port shared by two daemons.
 . "$(dirname "$0")/lib.sh"
 
 V6=no
@@ -126,5 +126,31 @@ stop_echod
 # ---- a restart on the same unix paths works (no stale socket in the way).
 start_echod "$tmp/echod.ini"
 tclient rtt "unix:$SOCK" - 3 >/dev/null || fail "echo over a unix socket after a restart"
+stop_echod
+
+# ---- reuse_port: a second daemon binds the same port, both share the load.
+cat >"$tmp/rp1.ini" <<INI
+[log]
+level = info
+connections = yes
+
+[listener rp]
+bind = 127.0.0.1:0
+service = echo
+reuse_port = yes
+INI
+start_echod "$tmp/rp1.ini"
+P=$(port_of rp) || fail "no port for rp"
+PID1=$ECHOD_PID
+LOG1=$ECHOD_LOG
+sed "s/^bind = 127.0.0.1:0$/bind = 127.0.0.1:$P/" "$tmp/rp1.ini" >"$tmp/rp2.ini"
+start_echod "$tmp/rp2.ini"
+[ "$(port_of rp)" = "$P" ] || fail "reuse_port: second daemon on port $(port_of rp), not $P"
+tclient concurrent 127.0.0.1 "$P" 40 64 >/dev/null || fail "reuse_port: echo on the shared port"
+wait_log 'conn=[0-9]+ close listener=rp ' || fail "reuse_port: the second daemon served nothing"
+grep -q -E 'conn=[0-9]+ close listener=rp ' "$LOG1" || fail "reuse_port: the first daemon served nothing"
+stop_echod
+ECHOD_PID=$PID1
+ECHOD_LOG=$LOG1
 stop_echod
 note ok

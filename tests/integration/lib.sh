@@ -85,6 +85,8 @@ lib_cleanup()
 	local rc=$? p f
 
 	trap - EXIT
+	# Cleanup is short and bounded; a late signal must not cut it off.
+	trap '' INT TERM HUP
 	set +e
 	rm -f "$tmp/.running"
 	for p in $LIB_PIDS; do

@@ -857,7 +857,7 @@ START_TEST(test_sample_loads)
 	} want[] = {
 		{ "echo", "echo", 7007 }, { "discard", "discard", 7009 },
 		{ "chargen", "chargen", 7019 }, { "daytime", "daytime", 7013 },
-		{ "time", "time", 7037 },
+		{ "time", "time", 7037 }, { "command", "command", 7008 },
 	};
 	struct config_errors e = { NULL, 0 };
 	const struct listener_conf *lc;

@@ -141,62 +141,86 @@ stop_pid()
 	wait "$1" 2>/dev/null
 }
 
+# listening PORT: something listens on 127.0.0.1:PORT.
+listening()
+{
+	if command -v ss >/dev/null; then
+		ss -ltn "sport = :$1" 2>/dev/null | grep -q LISTEN
+	else
+		sleep 0.5
+	fi
+}
+
 # s_server on a free port chosen by trying (it cannot report a port 0).
 start_s_server()
 {
-	local p try
+	local p try i
 
 	for try in $(seq 20); do
 		p=$((20000 + (RANDOM % 20000)))
+		listening "$p" && continue
 		$SERVER_CPU openssl s_server -accept "127.0.0.1:$p" -cert "$tmp/cert.pem" \
 		    -key "$tmp/key.pem" -quiet -naccept 100000000 </dev/null >"$tmp/s_server.log" 2>&1 &
 		SSERVER_PID=$!
-		sleep 0.3
-		if kill -0 "$SSERVER_PID" 2>/dev/null; then
-			PIDS="$PIDS $SSERVER_PID"
-			SSERVER_PORT=$p
-			return 0
-		fi
+		for i in $(seq 40); do
+			kill -0 "$SSERVER_PID" 2>/dev/null || break
+			if listening "$p"; then
+				PIDS="$PIDS $SSERVER_PID"
+				SSERVER_PORT=$p
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill "$SSERVER_PID" 2>/dev/null
 		wait "$SSERVER_PID" 2>/dev/null
 	done
-	die "cannot start openssl s_server"
+	die "cannot start openssl s_server: $(tail -n 3 "$tmp/s_server.log")"
 }
 
-# s_time_rate PORT ARGS...: handshakes per wall-clock second.
+# s_time_rate PID PORT ARGS...: handshakes per wall-clock second into
+# HS_RATE, and the server's CPU microseconds per handshake into HS_CPU.
 s_time_rate()
 {
-	local p=$1 t0 t1 n
+	local pid=$1 p=$2 t0 t1 c0 c1 n
 
-	shift
+	shift 2
+	c0=$(cpu_ticks "$pid")
 	t0=$(now_ns)
 	n=$($CLIENT_CPU openssl s_time -connect "127.0.0.1:$p" -time "$secs" "$@" 2>/dev/null |
 	    sed -n 's/^\([0-9]*\) connections in [0-9.]*s;.*/\1/p' | head -n 1)
 	t1=$(now_ns)
-	[ -n "$n" ] || n=0
-	awk -v n="$n" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }'
+	c1=$(cpu_ticks "$pid")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || die "s_time $* against port $p made no connection"
+	HS_RATE=$(awk -v n="$n" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }')
+	HS_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.0f\n", t / hz * 1e6 / n }')
 }
 
 # ---------------------------------------------------------------- handshakes
-declare -A hs
+declare -A hs hscpu
+hz=$(getconf CLK_TCK)
 cases="full13:-new -tls1_3|full12:-new -tls1_2|resumed12:-reuse -tls1_2"
 echo "tls_bench: handshakes, $reps x ${secs}s per case (server CPU 0, client CPU 1)" >&2
 for r in $(seq "$reps"); do
 	IFS='|'
 	for c in $cases; do
-		IFS=' '
+		IFS=$' \t\n'
 		name=${c%%:*}
 		args=${c#*:}
 		start_s_server
 		# shellcheck disable=SC2086
-		hs[sserver.$name]="${hs[sserver.$name]:-} $(s_time_rate "$SSERVER_PORT" $args)"
+		s_time_rate "$SSERVER_PID" "$SSERVER_PORT" $args
+		hs[sserver.$name]="${hs[sserver.$name]:-} $HS_RATE"
+		hscpu[sserver.$name]="${hscpu[sserver.$name]:-} $HS_CPU"
 		stop_pid "$SSERVER_PID"
 		start_echod
 		# shellcheck disable=SC2086
-		hs[echod.$name]="${hs[echod.$name]:-} $(s_time_rate "$TLS_PORT" $args)"
+		s_time_rate "$ECHOD_PID" "$TLS_PORT" $args
+		hs[echod.$name]="${hs[echod.$name]:-} $HS_RATE"
+		hscpu[echod.$name]="${hscpu[echod.$name]:-} $HS_CPU"
 		stop_pid "$ECHOD_PID"
 		IFS='|'
 	done
-	IFS=' '
+	IFS=$' \t\n'
 done
 
 # ---------------------------------------------------------------- throughput
@@ -222,7 +246,6 @@ stream()
 
 echo "tls_bench: echo throughput, $reps x $mib MiB each way, 16 KiB blocks" >&2
 tput_tls=""; tput_plain=""; cpu_tls=""; cpu_plain=""
-hz=$(getconf CLK_TCK)
 for r in $(seq "$reps"); do
 	start_echod
 	stream "TCP4:127.0.0.1:$PLAIN_PORT"
@@ -247,7 +270,7 @@ ratio()
 
 report()
 {
-	local name es ss
+	local name es ss ec sc
 
 	echo "## TLS benchmark"
 	echo
@@ -255,12 +278,14 @@ report()
 	    "${SERVER_CPU:+server on CPU 0, client on CPU 1,} median of $reps runs."
 	echo "Certificate: EC P-256. Client: openssl s_time (${secs}s per run), socat -b 16384."
 	echo
-	echo "| handshakes/s | openssl s_server | echod | echod / s_server |"
-	echo "|---|---:|---:|---:|"
+	echo "| handshakes | s_server /s | echod /s | echod / s_server | s_server CPU us each | echod CPU us each |"
+	echo "|---|---:|---:|---:|---:|---:|"
 	for name in full13 full12 resumed12; do
 		ss=$(med "${hs[sserver.$name]}")
 		es=$(med "${hs[echod.$name]}")
-		echo "| $name | $ss | $es | $(ratio "$es" "$ss") |"
+		sc=$(med "${hscpu[sserver.$name]}")
+		ec=$(med "${hscpu[echod.$name]}")
+		echo "| $name | $ss | $es | $(ratio "$es" "$ss") | $sc | $ec |"
 	done
 	echo
 	echo "| echo, 16 KiB blocks | MiB/s (each way) | echod CPU s per GiB moved |"
@@ -272,6 +297,9 @@ report()
 	echo
 	echo "full13/full12: new session each connection (TLS 1.3 / 1.2);" \
 	    "resumed12: TLS 1.2 session resumption (ticket)."
+	echo "s_time runs one connection at a time, so handshakes/s is latency-bound and" \
+	    "moves with the machine's load; the CPU columns (server CPU time per" \
+	    "handshake) are steadier."
 	echo "Throughput includes socat's own work (it encrypts and decrypts too);" \
 	    "the CPU column is echod's alone."
 }

@@ -783,8 +783,16 @@ conn_read_once(struct conn *c)
 		/* In DRAINING and LINGER input is dropped. */
 		if (c->state == CONN_S_OPEN)
 			c->svc->on_data(c, conn_scratch, (size_t)n);
-		return c->io->pending != NULL && (c->flags & CONN_F_READING) &&
-		    c->io->pending(c) > 0;
+		if (!(c->flags & CONN_F_READING))
+			return 0;
+		/*
+		 * Read again now rather than after another epoll_wait when the
+		 * transport holds decrypted bytes, or when the buffer filled up and
+		 * the peer is keeping up (nothing pending): more is likely waiting.
+		 */
+		if (c->io->pending != NULL && c->io->pending(c) > 0)
+			return 1;
+		return (size_t)n == sizeof(conn_scratch) && evbuffer_get_length(c->out) == 0;
 	}
 	if (n == 0) {
 		conn_on_eof(c);
@@ -799,7 +807,7 @@ conn_read_once(struct conn *c)
 static void
 conn_read_cb_body(struct conn *c)
 {
-	int rounds = 16;     /* bounded: other connections get their turn */
+	int rounds = 8;      /* bounded: other connections get their turn */
 
 	if (c->state == CONN_S_HANDSHAKE) {
 		conn_handshake(c);

@@ -682,6 +682,34 @@ START_TEST(test_bulk_echo)
 }
 END_TEST
 
+/* TLS 1.3 KeyUpdate asking for the server's: its reply goes out with the echo. */
+START_TEST(test_key_update)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	char buf[16];
+	struct conn *c;
+	int peer, i;
+	SSL *s;
+
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(SSL_key_update(s, SSL_KEY_UPDATE_REQUESTED), 1);
+		ck_assert_int_eq(SSL_write(s, "rekeyed", 7), 7);
+		ck_assert_uint_eq(client_read(s, buf, 7, 200), 7);
+		ck_assert_mem_eq(buf, "rekeyed", 7);
+	}
+	ck_assert_int_eq(c->state, CONN_S_OPEN);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
 START_TEST(test_resumption)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
@@ -937,6 +965,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_handshake_echo_mtls);
 	tcase_add_test(tc, test_server_close_notify_tls12);
 	tcase_add_test(tc, test_bulk_echo);
+	tcase_add_test(tc, test_key_update);
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_fail_plaintext);
 	tcase_add_test(tc, test_fail_garbage);

@@ -154,9 +154,9 @@ listening()
 # s_server on a free port chosen by trying (it cannot report a port 0).
 start_s_server()
 {
-	local p try i
+	local p i
 
-	for try in $(seq 20); do
+	for _ in $(seq 20); do
 		p=$((20000 + (RANDOM % 20000)))
 		listening "$p" && continue
 		$SERVER_CPU openssl s_server -accept "127.0.0.1:$p" -cert "$tmp/cert.pem" \

@@ -20,9 +20,11 @@ P=$(port_of tls) || fail "no tls listener"
 tls_session_open "$P" -tls1_3
 tls_session_echo "before the bad clients" || fail "established session: no echo"
 
-# raw BYTES (printf format): send them, shut the write side, wait for the close
+# raw BYTES: send them (octal escapes, as printf's format), shut the write
+# side, wait for the server to close
 raw()
 {
+	# shellcheck disable=SC2059
 	printf "$1" | timeout 10 socat -t 5 - "TCP4:127.0.0.1:$P" >"$tmp/raw.out" 2>&1
 	[ $? -ne 124 ] || fail "connection still open after 10 s: $1"
 }

@@ -32,7 +32,7 @@ tls_ca()
 # tls_leaf DIR NAME SUBJECT CA EXT...: a certificate signed by DIR/CA.
 tls_leaf()
 {
-	local d=$1 n=$2 subj=$3 ca=$4 ext
+	local d="$1" n="$2" subj="$3" ca="$4" ext
 
 	shift 4
 	tls_key "$d/$n.key" || return 1
@@ -47,7 +47,7 @@ tls_leaf()
 
 tls_certs()
 {
-	local d=$1
+	local d="$1"
 
 	mkdir -p "$d" || return 1
 	have_cmd openssl || skip "openssl command line tool not installed"

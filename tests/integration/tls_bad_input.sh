@@ -1,7 +1,8 @@
 # tls_bad_input.sh: clients that do not speak TLS, or stop half-way, on a TLS
 # port: plain text (HTTP), binary garbage, garbage in a TLS record, a
-# truncated client hello, a connection closed before any byte, and a stalled
-# handshake (tls_handshake_timeout = 1s). Each is closed with one log line
+# truncated client hello, a connection closed before any byte, a stalled
+# handshake (tls_handshake_timeout = 1s), and a peer that drops TCP without
+# close_notify (an EOF, not an error). Each is closed with one log line
 # naming its reason, while an established TLS session keeps working.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_certs.sh"
@@ -73,6 +74,20 @@ wait "$stall" 2>/dev/null
 printf '\026\003\001\002\000\001' | { cat; sleep 3; } |
     timeout 10 socat -t 5 - "TCP4:127.0.0.1:$P" >/dev/null 2>&1
 expect_failure handshake-timeout 2
+
+# a peer that drops TCP without close_notify (killed): an EOF like any other
+rm -f "$tmp/drop.fifo"
+mkfifo "$tmp/drop.fifo" || fail "mkfifo"
+socat - "OPENSSL:127.0.0.1:$P,verify=0" <"$tmp/drop.fifo" >"$tmp/drop.out" 2>/dev/null &
+drop=$!
+LIB_PIDS="$LIB_PIDS $drop"
+exec 6>"$tmp/drop.fifo"
+(printf 'dropped soon\n' >&6) 2>/dev/null
+wait_file_grep '^dropped soon$' 10 "$tmp/drop.out" || fail "no echo before the drop"
+kill -KILL "$drop"
+wait "$drop" 2>/dev/null
+exec 6>&-
+expect_log 'close listener=tls .*reason=eof bytes_in=13 bytes_out=13'
 
 # the established session did not notice any of it
 tls_session_echo "after the bad clients" || fail "established session broken by bad clients"

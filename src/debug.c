@@ -377,7 +377,7 @@ debug_cb_end(struct debug_cb *t, const char *name, const struct conn *c, const c
 
 	if ((h = debug_cb_hist(name)) != NULL)
 		debug_hist_add(h, took);
-	if (took >= debug_slow_us && debug_slowlog != NULL)
+	if (took > debug_slow_us && debug_slowlog != NULL)
 		debug_slow_record(name, c, lname, took);
 }
 
@@ -418,7 +418,7 @@ debug_lag_cb(evutil_socket_t fd, short what, void *arg)
 	if (lag > debug_lag_max_us)
 		debug_lag_max_us = lag;
 	debug_hist_add(&debug_lag_h, lag);
-	if (debug_on() && debug_lag_threshold_us > 0 && lag >= debug_lag_threshold_us)
+	if (debug_on() && debug_lag_threshold_us > 0 && lag > debug_lag_threshold_us)
 		log_warn(LOG_S_DEBUG, "loop lag lag_ms=%" PRIu64 " threshold_ms=%" PRIu64,
 		    lag / 1000, debug_lag_threshold_us / 1000);
 	debug_lag_arm();

@@ -250,6 +250,16 @@ tls_ctx_protocol(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
 	return 0;
 }
 
+/*
+ * An encrypted key would make OpenSSL prompt on the terminal, which a daemon
+ * (and a reload) must never do: no passphrase, so loading it fails.
+ */
+static int
+tls_passwd_cb(char *buf, int size, int rwflag, void *arg)
+{
+	return 0;
+}
+
 /* Certificate chain and key; the key must belong to the certificate. */
 static int
 tls_ctx_cert(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
@@ -261,6 +271,7 @@ tls_ctx_cert(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
 		    "tls_cert" : "tls_key");
 		return -1;
 	}
+	SSL_CTX_set_default_passwd_cb(ctx, tls_passwd_cb);
 	if (SSL_CTX_use_certificate_chain_file(ctx, lc->tls_cert) != 1) {
 		xasprintf(err, "tls_cert %s: cannot load a PEM certificate chain: %s",
 		    lc->tls_cert, tls_err_detail(detail, sizeof(detail)));
@@ -272,8 +283,8 @@ tls_ctx_cert(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
 			xasprintf(err, "tls_key %s does not match the certificate in tls_cert %s",
 			    lc->tls_key, lc->tls_cert);
 		else
-			xasprintf(err, "tls_key %s: cannot load a PEM private key: %s",
-			    lc->tls_key, tls_err_detail(detail, sizeof(detail)));
+			xasprintf(err, "tls_key %s: cannot load a PEM private key (one without "
+			    "a passphrase): %s", lc->tls_key, tls_err_detail(detail, sizeof(detail)));
 		ERR_clear_error();
 		return -1;
 	}

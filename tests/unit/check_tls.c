@@ -120,6 +120,8 @@ certs_make(void)
 {
 	EVP_PKEY *ca_k, *srv_k, *other_k, *k;
 	X509 *ca;
+	FILE *f;
+	char *p;
 
 	ck_assert_ptr_nonnull(mkdtemp(certdir));
 	ca_k = key_new("ca.key");
@@ -133,6 +135,12 @@ certs_make(void)
 	k = key_new("client.key");
 	X509_free(cert_new("client.pem", "unit-client", k, ca, ca_k, -DAY, 365 * DAY, 0));
 	EVP_PKEY_free(k);
+	/* the server key again, encrypted with a passphrase */
+	ck_assert_ptr_nonnull(f = fopen(p = path_of("encrypted.key"), "w"));
+	ck_assert_int_eq(PEM_write_PrivateKey(f, srv_k, EVP_aes_128_cbc(), NULL, 0, NULL,
+	    (void *)"secret"), 1);
+	fclose(f);
+	free(p);
 	k = key_new("rogue.key");
 	X509_free(cert_new("rogue.pem", "rogue-client", k, NULL, NULL, -DAY, 365 * DAY, 0));
 	EVP_PKEY_free(k);
@@ -396,6 +404,14 @@ START_TEST(test_ctx_missing_files)
 	lc = lc_new("server.pem", "nonexistent.key");
 	ck_assert_ptr_null(tls_ctx_new(lc, &err));
 	ck_assert_msg(strstr(err, "tls_key") != NULL && strstr(err, "nonexistent.key") != NULL,
+	    "%s", err);
+	free(err);
+	lc_free(lc);
+
+	/* an encrypted key: refused, never a passphrase prompt */
+	lc = lc_new("server.pem", "encrypted.key");
+	ck_assert_ptr_null(tls_ctx_new(lc, &err));
+	ck_assert_msg(strstr(err, "tls_key") != NULL && strstr(err, "passphrase") != NULL,
 	    "%s", err);
 	free(err);
 	lc_free(lc);

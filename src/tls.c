@@ -153,7 +153,7 @@ tls_time_string(const ASN1_TIME *t, char *buf, size_t size)
 	return buf;
 }
 
-/* Whole days from now to t, negative when past; -1 with *past also when under a day past. */
+/* Whole days from now until t (0 within the last day); *past is set once t has passed. */
 static int
 tls_days_left(const ASN1_TIME *t, int *past)
 {

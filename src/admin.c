@@ -34,6 +34,7 @@
 #include "pool.h"
 #include "server.h"
 #include "service.h"
+#include "tls.h"
 #include "util.h"
 
 #define ADMIN_MAX_LINE		1024
@@ -89,8 +90,36 @@ admin_stats_listeners(struct conn *c)
 
 	TAILQ_FOREACH(l, listener_all(), entry)
 		conn_printf(c, "listener=%s service=%s current=%" PRIu64 " total=%" PRIu64
-		    " rejected=%" PRIu64 " paused=%d\r\n", l->name, l->svc->name, l->current,
-		    l->total, l->rejected, l->paused == 1);
+		    " rejected=%" PRIu64 " rejected_fd_limit=%" PRIu64 " paused=%d\r\n", l->name,
+		    l->svc->name, l->current, l->total, l->rejected, l->rejected_fd_limit,
+		    l->paused == 1);
+}
+
+/*
+ * Refused connections by reason: at accept (descriptor shortage, other
+ * accept errors; live listeners) and in the TLS handshake.
+ */
+static void
+admin_stats_rejected(struct conn *c)
+{
+	struct tls_stats ts;
+	struct listener *l;
+	uint64_t fd = 0, all = 0;
+	int i;
+
+	TAILQ_FOREACH(l, listener_all(), entry) {
+		fd += l->rejected_fd_limit;
+		all += l->rejected;
+	}
+	tls_get_stats(&ts);
+	conn_printf(c, "connections_rejected=%" PRIu64 "\r\nconnections_rejected_fd_limit=%" PRIu64
+	    "\r\nconnections_rejected_accept_error=%" PRIu64 "\r\n", listener_rejected_total(), fd,
+	    all - fd);
+	conn_printf(c, "tls_handshakes_ok=%" PRIu64 "\r\ntls_handshakes_failed=%" PRIu64 "\r\n",
+	    ts.handshakes_ok, ts.handshakes_failed);
+	for (i = 0; i < TLS_FAIL_COUNT; i++)
+		conn_printf(c, "tls_failed=%s count=%" PRIu64 "\r\n", tls_fail_name((enum tls_fail)i),
+		    ts.failed[i]);
 }
 
 static void
@@ -108,9 +137,9 @@ admin_cmd_stats(struct conn *c, struct admin_args *a)
 	debug_get_stats(&ds);
 	conn_printf(c, "uptime_s=%" PRIu64 "\r\n", (util_now_ms() - server_start_ms()) / 1000);
 	conn_printf(c, "debug=%s\r\n", ds.enabled ? "on" : "off");
-	conn_printf(c, "connections_current=%" PRIu64 "\r\nconnections_total=%" PRIu64 "\r\n"
-	    "connections_rejected=%" PRIu64 "\r\n", cs.current, cs.total,
-	    listener_rejected_total());
+	conn_printf(c, "connections_current=%" PRIu64 "\r\nconnections_total=%" PRIu64 "\r\n",
+	    cs.current, cs.total);
+	admin_stats_rejected(c);
 	conn_printf(c, "bytes_in=%" PRIu64 "\r\nbytes_out=%" PRIu64 "\r\n", cs.bytes_in,
 	    cs.bytes_out);
 	admin_stats_listeners(c);

@@ -584,6 +584,7 @@ listener_error_body(struct listener *l, int err)
 		return;
 	}
 	/* Out of descriptors: pause every listener and retry on a back-off timer. */
+	l->rejected_fd_limit++;
 	log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\" paused retry_ms=%" PRIu64,
 	    l->name, strerror(err), listener_retry_ms);
 	listener_fd_short = 1;
@@ -593,6 +594,26 @@ listener_error_body(struct listener *l, int err)
 	evtimer_add(listener_retry_ev, &tv);
 	listener_retry_ms = listener_retry_ms * 2 > LISTENER_RETRY_MAX_MS ?
 	    LISTENER_RETRY_MAX_MS : listener_retry_ms * 2;
+}
+
+/* Timed in debug mode; the socket error is read first, before anything can change it. */
+/* Timed in debug mode (debug.h). */
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int slen,
+    void *arg)
+{
+	struct listener *l = arg;
+
+	DEBUG_CB("listener_accept_cb", NULL, l->name, listener_accept_cb_body(l, fd, sa, slen));
+}
+
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	DEBUG_CB("listener_error_cb", NULL, l->name, listener_error_body(l, err));
 }
 
 /* Timed in debug mode; the socket error is read first, before anything can change it. */

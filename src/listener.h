@@ -40,6 +40,7 @@ struct listener {
 	uint64_t                    current;  /* live connections */
 	uint64_t                    total;    /* accepted */
 	uint64_t                    rejected;
+	uint64_t                    rejected_fd_limit; /* of rejected: out of descriptors */
 	void                       *tls;      /* struct tls_ctx *, tls.c */
 	TAILQ_ENTRY(listener)       entry;
 };

@@ -34,6 +34,7 @@
 #include "pool.h"
 #include "server.h"
 #include "service.h"
+#include "tls.h"
 #include "util.h"
 
 #define METRICS_PATH		"/metrics"
@@ -137,9 +138,6 @@ metrics_listeners(struct evbuffer *b, const char *name, const char *type, const 
 		case 1:
 			v = l->total;
 			break;
-		case 2:
-			v = l->rejected;
-			break;
 		default:
 			v = l->paused == 1;
 			break;
@@ -147,6 +145,37 @@ metrics_listeners(struct evbuffer *b, const char *name, const char *type, const 
 		evbuffer_add_printf(b, "%s{listener=\"%s\",service=\"%s\"} %" PRIu64 "\n", name,
 		    metrics_label(l->name, lbuf, sizeof(lbuf)), l->svc->name, v);
 	}
+}
+
+/* Refused at accept, by listener and reason; then in the TLS handshake, by reason. */
+static void
+metrics_rejected(struct evbuffer *b)
+{
+	struct tls_stats ts;
+	struct listener *l;
+	char lbuf[128];
+	int i;
+
+	metrics_head(b, "echod_connections_rejected_total", "counter",
+	    "Connections refused at accept, by listener and reason.");
+	TAILQ_FOREACH(l, listener_all(), entry) {
+		metrics_label(l->name, lbuf, sizeof(lbuf));
+		evbuffer_add_printf(b, "echod_connections_rejected_total{listener=\"%s\",service=\"%s\","
+		    "reason=\"fd_limit\"} %" PRIu64 "\n", lbuf, l->svc->name, l->rejected_fd_limit);
+		evbuffer_add_printf(b, "echod_connections_rejected_total{listener=\"%s\",service=\"%s\","
+		    "reason=\"accept_error\"} %" PRIu64 "\n", lbuf, l->svc->name,
+		    l->rejected - l->rejected_fd_limit);
+	}
+	tls_get_stats(&ts);
+	metrics_u64(b, "echod_tls_handshakes_total", "counter", "TLS handshakes completed.",
+	    ts.handshakes_ok);
+	metrics_u64(b, "echod_tls_resumed_total", "counter",
+	    "TLS handshakes that resumed a session.", ts.resumed);
+	metrics_head(b, "echod_tls_handshake_failures_total", "counter",
+	    "TLS handshakes that failed (the connection was closed), by reason.");
+	for (i = 0; i < TLS_FAIL_COUNT; i++)
+		evbuffer_add_printf(b, "echod_tls_handshake_failures_total{reason=\"%s\"} %" PRIu64
+		    "\n", tls_fail_name((enum tls_fail)i), ts.failed[i]);
 }
 
 static void
@@ -159,8 +188,7 @@ metrics_render_conns(struct evbuffer *b)
 	    "Connections open now, by listener.", 0);
 	metrics_listeners(b, "echod_connections_total", "counter",
 	    "Connections accepted, by listener.", 1);
-	metrics_listeners(b, "echod_connections_rejected_total", "counter",
-	    "Connections refused at accept (errors, descriptor shortage), by listener.", 2);
+	metrics_rejected(b);
 	metrics_listeners(b, "echod_listener_paused", "gauge",
 	    "1 while the listener does not accept (limits, descriptor shortage).", 3);
 	metrics_u64(b, "echod_server_connections_open", "gauge",

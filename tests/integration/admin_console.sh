@@ -70,9 +70,11 @@ for i in 1 2 3; do
 done
 wait_log_count "close listener=echo" 3 || fail "the 3 echo connections did not close"
 admin STATS | tr -d '\r' >"$tmp/stats.out"
-grep -q '^listener=echo service=echo current=0 total=3 rejected=0 paused=0$' "$tmp/stats.out" ||
+grep -q "^listener=echo service=echo current=0 total=3 rejected=0 rejected_fd_limit=0 paused=0$" "$tmp/stats.out" ||
     fail "STATS echo listener line wrong: $(grep '^listener=echo' "$tmp/stats.out")"
 for key in uptime_s debug connections_current connections_total connections_rejected \
+    connections_rejected_fd_limit connections_rejected_accept_error tls_handshakes_ok \
+    tls_handshakes_failed \
     bytes_in bytes_out jobs_queued jobs_running jobs_completed jobs_failed jobs_cancelled \
     jobs_timed_out log_written log_dropped slow_callbacks loop_lag_p50_ms loop_lag_p99_ms \
     loop_lag_max_ms; do
@@ -81,6 +83,7 @@ done
 bin=$(sed -n 's/^bytes_in=//p' "$tmp/stats.out")
 [ "$bin" -ge 3000 ] || fail "bytes_in=$bin, expected at least 3000"
 grep -q '^debug=off$' "$tmp/stats.out" || fail "debug mode should be off"
+grep -q -E '^tls_failed=tls-plaintext count=0$' "$tmp/stats.out" || fail "no TLS failure reasons"
 grep -q -E '^loop_lag_p99_ms=[0-9]+\.[0-9]{3}$' "$tmp/stats.out" || fail "loop lag format"
 
 # CONNS and KILL: a held echo connection is listed, then killed.

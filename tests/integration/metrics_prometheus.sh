@@ -84,6 +84,10 @@ L='{listener="echo",service="echo"}'
     fail "echod_received_bytes_total: $(value "$tmp/m1.txt" echod_received_bytes_total)"
 [ "$(value "$tmp/m1.txt" echod_sent_bytes_total)" = 4000 ] || fail "echod_sent_bytes_total"
 [ "$(value "$tmp/m1.txt" echod_debug_mode)" = 1 ] || fail "echod_debug_mode"
+[ "$(value "$tmp/m1.txt" 'echod_connections_rejected_total{listener="echo",service="echo",reason="fd_limit"}')" = 0 ] ||
+    fail "no fd_limit rejection series"
+grep -q '^echod_tls_handshake_failures_total{reason="tls-plaintext"} 0$' "$tmp/m1.txt" ||
+    fail "no TLS failure series"
 [ "$(value "$tmp/m1.txt" echod_metrics_scrapes_total)" = $((n0 + 2)) ] ||
     fail "scrape count $(value "$tmp/m1.txt" echod_metrics_scrapes_total), expected $((n0 + 2))"
 [ "$(value "$tmp/m2.txt" echod_metrics_scrapes_total)" = $((n0 + 4)) ] || fail "later scrape count"

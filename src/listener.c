@@ -597,26 +597,6 @@ listener_error_body(struct listener *l, int err)
 }
 
 /* Timed in debug mode; the socket error is read first, before anything can change it. */
-/* Timed in debug mode (debug.h). */
-static void
-listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int slen,
-    void *arg)
-{
-	struct listener *l = arg;
-
-	DEBUG_CB("listener_accept_cb", NULL, l->name, listener_accept_cb_body(l, fd, sa, slen));
-}
-
-static void
-listener_error_cb(struct evconnlistener *evl, void *arg)
-{
-	struct listener *l = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-
-	DEBUG_CB("listener_error_cb", NULL, l->name, listener_error_body(l, err));
-}
-
-/* Timed in debug mode; the socket error is read first, before anything can change it. */
 static void
 listener_error_cb(struct evconnlistener *evl, void *arg)
 {

@@ -8,7 +8,7 @@
 # (utime+stime, all threads) before and after each run.
 #
 # usage: bench/run.sh [--quick] [--out FILE] [--reps N] [--servers "epoll libevent echod"]
-#                     [--no-callgrind]
+#                     [--no-callgrind] [--only CFG,CFG...]
 # environment: ECHOD (echod binary), LOADGEN, REF_EPOLL, REF_LIBEVENT (bench
 #   binaries; compiled into a temporary directory when unset), CC.
 # Everything talks to 127.0.0.0/8 only.
@@ -21,6 +21,7 @@ out=""
 reps=""
 servers="epoll libevent echod"
 callgrind=1
+only=""
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
 	--reps) reps=$2; shift ;;
 	--servers) servers=$2; shift ;;
 	--no-callgrind) callgrind=0 ;;
-	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	--only) only=$2; shift ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -328,6 +330,13 @@ churn churn 64 10"
 idlemax $(( (nofile - 100) / 2 * 2 )) 2"
 fi
 
+# --only: keep the named configurations (first column of the matrix).
+if [ -n "$only" ]; then
+	pat="^($(echo "$only" | tr ',' '|')) "
+	matrix=$(echo "$matrix" | grep -E "$pat")
+	idle_sets=$(echo "$idle_sets" | grep -E "$pat")
+fi
+
 : > "$tmp/traffic.tsv"
 : > "$tmp/idle.tsv"
 started=$(date +%s)
@@ -335,6 +344,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_log "servers: $servers; echod: ${ECHOD:-none}; reps=$reps duration=${duration}s warmup=${warmup}s"
 
 while read -r cfg mode size conns bg; do
+	[ -n "$cfg" ] || continue
 	for rep in $(seq 1 "$reps"); do
 		for kind in $servers; do
 			bench_start_server "$kind" || continue
@@ -347,6 +357,7 @@ $matrix
 EOF
 
 while read -r cfg total parts; do
+	[ -n "$cfg" ] || continue
 	for kind in $servers; do
 		bench_start_server "$kind" || continue
 		bench_idle "$cfg" "$kind" "$total" "$parts" >> "$tmp/idle.tsv"
@@ -394,6 +405,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 } > "$tmp/report.md"
 
+[ -s "$tmp/traffic.tsv" ] &&
 awk -F'\t' -v order="$servers" -v matrix="$matrix" -f /dev/stdin "$tmp/traffic.tsv" \
     >> "$tmp/report.md" <<'AWK'
 function median(key, n,   i, j, t, a) {

@@ -22,11 +22,16 @@
 # only split that keeps client CPU out of the server's figures, but it is not
 # neutral: the two workers share CPU 0 with the loop thread. SLEEP jobs cost no
 # CPU; DIGEST jobs and the loop's own work for each command (parse, submit,
-# completion, reply) do, so in the digest profile the loop competes with two
-# runnable workers for one core and its latency measures that scheduling too,
-# not only echod's design. On a machine with spare cores the workers would run
-# beside the loop instead. The client side is shared as well: pool_load and
-# loadgen both run on CPU 1 (the report gives each process's CPU share).
+# completion, reply) do, so in the digest profile the loop competes with the
+# workers for one core (a worker woken for a job preempts the loop) and its
+# latency measures that scheduling too, not only echod's design. On a machine
+# with spare cores the workers would run beside the loop instead. Moving the
+# workers to CPU 1 is no fix on 2 cores: they then starve loadgen, and the
+# probe measures the client. The client side is shared as it is: pool_load and
+# loadgen both run on CPU 1. The report shows each process's CPU share, and
+# the loop thread's run-queue wait and involuntary context switches from
+# /proc (schedstat, status), which also expose other work on the machine
+# taking CPU 0.
 #
 # echod is built from `git archive HEAD` (the committed code, nothing
 # uncommitted) in --build-dir with a plain `../configure` (no --enable-debug,
@@ -66,7 +71,7 @@ while [ $# -gt 0 ]; do
 	--profiles) profiles=$2; shift ;;
 	--out) out=$2; shift ;;
 	--build-dir) builddir=$2; shift ;;
-	-h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) echo "pool_bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -230,9 +235,11 @@ pool_bench_stop_server() {
 	server_pid=""
 }
 
-# CPU ticks of echod's threads: "loop workers log" (utime + stime each).
+# CPU ticks of echod's threads, then the loop thread's run-queue wait (ns,
+# "-" without schedstat) and involuntary context switches:
+# "loop workers other wait_ns nonvoluntary".
 pool_bench_thread_ticks() {
-	local f
+	local f wait nonvol
 	for f in /proc/"$server_pid"/task/*/stat; do
 		cat "$f" 2>/dev/null
 		echo
@@ -245,7 +252,11 @@ pool_bench_thread_ticks() {
 		else if (comm ~ /^echod-worker/) workers += t
 		else other += t
 	}
-	END { printf "%d %d %d\n", loop, workers, other }'
+	END { printf "%d %d %d ", loop, workers, other }'
+	wait=$(awk '{ print $2 }' "/proc/$server_pid/task/$server_pid/schedstat" 2>/dev/null)
+	nonvol=$(awk '/^nonvoluntary_ctxt_switches:/ { print $2 }' \
+	    "/proc/$server_pid/task/$server_pid/status" 2>/dev/null)
+	echo "${wait:--} ${nonvol:--}"
 }
 
 pool_bench_proc_ticks() {
@@ -268,7 +279,7 @@ pool_bench_kv() {
 # pool_bench_run ROUND PROFILE: one TSV row on stdout.
 pool_bench_run() {
 	local round=$1 profile=$2 args="" lg pl t0 t1 th0 th1 pl0="" pl1="" gauges
-	local loop_pct work_pct other_pct pl_pct rc
+	local loop_pct work_pct other_pct pl_pct rc wait_pct preempt
 	pool_bench_start_server || { pool_bench_log "echod did not start"; return 1; }
 	: > "$tmp/pl.out"; : > "$tmp/pl.err"
 	case "$profile" in
@@ -323,10 +334,14 @@ pool_bench_run() {
 		pool_bench_log "$profile: pool_load gave no summary: $(head -n 5 "$tmp/pl.err")"
 		return 1
 	fi
-	read -r loop_pct work_pct other_pct <<-EOF
+	read -r loop_pct work_pct other_pct wait_pct preempt <<-EOF
 	$(awk -v a="$th0" -v b="$th1" -v t0="$t0" -v t1="$t1" -v hz="$clk_tck" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
 		for (i = 1; i <= 3; i++) printf "%.0f ", 100 * (y[i] - x[i]) / hz / (t1 - t0)
+		if (x[4] == "-" || y[4] == "-") printf "- "
+		else printf "%.0f ", 100 * (y[4] - x[4]) / 1e9 / (t1 - t0)
+		if (x[5] == "-" || y[5] == "-") printf "-\n"
+		else printf "%.0f\n", (y[5] - x[5]) / (t1 - t0)
 	}')
 	EOF
 	pl_pct=-
@@ -334,7 +349,8 @@ pool_bench_run() {
 	    -v t1="$t1" -v hz="$clk_tck" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
 	# round profile p50 p99 p999 rps lg_errors lg_rc loop% workers% other% pool_load%
 	# queued running jobs/s sleep_ok digest_ok busy timeouts pl_errors sleep_mean_ms
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	# loop_runq_wait% loop_preempted/s
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 	    "$round" "$profile" "$(pool_bench_kv p50_us "$lg")" "$(pool_bench_kv p99_us "$lg")" \
 	    "$(pool_bench_kv p999_us "$lg")" "$(pool_bench_kv rps "$lg")" \
 	    $(( $(pool_bench_kv errors "$lg") + $(pool_bench_kv connect_errors "$lg") )) "$rc" \
@@ -346,9 +362,10 @@ pool_bench_run() {
 	    "${pl:+$(pool_bench_kv timeouts "$pl")}" \
 	    "${pl:+$(( $(pool_bench_kv errors "$pl") + $(pool_bench_kv connect_errors "$pl") ))}" \
 	    "$([ -n "$pl" ] && [ "$(pool_bench_kv sleep_ok "$pl")" != 0 ] &&
-	    pool_bench_kv sleep_mean_ms "$pl")"
+	    pool_bench_kv sleep_mean_ms "$pl")" "$wait_pct" "$preempt"
 	pool_bench_log "round $round $profile: $(sed -n '$p' "$tmp/lg.err"); echod CPU loop" \
-	    "$loop_pct% workers $work_pct%; pool queued/running ${gauges:-?}${pl:+; $(sed -n '$p' "$tmp/pl.err")}"
+	    "$loop_pct% workers $work_pct%, loop run-queue wait $wait_pct%, preempted $preempt/s;" \
+	    "pool queued/running ${gauges:-?}${pl:+; $(sed -n '$p' "$tmp/pl.err")}"
 }
 
 pool_bench_stop_load() {
@@ -410,10 +427,15 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	    "pool_load on CPU $client_cpu, as \`bench/run.sh\` does. With 2 cores this keeps the" \
 	    "clients' CPU out of echod's, but the workers share CPU $server_cpu with the loop:" \
 	    "SLEEP costs no CPU, while hashing and the loop's per-command work do, so in the" \
-	    "digest profile the loop thread waits for the core behind two runnable workers" \
-	    "and its latency includes that scheduling. pool_load shares CPU $client_cpu with" \
+	    "digest profile a worker woken for a job preempts the loop, and the echo latency" \
+	    "includes that scheduling. Moving the workers to CPU $client_cpu instead starves the" \
+	    "load generator on 2 cores, so it is not done. pool_load shares CPU $client_cpu with" \
 	    "loadgen, which adds client-side delay to the saturated runs. CPU columns are" \
-	    "percent of one core over the probe's run (warm-up included)."
+	    "percent of one core over the probe's run (warm-up included); *loop run-queue" \
+	    "wait* is the time the loop thread was runnable but not running" \
+	    "(\`/proc/PID/task/TID/schedstat\`), as a percentage of the run, and *loop" \
+	    "preempted* its involuntary context switches per second: both count other" \
+	    "processes on CPU $server_cpu too, so they show how noisy the idle baseline was."
 	echo
 } > "$tmp/report.md"
 
@@ -458,7 +480,7 @@ function fmt(x, f) {
 }
 {
 	key = $1 SUBSEP $2
-	for (f = 3; f <= 21; f++)
+	for (f = 3; f <= 23; f++)
 		v[key, f] = $f
 	seen[key] = 1
 	if ($1 > maxround)
@@ -525,8 +547,8 @@ END {
 
 	print "## Pool and CPU (median over the rounds)"
 	print ""
-	print "| profile | echo req/s | echod loop CPU % | workers CPU % | other threads CPU % | pool_load CPU % | jobs queued / running (STATS mid-run) | jobs done /s | SLEEP reply mean ms | -ERR busy | -ERR timeout | errors |"
-	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	print "| profile | echo req/s | echod loop CPU % | loop run-queue wait % | loop preempted /s | workers CPU % | other threads CPU % | pool_load CPU % | jobs queued / running (STATS mid-run) | jobs done /s | SLEEP reply mean ms | -ERR busy | -ERR timeout | errors |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	na = split("idle " profiles, allp, " ")
 	for (p = 1; p <= na; p++) {
 		pr = allp[p]
@@ -535,8 +557,9 @@ END {
 		errs = sum(pr, 7) + sum(pr, 20)
 		for (r = 1; r <= maxround; r++)
 			errs += seen[r, pr] && v[r, pr, 8] != 0
-		printf "| %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %d |\n", pr,
-		    fmt(med(pr, 6), "%.0f"), med(pr, 9), med(pr, 10), med(pr, 11), med(pr, 12),
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %d |\n", pr,
+		    fmt(med(pr, 6), "%.0f"), med(pr, 9), med(pr, 22), med(pr, 23), med(pr, 10),
+		    med(pr, 11), med(pr, 12),
 		    med(pr, 13), med(pr, 14), fmt(med(pr, 15), "%.0f"), fmt(med(pr, 21), "%.0f"),
 		    (pr == "idle" ? "-" : sum(pr, 18)), (pr == "idle" ? "-" : sum(pr, 19)), errs
 	}

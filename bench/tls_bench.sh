@@ -8,7 +8,11 @@
 #      ticket, so TLS 1.3 sessions are never resumable by it), against
 #      `openssl s_server` and against an echod TLS echo listener, same
 #      certificate (EC P-256), same client;
-#   2. echo throughput with 16 KiB blocks: socat streams a file through the
+#   2. echo of 16 KiB messages, ping-pong: bench/tls_pingpong.c (compiled
+#      here) sends a message and waits for it back, on 1 and on 8
+#      connections, plain and TLS through the same code; messages per second,
+#      the ratio TLS / plain, and echod's CPU time per message;
+#   3. echo streaming with 16 KiB blocks: socat streams a file through the
 #      echo service and back (socat -b 16384), over TLS and over plain TCP,
 #      and the ratio TLS / plain; with echod's CPU time per GiB for each.
 #
@@ -17,8 +21,10 @@
 # median of --reps runs is reported.
 #
 # usage: bench/tls_bench.sh [--quick] [--reps N] [--time SECONDS] [--mib N] [--out FILE]
-# environment: ECHOD (the echod binary; default: build-*/src/echod or src/echod)
-# Needs: openssl, socat. Talks to 127.0.0.1 only.
+# environment: ECHOD (the echod binary; default: build-*/src/echod or src/echod),
+#   CC (for tls_pingpong; default cc).
+# Needs: openssl, socat, a C compiler and the OpenSSL headers. Talks to
+# 127.0.0.1 only.
 
 set -u
 
@@ -35,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--time) secs=$2; shift ;;
 	--mib) mib=$2; shift ;;
 	--out) out=$2; shift ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "tls_bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -77,6 +83,12 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	SERVER_CPU="taskset -c 0"
 	CLIENT_CPU="taskset -c 1"
 fi
+
+# ---------------------------------------------------------------- client
+# shellcheck disable=SC2046
+${CC:-cc} -O2 -pthread -o "$tmp/tls_pingpong" "$srcdir/bench/tls_pingpong.c" \
+    $(pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto) ||
+    die "cannot compile bench/tls_pingpong.c"
 
 # ---------------------------------------------------------------- certificates
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/key.pem" 2>/dev/null &&
@@ -223,6 +235,39 @@ for r in $(seq "$reps"); do
 	IFS=$' \t\n'
 done
 
+# ---------------------------------------------------------------- ping-pong
+# pingpong MODE PORT CONNS: messages per second into PP_RATE, echod's CPU
+# microseconds per message into PP_CPU.
+pingpong()
+{
+	local c0 c1 r n sec
+
+	c0=$(cpu_ticks "$ECHOD_PID")
+	r=$($CLIENT_CPU "$tmp/tls_pingpong" "$1" "$2" "$3" 16384 "$secs") ||
+	    die "tls_pingpong $1 failed"
+	c1=$(cpu_ticks "$ECHOD_PID")
+	n=$(echo "$r" | sed -n 's/.*messages=\([0-9]*\).*/\1/p')
+	sec=$(echo "$r" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+	[ -n "$n" ] && [ "$n" -gt 0 ] || die "tls_pingpong $1: no message echoed"
+	PP_RATE=$(awk -v n="$n" -v s="$sec" 'BEGIN { printf "%.0f\n", n / s }')
+	PP_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.1f\n", t / hz * 1e6 / n }')
+}
+
+declare -A pp ppcpu
+echo "tls_bench: ping-pong, 16 KiB messages, $reps x ${secs}s, 1 and 8 connections" >&2
+for r in $(seq "$reps"); do
+	start_echod
+	for conns in 1 8; do
+		pingpong plain "$PLAIN_PORT" "$conns"
+		pp[plain.$conns]="${pp[plain.$conns]:-} $PP_RATE"
+		ppcpu[plain.$conns]="${ppcpu[plain.$conns]:-} $PP_CPU"
+		pingpong tls "$TLS_PORT" "$conns"
+		pp[tls.$conns]="${pp[tls.$conns]:-} $PP_RATE"
+		ppcpu[tls.$conns]="${ppcpu[tls.$conns]:-} $PP_CPU"
+	done
+	stop_pid "$ECHOD_PID"
+done
+
 # ---------------------------------------------------------------- throughput
 head -c $((mib * 1048576)) /dev/urandom >"$tmp/data"
 
@@ -288,20 +333,32 @@ report()
 		echo "| $name | $ss | $es | $(ratio "$es" "$ss") | $sc | $ec |"
 	done
 	echo
-	echo "| echo, 16 KiB blocks | MiB/s (each way) | echod CPU s per GiB moved |"
+	echo "| ping-pong, 16 KiB messages | plain msg/s | TLS msg/s | TLS / plain | plain: echod CPU us/msg | TLS: echod CPU us/msg |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for conns in 1 8; do
+		ss=$(med "${pp[plain.$conns]}")
+		es=$(med "${pp[tls.$conns]}")
+		echo "| $conns connection(s) | $ss | $es | $(ratio "$es" "$ss") |" \
+		    "$(med "${ppcpu[plain.$conns]}") | $(med "${ppcpu[tls.$conns]}") |"
+	done
+	echo
+	echo "| streaming, 16 KiB blocks | MiB/s (each way) | echod CPU s per GiB moved |"
 	echo "|---|---:|---:|"
 	echo "| plain TCP | $(med "$tput_plain") | $(med "$cpu_plain") |"
 	echo "| TLS 1.3 (AES-256-GCM) | $(med "$tput_tls") | $(med "$cpu_tls") |"
 	echo
-	echo "TLS / plain throughput: $(ratio "$(med "$tput_tls")" "$(med "$tput_plain")")"
+	echo "TLS / plain streaming throughput: $(ratio "$(med "$tput_tls")" "$(med "$tput_plain")")"
 	echo
 	echo "full13/full12: new session each connection (TLS 1.3 / 1.2);" \
 	    "resumed12: TLS 1.2 session resumption (ticket)."
 	echo "s_time runs one connection at a time, so handshakes/s is latency-bound and" \
 	    "moves with the machine's load; the CPU columns (server CPU time per" \
 	    "handshake) are steadier."
-	echo "Throughput includes socat's own work (it encrypts and decrypts too);" \
-	    "the CPU column is echod's alone."
+	echo "Ping-pong and streaming rates include the client's own work (it encrypts" \
+	    "and decrypts too); the CPU columns are echod's alone. For comparison," \
+	    "\`openssl speed -evp aes-256-gcm -bytes 16384\` on this machine:" \
+	    "$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds 1 2>/dev/null |
+	    awk '/^AES-256-GCM/ { printf "%.0f MB/s", $2 / 1000 }')."
 }
 
 if [ -n "$out" ]; then

@@ -1,0 +1,171 @@
+/*
+ * tls_pingpong: echo ping-pong client, plain TCP or TLS, for
+ * bench/tls_bench.sh. Each of CONNS connections runs in its own thread with
+ * blocking sockets: send a SIZE-byte message, read it back, check it, repeat
+ * for SECONDS. The same code path serves both modes, so the ratio of the two
+ * measures what TLS costs. TLS uses OpenSSL with no certificate check (the
+ * benchmark's own throwaway certificate). Loopback only.
+ *
+ * usage: tls_pingpong plain|tls PORT CONNS SIZE SECONDS
+ * prints: messages=N bytes=B seconds=S (bytes one way)
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+static int                 pingpong_tls;
+static int                 pingpong_port;
+static size_t              pingpong_size;
+static double              pingpong_seconds;
+static SSL_CTX            *pingpong_ctx;
+static atomic_ullong       pingpong_messages;
+
+static void __attribute__((noreturn))
+pingpong_die(const char *what)
+{
+	fprintf(stderr, "tls_pingpong: %s\n", what);
+	ERR_print_errors_fp(stderr);
+	exit(1);
+}
+
+static double
+pingpong_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* All of buf, written or read, through TLS when s is set. */
+static int
+pingpong_io(SSL *s, int fd, char *buf, size_t len, int writing)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		if (s != NULL && writing)
+			n = SSL_write(s, buf + done, (int)(len - done));
+		else if (s != NULL)
+			n = SSL_read(s, buf + done, (int)(len - done));
+		else if (writing)
+			n = write(fd, buf + done, len - done);
+		else
+			n = read(fd, buf + done, len - done);
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+pingpong_connect(void)
+{
+	struct sockaddr_in sin;
+	int fd, one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)pingpong_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		pingpong_die("socket failed");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		pingpong_die("connect failed");
+	return fd;
+}
+
+static void *
+pingpong_run(void *arg)
+{
+	char *out = malloc(pingpong_size), *in = malloc(pingpong_size);
+	unsigned long long n = 0;
+	SSL *s = NULL;
+	double end;
+	size_t i;
+	int fd;
+
+	if (out == NULL || in == NULL)
+		pingpong_die("out of memory");
+	for (i = 0; i < pingpong_size; i++)
+		out[i] = (char)(i * 7 + (uintptr_t)arg);
+	fd = pingpong_connect();
+	if (pingpong_tls) {
+		if ((s = SSL_new(pingpong_ctx)) == NULL || SSL_set_fd(s, fd) != 1 ||
+		    SSL_connect(s) != 1)
+			pingpong_die("TLS handshake failed");
+	}
+	end = pingpong_now() + pingpong_seconds;
+	while (pingpong_now() < end) {
+		if (pingpong_io(s, fd, out, pingpong_size, 1) == -1 ||
+		    pingpong_io(s, fd, in, pingpong_size, 0) == -1)
+			pingpong_die("connection failed");
+		if (memcmp(in, out, pingpong_size) != 0)
+			pingpong_die("the echo differs from the message");
+		n++;
+	}
+	atomic_fetch_add(&pingpong_messages, n);
+	if (s != NULL) {
+		SSL_shutdown(s);
+		SSL_free(s);
+	}
+	close(fd);
+	free(out);
+	free(in);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t *threads;
+	unsigned long long n;
+	double t0;
+	long i, conns;
+
+	if (argc != 6 || (strcmp(argv[1], "plain") != 0 && strcmp(argv[1], "tls") != 0)) {
+		fprintf(stderr, "usage: tls_pingpong plain|tls PORT CONNS SIZE SECONDS\n");
+		return 2;
+	}
+	pingpong_tls = strcmp(argv[1], "tls") == 0;
+	pingpong_port = atoi(argv[2]);
+	conns = atol(argv[3]);
+	pingpong_size = (size_t)atol(argv[4]);
+	pingpong_seconds = atof(argv[5]);
+	if (pingpong_port <= 0 || conns <= 0 || conns > 1000 || pingpong_size == 0 ||
+	    pingpong_size > (64 << 20) || pingpong_seconds <= 0)
+		pingpong_die("bad arguments");
+	if (pingpong_tls) {
+		if ((pingpong_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+			pingpong_die("SSL_CTX_new failed");
+		SSL_CTX_set_verify(pingpong_ctx, SSL_VERIFY_NONE, NULL);
+	}
+	if ((threads = calloc((size_t)conns, sizeof(*threads))) == NULL)
+		pingpong_die("out of memory");
+	t0 = pingpong_now();
+	for (i = 0; i < conns; i++)
+		if (pthread_create(&threads[i], NULL, pingpong_run, (void *)(uintptr_t)i) != 0)
+			pingpong_die("pthread_create failed");
+	for (i = 0; i < conns; i++)
+		pthread_join(threads[i], NULL);
+	n = atomic_load(&pingpong_messages);
+	printf("messages=%llu bytes=%llu seconds=%.3f\n", n, n * pingpong_size,
+	    pingpong_now() - t0);
+	free(threads);
+	SSL_CTX_free(pingpong_ctx);
+	return 0;
+}

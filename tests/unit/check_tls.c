@@ -908,6 +908,42 @@ START_TEST(test_fail_client_certs)
 }
 END_TEST
 
+/* After the handshake, a record that does not decrypt ends the connection. */
+START_TEST(test_bad_record_after_handshake)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct listener *l = tls_listener(lc);
+	/* application data record, 32 bytes of junk as ciphertext */
+	static const unsigned char rec[] = { 0x17, 0x03, 0x03, 0x00, 0x20,
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	struct tls_stats st;
+	struct conn *c;
+	char buf[4];
+	SSL *s;
+	int peer;
+
+	c = tls_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	ck_assert_int_eq(SSL_write(s, "ok", 2), 2);
+	ck_assert_uint_eq(client_read(s, buf, 2, 200), 2);
+	ck_assert_int_eq(write(peer, rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	spin_until_closed(c, 100);
+	ck_assert_int_eq(c->state, CONN_S_CLOSED);
+	ck_assert_str_eq(c->close_reason, "io-error");
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	tls_get_stats(&st);
+	ck_assert_uint_eq(st.handshakes_ok, 1);
+	ck_assert_uint_eq(st.handshakes_failed, 0);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	listener_unref(l);
+	lc_free(lc);
+}
+END_TEST
+
 START_TEST(test_optional_client_cert)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
@@ -988,6 +1024,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_fail_truncated);
 	tcase_add_test(tc, test_fail_timeout);
 	tcase_add_test(tc, test_fail_client_certs);
+	tcase_add_test(tc, test_bad_record_after_handshake);
 	tcase_add_test(tc, test_optional_client_cert);
 	tcase_add_test(tc, test_min_version);
 	suite_add_tcase(s, tc);

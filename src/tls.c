@@ -102,21 +102,45 @@ tls_get_stats(struct tls_stats *st)
 	*st = tls_totals;
 }
 
-/* OpenSSL's reason for the last error on this thread; clears the queue. */
+static const char *
+tls_err_reason(unsigned long e, char *buf, size_t size)
+{
+	const char *r;
+
+	if (ERR_SYSTEM_ERROR(e))
+		return strerror(ERR_GET_REASON(e));
+	if ((r = ERR_reason_error_string(e)) != NULL)
+		return r;
+	ERR_error_string_n(e, buf, size);
+	return buf;
+}
+
+/*
+ * OpenSSL's reasons for the errors queued on this thread: the first (the
+ * root cause, "No such file or directory"), then the last when it differs
+ * ("system lib"). Clears the queue.
+ */
 static const char *
 tls_err_detail(char *buf, size_t size)
 {
-	unsigned long e = ERR_peek_last_error();
-	const char *r;
+	unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
+	char b1[TLS_DETAIL_MAX], b2[TLS_DETAIL_MAX];
+	const char *r1, *r2;
+	int n;
 
-	if (e == 0)
+	if (first == 0) {
 		snprintf(buf, size, "no details");
-	else if ((r = ERR_reason_error_string(e)) != NULL)
-		snprintf(buf, size, "%s", r);
+		return buf;
+	}
+	r1 = tls_err_reason(first, b1, sizeof(b1));
+	r2 = tls_err_reason(last, b2, sizeof(b2));
+	/* a detail cut short is fine: the return value only tells so */
+	if (last != first && strcmp(r1, r2) != 0)
+		n = snprintf(buf, size, "%s (%s)", r1, r2);
 	else
-		ERR_error_string_n(e, buf, size);
+		n = snprintf(buf, size, "%s", r1);
 	ERR_clear_error();
-	return buf;
+	return n >= 0 ? buf : "?";
 }
 
 static struct tls_conn *

@@ -85,13 +85,19 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-poolbench.XXXXXX") || exit 1
 server_pid=""
 load_pid=""
 probe_pid=""
+build_pid=""
+nap_pid=""
 
 pool_bench_cleanup() {
 	local p
-	for p in $probe_pid $load_pid $server_pid; do
+	if [ -n "$build_pid" ]; then
+		kill -TERM -- -"$build_pid" 2>/dev/null
+		wait "$build_pid" 2>/dev/null
+	fi
+	for p in $nap_pid $probe_pid $load_pid $server_pid; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	for p in $probe_pid $load_pid $server_pid; do
+	for p in $nap_pid $probe_pid $load_pid $server_pid; do
 		wait "$p" 2>/dev/null
 	done
 	rm -rf "$tmp"
@@ -108,7 +114,7 @@ pool_bench_die() {
 	exit 1
 }
 
-for t in taskset git tar awk; do
+for t in taskset git tar awk setsid flock; do
 	command -v "$t" >/dev/null || pool_bench_die "$t not found"
 done
 [ "$(nproc)" -ge 2 ] || pool_bench_die "needs at least 2 CPUs (server and clients are pinned apart)"
@@ -128,14 +134,22 @@ pool_bench_build_echod() {
 	pool_bench_log "building echod from git archive $head in $tree/build (log: $builddir/build.log)"
 	rm -rf "$tree" "$stamp"
 	mkdir -p "$tree" || pool_bench_die "cannot create $tree"
-	git -C "$srcdir" archive HEAD | tar -x -C "$tree" || pool_bench_die "git archive failed"
+	git -C "$srcdir" archive "$head" | tar -x -C "$tree" || pool_bench_die "git archive failed"
 	mkdir -p "$tree/build"
-	if ! (cd "$tree" && timeout 600 autoreconf -fi &&
-	    cd build && timeout 600 ../configure &&
-	    timeout 1200 make -j"$(nproc)" src/echod) >"$builddir/build.log" 2>&1; then
+	# In its own process group, waited for in the background, so that an
+	# interrupt stops the whole build at once (see pool_bench_cleanup);
+	# timeout --foreground stays in that group.
+	setsid sh -c 'cd "$1" && timeout --foreground 600 autoreconf -fi && cd build &&
+	    timeout --foreground 600 ../configure &&
+	    timeout --foreground 1200 make -j"$2" src/echod' sh "$tree" "$(nproc)" \
+	    >"$builddir/build.log" 2>&1 &
+	build_pid=$!
+	if ! wait "$build_pid"; then
+		build_pid=""
 		tail -n 20 "$builddir/build.log" >&2
 		pool_bench_die "echod build failed"
 	fi
+	build_pid=""
 	echo "$head" > "$stamp"
 }
 
@@ -144,6 +158,9 @@ if [ -n "${ECHOD:-}" ]; then
 	commit=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)
 else
 	mkdir -p "$builddir" || pool_bench_die "cannot create $builddir"
+	# One build (and benchmark) at a time per build directory.
+	exec 9>"$builddir/lock"
+	flock -w 1800 9 || pool_bench_die "$builddir is locked by another pool_bench.sh"
 	pool_bench_build_echod
 	commit=$(cut -c1-12 "$builddir/commit")
 	echod_origin="built from \`git archive $commit\` with \`../configure\` (no --enable-debug:"
@@ -279,7 +296,7 @@ pool_bench_kv() {
 # pool_bench_run ROUND PROFILE: one TSV row on stdout.
 pool_bench_run() {
 	local round=$1 profile=$2 args="" lg pl t0 t1 th0 th1 pl0="" pl1="" gauges
-	local loop_pct work_pct other_pct pl_pct rc wait_pct preempt
+	local loop_pct work_pct other_pct pl_pct rc wait_pct preempt loop_us
 	pool_bench_start_server || { pool_bench_log "echod did not start"; return 1; }
 	: > "$tmp/pl.out"; : > "$tmp/pl.err"
 	case "$profile" in
@@ -311,8 +328,12 @@ pool_bench_run() {
 	    taskset -c "$client_cpu" "$LOADGEN" pingpong -c "$echo_conns" -s "$echo_size" \
 	    -w "$warmup" -d "$duration" 127.0.0.1:"$port_echo" >"$tmp/lg.out" 2>"$tmp/lg.err" &
 	probe_pid=$!
-	# Sample the pool's gauges once, in the middle of the measured window.
-	sleep "$(awk -v w="$warmup" -v d="$duration" 'BEGIN { print w + d / 2 }')"
+	# Sample the pool's gauges once, in the middle of the measured window
+	# (sleep in the background: `wait` lets a signal's trap run at once).
+	sleep "$(awk -v w="$warmup" -v d="$duration" 'BEGIN { print w + d / 2 }')" &
+	nap_pid=$!
+	wait "$nap_pid"
+	nap_pid=""
 	gauges=$(pool_bench_pool_gauges)
 	wait "$probe_pid"
 	rc=$?
@@ -344,13 +365,17 @@ pool_bench_run() {
 		else printf "%.0f\n", (y[5] - x[5]) / (t1 - t0)
 	}')
 	EOF
+	# Loop CPU per echo round-trip (warm-up included on both sides).
+	loop_us=$(awk -v a="$th0" -v b="$th1" -v n="$(pool_bench_kv requests_total "$lg")" \
+	    -v hz="$clk_tck" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		if (n > 0) printf "%.2f", (y[1] - x[1]) / hz * 1e6 / n; else print "-" }')
 	pl_pct=-
 	[ -n "$pl0" ] && [ -n "$pl1" ] && pl_pct=$(awk -v a="$pl0" -v b="$pl1" -v t0="$t0" \
 	    -v t1="$t1" -v hz="$clk_tck" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
 	# round profile p50 p99 p999 rps lg_errors lg_rc loop% workers% other% pool_load%
 	# queued running jobs/s sleep_ok digest_ok busy timeouts pl_errors sleep_mean_ms
-	# loop_runq_wait% loop_preempted/s
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	# loop_runq_wait% loop_preempted/s loop_cpu_us/echo
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 	    "$round" "$profile" "$(pool_bench_kv p50_us "$lg")" "$(pool_bench_kv p99_us "$lg")" \
 	    "$(pool_bench_kv p999_us "$lg")" "$(pool_bench_kv rps "$lg")" \
 	    $(( $(pool_bench_kv errors "$lg") + $(pool_bench_kv connect_errors "$lg") )) "$rc" \
@@ -362,7 +387,7 @@ pool_bench_run() {
 	    "${pl:+$(pool_bench_kv timeouts "$pl")}" \
 	    "${pl:+$(( $(pool_bench_kv errors "$pl") + $(pool_bench_kv connect_errors "$pl") ))}" \
 	    "$([ -n "$pl" ] && [ "$(pool_bench_kv sleep_ok "$pl")" != 0 ] &&
-	    pool_bench_kv sleep_mean_ms "$pl")" "$wait_pct" "$preempt"
+	    pool_bench_kv sleep_mean_ms "$pl")" "$wait_pct" "$preempt" "$loop_us"
 	pool_bench_log "round $round $profile: $(sed -n '$p' "$tmp/lg.err"); echod CPU loop" \
 	    "$loop_pct% workers $work_pct%, loop run-queue wait $wait_pct%, preempted $preempt/s;" \
 	    "pool queued/running ${gauges:-?}${pl:+; $(sed -n '$p' "$tmp/pl.err")}"
@@ -435,7 +460,10 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	    "wait* is the time the loop thread was runnable but not running" \
 	    "(\`/proc/PID/task/TID/schedstat\`), as a percentage of the run, and *loop" \
 	    "preempted* its involuntary context switches per second: both count other" \
-	    "processes on CPU $server_cpu too, so they show how noisy the idle baseline was."
+	    "processes on CPU $server_cpu too, so they show how noisy the idle baseline was." \
+	    "*Loop CPU µs / echo round-trip* (loop thread CPU over all round-trips of the" \
+	    "probe) does not depend on neighbours; in the digest profile it also carries the" \
+	    "loop's work for the DIGEST commands."
 	echo
 } > "$tmp/report.md"
 
@@ -480,7 +508,7 @@ function fmt(x, f) {
 }
 {
 	key = $1 SUBSEP $2
-	for (f = 3; f <= 23; f++)
+	for (f = 3; f <= 24; f++)
 		v[key, f] = $f
 	seen[key] = 1
 	if ($1 > maxround)
@@ -547,8 +575,8 @@ END {
 
 	print "## Pool and CPU (median over the rounds)"
 	print ""
-	print "| profile | echo req/s | echod loop CPU % | loop run-queue wait % | loop preempted /s | workers CPU % | other threads CPU % | pool_load CPU % | jobs queued / running (STATS mid-run) | jobs done /s | SLEEP reply mean ms | -ERR busy | -ERR timeout | errors |"
-	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	print "| profile | echo req/s | echod loop CPU % | loop CPU µs / echo round-trip | loop run-queue wait % | loop preempted /s | workers CPU % | other threads CPU % | pool_load CPU % | jobs queued / running (STATS mid-run) | jobs done /s | SLEEP reply mean ms | -ERR busy | -ERR timeout | errors |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	na = split("idle " profiles, allp, " ")
 	for (p = 1; p <= na; p++) {
 		pr = allp[p]
@@ -557,8 +585,8 @@ END {
 		errs = sum(pr, 7) + sum(pr, 20)
 		for (r = 1; r <= maxround; r++)
 			errs += seen[r, pr] && v[r, pr, 8] != 0
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %d |\n", pr,
-		    fmt(med(pr, 6), "%.0f"), med(pr, 9), med(pr, 22), med(pr, 23), med(pr, 10),
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %d |\n", pr,
+		    fmt(med(pr, 6), "%.0f"), med(pr, 9), med(pr, 24), med(pr, 22), med(pr, 23), med(pr, 10),
 		    med(pr, 11), med(pr, 12),
 		    med(pr, 13), med(pr, 14), fmt(med(pr, 15), "%.0f"), fmt(med(pr, 21), "%.0f"),
 		    (pr == "idle" ? "-" : sum(pr, 18)), (pr == "idle" ? "-" : sum(pr, 19)), errs

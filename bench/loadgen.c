@@ -972,8 +972,14 @@ main(int argc, char **argv)
 		ok = 0;
 	if (lg.max_requests != 0 && lg.done_total < lg.max_requests)
 		ok = 0;
-	for (i = 0; i < lg.conns; i++)
+	for (i = 0; i < lg.conns; i++) {
 		if (lg.slots[i].fd != -1)
 			close(lg.slots[i].fd);
+		free(lg.slots[i].stamps);
+	}
+	free(lg.slots);
+	free(lg.pat);
+	free(lg.rxbuf);
+	close(lg.epfd);
 	return ok ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "sd.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/echod/echod.ini"
@@ -91,6 +92,30 @@ fail:
 	return -1;
 }
 
+/*
+ * -t: load every TLS listener's certificate and key, check they match and
+ * report their expiry (a warning within 30 days). Returns -1 on any error.
+ */
+static int
+main_check_tls(const struct config *cf)
+{
+	char *msg;
+	size_t i;
+	int rc, bad = 0;
+
+	for (i = 0; i < cf->nlisteners; i++) {
+		msg = NULL;
+		rc = tls_check_listener(cf->listeners[i], &msg);
+		if (msg != NULL)
+			fprintf(rc == 0 ? stdout : stderr, "echod: %s%s\n",
+			    rc < 0 ? "error: " : rc > 0 ? "warning: " : "", msg);
+		free(msg);
+		if (rc < 0)
+			bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -152,9 +177,11 @@ main(int argc, char **argv)
 	if ((cf = main_load(&o, test)) == NULL)
 		return ECHOD_EX_CONFIG;
 	if (test) {
-		printf("configuration OK%s\n", cf->path == NULL ? " (built-in defaults)" : "");
+		rc = main_check_tls(cf);
+		if (rc == 0)
+			printf("configuration OK%s\n", cf->path == NULL ? " (built-in defaults)" : "");
 		config_free(cf);
-		return ECHOD_EX_OK;
+		return rc == 0 ? ECHOD_EX_OK : ECHOD_EX_CONFIG;
 	}
 	/* Socket activation names this PID: take the sockets before any fork. */
 	sd_listen_init();

@@ -426,6 +426,13 @@ function title(mode, size, conns, bg,   s) {
 	return mode " " s " x " conns " connection" (conns > 1 ? "s" : "") \
 	    (bg > 0 ? ", " bg " idle connections held meanwhile" : "")
 }
+# The issue's targets: CPU/req within 1.1x of the reference (pingpong,
+# stream), churn at least 0.8x the reference's connections per second.
+function target(mode, rps, cpu) {
+	if (mode == "churn")
+		return rps == "-" ? "-" : (rps + 0 >= 0.8 ? "met" : "missed") " (req/s >= 0.8x)"
+	return cpu == "-" ? "-" : (cpu + 0 <= 1.1 ? "met" : "missed") " (CPU/req <= 1.1x)"
+}
 function ratio(a, b) {
 	return (b > 0 && a != "nan") ? sprintf("%.2f", a / b) : "-"
 }
@@ -445,6 +452,11 @@ END {
 		hdr = hdr " " srv[s] " req/s | " srv[s] " CPU/req |"
 		sep = sep "---:|---:|"
 	}
+	has_echod = (" " order " ") ~ / echod /
+	if (has_echod) {
+		hdr = hdr " echod target |"
+		sep = sep "---|"
+	}
 	print hdr; print sep
 	for (r = 1; r <= nm; r++) {
 		split(rows[r], c, " ")
@@ -458,6 +470,9 @@ END {
 		for (s = 1; s <= ns; s++) if (srv[s] != "epoll")
 			line = line " " ratio(med[srv[s], 3], med["epoll", 3]) " | " \
 			    ratio(med[srv[s], 8], med["epoll", 8]) " |"
+		if (has_echod)
+			line = line " " target(c[2], ratio(med["echod", 3], med["epoll", 3]),
+			    ratio(med["echod", 8], med["epoll", 8])) " |"
 		print line
 	}
 	print ""
@@ -506,6 +521,9 @@ if [ -s "$tmp/idle.tsv" ]; then
 			printf "| %s | %s | %d | %d | %d | %d | %.2f | %d | %d | %.0f |\n",
 			    $1, $2, $3, $4, $5, $6, $7, $8, $9, per
 		}' "$tmp/idle.tsv"
+		echo
+		echo "echod targets: at most 1 KiB of RSS per idle connection, and every connection up"
+		echo "to the fd limit held with zero errors."
 		echo
 	} >> "$tmp/report.md"
 fi

@@ -14,6 +14,9 @@
 #           the loop reads and parses 4 KiB lines and hands jobs to the workers
 #           as fast as it can (with SHA-NI the loop's share is the larger one);
 #           a CPU-bound worst case, shown for the CPU cost, no target
+#   digest-nice  the digest load with echod's worker threads reniced to 19
+#           after start (renice on their thread ids; echod has no setting for
+#           it): what a lower worker priority would buy the loop, no target
 # Runs are interleaved round by round (idle, mixed, digest, then the reverse
 # order in the next round, so drift hits both sides) and each round gives one
 # idle/saturated pair; the report shows every pair's p99 ratio and the median.
@@ -41,7 +44,7 @@
 # and POOL_LOAD are set.
 #
 # usage: bench/pool_bench.sh [--quick] [--rounds N] [--duration S] [--warmup S]
-#                            [--profiles "mixed digest"] [--out FILE|-]
+#                            [--profiles "mixed digest digest-nice"] [--out FILE|-]
 #                            [--build-dir DIR]
 # environment: ECHOD, LOADGEN, POOL_LOAD, CC, SERVER_CPU (default 0),
 #   CLIENT_CPU (default 1).
@@ -54,7 +57,7 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 rounds=5
 duration=5
 warmup=1
-profiles="mixed digest"
+profiles="mixed digest digest-nice"
 out="$srcdir/bench/pool_results.md"
 builddir="$srcdir/build-poolbench"
 server_cpu=${SERVER_CPU:-0}
@@ -79,7 +82,7 @@ while [ $# -gt 0 ]; do
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "pool_bench.sh: bad --rounds $rounds" >&2; exit 2 ;; esac
 for p in $profiles; do
-	case "$p" in mixed|digest) ;; *) echo "pool_bench.sh: unknown profile $p" >&2; exit 2 ;; esac
+	case "$p" in mixed|digest|digest-nice) ;; *) echo "pool_bench.sh: unknown profile $p" >&2; exit 2 ;; esac
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-poolbench.XXXXXX") || exit 1
@@ -115,7 +118,7 @@ pool_bench_die() {
 	exit 1
 }
 
-for t in taskset git tar awk setsid flock; do
+for t in taskset git tar awk setsid flock renice; do
 	command -v "$t" >/dev/null || pool_bench_die "$t not found"
 done
 [ "$(nproc)" -ge 2 ] || pool_bench_die "needs at least 2 CPUs (server and clients are pinned apart)"
@@ -277,6 +280,19 @@ pool_bench_thread_ticks() {
 	echo "${wait:--} ${nonvol:--}"
 }
 
+# Renice echod's worker threads (not the loop or log thread).
+pool_bench_renice_workers() {
+	local t n=0
+	for t in /proc/"$server_pid"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		echod-worker-*)
+			renice -n "$1" -p "${t##*/}" >/dev/null || return 1
+			n=$((n + 1)) ;;
+		esac
+	done
+	[ "$n" -gt 0 ]
+}
+
 pool_bench_proc_ticks() {
 	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
 }
@@ -302,8 +318,13 @@ pool_bench_run() {
 	: > "$tmp/pl.out"; : > "$tmp/pl.err"
 	case "$profile" in
 	mixed) args="-c 50 -W 2 -m 200 -s 4096" ;;
-	digest) args="-c 50 -W 4 -m 0 -s 4096" ;;
+	digest|digest-nice) args="-c 50 -W 4 -m 0 -s 4096" ;;
 	esac
+	if [ "$profile" = digest-nice ] && ! pool_bench_renice_workers 19; then
+		pool_bench_log "$profile: cannot renice the worker threads"
+		pool_bench_stop_server
+		return 1
+	fi
 	if [ -n "$args" ]; then
 		# shellcheck disable=SC2086
 		taskset -c "$client_cpu" "$POOL_LOAD" $args \
@@ -448,6 +469,9 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	    "no SLEEP: the loop reads and parses 4 KiB command lines and the workers hash as" \
 	    "fast as it feeds them, all on one core. A CPU-bound worst case with no target; the" \
 	    "CPU columns show which thread is the bottleneck."
+	echo "- **digest-nice**: the digest load with echod's two worker threads reniced to 19" \
+	    "(\`renice\` on their thread ids after start; echod itself has no such setting):" \
+	    "an experiment showing what a lower worker priority would buy the loop. No target."
 	echo
 	echo "Pinning: echod (loop, workers and log thread) on CPU $server_cpu, loadgen and" \
 	    "pool_load on CPU $client_cpu, as \`bench/run.sh\` does. With 2 cores this keeps the" \
@@ -564,7 +588,7 @@ END {
 			printf "**Target (mixed): median p99 ratio %.2f, %s the %sx target.**\n", medr[p],
 			    (medr[p] <= target ? "within" : "NOT within"), target
 		else
-			printf "%s: median p99 ratio %.2f (no target; the CPU-bound case).\n", prof[p], medr[p]
+			printf "%s: median p99 ratio %.2f (no target).\n", prof[p], medr[p]
 		printf "Pairs: "
 		for (i = 1; i <= nr[p]; i++)
 			printf "%s%.2f", (i > 1 ? ", " : ""), ratios[p, i]

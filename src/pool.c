@@ -7,8 +7,8 @@
  * the completion drain run on the loop thread; pool_worker_main and the
  * pool_work_* helpers run on the workers. Everything both sides touch is
  * under pool->lock. Workers never touch a libevent object except
- * event_active() on the wake-up event (libevent is made thread-safe with
- * evthread_use_pthreads before the base exists), and never a struct conn.
+ * a write to the loop's wake-up eventfd (so libevent itself needs no locks),
+ * and never a struct conn.
  *
  * A job's outcome is "decided" exactly once, under the lock: by the worker
  * (OK/FAILED), or on the loop by cancel, timeout or shutdown. Deciding puts
@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/eventfd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,7 @@ struct pool {
 	struct pool_job_list  clist;       /* completions for the loop */
 	struct pool_job_list  all;
 	struct event         *wake_ev;     /* NULL once destroy gave up on workers */
+	int                   wake_fd;     /* eventfd the loop watches; workers write it */
 
 	uint64_t              job_timeout_ms;
 	const struct timeval *common_tv;   /* common timeout for job_timeout_ms */
@@ -156,6 +158,20 @@ pool_status_name(enum pool_status st)
 	return "?";
 }
 
+/*
+ * Locked. Wake the loop: an eventfd write, so the event base needs no
+ * locking of its own (it is created with EVENT_BASE_FLAG_NOLOCK).
+ */
+static void
+pool_wake(struct pool *p)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN would mean the counter is saturated: the loop is awake anyway. */
+	if (write(p->wake_fd, &one, sizeof one) == -1 && errno != EAGAIN)
+		log_error(LOG_S_POOL, "cannot wake the loop: %s", strerror(errno));
+}
+
 /* Locked. Hand a decided (or reapable) job to the loop; wake it on empty -> non-empty. */
 static void
 pool_push_completion(struct pool *p, struct pool_job *job)
@@ -165,7 +181,7 @@ pool_push_completion(struct pool *p, struct pool_job *job)
 	TAILQ_INSERT_TAIL(&p->clist, job, qentry);
 	job->on_clist = 1;
 	if (was_empty && p->wake_ev != NULL)
-		event_active(p->wake_ev, EV_READ, 0);
+		pool_wake(p);
 }
 
 /* Locked. Decide a job's outcome from the loop side (cancel, timeout, shutdown). */
@@ -443,9 +459,20 @@ pool_drain(struct pool *p)
 }
 
 static void
+pool_wakeup_body(evutil_socket_t fd, struct pool *p)
+{
+	uint64_t n;
+
+	/* Reset the counter first: a wake-up after this read is not lost. */
+	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_error(LOG_S_POOL, "wake-up read: %s", strerror(errno));
+	pool_drain(p);
+}
+
+static void
 pool_wakeup_cb(evutil_socket_t fd, short events, void *arg)
 {
-	DEBUG_CB("pool_wakeup_cb", NULL, NULL, pool_drain(arg));
+	DEBUG_CB("pool_wakeup_cb", NULL, NULL, pool_wakeup_body(fd, arg));
 }
 
 static void
@@ -719,6 +746,8 @@ pool_free(struct pool *p)
 {
 	if (p->wake_ev != NULL)
 		event_free(p->wake_ev);
+	if (p->wake_fd != -1)
+		close(p->wake_fd);
 	pthread_cond_destroy(&p->work_cv);
 	pthread_cond_destroy(&p->abandon_cv);
 	pthread_cond_destroy(&p->idle_cv);
@@ -741,6 +770,7 @@ pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 		return -1;
 	}
 	p = xcalloc(1, sizeof *p);
+	p->wake_fd = -1;
 	p->base = base;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -754,8 +784,13 @@ pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 	TAILQ_INIT(&p->all);
 	p->nworkers = nworkers > 0 ? nworkers : pool_default_workers();
 	p->workers = xcalloc(p->nworkers, sizeof *p->workers);
-	p->wake_ev = event_new(base, -1, 0, pool_wakeup_cb, p);
-	if (p->wake_ev == NULL) {
+	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->wake_fd == -1) {
+		xasprintf(err, "pool: eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	p->wake_ev = event_new(base, p->wake_fd, EV_READ | EV_PERSIST, pool_wakeup_cb, p);
+	if (p->wake_ev == NULL || event_add(p->wake_ev, NULL) == -1) {
 		xasprintf(err, "pool: cannot create the wake-up event");
 		goto fail;
 	}

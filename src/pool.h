@@ -83,8 +83,8 @@ struct pool_submit_args {
 
 /*
  * Start `nworkers` threads (0: number of CPUs, at least 2). Returns -1 and a
- * malloc'd *err on failure. Needs evthread_use_pthreads() called before `base`
- * was created (workers wake the loop with event_active).
+ * malloc'd *err on failure. Workers wake the loop through an eventfd and
+ * never call libevent, so `base` needs no locking (EVENT_BASE_FLAG_NOLOCK).
  */
 int     pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
             uint64_t job_timeout_ms, char **err);

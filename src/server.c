@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/thread.h>
 
 #include "config.h"
 #include "conn.h"
@@ -415,16 +414,22 @@ server_cleanup(void)
 int
 server_run(const struct server_opts *opts, struct config *cf)
 {
+	struct event_config *evcfg;
 	char *err = NULL;
 
 	server_o = *opts;
 	server_cf = cf;
 	server_started_ms = util_now_ms();
 	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() == -1)
-		fatalx("evthread_use_pthreads failed");
-	if ((server_evbase = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	/*
+	 * Only this thread ever calls libevent (workers wake the loop through an
+	 * eventfd), so the base needs none of libevent's internal locking.
+	 */
+	if ((evcfg = event_config_new()) == NULL ||
+	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_NOLOCK) == -1 ||
+	    (server_evbase = event_base_new_with_config(evcfg)) == NULL)
+		fatalx("cannot create the event base");
+	event_config_free(evcfg);
 	if (server_apply_log(cf, &err) == -1) {
 		log_crit(LOG_S_SERVER, "cannot start: %s", err);
 		free(err);

@@ -109,46 +109,54 @@ static int	config_set_tls_verify(struct config_parse *, const struct config_key 
 static int	config_set_tls_version(struct config_parse *, const struct config_key *, void *,
 		    const char *);
 
-#define S(f)	CONFIG_SECT_SERVER, #f
+#define SRV	CONFIG_SECT_SERVER
+#define LOG	CONFIG_SECT_LOG
+#define LSN	CONFIG_SECT_LISTENER
 #define G(f)	offsetof(struct config, f)
 #define L(f)	offsetof(struct listener_conf, f)
-#define LSN	CONFIG_SECT_LISTENER
 
-/* Every accepted key. Adding a key is adding a row (and a line in conf/echod.ini). */
+/*
+ * Every accepted key: section, name, setter, field, min, max, default, flags.
+ * Adding a key is adding a row (and documenting it in conf/echod.ini, which
+ * a unit test checks).
+ */
 static const struct config_key config_keys[] = {
-	{ S(max_connections), config_set_uint, G(max_connections), 1, CONFIG_COUNT_MAX, "10000", 0 },
-	{ S(shutdown_timeout), config_set_duration, G(shutdown_timeout_ms), 0,
+	{ SRV, "max_connections", config_set_uint, G(max_connections), 1, CONFIG_COUNT_MAX,
+	  "10000", 0 },
+	{ SRV, "shutdown_timeout", config_set_duration, G(shutdown_timeout_ms), 0,
 	  CONFIG_DURATION_MAX, "30s", 0 },
-	{ S(write_high_watermark), config_set_size, G(write_high_watermark), 1, CONFIG_SIZE_MAX,
+	{ SRV, "write_high_watermark", config_set_size, G(write_high_watermark), 1, CONFIG_SIZE_MAX,
 	  "256K", 0 },
-	{ S(write_low_watermark), config_set_size, G(write_low_watermark), 0, CONFIG_SIZE_MAX,
+	{ SRV, "write_low_watermark", config_set_size, G(write_low_watermark), 0, CONFIG_SIZE_MAX,
 	  "64K", 0 },
-	{ S(linger_timeout), config_set_duration, G(linger_timeout_ms), 0, CONFIG_DURATION_MAX,
+	{ SRV, "linger_timeout", config_set_duration, G(linger_timeout_ms), 0, CONFIG_DURATION_MAX,
 	  "2s", 0 },
-	{ S(workers), config_set_uint, G(workers), 0, CONFIG_WORKERS_MAX, "0", 0 },
-	{ S(job_queue_max), config_set_uint, G(job_queue_max), 1, CONFIG_QUEUE_MAX, "1024", 0 },
-	{ S(job_timeout), config_set_duration, G(job_timeout_ms), 1, CONFIG_DURATION_MAX, "30s", 0 },
-	{ S(max_line), config_set_size, G(max_line), 16, (uint64_t)1 << 20, "4096", 0 },
-	{ S(max_sleep), config_set_duration, G(max_sleep_ms), 0, CONFIG_DURATION_MAX, "10s", 0 },
-	{ S(max_pending), config_set_uint, G(max_pending), 1, 65536, "64", 0 },
-	{ S(pidfile), config_set_text, G(pidfile), 0, 0, NULL, 0 },
-	{ S(user), config_set_text, G(user), 0, 0, NULL, 0 },
-	{ S(group), config_set_text, G(group), 0, 0, NULL, 0 },
+	{ SRV, "workers", config_set_uint, G(workers), 0, CONFIG_WORKERS_MAX, "0", 0 },
+	{ SRV, "job_queue_max", config_set_uint, G(job_queue_max), 1, CONFIG_QUEUE_MAX, "1024", 0 },
+	{ SRV, "job_timeout", config_set_duration, G(job_timeout_ms), 1, CONFIG_DURATION_MAX,
+	  "30s", 0 },
+	{ SRV, "max_line", config_set_size, G(max_line), 16, (uint64_t)1 << 20, "4096", 0 },
+	{ SRV, "max_sleep", config_set_duration, G(max_sleep_ms), 0, CONFIG_DURATION_MAX, "10s", 0 },
+	{ SRV, "max_pending", config_set_uint, G(max_pending), 1, 65536, "64", 0 },
+	{ SRV, "pidfile", config_set_text, G(pidfile), 0, 0, NULL, 0 },
+	{ SRV, "user", config_set_text, G(user), 0, 0, NULL, 0 },
+	{ SRV, "group", config_set_text, G(group), 0, 0, NULL, 0 },
 
-	{ CONFIG_SECT_LOG, "level", config_set_level, G(log_level), 0, 0, "info", 0 },
-	{ CONFIG_SECT_LOG, "level.<subsystem>", config_set_subsys_level, G(log_subsys_level), 0, 0,
+	{ LOG, "level", config_set_level, G(log_level), 0, 0, "info", 0 },
+	{ LOG, "level.<subsystem>", config_set_subsys_level, G(log_subsys_level), 0, 0,
 	  NULL, CONFIG_K_SUBSYS },
-	{ CONFIG_SECT_LOG, "target", config_set_target, G(log_target), 0, 0, "stderr", 0 },
-	{ CONFIG_SECT_LOG, "facility", config_set_facility, G(log_facility), 0, 0, "daemon", 0 },
-	{ CONFIG_SECT_LOG, "queue_size", config_set_uint, G(log_queue_size), 16, CONFIG_QUEUE_MAX,
+	{ LOG, "target", config_set_target, G(log_target), 0, 0, "stderr", 0 },
+	{ LOG, "facility", config_set_facility, G(log_facility), 0, 0, "daemon", 0 },
+	{ LOG, "queue_size", config_set_uint, G(log_queue_size), 16, CONFIG_QUEUE_MAX,
 	  "4096", 0 },
-	{ CONFIG_SECT_LOG, "connections", config_set_bool, G(log_connections), 0, 0, "no", 0 },
+	{ LOG, "connections", config_set_bool, G(log_connections), 0, 0, "no", 0 },
 
 	{ LSN, "bind", config_set_bind, 0, 0, 0, NULL, CONFIG_K_REPEAT | CONFIG_K_REQUIRED },
 	{ LSN, "service", config_set_service, L(service), 0, 0, NULL, CONFIG_K_REQUIRED },
 	{ LSN, "backlog", config_set_int, L(backlog), 1, 65535, "511", 0 },
 	{ LSN, "reuse_port", config_set_bool, L(reuse_port), 0, 0, "no", 0 },
-	{ LSN, "max_connections", config_set_uint, L(max_connections), 0, CONFIG_COUNT_MAX, "0", 0 },
+	{ LSN, "max_connections", config_set_uint, L(max_connections), 0, CONFIG_COUNT_MAX,
+	  "0", 0 },
 	{ LSN, "idle_timeout", config_set_duration, L(idle_timeout_ms), 0, CONFIG_DURATION_MAX,
 	  "300s", 0 },
 	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, "0660", 0 },
@@ -181,7 +189,8 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 
-#undef S
+#undef SRV
+#undef LOG
 #undef G
 #undef L
 #undef LSN
@@ -824,8 +833,8 @@ config_section_begin(struct config_parse *ps, const char *name)
 	    (name[8] == '\0' || isspace((unsigned char)name[8])))
 		config_listener_begin(ps, name + 8 + strspn(name + 8, " \t"));
 	else {
-		config_error(ps, ps->lineno, "[%s]: unknown section; expected [server], [log] or "
-		    "[listener NAME]", name);
+		config_error(ps, ps->lineno, "[%s]: unknown section; expected [server], [log], "
+		    "[debug], [metrics] or [listener NAME]", name);
 		ps->sect = CONFIG_SECT_SKIP;
 	}
 }
@@ -1308,10 +1317,10 @@ config_free(struct config *cf)
 	free(cf->listeners);
 	free(cf->log_target);
 	free(cf->log_facility);
+	free(cf->metrics_bind);
 	free(cf->pidfile);
 	free(cf->user);
 	free(cf->group);
-	free(cf->metrics_bind);
 	free(cf->path);
 	free(cf);
 }

@@ -447,7 +447,7 @@ END_TEST
 START_TEST(test_unknown)
 {
 	check_one_error(LSN "[bogus]\nx = 1\ny = 2\n",
-	    "t.ini:4: [bogus]: unknown section; expected [server], [log] or [listener NAME]", "");
+	    "t.ini:4: [bogus]: unknown section; expected [server], [log], [debug], [metrics] or [listener NAME]", "");
 	check_one_error("[server]\nfrobnicate = 1\n" LSN,
 	    "t.ini:2: [server] frobnicate: unknown key; expected one of: max_connections, ",
 	    "max_pending");

@@ -52,8 +52,13 @@ main_load(const struct server_opts *o, int quiet_default)
 	if (config_load(o->config_path, &cf, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "echod: %s\n", errs.msgs[i]);
-		fprintf(stderr, "echod: %zu error%s in %s\n", errs.n, errs.n == 1 ? "" : "s",
-		    o->config_path);
+		/* Past the cap the last message says how many more there were. */
+		if (errs.n > 1 && strstr(errs.msgs[errs.n - 1], "more errors not shown") != NULL)
+			fprintf(stderr, "echod: more than %zu errors in %s\n", errs.n - 1,
+			    o->config_path);
+		else
+			fprintf(stderr, "echod: %zu error%s in %s\n", errs.n, errs.n == 1 ? "" : "s",
+			    o->config_path);
 		config_errors_free(&errs);
 		return NULL;
 	}

@@ -36,6 +36,7 @@ static const struct {
 	[COMMAND_RESOLVE] = { "RESOLVE", "RESOLVE <host> [v4|v6] - look up the host's addresses" },
 	[COMMAND_DIGEST]  = { "DIGEST",  "DIGEST <sha256|sha512|sha1|md5> <text> - hex digest of the text" },
 	[COMMAND_SLEEP]   = { "SLEEP",   "SLEEP <ms> - wait ms milliseconds on a worker thread" },
+	[COMMAND_BLOCK]   = { "BLOCK",   "BLOCK <ms> - debug mode only: busy-wait ms milliseconds on the loop thread" },
 };
 
 static const char *command_digests[] = { "sha256", "sha512", "sha1", "md5" };
@@ -381,8 +382,9 @@ command_parse_digest(struct command_cursor *cur, struct command_req *req, char *
 	return 0;
 }
 
+/* SLEEP <ms> and BLOCK <ms>: one number from 0 to max_sleep_ms. */
 static int
-command_parse_sleep(struct command_cursor *cur, uint64_t max_sleep_ms, struct command_req *req,
+command_parse_ms(struct command_cursor *cur, uint64_t max_sleep_ms, struct command_req *req,
     char *err, size_t errsize)
 {
 	const char *w;
@@ -390,7 +392,7 @@ command_parse_sleep(struct command_cursor *cur, uint64_t max_sleep_ms, struct co
 	uint64_t    v = 0;
 
 	if ((n = command_word(cur, &w)) == 0 || !command_at_end(cur))
-		return command_usage(COMMAND_SLEEP, err, errsize);
+		return command_usage(req->id, err, errsize);
 	for (i = 0; i < n; i++) {
 		if (!isdigit((unsigned char)w[i]) || v > max_sleep_ms)
 			break;
@@ -438,7 +440,8 @@ command_parse(const char *line, size_t len, uint64_t max_sleep_ms, struct comman
 	case COMMAND_DIGEST:
 		return command_parse_digest(&cur, req, err, errsize);
 	case COMMAND_SLEEP:
-		return command_parse_sleep(&cur, max_sleep_ms, req, err, errsize);
+	case COMMAND_BLOCK:
+		return command_parse_ms(&cur, max_sleep_ms, req, err, errsize);
 	default:
 		if (!command_at_end(&cur))
 			return command_usage(req->id, err, errsize);

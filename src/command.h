@@ -71,6 +71,7 @@ enum command_id {
 	COMMAND_RESOLVE,
 	COMMAND_DIGEST,
 	COMMAND_SLEEP,
+	COMMAND_BLOCK,      /* debug mode only: busy-waits on the loop thread */
 	COMMAND_COUNT,
 };
 
@@ -83,7 +84,7 @@ struct command_req {
 	char             host[COMMAND_HOST_MAX + 1];  /* RESOLVE */
 	int              family;    /* RESOLVE: AF_UNSPEC, AF_INET, AF_INET6 */
 	char             alg[8];    /* DIGEST: "sha256", "sha512", "sha1", "md5" */
-	uint64_t         ms;        /* SLEEP */
+	uint64_t         ms;        /* SLEEP, BLOCK */
 };
 
 /*

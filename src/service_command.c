@@ -39,6 +39,7 @@
 #include "command.h"
 #include "config.h"
 #include "conn.h"
+#include "debug.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
@@ -302,6 +303,26 @@ command_do_job(struct conn *c, struct command_session *s, const struct command_r
 	c->jobs++;
 }
 
+/*
+ * BLOCK <ms>: deliberately stall the loop thread (debug mode only), so an
+ * operator or a test can watch the slow-callback warning and the loop-lag
+ * monitor fire. Outside debug mode it is refused: it would hurt every client.
+ */
+static void
+command_do_block(struct command_session *s, uint64_t ms)
+{
+	uint64_t until;
+
+	if (!debug_on()) {
+		command_reply_printf(s, "-ERR debug mode is off\r\n");
+		return;
+	}
+	until = util_now_us() + ms * 1000;
+	while (util_now_us() < until)
+		;
+	command_reply_printf(s, "+OK blocked %llu ms\r\n", (unsigned long long)ms);
+}
+
 static void
 command_do_line(struct conn *c, struct command_session *s, const char *line, size_t len)
 {
@@ -337,6 +358,9 @@ command_do_line(struct conn *c, struct command_session *s, const char *line, siz
 	case COMMAND_DIGEST:
 	case COMMAND_SLEEP:
 		command_do_job(c, s, &req);
+		break;
+	case COMMAND_BLOCK:
+		command_do_block(s, req.ms);
 		break;
 	case COMMAND_COUNT:
 		break;

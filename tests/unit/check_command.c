@@ -248,6 +248,22 @@ START_TEST(test_parse_sleep)
 }
 END_TEST
 
+START_TEST(test_parse_block)
+{
+	struct command_req req;
+	char               err[128];
+
+	ck_assert_int_eq(parse("BLOCK 150", &req, err), 0);
+	ck_assert_int_eq(req.id, COMMAND_BLOCK);
+	ck_assert_int_eq(req.ms, 150);
+	ck_assert_int_eq(parse("block 10001", &req, err), -1);
+	ck_assert_str_eq(err, "ms must be a number from 0 to 10000");
+	ck_assert_int_eq(parse("block", &req, err), -1);
+	ck_assert_str_eq(err, "usage: BLOCK <ms>");
+	ck_assert_int_eq(parse("block 5 x", &req, err), -1);
+}
+END_TEST
+
 START_TEST(test_help_table)
 {
 	int i;
@@ -279,6 +295,7 @@ command_suite(void)
 	tcase_add_test(tp, test_parse_resolve);
 	tcase_add_test(tp, test_parse_digest);
 	tcase_add_test(tp, test_parse_sleep);
+	tcase_add_test(tp, test_parse_block);
 	tcase_add_test(tp, test_help_table);
 	suite_add_tcase(s, tp);
 	return s;

@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
   libinih-dev libsystemd-dev"
 TEST_PKGS="check netcat-openbsd socat openssl testssl.sh systemd procps iproute2 python3 util-linux
-  gawk perl"
+  gawk perl curl"
 
 dev_deps() {
 	[ "${ECHOD_NO_APT:-0}" = 1 ] && return 0
@@ -34,6 +34,23 @@ dev_deps() {
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
+}
+
+# promtool validates the metrics exposition in the tests. Installing the
+# prometheus package would also start a Prometheus server, so only its
+# promtool binary is unpacked, into build-tools/ (ignored by git).
+dev_promtool() {
+	command -v promtool >/dev/null 2>&1 && return 0
+	local dir="$top/build-tools"
+	if [ ! -x "$dir/usr/bin/promtool" ] && [ "${ECHOD_NO_APT:-0}" != 1 ]; then
+		mkdir -p "$dir/deb"
+		(cd "$dir/deb" && { apt-get download prometheus >/dev/null 2>&1 ||
+			{ apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } &&
+			dpkg-deb -x prometheus_*.deb "$dir" && rm -f prometheus_*.deb) ||
+			echo "== promtool unavailable: the metrics test will not validate the format"
+	fi
+	[ -x "$dir/usr/bin/promtool" ] && export PATH="$dir/usr/bin:$PATH"
+	return 0
 }
 
 # dev_build DIR CONFIGURE-ARGS...
@@ -68,6 +85,7 @@ run)
 	;;
 test)
 	dev_deps "$TEST_PKGS"
+	dev_promtool
 	start=$(date +%s)
 	dev_build build --enable-werror
 	dev_check build "normal build"

@@ -170,7 +170,7 @@ static const struct config_key config_keys[] = {
 	{ LSN, "tls_ciphers", config_set_text, L(tls_ciphers), 0, 0,
 	  "ECDHE+AESGCM:ECDHE+CHACHA20", 0 },
 	{ LSN, "tls_ciphersuites", config_set_text, L(tls_ciphersuites), 0, 0,
-	  "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256", 0 },
+	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0 },
 	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,
 	  CONFIG_DURATION_MAX, "10s", 0 },
 	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0 },

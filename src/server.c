@@ -220,20 +220,23 @@ server_reload(void)
 	staged = xcalloc(cf->nlisteners + 1, sizeof(*staged));
 	if (server_stage_listeners(cf, staged, &err) == -1)
 		goto fail;
-	/* A new metrics address is bound before the old one closes; failing keeps both as they were. */
+	/*
+	 * The log sink and the metrics address are the two steps that commit as
+	 * they succeed. The sink goes first: a failed sink changes nothing, and a
+	 * metrics bind that fails afterwards puts the old sink back, so a refused
+	 * reload really keeps the running configuration.
+	 */
+	if (server_apply_log(cf, &err) == -1)
+		goto fail_staged;
+	/* A new metrics address is bound before the old one closes. */
 	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
-		size_t i;
+		char *lerr = NULL;
 
-		for (i = 0; i < cf->nlisteners; i++)
-			listener_discard(staged[i]);
-		goto fail;
-	}
-	if (server_apply_log(cf, &err) == -1) {
-		size_t i;
-
-		for (i = 0; i < cf->nlisteners; i++)
-			listener_discard(staged[i]);
-		goto fail;
+		if (server_apply_log(server_cf, &lerr) == -1) {
+			log_error(LOG_S_CONFIG, "cannot restore the previous log settings: %s", lerr);
+			free(lerr);
+		}
+		goto fail_staged;
 	}
 	server_commit_listeners(cf, staged, &added, &removed);
 	free(staged);
@@ -246,6 +249,9 @@ server_reload(void)
 	    removed);
 	sd_notify_ready();
 	return;
+fail_staged:
+	for (size_t i = 0; i < cf->nlisteners; i++)
+		listener_discard(staged[i]);
 fail:
 	server_reload_failed(&errs, err);
 	free(err);

@@ -248,15 +248,56 @@ config_sect_name(enum config_sect s)
 }
 
 /*
+ * A copy of s that is safe to print on a terminal or in a log line: control
+ * and non-ASCII bytes become \t, \r, \n or \xNN, and a backslash becomes
+ * \\, so the escaped text reads back unambiguously (like vis(3)).
+ */
+static char *
+config_escape(const char *s)
+{
+	const unsigned char *p;
+	char *out, *q;
+
+	out = q = xmalloc(4 * strlen(s) + 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '\\':
+			q = stpcpy(q, "\\\\");
+			break;
+		case '\t':
+			q = stpcpy(q, "\\t");
+			break;
+		case '\r':
+			q = stpcpy(q, "\\r");
+			break;
+		case '\n':
+			q = stpcpy(q, "\\n");
+			break;
+		default:
+			if (*p >= 0x20 && *p < 0x7f)
+				*q++ = (char)*p;
+			else
+				q += sprintf(q, "\\x%02x", *p);
+			break;
+		}
+	}
+	*q = '\0';
+	return out;
+}
+
+/*
  * Remember "FILE:LINE: message" (or "FILE: message" when line is 0). Errors
  * are sorted by line before they are handed out, since some are only found
- * at the end of a section or of the file.
+ * at the end of a section or of the file. Messages quote what was written
+ * (values, keys, section names), which may hold any byte: the whole message
+ * is escaped, so an error line never carries raw control bytes to a terminal
+ * or a log.
  */
 static void __attribute__((format(printf, 3, 4)))
 config_error(struct config_parse *ps, int line, const char *fmt, ...)
 {
 	struct config_msg *m;
-	char *msg;
+	char *msg, *raw;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -273,9 +314,11 @@ config_error(struct config_parse *ps, int line, const char *fmt, ...)
 	m->line = line > 0 ? line : INT_MAX;
 	m->seq = ps->nerrs;
 	if (line > 0)
-		xasprintf(&m->msg, "%s:%d: %s", ps->file, line, msg);
+		xasprintf(&raw, "%s:%d: %s", ps->file, line, msg);
 	else
-		xasprintf(&m->msg, "%s: %s", ps->file, msg);
+		xasprintf(&raw, "%s: %s", ps->file, msg);
+	m->msg = config_escape(raw);
+	free(raw);
 	free(msg);
 }
 
@@ -305,7 +348,7 @@ static void
 config_errors_flush(struct config_parse *ps)
 {
 	size_t i, kept = ps->nerrs < CONFIG_MAX_KEPT ? ps->nerrs : CONFIG_MAX_KEPT;
-	char *more;
+	char *more, *raw;
 
 	if (kept > 0)
 		qsort(ps->msgs, kept, sizeof(*ps->msgs), config_msg_cmp);
@@ -316,8 +359,10 @@ config_errors_flush(struct config_parse *ps)
 			free(ps->msgs[i].msg);
 	}
 	if (ps->nerrs > CONFIG_MAX_ERRORS) {
-		xasprintf(&more, "%s: %zu more errors not shown", ps->file,
+		xasprintf(&raw, "%s: %zu more errors not shown", ps->file,
 		    ps->nerrs - CONFIG_MAX_ERRORS);
+		more = config_escape(raw);
+		free(raw);
 		config_errors_add(ps->errs, more);
 	}
 	free(ps->msgs);

@@ -638,6 +638,67 @@ START_TEST(test_syntax)
 }
 END_TEST
 
+/* Every message is printable ASCII: nothing for a terminal or a log to interpret. */
+static void
+check_printable(const struct config_errors *e)
+{
+	const unsigned char *p;
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		for (p = (const unsigned char *)e->msgs[i]; *p != '\0'; p++)
+			ck_assert_msg(*p >= 0x20 && *p < 0x7f, "raw byte 0x%02x in '%s'", *p,
+			    e->msgs[i]);
+}
+
+/* What was written is quoted with control and non-ASCII bytes escaped. */
+START_TEST(test_escaped_messages)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "[server]\nmax_connections = 1\t2\x01\x7f\xff\\z\n" LSN,
+		  "t.ini:2: [server] max_connections: expected an integer from 1 to 2147483647, "
+		  "got '1\\t2\\x01\\x7f\\xff\\\\z'" },
+		{ "[server]\nworkers = 1\r2\n" LSN,
+		  "t.ini:2: [server] workers: expected an integer from 0 to 256, got '1\\r2'" },
+		{ "[ser\x1bver]\n" LSN,
+		  "t.ini:1: [ser\\x1bver]: unknown section; expected [server], [log], [debug], "
+		  "[metrics] or [listener NAME]" },
+		{ "[server]\nmax\x07" "conn = 1\n" LSN,
+		  "t.ini:2: [server] max\\x07conn: unknown key; expected one of: " },
+		{ LSN "\x1b[2J\n",
+		  "t.ini:4: syntax error: expected 'key = value', got '\\x1b[2J'" },
+		{ "[listener a\x08" "b]\n" LSN,
+		  "t.ini:1: [listener a\\x08b]: expected a listener name of letters, digits, "
+		  "'_', '.' or '-', as in [listener echo], got 'a\\x08b'" },
+	};
+	struct config_errors e = { NULL, 0 };
+	struct config *cf = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		load_bad(cases[i].text, &e);
+		ck_assert_msg(e.n == 1, "case %zu:%s", i, errs_join(&e));
+		ck_assert_msg(strncmp(e.msgs[0], cases[i].msg, strlen(cases[i].msg)) == 0,
+		    "case %zu: want '%s...', got '%s'", i, cases[i].msg, e.msgs[0]);
+		check_printable(&e);
+		config_errors_free(&e);
+	}
+
+	/* The name given in place of a file is escaped too. */
+	ck_assert_int_eq(config_load_string("a\nb", "[server]\nworkers = x\n", &cf, &e), -1);
+	ck_assert_uint_eq(e.n, 2);
+	ck_assert_str_eq(e.msgs[0], "a\\nb:2: [server] workers: expected an integer from 0 to "
+	    "256, got 'x'");
+	ck_assert_str_eq(e.msgs[1], "a\\nb: expected at least one [listener NAME] section, "
+	    "found none");
+	check_printable(&e);
+	config_errors_free(&e);
+}
+END_TEST
+
 static char *
 write_temp(const char *text)
 {
@@ -903,6 +964,7 @@ config_suite(void)
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_syntax);
+	tcase_add_test(tc, test_escaped_messages);
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_error_cap);
 	tcase_add_test(tc, test_foreach_key);

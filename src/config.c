@@ -248,15 +248,56 @@ config_sect_name(enum config_sect s)
 }
 
 /*
+ * A copy of s that is safe to print on a terminal or in a log line: control
+ * and non-ASCII bytes become \t, \r, \n or \xNN, and a backslash becomes
+ * \\, so the escaped text reads back unambiguously (like vis(3)).
+ */
+static char *
+config_escape(const char *s)
+{
+	const unsigned char *p;
+	char *out, *q;
+
+	out = q = xmalloc(4 * strlen(s) + 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '\\':
+			q = stpcpy(q, "\\\\");
+			break;
+		case '\t':
+			q = stpcpy(q, "\\t");
+			break;
+		case '\r':
+			q = stpcpy(q, "\\r");
+			break;
+		case '\n':
+			q = stpcpy(q, "\\n");
+			break;
+		default:
+			if (*p >= 0x20 && *p < 0x7f)
+				*q++ = (char)*p;
+			else
+				q += sprintf(q, "\\x%02x", *p);
+			break;
+		}
+	}
+	*q = '\0';
+	return out;
+}
+
+/*
  * Remember "FILE:LINE: message" (or "FILE: message" when line is 0). Errors
  * are sorted by line before they are handed out, since some are only found
- * at the end of a section or of the file.
+ * at the end of a section or of the file. Messages quote what was written
+ * (values, keys, section names), which may hold any byte: the whole message
+ * is escaped, so an error line never carries raw control bytes to a terminal
+ * or a log.
  */
 static void __attribute__((format(printf, 3, 4)))
 config_error(struct config_parse *ps, int line, const char *fmt, ...)
 {
 	struct config_msg *m;
-	char *msg;
+	char *msg, *raw;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -273,9 +314,11 @@ config_error(struct config_parse *ps, int line, const char *fmt, ...)
 	m->line = line > 0 ? line : INT_MAX;
 	m->seq = ps->nerrs;
 	if (line > 0)
-		xasprintf(&m->msg, "%s:%d: %s", ps->file, line, msg);
+		xasprintf(&raw, "%s:%d: %s", ps->file, line, msg);
 	else
-		xasprintf(&m->msg, "%s: %s", ps->file, msg);
+		xasprintf(&raw, "%s: %s", ps->file, msg);
+	m->msg = config_escape(raw);
+	free(raw);
 	free(msg);
 }
 
@@ -305,7 +348,7 @@ static void
 config_errors_flush(struct config_parse *ps)
 {
 	size_t i, kept = ps->nerrs < CONFIG_MAX_KEPT ? ps->nerrs : CONFIG_MAX_KEPT;
-	char *more;
+	char *more, *raw;
 
 	if (kept > 0)
 		qsort(ps->msgs, kept, sizeof(*ps->msgs), config_msg_cmp);
@@ -316,8 +359,10 @@ config_errors_flush(struct config_parse *ps)
 			free(ps->msgs[i].msg);
 	}
 	if (ps->nerrs > CONFIG_MAX_ERRORS) {
-		xasprintf(&more, "%s: %zu more errors not shown", ps->file,
+		xasprintf(&raw, "%s: %zu more errors not shown", ps->file,
 		    ps->nerrs - CONFIG_MAX_ERRORS);
+		more = config_escape(raw);
+		free(raw);
 		config_errors_add(ps->errs, more);
 	}
 	free(ps->msgs);
@@ -1359,4 +1404,236 @@ config_foreach_key(void (*cb)(const char *section, const char *key, void *arg), 
 
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++)
 		cb(config_sect_name(k->sect), k->name, arg);
+}
+
+/* ---------------------------------------------------------------- dump */
+
+/*
+ * Longest line the loader takes: inih's buffer less the newline and the NUL
+ * (config_read_cb reports longer ones).
+ */
+#define CONFIG_LINE_MAX		(INI_MAX_LINE - 2)
+
+/* Write one key's value(s) from obj as "key = value" lines. */
+typedef void (*config_dump_cb)(FILE *, const struct config_key *, const void *);
+
+/*
+ * "key = value", or "key=value" where the spaces would change what is read
+ * back: a value starting with ';' (a comment after whitespace) or a line
+ * that would pass CONFIG_LINE_MAX. "key =" for an empty value; NULL (not
+ * set): a comment.
+ */
+static void
+config_dump_line(FILE *fp, const char *key, const char *value)
+{
+	if (value == NULL)
+		fprintf(fp, "; %s (not set)\n", key);
+	else if (*value == '\0')
+		fprintf(fp, "%s =\n", key);
+	else if (*value == ';' || strlen(key) + 3 + strlen(value) > CONFIG_LINE_MAX)
+		fprintf(fp, "%s=%s\n", key, value);
+	else
+		fprintf(fp, "%s = %s\n", key, value);
+}
+
+static const void *
+config_dump_field(const void *obj, const struct config_key *k)
+{
+	return (const char *)obj + k->off;
+}
+
+static void
+config_dump_uint(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu",
+	    (unsigned long long)*(const uint64_t *)config_dump_field(obj, k));
+	config_dump_line(fp, k->name, buf);
+}
+
+static void
+config_dump_int(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", *(const int *)config_dump_field(obj, k));
+	config_dump_line(fp, k->name, buf);
+}
+
+static void
+config_dump_size(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[32];
+
+	config_dump_line(fp, k->name, config_fmt_size(*(const uint64_t *)config_dump_field(obj, k),
+	    buf, sizeof(buf)));
+}
+
+static void
+config_dump_duration(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[32];
+
+	config_dump_line(fp, k->name, config_fmt_duration(
+	    *(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf)));
+}
+
+static void
+config_dump_bool(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name, *(const int *)config_dump_field(obj, k) ? "yes" : "no");
+}
+
+static void
+config_dump_mode(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%04o", (unsigned)*(const mode_t *)config_dump_field(obj, k));
+	config_dump_line(fp, k->name, buf);
+}
+
+static void
+config_dump_level(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name,
+	    log_level_name(*(const enum log_level *)config_dump_field(obj, k)));
+}
+
+/* One line per subsystem: "level.conn = debug", or a comment when it follows level. */
+static void
+config_dump_subsys_level(FILE *fp, const struct config_key *k, const void *obj)
+{
+	const int *levels = config_dump_field(obj, k);
+	char key[64];
+	int s;
+
+	for (s = 0; s < LOG_S_COUNT; s++) {
+		snprintf(key, sizeof(key), "level.%s", log_subsys_name((enum log_subsys)s));
+		config_dump_line(fp, key, levels[s] == -1 ? NULL :
+		    log_level_name((enum log_level)levels[s]));
+	}
+}
+
+/* Strings: target, facility, service, paths, cipher lists, the metrics bind. */
+static void
+config_dump_str(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name, *(char *const *)config_dump_field(obj, k));
+}
+
+/* One line per bind spec, as written. */
+static void
+config_dump_bind(FILE *fp, const struct config_key *k, const void *obj)
+{
+	const struct listener_conf *lc = obj;
+	size_t i;
+
+	for (i = 0; i < lc->nbinds; i++)
+		config_dump_line(fp, k->name, lc->binds[i].spec);
+}
+
+static void
+config_dump_daytime(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name,
+	    *(const enum daytime_format *)config_dump_field(obj, k) == DAYTIME_RFC3339 ?
+	    "rfc3339" : "ctime");
+}
+
+static void
+config_dump_tls_verify(FILE *fp, const struct config_key *k, const void *obj)
+{
+	switch (*(const enum tls_verify *)config_dump_field(obj, k)) {
+	case TLS_VERIFY_OPTIONAL:
+		config_dump_line(fp, k->name, "optional");
+		break;
+	case TLS_VERIFY_REQUIRED:
+		config_dump_line(fp, k->name, "required");
+		break;
+	default:
+		config_dump_line(fp, k->name, "none");
+		break;
+	}
+}
+
+static void
+config_dump_tls_version(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name,
+	    *(const enum tls_min_version *)config_dump_field(obj, k) == TLS_MIN_TLS13 ?
+	    "TLS1.3" : "TLS1.2");
+}
+
+/* How to write back what each setter stored: a new key with a known setter needs nothing. */
+static const struct {
+	config_set_cb	set;
+	config_dump_cb	dump;
+} config_dumpers[] = {
+	{ config_set_uint, config_dump_uint },
+	{ config_set_int, config_dump_int },
+	{ config_set_size, config_dump_size },
+	{ config_set_duration, config_dump_duration },
+	{ config_set_bool, config_dump_bool },
+	{ config_set_mode, config_dump_mode },
+	{ config_set_level, config_dump_level },
+	{ config_set_subsys_level, config_dump_subsys_level },
+	{ config_set_target, config_dump_str },
+	{ config_set_facility, config_dump_str },
+	{ config_set_service, config_dump_str },
+	{ config_set_bind, config_dump_bind },
+	{ config_set_daytime, config_dump_daytime },
+	{ config_set_metrics_bind, config_dump_str },
+	{ config_set_text, config_dump_str },
+	{ config_set_tls_verify, config_dump_tls_verify },
+	{ config_set_tls_version, config_dump_tls_version },
+};
+
+/* Every key of one section, in table order. */
+static void
+config_dump_section(FILE *fp, enum config_sect sect, const void *obj)
+{
+	const struct config_key *k;
+	size_t i;
+
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
+		if (k->sect != sect)
+			continue;
+		for (i = 0; i < ARRAY_LEN(config_dumpers); i++)
+			if (config_dumpers[i].set == k->set)
+				break;
+		/* a setter without a dumper is a bug in this file, found by any dump */
+		if (i == ARRAY_LEN(config_dumpers))
+			fatalx("config: no dump for %s.%s", config_sect_name(sect), k->name);
+		config_dumpers[i].dump(fp, k, obj);
+	}
+}
+
+char *
+config_dump(const struct config *cf)
+{
+	enum config_sect sect;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *fp;
+	int bad;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		fatal("config: open_memstream");
+	for (sect = CONFIG_SECT_NONE + 1; sect < CONFIG_SECT_SKIP; sect++) {
+		if (sect == CONFIG_SECT_LISTENER)
+			continue;
+		fprintf(fp, "%s[%s]\n", sect == CONFIG_SECT_NONE + 1 ? "" : "\n",
+		    config_sect_name(sect));
+		config_dump_section(fp, sect, cf);
+	}
+	for (i = 0; i < cf->nlisteners; i++) {
+		fprintf(fp, "\n[listener %s]\n", cf->listeners[i]->name);
+		config_dump_section(fp, CONFIG_SECT_LISTENER, cf->listeners[i]);
+	}
+	bad = ferror(fp);
+	if (fclose(fp) != 0 || bad)
+		fatalx("config: out of memory (dump)");
+	return text;
 }

@@ -133,6 +133,17 @@ void                  config_errors_free(struct config_errors *errs);
 const struct listener_conf *config_find_listener(const struct config *cf, const char *name);
 
 /*
+ * The effective configuration as ini text, every key of the key table in
+ * table order: [server], [log], [debug], [metrics], then each [listener NAME]
+ * in file order. A key that is not set (a path with no default, a log
+ * subsystem that follows level) is a "; key (not set)" comment. Values are
+ * written as they were loaded, byte for byte (not escaped). Loading the text
+ * gives the same configuration, and dumping that gives the same text. The
+ * caller frees it.
+ */
+char                 *config_dump(const struct config *cf);
+
+/*
  * The key table, for documentation checks: calls cb for every accepted
  * "section.key" ("server.max_connections", "listener.bind", "log.level.SUBSYS" is
  * reported as "log.level.<subsystem>").

@@ -542,6 +542,18 @@ tls_handshake_done(struct conn *c)
 	    tc->subject != NULL ? tc->subject : "");
 }
 
+enum tls_first
+tls_first_byte_class(unsigned char b)
+{
+	if (b == TLS_RECORD_HANDSHAKE)
+		return TLS_FIRST_TLS;
+	if (b >= 0x20 && b < 0x7f)
+		return TLS_FIRST_TEXT;
+	if (b == '\r' || b == '\n' || b == '\t')
+		return TLS_FIRST_SPACE;
+	return TLS_FIRST_TLS;
+}
+
 /*
  * Look at the first byte without consuming it: 1 a TLS record (or not text:
  * OpenSSL judges), 0 nothing yet, -1 refused (plaintext, or closed).
@@ -550,6 +562,7 @@ static int
 tls_peek_first(struct conn *c, const char **reason)
 {
 	struct tls_conn *tc = c->io_data;
+	enum tls_first first;
 	unsigned char b;
 	ssize_t n;
 
@@ -564,11 +577,9 @@ tls_peek_first(struct conn *c, const char **reason)
 		return -1;
 	}
 	tc->flags |= TLS_C_PEEKED;
-	if (b == TLS_RECORD_HANDSHAKE)
-		return 1;
-	if ((b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t') {
+	if ((first = tls_first_byte_class(b)) != TLS_FIRST_TLS) {
 		tc->flags |= TLS_C_FATAL;
-		tls_fail_log(c, TLS_FAIL_PLAINTEXT, b >= 0x20 && b < 0x7f ?
+		tls_fail_log(c, TLS_FAIL_PLAINTEXT, first == TLS_FIRST_TEXT ?
 		    "first byte is printable text" : "first byte is whitespace");
 		*reason = tls_fail_name(TLS_FAIL_PLAINTEXT);
 		return -1;

@@ -43,6 +43,13 @@ struct tls_stats {
 	uint64_t contexts_loaded;            /* start-up and reloads */
 };
 
+/* What the first byte from a client on a TLS port says. */
+enum tls_first {
+	TLS_FIRST_TLS = 0,       /* a handshake record (0x16), or binary: OpenSSL judges */
+	TLS_FIRST_TEXT,          /* printable ASCII: a plaintext client, refused */
+	TLS_FIRST_SPACE,         /* CR, LF or TAB: a plaintext client, refused */
+};
+
 extern const struct conn_io tls_io;
 
 /*
@@ -74,6 +81,9 @@ int             tls_conn_resumed(const struct conn *c);  /* 1 resumed, 0 full, -
  * days_left=N".
  */
 int             tls_check_listener(const struct listener_conf *lc, char **msg);
+
+/* The decision the accept path makes on the first byte, before OpenSSL sees it. */
+enum tls_first  tls_first_byte_class(unsigned char b);
 
 void            tls_get_stats(struct tls_stats *st);
 const char     *tls_fail_name(enum tls_fail f);

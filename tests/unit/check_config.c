@@ -638,6 +638,67 @@ START_TEST(test_syntax)
 }
 END_TEST
 
+/* Every message is printable ASCII: nothing for a terminal or a log to interpret. */
+static void
+check_printable(const struct config_errors *e)
+{
+	const unsigned char *p;
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		for (p = (const unsigned char *)e->msgs[i]; *p != '\0'; p++)
+			ck_assert_msg(*p >= 0x20 && *p < 0x7f, "raw byte 0x%02x in '%s'", *p,
+			    e->msgs[i]);
+}
+
+/* What was written is quoted with control and non-ASCII bytes escaped. */
+START_TEST(test_escaped_messages)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "[server]\nmax_connections = 1\t2\x01\x7f\xff\\z\n" LSN,
+		  "t.ini:2: [server] max_connections: expected an integer from 1 to 2147483647, "
+		  "got '1\\t2\\x01\\x7f\\xff\\\\z'" },
+		{ "[server]\nworkers = 1\r2\n" LSN,
+		  "t.ini:2: [server] workers: expected an integer from 0 to 256, got '1\\r2'" },
+		{ "[ser\x1bver]\n" LSN,
+		  "t.ini:1: [ser\\x1bver]: unknown section; expected [server], [log], [debug], "
+		  "[metrics] or [listener NAME]" },
+		{ "[server]\nmax\x07" "conn = 1\n" LSN,
+		  "t.ini:2: [server] max\\x07conn: unknown key; expected one of: " },
+		{ LSN "\x1b[2J\n",
+		  "t.ini:4: syntax error: expected 'key = value', got '\\x1b[2J'" },
+		{ "[listener a\x08" "b]\n" LSN,
+		  "t.ini:1: [listener a\\x08b]: expected a listener name of letters, digits, "
+		  "'_', '.' or '-', as in [listener echo], got 'a\\x08b'" },
+	};
+	struct config_errors e = { NULL, 0 };
+	struct config *cf = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		load_bad(cases[i].text, &e);
+		ck_assert_msg(e.n == 1, "case %zu:%s", i, errs_join(&e));
+		ck_assert_msg(strncmp(e.msgs[0], cases[i].msg, strlen(cases[i].msg)) == 0,
+		    "case %zu: want '%s...', got '%s'", i, cases[i].msg, e.msgs[0]);
+		check_printable(&e);
+		config_errors_free(&e);
+	}
+
+	/* The name given in place of a file is escaped too. */
+	ck_assert_int_eq(config_load_string("a\nb", "[server]\nworkers = x\n", &cf, &e), -1);
+	ck_assert_uint_eq(e.n, 2);
+	ck_assert_str_eq(e.msgs[0], "a\\nb:2: [server] workers: expected an integer from 0 to "
+	    "256, got 'x'");
+	ck_assert_str_eq(e.msgs[1], "a\\nb: expected at least one [listener NAME] section, "
+	    "found none");
+	check_printable(&e);
+	config_errors_free(&e);
+}
+END_TEST
+
 static char *
 write_temp(const char *text)
 {
@@ -773,6 +834,179 @@ START_TEST(test_foreach_key)
 }
 END_TEST
 
+/* load(text) succeeds, load(dump) succeeds, dump(load(dump)) == dump; returns the dump. */
+static char *
+dump_round_trip(const char *text)
+{
+	struct config *cf = load_ok(text), *cf2;
+	char *d1 = config_dump(cf), *d2;
+
+	cf2 = load_ok(d1);
+	d2 = config_dump(cf2);
+	ck_assert_msg(strcmp(d1, d2) == 0, "dump of the dump differs:\n%s\n----\n%s", d1, d2);
+	free(d2);
+	config_free(cf2);
+	config_free(cf);
+	return d1;
+}
+
+/* The dump has this exact line. */
+static void
+dump_has_line(const char *dump, const char *line)
+{
+	const char *p;
+	size_t n = strlen(line);
+
+	for (p = dump; p != NULL; p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL)
+		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+			return;
+	ck_abort_msg("no line '%s' in:\n%s", line, dump);
+}
+
+/* "section.key" for each key line of a dump; level.conn counts as level.<subsystem>. */
+static void
+dump_scan_keys(const char *dump, struct key_list *found)
+{
+	char *copy = xstrdup(dump), *line, *save = NULL, section[64] = "";
+	const char *key;
+	size_t n;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (*line == '[') {
+			snprintf(section, sizeof(section), "%.*s", (int)strcspn(line + 1, " ]"),
+			    line + 1);
+			continue;
+		}
+		key = strncmp(line, "; ", 2) == 0 ? line + 2 : line;
+		n = strcspn(key, " =");
+		found->keys = xreallocarray(found->keys, found->n + 1, sizeof(*found->keys));
+		if (strncmp(key, "level.", 6) == 0)
+			xasprintf(&found->keys[found->n++], "%s.level.<subsystem>", section);
+		else
+			xasprintf(&found->keys[found->n++], "%s.%.*s", section, (int)n, key);
+	}
+	free(copy);
+}
+
+/* Every key of the table is in the dump, in its section, with its effective value. */
+START_TEST(test_dump_every_key)
+{
+	struct key_list keys = { NULL, 0 }, found = { NULL, 0 };
+	char *dump = dump_round_trip(LSN);
+	size_t i;
+
+	config_foreach_key(collect_key_cb, &keys);
+	dump_scan_keys(dump, &found);
+	for (i = 0; i < keys.n; i++)
+		ck_assert_msg(key_list_has(&found, keys.keys[i]), "%s not in:\n%s", keys.keys[i],
+		    dump);
+	ck_assert_msg(strncmp(dump, "[server]\nmax_connections = 10000\n", 33) == 0, "%s", dump);
+	dump_has_line(dump, "shutdown_timeout = 30s");
+	dump_has_line(dump, "write_high_watermark = 256K");
+	dump_has_line(dump, "write_low_watermark = 64K");
+	dump_has_line(dump, "max_line = 4K");
+	dump_has_line(dump, "; pidfile (not set)");
+	dump_has_line(dump, "level = info");
+	dump_has_line(dump, "; level.conn (not set)");
+	dump_has_line(dump, "target = stderr");
+	dump_has_line(dump, "[metrics]");
+	dump_has_line(dump, "bind =");
+	dump_has_line(dump, "[listener a]");
+	dump_has_line(dump, "bind = 127.0.0.1:0");
+	dump_has_line(dump, "service = echo");
+	dump_has_line(dump, "unix_mode = 0660");
+	dump_has_line(dump, "idle_timeout = 5m");
+	dump_has_line(dump, "tls_min_version = TLS1.2");
+	dump_has_line(dump, "; tls_cert (not set)");
+	free(dump);
+	key_list_free(&keys);
+	key_list_free(&found);
+}
+END_TEST
+
+/* Values set in the file come back as set, in the shortest spelling. */
+START_TEST(test_dump_values)
+{
+	static const char text[] =
+	    "[server]\n"
+	    "write_high_watermark = 2048K\n"
+	    "shutdown_timeout = 90000ms\n"
+	    "linger_timeout = 1500ms\n"
+	    "pidfile = /run/echod.pid\n"
+	    "[log]\n"
+	    "level.conn = error\n"
+	    "facility = LOCAL3\n"
+	    "[metrics]\n"
+	    "bind = 127.0.0.1:9107\n"
+	    "[debug]\n"
+	    "enabled = on\n"
+	    "[listener day]\n"
+	    "bind = unix:/tmp/echod-day.sock, *:0 127.0.0.1:0\n"
+	    "bind = [::1]:0\n"
+	    "service = daytime\n"
+	    "unix_mode = 600\n"
+	    "daytime_format = rfc3339\n"
+	    "tls = yes\n"
+	    "tls_cert =;odd\n"
+	    "tls_key = /k.pem\n"
+	    "tls_ca = /ca.pem\n"
+	    "tls_verify_client = Required\n"
+	    "tls_min_version = tlsv1.3\n"
+	    "[listener cmd]\n"
+	    "bind = 127.0.0.2:0\n"
+	    "service = command\n"
+	    "reuse_port = true\n";
+	char *dump = dump_round_trip(text);
+
+	dump_has_line(dump, "write_high_watermark = 2M");
+	dump_has_line(dump, "write_low_watermark = 512K");
+	dump_has_line(dump, "shutdown_timeout = 90s");
+	dump_has_line(dump, "linger_timeout = 1500ms");
+	dump_has_line(dump, "pidfile = /run/echod.pid");
+	dump_has_line(dump, "level.conn = error");
+	dump_has_line(dump, "; level.tls (not set)");
+	dump_has_line(dump, "facility = local3");
+	dump_has_line(dump, "bind = 127.0.0.1:9107");
+	dump_has_line(dump, "enabled = yes");
+	dump_has_line(dump, "bind = unix:/tmp/echod-day.sock");
+	dump_has_line(dump, "bind = *:0");
+	dump_has_line(dump, "bind = 127.0.0.1:0");
+	dump_has_line(dump, "bind = [::1]:0");
+	dump_has_line(dump, "unix_mode = 0600");
+	dump_has_line(dump, "daytime_format = rfc3339");
+	dump_has_line(dump, "tls = yes");
+	/* "tls_cert = ;odd" would read back as an empty value and a comment */
+	dump_has_line(dump, "tls_cert=;odd");
+	dump_has_line(dump, "tls_verify_client = required");
+	dump_has_line(dump, "tls_min_version = TLS1.3");
+	dump_has_line(dump, "[listener cmd]");
+	dump_has_line(dump, "reuse_port = yes");
+	ck_assert_ptr_nonnull(strstr(dump, "[listener day]"));
+	ck_assert(strstr(dump, "[listener day]") < strstr(dump, "[listener cmd]"));
+	free(dump);
+}
+END_TEST
+
+/* A value that fills a line is written without the spaces around '='. */
+START_TEST(test_dump_long_value)
+{
+	char *value, *text, *dump, *line;
+	size_t n = 198 - strlen("tls_ciphers=");
+
+	value = xmalloc(n + 1);
+	memset(value, 'A', n);
+	value[n] = '\0';
+	xasprintf(&text, LSN "tls_ciphers=%s\n", value);
+	xasprintf(&line, "tls_ciphers=%s", value);
+	dump = dump_round_trip(text);
+	dump_has_line(dump, line);
+	free(dump);
+	free(line);
+	free(text);
+	free(value);
+}
+END_TEST
+
 static char *
 sample_path(void)
 {
@@ -903,9 +1137,13 @@ config_suite(void)
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_syntax);
+	tcase_add_test(tc, test_escaped_messages);
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_error_cap);
 	tcase_add_test(tc, test_foreach_key);
+	tcase_add_test(tc, test_dump_every_key);
+	tcase_add_test(tc, test_dump_values);
+	tcase_add_test(tc, test_dump_long_value);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(doc, 20);

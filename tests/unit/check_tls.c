@@ -808,6 +808,27 @@ START_TEST(test_fail_plaintext)
 }
 END_TEST
 
+/* Every byte value: text and line whitespace are refused, the rest goes to OpenSSL. */
+START_TEST(test_first_byte_class)
+{
+	unsigned b;
+
+	ck_assert_int_eq(tls_first_byte_class(0x16), TLS_FIRST_TLS);
+	ck_assert_int_eq(tls_first_byte_class('G'), TLS_FIRST_TEXT);
+	ck_assert_int_eq(tls_first_byte_class(' '), TLS_FIRST_TEXT);
+	ck_assert_int_eq(tls_first_byte_class('~'), TLS_FIRST_TEXT);
+	ck_assert_int_eq(tls_first_byte_class('\r'), TLS_FIRST_SPACE);
+	ck_assert_int_eq(tls_first_byte_class('\n'), TLS_FIRST_SPACE);
+	ck_assert_int_eq(tls_first_byte_class('\t'), TLS_FIRST_SPACE);
+	for (b = 0; b < 256; b++) {
+		if ((b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t')
+			ck_assert_int_ne(tls_first_byte_class((unsigned char)b), TLS_FIRST_TLS);
+		else
+			ck_assert_int_eq(tls_first_byte_class((unsigned char)b), TLS_FIRST_TLS);
+	}
+}
+END_TEST
+
 START_TEST(test_fail_garbage)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
@@ -1020,6 +1041,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_key_update);
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_fail_plaintext);
+	tcase_add_test(tc, test_first_byte_class);
 	tcase_add_test(tc, test_fail_garbage);
 	tcase_add_test(tc, test_fail_truncated);
 	tcase_add_test(tc, test_fail_timeout);

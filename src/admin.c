@@ -7,13 +7,19 @@
  * JOBS, SLOWLOG [n], DEBUG [on|off], LOGLEVEL <level> [subsystem], RELOAD,
  * SHUTDOWN [graceful|now], HELP, QUIT.
  *
- * Actions that close connections (SHUTDOWN) run from a one-shot event after
- * the reply is written, never inside this connection's read callback, so the
- * console's own state is not freed under the command loop.
+ * Every command runs inline: closing connections (KILL, SHUTDOWN) only marks
+ * them, and the closes run after this callback (conn.h), so the console's
+ * own state is never freed under the command loop. The reply is written
+ * before the action, so SHUTDOWN now still answers.
+ *
+ * The console reads the daemon through the statistics registry and small
+ * accessor functions; RELOAD and SHUTDOWN go through hooks the server
+ * installs (admin_set_hooks), since the server sits above the services.
  */
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,19 +28,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include <event2/event.h>
-
 #include "addr.h"
+#include "admin.h"
 #include "command.h"
-#include "config.h"
 #include "conn.h"
 #include "debug.h"
-#include "listener.h"
 #include "log.h"
 #include "pool.h"
-#include "server.h"
 #include "service.h"
-#include "tls.h"
+#include "stats.h"
 #include "util.h"
 
 #define ADMIN_MAX_LINE		1024
@@ -43,6 +45,7 @@
 
 struct admin {
 	struct command_reader	rd;
+	int			quit;		/* QUIT or Ctrl-D: run nothing more */
 };
 
 struct admin_args {
@@ -57,7 +60,24 @@ struct admin_cmd {
 	const char	*help;
 };
 
+/* The admin service's options. */
+struct admin_conf {
+	int	allow_remote;		/* a TCP bind on a non-loopback address is allowed */
+};
+static const struct service_key admin_keys[] = {
+	{ "allow_remote", SERVICE_K_BOOL, offsetof(struct admin_conf, allow_remote), 0, 0, "no",
+	  NULL, 0, NULL, NULL },
+};
+
+static struct admin_hooks admin_hooks;
+
 static void admin_cmd_help(struct conn *, struct admin_args *);
+
+void
+admin_set_hooks(const struct admin_hooks *h)
+{
+	admin_hooks = *h;
+}
 
 /* ---------------------------------------------------------------- replies */
 
@@ -83,99 +103,37 @@ admin_ms(uint64_t us, char *buf, size_t size)
 
 /* ---------------------------------------------------------------- STATS */
 
-static void
-admin_stats_listeners(struct conn *c)
-{
-	struct listener *l;
-
-	TAILQ_FOREACH(l, listener_all(), entry)
-		conn_printf(c, "listener=%s service=%s current=%" PRIu64 " total=%" PRIu64
-		    " rejected=%" PRIu64 " rejected_fd_limit=%" PRIu64 " paused=%d\r\n", l->name,
-		    l->svc->name, l->current, l->total, l->rejected, l->rejected_fd_limit,
-		    l->paused == 1);
-}
-
-/*
- * Refused connections by reason: at accept (descriptor shortage, other
- * accept errors; live listeners) and in the TLS handshake.
- */
-static void
-admin_stats_rejected(struct conn *c)
-{
-	struct tls_stats ts;
-	struct listener *l;
-	uint64_t fd = 0, all = 0;
-	int i;
-
-	TAILQ_FOREACH(l, listener_all(), entry) {
-		fd += l->rejected_fd_limit;
-		all += l->rejected;
-	}
-	tls_get_stats(&ts);
-	conn_printf(c, "connections_rejected=%" PRIu64 "\r\nconnections_rejected_fd_limit=%" PRIu64
-	    "\r\nconnections_rejected_accept_error=%" PRIu64 "\r\n", listener_rejected_total(), fd,
-	    all - fd);
-	conn_printf(c, "tls_handshakes_ok=%" PRIu64 "\r\ntls_handshakes_failed=%" PRIu64 "\r\n",
-	    ts.handshakes_ok, ts.handshakes_failed);
-	for (i = 0; i < TLS_FAIL_COUNT; i++)
-		conn_printf(c, "tls_failed=%s count=%" PRIu64 "\r\n", tls_fail_name((enum tls_fail)i),
-		    ts.failed[i]);
-}
-
+/* Every counter, gauge and histogram of the registry; an argument keeps names with that prefix. */
 static void
 admin_cmd_stats(struct conn *c, struct admin_args *a)
 {
-	struct conn_stats cs;
-	struct pool_stats ps;
-	struct log_stats ls;
-	struct debug_stats ds;
-	char b1[32], b2[32], b3[32];
+	size_t len;
+	char *text;
 
-	conn_get_stats(&cs);
-	pool_get_stats(&ps);
-	log_get_stats(&ls);
-	debug_get_stats(&ds);
-	conn_printf(c, "uptime_s=%" PRIu64 "\r\n", (util_now_ms() - server_start_ms()) / 1000);
-	conn_printf(c, "debug=%s\r\n", ds.enabled ? "on" : "off");
-	conn_printf(c, "connections_current=%" PRIu64 "\r\nconnections_total=%" PRIu64 "\r\n",
-	    cs.current, cs.total);
-	admin_stats_rejected(c);
-	conn_printf(c, "bytes_in=%" PRIu64 "\r\nbytes_out=%" PRIu64 "\r\n", cs.bytes_in,
-	    cs.bytes_out);
-	admin_stats_listeners(c);
-	conn_printf(c, "jobs_workers=%" PRIu64 "\r\njobs_queued=%" PRIu64 "\r\njobs_running=%"
-	    PRIu64 "\r\njobs_submitted=%" PRIu64 "\r\njobs_rejected=%" PRIu64 "\r\n"
-	    "jobs_completed=%" PRIu64 "\r\njobs_failed=%" PRIu64 "\r\njobs_cancelled=%" PRIu64
-	    "\r\njobs_timed_out=%" PRIu64 "\r\n", ps.workers, ps.queued, ps.running, ps.submitted,
-	    ps.rejected, ps.completed, ps.failed, ps.cancelled, ps.timed_out);
-	conn_printf(c, "jobs_never_retrieved=%" PRIu64 "\r\njobs_never_scheduled=%" PRIu64 "\r\n",
-	    ds.never_retrieved, ds.never_scheduled);
-	conn_printf(c, "log_written=%" PRIu64 "\r\nlog_dropped=%" PRIu64 "\r\n", ls.written,
-	    ls.dropped);
-	conn_printf(c, "slow_callbacks=%" PRIu64 "\r\nslow_callback_ms=%" PRIu64 "\r\n"
-	    "wrong_thread_calls=%" PRIu64 "\r\n", ds.slow_callbacks, ds.slow_callback_ms,
-	    ds.wrong_thread);
-	conn_printf(c, "loop_lag_p50_ms=%s\r\nloop_lag_p99_ms=%s\r\nloop_lag_max_ms=%s\r\n",
-	    admin_ms(ds.lag_p50_us, b1, sizeof(b1)), admin_ms(ds.lag_p99_us, b2, sizeof(b2)),
-	    admin_ms(ds.lag_max_us, b3, sizeof(b3)));
+	text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len);
+	conn_write(c, text, len);
+	free(text);
 	admin_ok(c, NULL);
 }
 
 /* ---------------------------------------------------------------- CONNS, KILL */
 
 static void
+admin_conn_cb(const struct conn_info *ci, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_printf(c, "conn=%" PRIu64 " listener=%s peer=%s state=%s age_ms=%" PRIu64
+	    " idle_ms=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " pending_out=%zu"
+	    " jobs=%u%s%s\r\n", ci->id, ci->owner, ci->peer, ci->state, ci->age_ms, ci->idle_ms,
+	    ci->bytes_in, ci->bytes_out, ci->pending_out, ci->jobs, ci->transport,
+	    ci->id == conn_id(c) ? " self=1" : "");
+}
+
+static void
 admin_cmd_conns(struct conn *c, struct admin_args *a)
 {
-	uint64_t now = conn_now_ms();
-	char pbuf[ADDR_STRLEN];
-	struct conn *o;
-
-	TAILQ_FOREACH(o, conn_all(), entry)
-		conn_printf(c, "conn=%" PRIu64 " listener=%s peer=%s state=%s age_ms=%" PRIu64
-		    " idle_ms=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " jobs=%u%s\r\n",
-		    o->id, o->listener->name, conn_peer_str(o, pbuf, sizeof(pbuf)),
-		    conn_state_name(o->state), now - o->created_ms, now - o->last_active_ms,
-		    o->bytes_in, o->bytes_out, o->jobs, o == c ? " self=1" : "");
+	conn_foreach(admin_conn_cb, c);
 	admin_ok(c, NULL);
 }
 
@@ -188,7 +146,6 @@ admin_parse_u64(const char *s, uint64_t *out)
 static void
 admin_cmd_kill(struct conn *c, struct admin_args *a)
 {
-	struct conn *o;
 	uint64_t id;
 	char msg[64];
 
@@ -196,18 +153,19 @@ admin_cmd_kill(struct conn *c, struct admin_args *a)
 		admin_err(c, "usage: KILL <connection id>");
 		return;
 	}
-	if ((o = conn_find(id)) == NULL || !conn_is_alive(o)) {
+	if (conn_find(id) == NULL) {
 		admin_err(c, "no such connection");
 		return;
 	}
-	log_info(LOG_S_ADMIN, "kill conn=%" PRIu64 " by=conn=%" PRIu64, id, c->id);
+	log_info(LOG_S_ADMIN, "kill conn=%" PRIu64 " by=conn=%" PRIu64, id, conn_id(c));
 	snprintf(msg, sizeof(msg), "killed conn=%" PRIu64, id);
 	admin_ok(c, msg);
-	/* Our own connection: flush the reply, then close (never free under our feet). */
-	if (o == c)
+	/* Our own connection: flush the reply, then close. */
+	if (id == conn_id(c)) {
+		((struct admin *)conn_svc_data(c))->quit = 1;
 		conn_finish(c);
-	else
-		conn_close(o, "admin-kill");
+	} else
+		conn_kill(id, CONN_R_ADMIN_KILL);
 }
 
 /* ---------------------------------------------------------------- JOBS, SLOWLOG */
@@ -239,8 +197,8 @@ admin_slow_cb(const struct debug_slow *e, void *arg)
 	gmtime_r(&e->when, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	conn_printf(arg, "time=%s name=%s conn=%" PRIu64 " listener=%s peer=%s took_ms=%s\r\n",
-	    when, e->name, e->conn_id, e->listener[0] ? e->listener : "-",
-	    e->peer[0] ? e->peer : "-", admin_ms(e->took_us, ms, sizeof(ms)));
+	    when, e->name, e->where.conn_id, e->where.listener[0] ? e->where.listener : "-",
+	    e->where.peer[0] ? e->where.peer : "-", admin_ms(e->took_us, ms, sizeof(ms)));
 }
 
 static void
@@ -295,7 +253,7 @@ admin_cmd_loglevel(struct conn *c, struct admin_args *a)
 		log_set_level((enum log_level)level);
 	log_info(LOG_S_ADMIN, "log level=%s subsystem=%s by=conn=%" PRIu64,
 	    log_level_name((enum log_level)level),
-	    sub >= 0 ? log_subsys_name((enum log_subsys)sub) : "all", c->id);
+	    sub >= 0 ? log_subsys_name((enum log_subsys)sub) : "all", conn_id(c));
 	admin_ok(c, NULL);
 }
 
@@ -304,34 +262,19 @@ admin_cmd_loglevel(struct conn *c, struct admin_args *a)
 static void
 admin_cmd_reload(struct conn *c, struct admin_args *a)
 {
-	const struct config *before = server_config();
-
-	log_info(LOG_S_ADMIN, "reload by=conn=%" PRIu64, c->id);
-	server_reload();
-	/* The server swaps in a new config only when the reload succeeded. */
-	if (server_config() != before)
+	log_info(LOG_S_ADMIN, "reload by=conn=%" PRIu64, conn_id(c));
+	if (admin_hooks.reload == NULL)
+		admin_err(c, "reload is not available");
+	else if (admin_hooks.reload() == 0)
 		admin_ok(c, "reloaded");
 	else
 		admin_err(c, "reload failed; the current configuration is kept (see the log)");
 }
 
 static void
-admin_shutdown_body(intptr_t graceful)
-{
-	server_shutdown((int)graceful);
-}
-
-static void
-admin_shutdown_cb(evutil_socket_t fd, short what, void *arg)
-{
-	DEBUG_CB("admin_shutdown_cb", NULL, NULL, admin_shutdown_body((intptr_t)arg));
-}
-
-static void
 admin_cmd_shutdown(struct conn *c, struct admin_args *a)
 {
-	struct timeval now = { 0, 0 };
-	intptr_t graceful = 1;
+	int graceful = 1;
 
 	if (a->n == 2) {
 		if (strcasecmp(a->v[1], "now") == 0)
@@ -341,13 +284,16 @@ admin_cmd_shutdown(struct conn *c, struct admin_args *a)
 			return;
 		}
 	}
-	if (event_base_once(server_base(), -1, EV_TIMEOUT, admin_shutdown_cb, (void *)graceful,
-	    &now) == -1) {
-		admin_err(c, "cannot schedule the shutdown");
+	if (admin_hooks.shutdown == NULL) {
+		admin_err(c, "shutdown is not available");
 		return;
 	}
-	log_info(LOG_S_ADMIN, "shutdown %s by=conn=%" PRIu64, graceful ? "graceful" : "now", c->id);
+	log_info(LOG_S_ADMIN, "shutdown %s by=conn=%" PRIu64, graceful ? "graceful" : "now",
+	    conn_id(c));
+	/* The answer first: the closes the shutdown asks for run after this callback. */
 	admin_ok(c, graceful ? "shutting down gracefully" : "shutting down now");
+	((struct admin *)conn_svc_data(c))->quit = 1;
+	admin_hooks.shutdown(graceful);
 }
 
 /* ---------------------------------------------------------------- QUIT, the table, HELP */
@@ -356,11 +302,13 @@ static void
 admin_cmd_quit(struct conn *c, struct admin_args *a)
 {
 	admin_ok(c, "bye");
+	((struct admin *)conn_svc_data(c))->quit = 1;
 	conn_finish(c);
 }
 
 static const struct admin_cmd admin_cmds[] = {
-	{ "STATS", 0, 0, admin_cmd_stats, "STATS - counters, gauges and loop lag" },
+	{ "STATS", 0, 1, admin_cmd_stats,
+	  "STATS [prefix] - every counter and gauge (those whose name starts with prefix)" },
 	{ "CONNS", 0, 0, admin_cmd_conns, "CONNS - one line per connection" },
 	{ "KILL", 1, 1, admin_cmd_kill, "KILL <id> - close a connection" },
 	{ "JOBS", 0, 0, admin_cmd_jobs, "JOBS - queued and running pool jobs" },
@@ -433,22 +381,22 @@ admin_execute(struct conn *c, const char *line, size_t len)
 			conn_printf(c, "-ERR usage: %s\r\n", cmd->help);
 			return;
 		}
-		log_debug(LOG_S_ADMIN, "conn=%" PRIu64 " command=%s", c->id, cmd->name);
+		log_debug(LOG_S_ADMIN, "conn=%" PRIu64 " command=%s", conn_id(c), cmd->name);
 		cmd->fn(c, &a);
 		return;
 	}
 	admin_err(c, "unknown command (try HELP)");
 }
 
-/* Run every complete line; stop when a command ended this connection's service. */
+/* Run every complete line; stop when a command ended this session. */
 static void
 admin_run(struct conn *c, int eof)
 {
-	struct admin *ad = c->svc_data;
+	struct admin *ad = conn_svc_data(c);
 	const char *line;
 	size_t len;
 
-	while (c->state == CONN_S_OPEN) {
+	while (!ad->quit) {
 		switch (command_reader_next(&ad->rd, eof, &line, &len)) {
 		case COMMAND_EV_NONE:
 			return;
@@ -460,6 +408,7 @@ admin_run(struct conn *c, int eof)
 			break;
 		case COMMAND_EV_INTERRUPT:
 		case COMMAND_EV_EOT:
+			ad->quit = 1;
 			conn_finish(c);
 			return;
 		}
@@ -472,15 +421,15 @@ admin_on_open(struct conn *c)
 	struct admin *ad = xcalloc(1, sizeof(*ad));
 
 	command_reader_init(&ad->rd, ADMIN_MAX_LINE);
-	c->svc_data = ad;
-	log_info(LOG_S_ADMIN, "conn=%" PRIu64 " admin session listener=%s", c->id,
-	    c->listener->name);
+	conn_set_svc_data(c, ad);
+	log_info(LOG_S_ADMIN, "conn=%" PRIu64 " admin session listener=%s", conn_id(c),
+	    conn_owner_name(c));
 }
 
 static void
 admin_on_data(struct conn *c, const char *data, size_t len)
 {
-	struct admin *ad = c->svc_data;
+	struct admin *ad = conn_svc_data(c);
 
 	command_reader_push(&ad->rd, data, len);
 	admin_run(c, 0);
@@ -496,17 +445,34 @@ admin_on_eof(struct conn *c)
 static void
 admin_on_close(struct conn *c)
 {
-	struct admin *ad = c->svc_data;
+	struct admin *ad = conn_svc_data(c);
 
 	if (ad == NULL)
 		return;
 	command_reader_free(&ad->rd);
 	free(ad);
-	c->svc_data = NULL;
+	conn_set_svc_data(c, NULL);
+}
+
+/* The console listens on unix sockets or loopback unless allow_remote = yes. */
+static int
+admin_check_bind(const void *conf, const struct sockaddr *sa, const char **expect)
+{
+	const struct admin_conf *ac = conf;
+
+	if (ac->allow_remote || addr_is_local(sa))
+		return 0;
+	*expect = "expected a unix socket or a loopback address for the admin console (or "
+	    "allow_remote = yes)";
+	return -1;
 }
 
 const struct service service_admin = {
 	.name = "admin",
+	.keys = admin_keys,
+	.nkeys = ARRAY_LEN(admin_keys),
+	.conf_size = sizeof(struct admin_conf),
+	.check_bind = admin_check_bind,
 	.on_open = admin_on_open,
 	.on_data = admin_on_data,
 	.on_eof = admin_on_eof,

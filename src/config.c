@@ -72,6 +72,7 @@ struct config_key {
 	uint64_t		 max;
 	const char		*def;	/* default, as it would be written; NULL: none */
 	int			 flags;	/* CONFIG_K_* */
+	const struct service_key *skey;	/* a service's key (service.h), else NULL */
 };
 
 static int	config_set_uint(struct config_parse *, const struct config_key *, void *,
@@ -98,7 +99,9 @@ static int	config_set_service(struct config_parse *, const struct config_key *, 
 		    const char *);
 static int	config_set_bind(struct config_parse *, const struct config_key *, void *,
 		    const char *);
-static int	config_set_daytime(struct config_parse *, const struct config_key *, void *,
+static int	config_set_enum(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_custom(struct config_parse *, const struct config_key *, void *,
 		    const char *);
 static int	config_set_metrics_bind(struct config_parse *, const struct config_key *, void *,
 		    const char *);
@@ -122,70 +125,64 @@ static int	config_set_tls_version(struct config_parse *, const struct config_key
  */
 static const struct config_key config_keys[] = {
 	{ SRV, "max_connections", config_set_uint, G(max_connections), 1, CONFIG_COUNT_MAX,
-	  "10000", 0 },
+	  "10000", 0, NULL },
 	{ SRV, "shutdown_timeout", config_set_duration, G(shutdown_timeout_ms), 0,
-	  CONFIG_DURATION_MAX, "30s", 0 },
+	  CONFIG_DURATION_MAX, "30s", 0, NULL },
 	{ SRV, "write_high_watermark", config_set_size, G(write_high_watermark), 1, CONFIG_SIZE_MAX,
-	  "256K", 0 },
+	  "256K", 0, NULL },
 	{ SRV, "write_low_watermark", config_set_size, G(write_low_watermark), 0, CONFIG_SIZE_MAX,
-	  "64K", 0 },
+	  "64K", 0, NULL },
 	{ SRV, "linger_timeout", config_set_duration, G(linger_timeout_ms), 0, CONFIG_DURATION_MAX,
-	  "2s", 0 },
-	{ SRV, "workers", config_set_uint, G(workers), 0, CONFIG_WORKERS_MAX, "0", 0 },
-	{ SRV, "job_queue_max", config_set_uint, G(job_queue_max), 1, CONFIG_QUEUE_MAX, "1024", 0 },
+	  "2s", 0, NULL },
+	{ SRV, "workers", config_set_uint, G(workers), 0, CONFIG_WORKERS_MAX, "0", 0, NULL },
+	{ SRV, "job_queue_max", config_set_uint, G(job_queue_max), 1, CONFIG_QUEUE_MAX, "1024", 0, NULL },
 	{ SRV, "job_timeout", config_set_duration, G(job_timeout_ms), 1, CONFIG_DURATION_MAX,
-	  "30s", 0 },
-	{ SRV, "max_line", config_set_size, G(max_line), 16, (uint64_t)1 << 20, "4096", 0 },
-	{ SRV, "max_sleep", config_set_duration, G(max_sleep_ms), 0, CONFIG_DURATION_MAX, "10s", 0 },
-	{ SRV, "max_pending", config_set_uint, G(max_pending), 1, 65536, "64", 0 },
-	{ SRV, "pidfile", config_set_text, G(pidfile), 0, 0, NULL, 0 },
-	{ SRV, "user", config_set_text, G(user), 0, 0, NULL, 0 },
-	{ SRV, "group", config_set_text, G(group), 0, 0, NULL, 0 },
+	  "30s", 0, NULL },
+	{ SRV, "pidfile", config_set_text, G(pidfile), 0, 0, NULL, 0, NULL },
+	{ SRV, "user", config_set_text, G(user), 0, 0, NULL, 0, NULL },
+	{ SRV, "group", config_set_text, G(group), 0, 0, NULL, 0, NULL },
 
-	{ LOG, "level", config_set_level, G(log_level), 0, 0, "info", 0 },
+	{ LOG, "level", config_set_level, G(log_level), 0, 0, "info", 0, NULL },
 	{ LOG, "level.<subsystem>", config_set_subsys_level, G(log_subsys_level), 0, 0,
-	  NULL, CONFIG_K_SUBSYS },
-	{ LOG, "target", config_set_target, G(log_target), 0, 0, "stderr", 0 },
-	{ LOG, "facility", config_set_facility, G(log_facility), 0, 0, "daemon", 0 },
+	  NULL, CONFIG_K_SUBSYS, NULL },
+	{ LOG, "target", config_set_target, G(log_target), 0, 0, "stderr", 0, NULL },
+	{ LOG, "facility", config_set_facility, G(log_facility), 0, 0, "daemon", 0, NULL },
 	{ LOG, "queue_size", config_set_uint, G(log_queue_size), 16, CONFIG_QUEUE_MAX,
-	  "4096", 0 },
-	{ LOG, "connections", config_set_bool, G(log_connections), 0, 0, "no", 0 },
+	  "4096", 0, NULL },
+	{ LOG, "connections", config_set_bool, G(log_connections), 0, 0, "no", 0, NULL },
 
-	{ LSN, "bind", config_set_bind, 0, 0, 0, NULL, CONFIG_K_REPEAT | CONFIG_K_REQUIRED },
-	{ LSN, "service", config_set_service, L(service), 0, 0, NULL, CONFIG_K_REQUIRED },
-	{ LSN, "backlog", config_set_int, L(backlog), 1, 65535, "511", 0 },
-	{ LSN, "reuse_port", config_set_bool, L(reuse_port), 0, 0, "no", 0 },
+	{ LSN, "bind", config_set_bind, 0, 0, 0, NULL, CONFIG_K_REPEAT | CONFIG_K_REQUIRED, NULL },
+	{ LSN, "service", config_set_service, L(service), 0, 0, NULL, CONFIG_K_REQUIRED, NULL },
+	{ LSN, "backlog", config_set_int, L(backlog), 1, 65535, "511", 0, NULL },
+	{ LSN, "reuse_port", config_set_bool, L(reuse_port), 0, 0, "no", 0, NULL },
 	{ LSN, "max_connections", config_set_uint, L(max_connections), 0, CONFIG_COUNT_MAX,
-	  "0", 0 },
+	  "0", 0, NULL },
 	{ LSN, "idle_timeout", config_set_duration, L(idle_timeout_ms), 0, CONFIG_DURATION_MAX,
-	  "300s", 0 },
-	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, "0660", 0 },
-	{ LSN, "daytime_format", config_set_daytime, L(daytime_format), 0, 0, "ctime", 0 },
-	{ LSN, "tls", config_set_bool, L(tls), 0, 0, "no", 0 },
-	{ LSN, "tls_cert", config_set_text, L(tls_cert), 0, 0, NULL, 0 },
-	{ LSN, "tls_key", config_set_text, L(tls_key), 0, 0, NULL, 0 },
-	{ LSN, "tls_ca", config_set_text, L(tls_ca), 0, 0, NULL, 0 },
-	{ LSN, "tls_verify_client", config_set_tls_verify, L(tls_verify_client), 0, 0, "none", 0 },
-	{ LSN, "tls_min_version", config_set_tls_version, L(tls_min_version), 0, 0, "TLS1.2", 0 },
+	  "300s", 0, NULL },
+	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, "0660", 0, NULL },
+	{ LSN, "tls", config_set_bool, L(tls), 0, 0, "no", 0, NULL },
+	{ LSN, "tls_cert", config_set_text, L(tls_cert), 0, 0, NULL, 0, NULL },
+	{ LSN, "tls_key", config_set_text, L(tls_key), 0, 0, NULL, 0, NULL },
+	{ LSN, "tls_ca", config_set_text, L(tls_ca), 0, 0, NULL, 0, NULL },
+	{ LSN, "tls_verify_client", config_set_tls_verify, L(tls_verify_client), 0, 0, "none", 0, NULL },
+	{ LSN, "tls_min_version", config_set_tls_version, L(tls_min_version), 0, 0, "TLS1.2", 0, NULL },
 	{ LSN, "tls_ciphers", config_set_text, L(tls_ciphers), 0, 0,
-	  "ECDHE+AESGCM:ECDHE+CHACHA20", 0 },
+	  "ECDHE+AESGCM:ECDHE+CHACHA20", 0, NULL },
 	{ LSN, "tls_ciphersuites", config_set_text, L(tls_ciphersuites), 0, 0,
-	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0 },
+	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0, NULL },
 	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,
-	  CONFIG_DURATION_MAX, "10s", 0 },
-	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0 },
-	/* admin console: a TCP bind on a non-loopback address needs this */
-	{ LSN, "allow_remote", config_set_bool, L(allow_remote), 0, 0, "no", 0 },
+	  CONFIG_DURATION_MAX, "10s", 0, NULL },
+	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0, NULL },
 
-	{ CONFIG_SECT_DEBUG, "enabled", config_set_bool, G(debug_enabled), 0, 0, "no", 0 },
+	{ CONFIG_SECT_DEBUG, "enabled", config_set_bool, G(debug_enabled), 0, 0, "no", 0, NULL },
 	{ CONFIG_SECT_DEBUG, "slow_callback_ms", config_set_uint, G(debug_slow_callback_ms), 1,
-	  3600000, "100", 0 },
+	  3600000, "100", 0, NULL },
 	{ CONFIG_SECT_DEBUG, "slowlog_size", config_set_uint, G(debug_slowlog_size), 1, 65536,
-	  "128", 0 },
+	  "128", 0, NULL },
 	{ CONFIG_SECT_DEBUG, "lag_threshold_ms", config_set_uint, G(debug_lag_threshold_ms), 1,
-	  3600000, "100", 0 },
+	  3600000, "100", 0, NULL },
 
-	{ CONFIG_SECT_METRICS, "bind", config_set_metrics_bind, G(metrics_bind), 0, 0, "", 0 },
+	{ CONFIG_SECT_METRICS, "bind", config_set_metrics_bind, G(metrics_bind), 0, 0, "", 0, NULL },
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 
@@ -200,6 +197,19 @@ struct config_msg {
 	size_t			 seq;
 	char			*msg;
 };
+
+/* A service key as written: in [server] (listener NULL) or in a [listener]. */
+struct config_svcval {
+	struct listener_conf	*listener;
+	const char		*name;		/* the service_key's name */
+	char			*value;
+	int			 line;
+};
+
+struct config_parse;
+static const struct service_key *config_svc_key_any(const char *name, int server,
+		    const struct service **svcp);
+static void	config_svc_key(struct config_parse *ps, const char *name, const char *value);
 
 /* State of one load: the config being built and where the reader is. */
 struct config_parse {
@@ -226,6 +236,9 @@ struct config_parse {
 
 	int			 seen[CONFIG_NKEYS];	/* line where a key was set, 0: not */
 	int			 subsys_seen[LOG_S_COUNT];
+
+	struct config_svcval	*svcvals;	/* service keys, applied at the end */
+	size_t			 nsvcvals;
 };
 
 static const char *
@@ -663,18 +676,36 @@ config_set_bind(struct config_parse *ps, const struct config_key *k, void *obj, 
 	return rc;
 }
 
+/* A service's SERVICE_K_ENUM key: one of its words, stored as the word's index. */
 static int
-config_set_daytime(struct config_parse *ps, const struct config_key *k, void *obj,
+config_set_enum(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	const char *const *names = k->skey->names;
+	char expect[256];
+	size_t off, i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcasecmp(value, names[i]) == 0) {
+			*config_intp(obj, k) = (int)i;
+			return 0;
+		}
+	}
+	off = (size_t)snprintf(expect, sizeof(expect), "expected ");
+	for (i = 0; names[i] != NULL && off < sizeof(expect); i++)
+		off += (size_t)snprintf(expect + off, sizeof(expect) - off, "%s%s",
+		    i == 0 ? "" : names[i + 1] == NULL ? " or " : ", ", names[i]);
+	return config_bad_value(ps, expect, value);
+}
+
+/* A service's SERVICE_K_CUSTOM key: its own parser. */
+static int
+config_set_custom(struct config_parse *ps, const struct config_key *k, void *obj,
     const char *value)
 {
-	enum daytime_format *p = (enum daytime_format *)((char *)obj + k->off);
+	const char *expect = "a valid value";
 
-	if (strcmp(value, "ctime") == 0)
-		*p = DAYTIME_CTIME;
-	else if (strcmp(value, "rfc3339") == 0)
-		*p = DAYTIME_RFC3339;
-	else
-		return config_bad_value(ps, "expected ctime or rfc3339", value);
+	if (k->skey->parse(value, (char *)obj + k->off, &expect) == -1)
+		return config_bad_value(ps, expect, value);
 	return 0;
 }
 
@@ -1017,12 +1048,30 @@ config_unknown_key(struct config_parse *ps)
 	const struct config_key *k;
 	char *known = NULL, *tmp;
 
+	const struct service *svc;
+	size_t i, j;
+
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
 		if (k->sect != ps->sect)
 			continue;
 		xasprintf(&tmp, "%s%s%s", known ? known : "", known ? ", " : "", k->name);
 		free(known);
 		known = tmp;
+	}
+	/* and the services' keys, each name once */
+	for (i = 0; (ps->sect == CONFIG_SECT_SERVER || ps->sect == CONFIG_SECT_LISTENER) &&
+	    (svc = service_at(i)) != NULL; i++) {
+		for (j = 0; j < svc->nkeys; j++) {
+			if (ps->sect == CONFIG_SECT_SERVER && !(svc->keys[j].flags & SERVICE_K_SERVER))
+				continue;
+			if (config_svc_key_any(svc->keys[j].name, ps->sect == CONFIG_SECT_SERVER,
+			    NULL) != &svc->keys[j])
+				continue;
+			xasprintf(&tmp, "%s%s%s", known ? known : "", known ? ", " : "",
+			    svc->keys[j].name);
+			free(known);
+			known = tmp;
+		}
 	}
 	config_error(ps, ps->lineno, "[%s] %s: unknown key; expected one of: %s", ps->sect_name,
 	    ps->key, known ? known : "(none)");
@@ -1067,11 +1116,262 @@ config_handler_cb(void *user, const char *section, const char *name, const char 
 	}
 	ps->key = name;
 	if ((k = config_key_find(ps->sect, name)) == NULL)
-		config_unknown_key(ps);
+		config_svc_key(ps, name, value);
 	else if (config_key_seen(ps, k) == 0)
 		k->set(ps, k, config_key_obj(ps, k), value);
 	ps->key = NULL;
 	return 1;	/* errors are collected here; inih's count only syntax errors */
+}
+
+/* ---------------------------------------------------------------- service options */
+
+/*
+ * A service's key as a row of the key table, so the same setters, messages
+ * and dumps serve both. `sect` is where it was written.
+ */
+static void
+config_svc_row(const struct service_key *sk, enum config_sect sect, struct config_key *k)
+{
+	static const config_set_cb setters[] = {
+		[SERVICE_K_UINT] = config_set_uint,
+		[SERVICE_K_SIZE] = config_set_size,
+		[SERVICE_K_DURATION] = config_set_duration,
+		[SERVICE_K_BOOL] = config_set_bool,
+		[SERVICE_K_ENUM] = config_set_enum,
+		[SERVICE_K_CUSTOM] = config_set_custom,
+	};
+
+	memset(k, 0, sizeof(*k));
+	k->sect = sect;
+	k->name = sk->name;
+	k->set = setters[sk->type];
+	k->off = sk->off;
+	k->min = sk->min;
+	k->max = sk->max;
+	k->def = sk->def;
+	k->skey = sk;
+}
+
+/* The first service offering key `name` (in [server] only those marked so), or NULL. */
+static const struct service_key *
+config_svc_key_any(const char *name, int server, const struct service **svcp)
+{
+	const struct service_key *sk;
+	const struct service *svc;
+	size_t i;
+
+	for (i = 0; (svc = service_at(i)) != NULL; i++) {
+		if ((sk = service_key_find(svc, name)) == NULL)
+			continue;
+		if (server && !(sk->flags & SERVICE_K_SERVER))
+			continue;
+		if (svcp != NULL)
+			*svcp = svc;
+		return sk;
+	}
+	return NULL;
+}
+
+/*
+ * A service key written in [server] or a [listener]: check the value now
+ * (into scratch space, so the error has this line) and keep it; which
+ * listeners it applies to is known only at the end (config_svc_apply).
+ */
+static void
+config_svc_record(struct config_parse *ps, const struct service_key *sk,
+    const struct service *svc, const char *value)
+{
+	struct config_svcval *v;
+	struct config_key k;
+	void *scratch;
+
+	config_svc_row(sk, ps->sect, &k);
+	scratch = xcalloc(1, svc->conf_size > 0 ? svc->conf_size : 1);
+	if (k.set(ps, &k, scratch, value) == -1) {
+		free(scratch);
+		return;
+	}
+	free(scratch);
+	ps->svcvals = xreallocarray(ps->svcvals, ps->nsvcvals + 1, sizeof(*ps->svcvals));
+	v = &ps->svcvals[ps->nsvcvals++];
+	v->listener = ps->sect == CONFIG_SECT_LISTENER ? ps->lc : NULL;
+	v->name = sk->name;
+	v->value = xstrdup(value);
+	v->line = ps->lineno;
+}
+
+/* One service key given twice in the same section: the second is an error. */
+static int
+config_svc_seen(struct config_parse *ps, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ps->nsvcvals; i++) {
+		if (strcmp(ps->svcvals[i].name, name) == 0 &&
+		    ps->svcvals[i].listener == (ps->sect == CONFIG_SECT_LISTENER ? ps->lc : NULL)) {
+			config_error(ps, ps->lineno, "[%s] %s: expected at most one value, but it "
+			    "was already set on line %d", ps->sect_name, name, ps->svcvals[i].line);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A key the key table does not have: a service's, or unknown. */
+static void
+config_svc_key(struct config_parse *ps, const char *name, const char *value)
+{
+	const struct service_key *sk;
+	const struct service *svc = NULL;
+
+	if (ps->sect != CONFIG_SECT_SERVER && ps->sect != CONFIG_SECT_LISTENER) {
+		config_unknown_key(ps);
+		return;
+	}
+	if ((sk = config_svc_key_any(name, ps->sect == CONFIG_SECT_SERVER, &svc)) == NULL) {
+		config_unknown_key(ps);
+		return;
+	}
+	if (!config_svc_seen(ps, name))
+		config_svc_record(ps, sk, svc, value);
+}
+
+/* Apply `name = value` (already checked) to one listener's options. */
+static void
+config_svc_set(struct config_parse *ps, struct listener_conf *lc, const struct service_key *sk,
+    const char *value, int line, enum config_sect sect)
+{
+	struct config_key k;
+	const char *saved_name = ps->sect_name;
+	int saved_line = ps->lineno;
+	char sname[160];
+
+	snprintf(sname, sizeof(sname), sect == CONFIG_SECT_SERVER ? "server" : "listener %s",
+	    lc->name);
+	config_svc_row(sk, sect, &k);
+	ps->sect_name = sname;
+	ps->key = sk->name;
+	ps->lineno = line;
+	k.set(ps, &k, lc->svc_conf, value);
+	ps->sect_name = saved_name;
+	ps->lineno = saved_line;
+	ps->key = NULL;
+}
+
+/* Remember a warning: "FILE:LINE: message". Warnings never fail a load. */
+static void __attribute__((format(printf, 3, 4)))
+config_warning(struct config_parse *ps, int line, const char *fmt, ...)
+{
+	struct config *cf = ps->cf;
+	char *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	cf->warnings = xreallocarray(cf->warnings, cf->nwarnings + 1, sizeof(*cf->warnings));
+	xasprintf(&cf->warnings[cf->nwarnings++], "%s:%d: %s", ps->file, line, msg);
+	free(msg);
+}
+
+/*
+ * Build each listener's service options: the service's defaults, then the
+ * [server] values of keys it offers, then the listener's own. A listener key
+ * its service does not offer is ignored with a warning (configurations that
+ * set, say, allow_remote on an echo listener keep working).
+ */
+static void
+config_svc_apply_one(struct config_parse *ps, struct listener_conf *lc)
+{
+	const struct service *svc;
+	const struct service_key *sk;
+	struct config_svcval *v;
+	size_t i;
+	int pass;
+
+	/* a listener without a (valid) service was reported already */
+	if (lc->service == NULL || (svc = service_find(lc->service)) == NULL)
+		return;
+	lc->svc_conf_size = svc->conf_size;
+	lc->svc_conf = svc->conf_size > 0 ? xcalloc(1, svc->conf_size) : NULL;
+	ps->defaults = 1;
+	for (i = 0; i < svc->nkeys; i++)
+		config_svc_set(ps, lc, &svc->keys[i], svc->keys[i].def, 0, CONFIG_SECT_LISTENER);
+	ps->defaults = 0;
+	/* [server] values first, wherever they were written, then the listener's own. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < ps->nsvcvals; i++) {
+			v = &ps->svcvals[i];
+			if (v->listener != (pass == 0 ? NULL : lc))
+				continue;
+			if ((sk = service_key_find(svc, v->name)) == NULL) {
+				if (pass == 1)
+					config_warning(ps, v->line, "[listener %s] %s: not an option "
+					    "of service %s; ignored", lc->name, v->name, svc->name);
+				continue;
+			}
+			config_svc_set(ps, lc, sk, v->value, v->line, pass == 0 ?
+			    CONFIG_SECT_SERVER : CONFIG_SECT_LISTENER);
+		}
+	}
+}
+
+static void
+config_svc_apply(struct config_parse *ps)
+{
+	size_t i;
+
+	struct config *cf = ps->cf;
+	struct config_value *cv;
+
+	for (i = 0; i < cf->nlisteners; i++)
+		config_svc_apply_one(ps, cf->listeners[i]);
+	for (i = 0; i < ps->nsvcvals; i++) {
+		if (ps->svcvals[i].listener == NULL) {
+			/* kept: the dump writes [server] as it was given */
+			cf->server_svc = xreallocarray(cf->server_svc, cf->nserver_svc + 1,
+			    sizeof(*cf->server_svc));
+			cv = &cf->server_svc[cf->nserver_svc++];
+			cv->key = xstrdup(ps->svcvals[i].name);
+			cv->value = ps->svcvals[i].value;
+			cv->line = ps->svcvals[i].line;
+			continue;
+		}
+		free(ps->svcvals[i].value);
+	}
+	free(ps->svcvals);
+	ps->svcvals = NULL;
+	ps->nsvcvals = 0;
+}
+
+/* A service may refuse some bind addresses (the admin console: remote ones). */
+static void
+config_check_service_binds(struct config_parse *ps)
+{
+	const struct listener_conf *lc;
+	const struct service *svc;
+	const struct bind_conf *b;
+	const char *expect;
+	size_t li, bi;
+	int ai;
+
+	for (li = 0; li < ps->cf->nlisteners; li++) {
+		lc = ps->cf->listeners[li];
+		if ((svc = service_find(lc->service != NULL ? lc->service : "")) == NULL ||
+		    svc->check_bind == NULL)
+			continue;
+		for (bi = 0; bi < lc->nbinds; bi++) {
+			b = &lc->binds[bi];
+			for (ai = 0; ai < b->naddrs; ai++) {
+				if (svc->check_bind(lc->svc_conf,
+				    (const struct sockaddr *)&b->addrs[ai].ss, &expect) == 0)
+					continue;
+				config_error(ps, b->line, "[listener %s] bind: %s, got '%s'",
+				    lc->name, expect, b->spec);
+				break;
+			}
+		}
+	}
 }
 
 /* Would binding both collide? Port 0 (chosen by the kernel) never does. */
@@ -1192,33 +1492,6 @@ config_set_metrics_bind(struct config_parse *ps, const struct config_key *k, voi
 	return 0;
 }
 
-/* The admin console listens on unix sockets or loopback unless allow_remote = yes. */
-static void
-config_check_admin(struct config_parse *ps)
-{
-	const struct listener_conf *lc;
-	const struct bind_conf *b;
-	size_t li, bi;
-	int ai;
-
-	for (li = 0; li < ps->cf->nlisteners; li++) {
-		lc = ps->cf->listeners[li];
-		if (lc->service == NULL || strcmp(lc->service, "admin") != 0 || lc->allow_remote)
-			continue;
-		for (bi = 0; bi < lc->nbinds; bi++) {
-			b = &lc->binds[bi];
-			for (ai = 0; ai < b->naddrs; ai++) {
-				if (addr_is_local((const struct sockaddr *)&b->addrs[ai].ss))
-					continue;
-				config_error(ps, b->line, "[listener %s] bind: expected a unix socket "
-				    "or a loopback address for the admin console (or allow_remote = "
-				    "yes), got '%s'", lc->name, b->spec);
-				break;
-			}
-		}
-	}
-}
-
 /* Checks that need the whole file. */
 static void
 config_finish(struct config_parse *ps)
@@ -1226,7 +1499,8 @@ config_finish(struct config_parse *ps)
 	if (ps->cf->nlisteners == 0)
 		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
 	config_check_binds(ps);
-	config_check_admin(ps);
+	config_svc_apply(ps);
+	config_check_service_binds(ps);
 	config_check_watermarks(ps);
 }
 
@@ -1347,6 +1621,7 @@ config_listener_free(struct listener_conf *lc)
 	free(lc->tls_ca);
 	free(lc->tls_ciphers);
 	free(lc->tls_ciphersuites);
+	free(lc->svc_conf);
 	free(lc);
 }
 
@@ -1367,6 +1642,14 @@ config_free(struct config *cf)
 	free(cf->user);
 	free(cf->group);
 	free(cf->path);
+	for (i = 0; i < cf->nwarnings; i++)
+		free(cf->warnings[i]);
+	free(cf->warnings);
+	for (i = 0; i < cf->nserver_svc; i++) {
+		free(cf->server_svc[i].key);
+		free(cf->server_svc[i].value);
+	}
+	free(cf->server_svc);
 	free(cf);
 }
 
@@ -1397,13 +1680,53 @@ config_find_listener(const struct config *cf, const char *name)
 	return NULL;
 }
 
+int
+config_service_value(const struct listener_conf *lc, const char *key, uint64_t *v)
+{
+	const struct service_key *sk;
+	const struct service *svc;
+	const char *field;
+
+	if ((svc = service_find(lc->service != NULL ? lc->service : "")) == NULL ||
+	    (sk = service_key_find(svc, key)) == NULL || lc->svc_conf == NULL)
+		return -1;
+	field = (const char *)lc->svc_conf + sk->off;
+	switch (sk->type) {
+	case SERVICE_K_UINT:
+	case SERVICE_K_SIZE:
+	case SERVICE_K_DURATION:
+		*v = *(const uint64_t *)field;
+		return 0;
+	case SERVICE_K_BOOL:
+	case SERVICE_K_ENUM:
+		*v = (uint64_t)*(const int *)field;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 void
 config_foreach_key(void (*cb)(const char *section, const char *key, void *arg), void *arg)
 {
+	const struct service_key *sk;
 	const struct config_key *k;
+	const struct service *svc;
+	size_t i, j;
 
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++)
 		cb(config_sect_name(k->sect), k->name, arg);
+	/* The services' keys, each name once (the first service that has it). */
+	for (i = 0; (svc = service_at(i)) != NULL; i++) {
+		for (j = 0; j < svc->nkeys; j++) {
+			sk = &svc->keys[j];
+			if (config_svc_key_any(sk->name, 0, NULL) != sk)
+				continue;
+			cb("listener", sk->name, arg);
+			if (sk->flags & SERVICE_K_SERVER)
+				cb("server", sk->name, arg);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- dump */
@@ -1534,12 +1857,21 @@ config_dump_bind(FILE *fp, const struct config_key *k, const void *obj)
 		config_dump_line(fp, k->name, lc->binds[i].spec);
 }
 
+/* A service's enum key: its word. */
 static void
-config_dump_daytime(FILE *fp, const struct config_key *k, const void *obj)
+config_dump_enum(FILE *fp, const struct config_key *k, const void *obj)
 {
-	config_dump_line(fp, k->name,
-	    *(const enum daytime_format *)config_dump_field(obj, k) == DAYTIME_RFC3339 ?
-	    "rfc3339" : "ctime");
+	config_dump_line(fp, k->name, k->skey->names[*(const int *)config_dump_field(obj, k)]);
+}
+
+/* A service's custom key: its own formatter. */
+static void
+config_dump_custom(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[1024];
+
+	config_dump_line(fp, k->name, k->skey->format(config_dump_field(obj, k), buf,
+	    sizeof(buf)));
 }
 
 static void
@@ -1583,30 +1915,88 @@ static const struct {
 	{ config_set_facility, config_dump_str },
 	{ config_set_service, config_dump_str },
 	{ config_set_bind, config_dump_bind },
-	{ config_set_daytime, config_dump_daytime },
+	{ config_set_enum, config_dump_enum },
+	{ config_set_custom, config_dump_custom },
 	{ config_set_metrics_bind, config_dump_str },
 	{ config_set_text, config_dump_str },
 	{ config_set_tls_verify, config_dump_tls_verify },
 	{ config_set_tls_version, config_dump_tls_version },
 };
 
-/* Every key of one section, in table order. */
+static void
+config_dump_key(FILE *fp, const struct config_key *k, const void *obj)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(config_dumpers); i++)
+		if (config_dumpers[i].set == k->set)
+			break;
+	/* a setter without a dumper is a bug in this file, found by any dump */
+	if (i == ARRAY_LEN(config_dumpers))
+		fatalx("config: no dump for %s.%s", config_sect_name(k->sect), k->name);
+	config_dumpers[i].dump(fp, k, obj);
+}
+
+/*
+ * [server]'s service options (max_line, ...): the value given, or the
+ * default, each written as its service's key would write it.
+ */
+static void
+config_dump_server_svc(FILE *fp, const struct config *cf)
+{
+	struct config_parse ps;
+	const struct service_key *sk;
+	const struct service *svc;
+	struct config_key k;
+	const char *value;
+	void *scratch;
+	size_t i, j, v;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.file = "dump";
+	ps.defaults = 1;	/* these values loaded once: failing now is a bug */
+	ps.sect_name = "server";
+	for (i = 0; (svc = service_at(i)) != NULL; i++) {
+		for (j = 0; j < svc->nkeys; j++) {
+			sk = &svc->keys[j];
+			if (!(sk->flags & SERVICE_K_SERVER) || config_svc_key_any(sk->name, 1,
+			    NULL) != sk)
+				continue;
+			value = sk->def;
+			for (v = 0; v < cf->nserver_svc; v++)
+				if (strcmp(cf->server_svc[v].key, sk->name) == 0)
+					value = cf->server_svc[v].value;
+			config_svc_row(sk, CONFIG_SECT_SERVER, &k);
+			scratch = xcalloc(1, svc->conf_size);
+			ps.key = sk->name;
+			k.set(&ps, &k, scratch, value);
+			config_dump_key(fp, &k, scratch);
+			free(scratch);
+		}
+	}
+}
+
+/* Every key of one section, in table order; a listener's service keys after its own. */
 static void
 config_dump_section(FILE *fp, enum config_sect sect, const void *obj)
 {
+	const struct listener_conf *lc = obj;
+	const struct service *svc;
 	const struct config_key *k;
+	struct config_key sk;
 	size_t i;
 
-	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
-		if (k->sect != sect)
-			continue;
-		for (i = 0; i < ARRAY_LEN(config_dumpers); i++)
-			if (config_dumpers[i].set == k->set)
-				break;
-		/* a setter without a dumper is a bug in this file, found by any dump */
-		if (i == ARRAY_LEN(config_dumpers))
-			fatalx("config: no dump for %s.%s", config_sect_name(sect), k->name);
-		config_dumpers[i].dump(fp, k, obj);
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++)
+		if (k->sect == sect)
+			config_dump_key(fp, k, obj);
+	if (sect == CONFIG_SECT_SERVER)
+		config_dump_server_svc(fp, obj);
+	if (sect != CONFIG_SECT_LISTENER || lc->svc_conf == NULL ||
+	    (svc = service_find(lc->service)) == NULL)
+		return;
+	for (i = 0; i < svc->nkeys; i++) {
+		config_svc_row(&svc->keys[i], sect, &sk);
+		config_dump_key(fp, &sk, lc->svc_conf);
 	}
 }
 

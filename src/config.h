@@ -13,11 +13,6 @@
 #include "addr.h"
 #include "log.h"
 
-enum daytime_format {
-	DAYTIME_CTIME = 0,   /* "Fri Jul 10 22:19:13 2026" */
-	DAYTIME_RFC3339,     /* "2026-07-10T22:19:13Z" */
-};
-
 /* tls_verify_client: ask for a client certificate (mTLS). */
 enum tls_verify {
 	TLS_VERIFY_NONE = 0,    /* do not ask */
@@ -39,6 +34,13 @@ struct bind_conf {
 	int          line;                      /* where it was written, for messages */
 };
 
+/* A key as written, kept for dumps. */
+struct config_value {
+	char                *key;
+	char                *value;
+	int                  line;
+};
+
 struct listener_conf {
 	char                *name;              /* [listener NAME] */
 	char                *file;              /* where it was defined, for messages */
@@ -51,8 +53,10 @@ struct listener_conf {
 	uint64_t             max_connections;   /* 0 = only the global limit */
 	uint64_t             idle_timeout_ms;   /* 0 = none; default 300s */
 	mode_t               unix_mode;         /* default 0660 */
-	enum daytime_format  daytime_format;    /* daytime service only */
-	int                  allow_remote;      /* admin: non-loopback TCP bind allowed; default no */
+
+	/* The service's own options (service.h): its struct, filled from its keys */
+	void                *svc_conf;
+	size_t               svc_conf_size;
 
 	/* TLS (tls.c); the strings are owned by the config, not by copies */
 	int                  tls;               /* default no */
@@ -100,13 +104,16 @@ struct config {
 	/* [metrics] (metrics.h) */
 	char                  *metrics_bind;          /* "" = off */
 
-	/* command service options ([server] keys) */
-	uint64_t               max_line;              /* default 4096 */
-	uint64_t               max_sleep_ms;          /* default 10s */
-	uint64_t               max_pending;           /* default 64 */
-
 	struct listener_conf **listeners;
 	size_t                 nlisteners;
+
+	/* [server] values of service options (max_line, ...): defaults for their listeners */
+	struct config_value   *server_svc;
+	size_t                 nserver_svc;
+
+	/* "FILE:LINE: ..." things that load but deserve a word (a key the service ignores) */
+	char                 **warnings;
+	size_t                 nwarnings;
 };
 
 /* A list of readable error messages: "FILE:LINE: [section] key: expected ..., got '...'". */
@@ -131,6 +138,13 @@ void                  config_free(struct config *cf);
 void                  config_errors_free(struct config_errors *errs);
 
 const struct listener_conf *config_find_listener(const struct config *cf, const char *name);
+/*
+ * A listener's service option as a number (sizes in bytes, durations in
+ * ms, booleans and enums as 0/1/index): 0, or -1 when its service has no
+ * such key or it is not numeric.
+ */
+int                   config_service_value(const struct listener_conf *lc, const char *key,
+                          uint64_t *v);
 
 /*
  * The effective configuration as ini text, every key of the key table in

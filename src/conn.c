@@ -1,17 +1,22 @@
 /*
  * conn.c: client connections: the reader/writer state machine, output
- * buffering with watermarks (backpressure), half-close, timeouts, and the
- * connection table (id -> conn). Loop thread only.
+ * buffering with watermarks (backpressure), half-close, timeouts, deferred
+ * close and free, and the connection table (id -> conn). Loop thread only.
  *
  * I/O path: one read per readiness event into a 64 KiB scratch buffer
  * (libevent's evbuffer_read would cap it at 4096 bytes), handed to the
  * service; writes go straight to the socket while nothing is pending, and
  * only the part the kernel did not take is queued in an evbuffer.
  *
- * States: NEW -> [HANDSHAKE ->] OPEN -> DRAINING -> LINGER -> CLOSED.
- * DRAINING: the service is done; pending output is flushed, input is read
- * and dropped. LINGER: our write side is shut; input is dropped until the
- * peer's EOF or the linger timeout, so closing never resets the peer.
+ * States and their transitions are in conn.h and the table below; every
+ * change goes through conn_set_state(), which also re-arms the events the
+ * new state needs. The few flags left are not states: why reading is
+ * paused, what the write event waits for, and which events are armed.
+ *
+ * Close: conn_close() only marks CLOSING and queues the connection; the
+ * real close runs from conn_flush_cb, which loop.c calls when the outermost
+ * callback returns. Frees are deferred the same way. No function here ever
+ * frees or closes a connection on its caller's stack.
  */
 #include "autoconf.h"
 
@@ -24,48 +29,173 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
 #include "addr.h"
-#include "config.h"
 #include "conn.h"
 #include "debug.h"
-#include "listener.h"
 #include "log.h"
-#include "server.h"
+#include "loop.h"
 #include "service.h"
+#include "stats.h"
 #include "util.h"
 
 #define CONN_READ_SIZE   (64 * 1024)
 #define CONN_HASH_INIT   1024
+
+#define CONN_F_READ_PAUSED   0x01  /* reading stopped: output above high watermark */
+#define CONN_F_SVC_PAUSED    0x02  /* reading stopped by the service (conn_pause_read) */
+#define CONN_F_WANT_DRAIN    0x04  /* call on_drain when output falls below the low mark */
+#define CONN_F_IO_WANT_WRITE 0x08  /* the transport waits for writability */
+#define CONN_F_UNIX          0x10  /* unix-domain peer */
+#define CONN_F_READING       0x20  /* read event armed */
+#define CONN_F_WRITING       0x40  /* write event armed */
+
+struct conn {
+	uint64_t               id;            /* never reused */
+	int                    fd;
+	enum conn_state        state;
+	enum conn_reason       reason;        /* for the close line; set before or at close */
+	unsigned               flags;         /* CONN_F_* */
+	int                    refs;
+	const struct service  *svc;
+	void                  *svc_data;
+	const void            *svc_conf;      /* during on_open only */
+	const char            *owner_name;
+	void                  *owner;
+	const struct conn_io  *io;            /* plain or TLS transport */
+	void                  *io_data;       /* SSL * for TLS */
+
+	struct evbuffer       *out;           /* pending output */
+	struct event           read_ev;
+	struct event           write_ev;
+	struct event           timer_ev;      /* idle / linger / handshake timeouts */
+	uint64_t               created_ms;
+	uint64_t               last_active_ms;
+	uint64_t               idle_timeout_ms;
+	uint64_t               bytes_in;
+	uint64_t               bytes_out;
+
+	union {
+		struct sockaddr     sa;
+		struct sockaddr_in  sin;
+		struct sockaddr_in6 sin6;
+	}                      peer;
+	socklen_t              peer_len;
+
+	TAILQ_ENTRY(conn)      entry;         /* live connections, accept order */
+	struct conn           *hnext;         /* id hash chain */
+	struct conn           *dnext;         /* deferred close or free list */
+};
+TAILQ_HEAD(conn_list, conn);
 
 static struct event_base *conn_base;
 static struct conn_list   conn_live = TAILQ_HEAD_INITIALIZER(conn_live);
 static struct conn      **conn_hash;
 static size_t             conn_hash_size;
 static uint64_t           conn_next_id = 1;
-static struct conn_stats  conn_totals;
+static uint64_t           conn_current;
+static uint64_t           conn_total;
+static uint64_t           conn_bytes_in;
+static uint64_t           conn_bytes_out;
+static uint64_t           conn_closed[CONN_R_COUNT];
 static size_t             conn_high = 256 * 1024;
 static size_t             conn_low = 64 * 1024;
 static uint64_t           conn_linger_ms = 2000;
 static int                conn_log_open_close;
 static char               conn_scratch[CONN_READ_SIZE];
-/* Connections whose last reference is gone; freed from conn_reap_cb. */
-static struct conn       *conn_reap_list;
-static struct event      *conn_reap_ev;
+static conn_closed_cb     conn_closed_hook;
+/* Deferred work, run by conn_flush_cb when the outermost callback returns. */
+static struct conn       *conn_close_list, **conn_close_tail = &conn_close_list;
+static struct conn       *conn_free_list;
+static int                conn_flush_slot = -1;
 
 static void conn_read_cb(evutil_socket_t, short, void *);
-static void conn_read_cb_body(struct conn *);
+static void conn_read_body(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
-static void conn_reap_cb(evutil_socket_t, short, void *);
 static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
 static void conn_handshake(struct conn *c);
 
-static const char *conn_state_names[] = {
-	"new", "handshake", "open", "draining", "linger", "closed"
+static const char *conn_state_names[CONN_S_COUNT] = {
+	[CONN_S_NEW] = "new",
+	[CONN_S_HANDSHAKE] = "handshake",
+	[CONN_S_OPEN] = "open",
+	[CONN_S_HALFCLOSED] = "half-closed",
+	[CONN_S_DRAINING] = "draining",
+	[CONN_S_FLUSHING] = "flushing",
+	[CONN_S_LINGER] = "linger",
+	[CONN_S_CLOSING] = "closing",
+	[CONN_S_CLOSED] = "closed",
+	[CONN_S_FREEING] = "freeing",
+};
+
+static const char *conn_reason_names[CONN_R_COUNT] = {
+	[CONN_R_NONE] = "none",
+	[CONN_R_EOF] = "eof",
+	[CONN_R_FINISHED] = "finished",
+	[CONN_R_RESET] = "reset",
+	[CONN_R_TIMEOUT] = "timeout",
+	[CONN_R_IO_ERROR] = "io-error",
+	[CONN_R_IDLE_TIMEOUT] = "idle-timeout",
+	[CONN_R_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+	[CONN_R_HANDSHAKE_FAILED] = "handshake-failed",
+	[CONN_R_TLS_SETUP] = "tls-setup-failed",
+	[CONN_R_TLS_HANDSHAKE] = "tls-handshake-failed",
+	[CONN_R_TLS_PLAINTEXT] = "tls-plaintext",
+	[CONN_R_TLS_VERSION] = "tls-version",
+	[CONN_R_TLS_NO_CLIENT_CERT] = "tls-no-client-cert",
+	[CONN_R_TLS_BAD_CLIENT_CERT] = "tls-bad-client-cert",
+	[CONN_R_TLS_TRUNCATED] = "tls-truncated",
+	[CONN_R_SHUTDOWN] = "shutdown",
+	[CONN_R_SHUTDOWN_TIMEOUT] = "shutdown-timeout",
+	[CONN_R_SHUTDOWN_NOW] = "shutdown-now",
+	[CONN_R_EXIT] = "exit",
+	[CONN_R_ADMIN_KILL] = "admin-kill",
+};
+
+/*
+ * The transition table: conn_transitions[from] is the set of states `from`
+ * may move to. Every live state may also move to CLOSING.
+ */
+#define B(s)	(1u << (s))
+#define CONN_LIVE_TO_CLOSING	B(CONN_S_CLOSING)
+static const unsigned conn_transitions[CONN_S_COUNT] = {
+	[CONN_S_NEW] = B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_HANDSHAKE] = B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_OPEN] = B(CONN_S_HALFCLOSED) | B(CONN_S_DRAINING) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_HALFCLOSED] = B(CONN_S_FLUSHING) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_DRAINING] = B(CONN_S_FLUSHING) | B(CONN_S_LINGER) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_FLUSHING] = CONN_LIVE_TO_CLOSING,
+	[CONN_S_LINGER] = CONN_LIVE_TO_CLOSING,
+	[CONN_S_CLOSING] = B(CONN_S_CLOSED),
+	[CONN_S_CLOSED] = B(CONN_S_FREEING),
+	[CONN_S_FREEING] = 0,
+};
+
+/* What each state does with input and output. */
+#define CONN_P_READ     0x1  /* the read event is wanted (unless paused, in OPEN) */
+#define CONN_P_SERVICE  0x2  /* the service runs: on_data, on_drain */
+#define CONN_P_WRITE    0x4  /* output may be queued and sent */
+#define CONN_P_IDLE     0x8  /* the idle timeout applies */
+static const unsigned conn_props[CONN_S_COUNT] = {
+	[CONN_S_NEW] = 0,
+	[CONN_S_HANDSHAKE] = CONN_P_READ | CONN_P_WRITE,
+	[CONN_S_OPEN] = CONN_P_READ | CONN_P_SERVICE | CONN_P_WRITE | CONN_P_IDLE,
+	[CONN_S_HALFCLOSED] = CONN_P_SERVICE | CONN_P_WRITE | CONN_P_IDLE,
+	[CONN_S_DRAINING] = CONN_P_READ | CONN_P_WRITE | CONN_P_IDLE,
+	[CONN_S_FLUSHING] = CONN_P_WRITE | CONN_P_IDLE,
+	[CONN_S_LINGER] = CONN_P_READ,
+	[CONN_S_CLOSING] = 0,
+	[CONN_S_CLOSED] = 0,
+	[CONN_S_FREEING] = 0,
 };
 
 /* ---------------------------------------------------------------- plain io */
@@ -107,6 +237,28 @@ const struct conn_io conn_io_plain = {
 	.shutdown = conn_plain_shutdown,
 	.free = conn_plain_free,
 };
+
+/* ---------------------------------------------------------------- names */
+
+const char *
+conn_state_name(enum conn_state st)
+{
+	return (unsigned)st < CONN_S_COUNT ? conn_state_names[st] : "?";
+}
+
+const char *
+conn_reason_name(enum conn_reason r)
+{
+	return (unsigned)r < CONN_R_COUNT ? conn_reason_names[r] : "?";
+}
+
+int
+conn_state_allowed(enum conn_state from, enum conn_state to)
+{
+	if ((unsigned)from >= CONN_S_COUNT || (unsigned)to >= CONN_S_COUNT)
+		return 0;
+	return (conn_transitions[from] & B(to)) != 0;
+}
 
 /* ---------------------------------------------------------------- table */
 
@@ -169,37 +321,14 @@ conn_find(uint64_t id)
 		return NULL;
 	for (c = conn_hash[id & (conn_hash_size - 1)]; c != NULL; c = c->hnext)
 		if (c->id == id)
-			return c;
+			return conn_is_alive(c) ? c : NULL;
 	return NULL;
-}
-
-void
-conn_init(struct event_base *base)
-{
-	conn_base = base;
-	if (conn_hash == NULL)
-		conn_hash_grow();
-	conn_reap_ev = event_new(base, -1, 0, conn_reap_cb, NULL);
-	if (conn_reap_ev == NULL)
-		fatalx("conn_init: event_new failed");
 }
 
 size_t
 conn_count(void)
 {
-	return (size_t)conn_totals.current;
-}
-
-struct conn_list *
-conn_all(void)
-{
-	return &conn_live;
-}
-
-void
-conn_get_stats(struct conn_stats *st)
-{
-	*st = conn_totals;
+	return (size_t)conn_current;
 }
 
 void
@@ -210,16 +339,79 @@ conn_set_limits(size_t high, size_t low, uint64_t linger_ms)
 	conn_linger_ms = linger_ms;
 }
 
-size_t
-conn_high_watermark(void)
-{
-	return conn_high;
-}
-
 void
 conn_set_log_connections(int on)
 {
 	conn_log_open_close = on;
+}
+
+void
+conn_set_closed_hook(conn_closed_cb cb)
+{
+	conn_closed_hook = cb;
+}
+
+/* ---------------------------------------------------------------- accessors */
+
+uint64_t
+conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+void *
+conn_svc_data(const struct conn *c)
+{
+	return c->svc_data;
+}
+
+void
+conn_set_svc_data(struct conn *c, void *data)
+{
+	c->svc_data = data;
+}
+
+const void *
+conn_svc_conf(const struct conn *c)
+{
+	DEBUG_ASSERT(c->svc_conf != NULL);
+	return c->svc_conf;
+}
+
+const char *
+conn_owner_name(const struct conn *c)
+{
+	return c->owner_name;
+}
+
+enum conn_state
+conn_state(const struct conn *c)
+{
+	return c->state;
+}
+
+enum conn_reason
+conn_reason(const struct conn *c)
+{
+	return c->reason;
+}
+
+int
+conn_fd(const struct conn *c)
+{
+	return c->fd;
+}
+
+void *
+conn_io_data(const struct conn *c)
+{
+	return c->io_data;
+}
+
+int
+conn_is_alive(const struct conn *c)
+{
+	return c->state < CONN_S_CLOSING;
 }
 
 const char *
@@ -232,71 +424,44 @@ conn_peer_str(const struct conn *c, char *buf, size_t size)
 	return addr_format(&c->peer.sa, c->peer_len, buf, size);
 }
 
-/* ---------------------------------------------------------------- state */
-
-const char *
-conn_state_name(enum conn_state st)
-{
-	return (unsigned)st < ARRAY_LEN(conn_state_names) ? conn_state_names[st] : "?";
-}
-
-int
-conn_state_allowed(enum conn_state from, enum conn_state to)
-{
-	if (to == CONN_S_CLOSED)
-		return from != CONN_S_CLOSED;
-	switch (from) {
-	case CONN_S_NEW:
-		return to == CONN_S_HANDSHAKE || to == CONN_S_OPEN;
-	case CONN_S_HANDSHAKE:
-		return to == CONN_S_OPEN;
-	case CONN_S_OPEN:
-		return to == CONN_S_DRAINING;
-	case CONN_S_DRAINING:
-		return to == CONN_S_LINGER;
-	default:
-		return 0;
-	}
-}
-
 void
-conn_set_state(struct conn *c, enum conn_state st)
+conn_describe(const void *arg, struct debug_where *w)
 {
-	if (!conn_state_allowed(c->state, st))
-		fatalx("conn=%" PRIu64 " illegal state change %s -> %s", c->id,
-		    conn_state_name(c->state), conn_state_name(st));
-	log_debug(LOG_S_CONN, "conn=%" PRIu64 " state %s -> %s", c->id,
-	    conn_state_name(c->state), conn_state_name(st));
-	c->state = st;
+	const struct conn *c = arg;
+
+	w->conn_id = c->id;
+	snprintf(w->listener, sizeof(w->listener), "%s", c->owner_name);
+	conn_peer_str(c, w->peer, sizeof(w->peer));
 }
 
-int
-conn_is_alive(const struct conn *c)
-{
-	return c->state != CONN_S_CLOSED;
-}
+/* ---------------------------------------------------------------- events */
 
-/*
- * Arm or disarm the read event from the flags. In DRAINING and LINGER input
- * is dropped as it arrives, so reading continues whatever the output holds.
- */
+/* Arm or disarm the read and write events from the state and the flags. */
 static void
-conn_update_read(struct conn *c)
+conn_update_io(struct conn *c)
 {
-	int want;
+	unsigned p = conn_props[c->state];
+	int rd, wr;
 
-	if (c->state == CONN_S_CLOSED || (c->flags & CONN_F_EOF))
-		want = 0;
-	else if (c->state == CONN_S_DRAINING || c->state == CONN_S_LINGER)
-		want = 1;
-	else
-		want = !(c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED));
-	if (want && !(c->flags & CONN_F_READING)) {
+	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
+	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
+	wr = (p & CONN_P_WRITE) && (evbuffer_get_length(c->out) > 0 ||
+	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
+	if (c->state == CONN_S_HANDSHAKE)
+		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
+	if (rd && !(c->flags & CONN_F_READING)) {
 		event_add(&c->read_ev, NULL);
 		c->flags |= CONN_F_READING;
-	} else if (!want && (c->flags & CONN_F_READING)) {
+	} else if (!rd && (c->flags & CONN_F_READING)) {
 		event_del(&c->read_ev);
 		c->flags &= ~CONN_F_READING;
+	}
+	if (wr && !(c->flags & CONN_F_WRITING)) {
+		event_add(&c->write_ev, NULL);
+		c->flags |= CONN_F_WRITING;
+	} else if (!wr && (c->flags & CONN_F_WRITING)) {
+		event_del(&c->write_ev);
+		c->flags &= ~CONN_F_WRITING;
 	}
 }
 
@@ -308,10 +473,44 @@ conn_arm_timer(struct conn *c, uint64_t ms)
 	event_add(&c->timer_ev, &tv);
 }
 
+/* The one place a state changes: checked against the table, logged, events re-armed. */
+static void
+conn_set_state(struct conn *c, enum conn_state st)
+{
+	if (!conn_state_allowed(c->state, st))
+		fatalx("conn=%" PRIu64 " illegal state change %s -> %s", c->id,
+		    conn_state_name(c->state), conn_state_name(st));
+	log_debug(LOG_S_CONN, "conn=%" PRIu64 " state %s -> %s", c->id,
+	    conn_state_name(c->state), conn_state_name(st));
+	c->state = st;
+	if (st == CONN_S_LINGER)
+		conn_arm_timer(c, conn_linger_ms);
+	else if (st >= CONN_S_CLOSING)
+		event_del(&c->timer_ev);
+	if (st < CONN_S_CLOSED)
+		conn_update_io(c);
+}
+
 /* ---------------------------------------------------------------- lifetime */
 
+static void conn_flush_cb(void);
+static const struct stats_family conn_families[5];
+
+void
+conn_init(struct event_base *base)
+{
+	size_t i;
+
+	conn_base = base;
+	if (conn_hash == NULL)
+		conn_hash_grow();
+	conn_flush_slot = loop_flush_hook(conn_flush_cb);
+	for (i = 0; i < ARRAY_LEN(conn_families); i++)
+		stats_register(&conn_families[i]);
+}
+
 struct conn *
-conn_new(struct listener *l, int fd, const struct sockaddr *peer, socklen_t plen)
+conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, socklen_t plen)
 {
 	struct conn *c;
 	int one = 1;
@@ -321,9 +520,10 @@ conn_new(struct listener *l, int fd, const struct sockaddr *peer, socklen_t plen
 	c->fd = fd;
 	c->state = CONN_S_NEW;
 	c->refs = 1;
-	c->listener = l;
-	listener_ref(l);
-	c->svc = l->svc;
+	c->svc = p->svc;
+	c->svc_conf = p->svc_conf;
+	c->owner = p->owner;
+	c->owner_name = p->owner_name;
 	c->io = &conn_io_plain;
 	if ((c->out = evbuffer_new()) == NULL)
 		fatalx("conn_new: evbuffer_new failed");
@@ -339,20 +539,20 @@ conn_new(struct listener *l, int fd, const struct sockaddr *peer, socklen_t plen
 	event_assign(&c->write_ev, conn_base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	evtimer_assign(&c->timer_ev, conn_base, conn_timer_cb, c);
 	c->created_ms = c->last_active_ms = conn_now_ms();
-	c->idle_timeout_ms = l->conf->idle_timeout_ms;
+	c->idle_timeout_ms = p->idle_timeout_ms;
 
-	if (conn_totals.current >= conn_hash_size)
+	if (conn_current >= conn_hash_size)
 		conn_hash_grow();
 	conn_hash_insert(c);
 	TAILQ_INSERT_TAIL(&conn_live, c, entry);
-	conn_totals.current++;
-	conn_totals.total++;
+	conn_current++;
+	conn_total++;
 
 	if (log_enabled(LOG_S_CONN, conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG)) {
 		char pbuf[ADDR_STRLEN];
 
 		log_msg(conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG, LOG_S_CONN,
-		    "conn=%" PRIu64 " open listener=%s peer=%s", c->id, l->name,
+		    "conn=%" PRIu64 " open listener=%s peer=%s", c->id, c->owner_name,
 		    conn_peer_str(c, pbuf, sizeof(pbuf)));
 	}
 	if (c->idle_timeout_ms > 0)
@@ -364,9 +564,10 @@ void
 conn_start(struct conn *c)
 {
 	conn_set_state(c, CONN_S_OPEN);
-	conn_update_read(c);
 	if (c->svc->on_open != NULL)
 		c->svc->on_open(c);
+	/* The options belong to the listener's configuration, which a reload replaces. */
+	c->svc_conf = NULL;
 }
 
 void
@@ -375,46 +576,27 @@ conn_ref(struct conn *c)
 	c->refs++;
 }
 
+static void
+conn_free(struct conn *c)
+{
+	evbuffer_free(c->out);
+	free(c);
+}
+
 void
 conn_unref(struct conn *c)
 {
+	DEBUG_ASSERT(c->refs > 0);
 	if (--c->refs > 0)
 		return;
 	if (c->state != CONN_S_CLOSED)
 		fatalx("conn=%" PRIu64 " last reference dropped while %s", c->id,
 		    conn_state_name(c->state));
-	/* Never free on the caller's stack: the reaper runs from the loop. */
-	c->flags |= CONN_F_FREEING;
-	c->hnext = conn_reap_list;
-	conn_reap_list = c;
-	event_active(conn_reap_ev, 0, 0);
-}
-
-static void
-conn_free(struct conn *c)
-{
-	listener_unref(c->listener);
-	evbuffer_free(c->out);
-	free(c);
-}
-
-static void
-conn_reap_body(void)
-{
-	struct conn *c, *next;
-
-	c = conn_reap_list;
-	conn_reap_list = NULL;
-	for (; c != NULL; c = next) {
-		next = c->hnext;
-		conn_free(c);
-	}
-}
-
-static void
-conn_reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	DEBUG_CB("conn_reap_cb", NULL, NULL, conn_reap_body());
+	/* Never free on the caller's stack: when the outermost callback returns. */
+	conn_set_state(c, CONN_S_FREEING);
+	c->dnext = conn_free_list;
+	conn_free_list = c;
+	loop_defer(conn_flush_slot);
 }
 
 static void
@@ -427,49 +609,83 @@ conn_log_close(struct conn *c)
 		return;
 	log_msg(lvl, LOG_S_CONN, "conn=%" PRIu64 " close listener=%s peer=%s reason=%s "
 	    "bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " duration_ms=%" PRIu64,
-	    c->id, c->listener->name, conn_peer_str(c, pbuf, sizeof(pbuf)), c->close_reason,
-	    c->bytes_in, c->bytes_out, conn_now_ms() - c->created_ms);
+	    c->id, c->owner_name, conn_peer_str(c, pbuf, sizeof(pbuf)),
+	    conn_reason_name(c->reason), c->bytes_in, c->bytes_out,
+	    conn_now_ms() - c->created_ms);
 }
 
-void
-conn_close(struct conn *c, const char *reason)
+/* The real close, from conn_flush_cb: nothing above us on the stack holds c. */
+static void
+conn_close_now(struct conn *c)
 {
-	if (debug_wrong_thread(__func__))
-		return;
-	if (c->state == CONN_S_CLOSED)
-		return;
-	c->close_reason = reason;
 	conn_set_state(c, CONN_S_CLOSED);
 	event_del(&c->read_ev);
 	event_del(&c->write_ev);
-	event_del(&c->timer_ev);
-	c->flags &= ~(CONN_F_READING | CONN_F_WRITE_WAIT | CONN_F_WANT_DRAIN);
+	c->flags &= ~(CONN_F_READING | CONN_F_WRITING);
 	/* The service cancels its queued jobs here; running ones keep a reference. */
 	if (c->svc->on_close != NULL)
 		c->svc->on_close(c);
 	c->io->free(c);
+	c->io_data = NULL;
 	close(c->fd);
 	c->fd = -1;
 	conn_hash_remove(c);
 	TAILQ_REMOVE(&conn_live, c, entry);
-	conn_totals.current--;
+	conn_current--;
+	conn_closed[c->reason]++;
 	conn_log_close(c);
-	listener_conn_closed(c->listener);
+	if (conn_closed_hook != NULL)
+		conn_closed_hook(c, c->owner);
+	c->owner = NULL;
+	c->owner_name = "?";
 	conn_unref(c);
-	server_conn_closed();
 }
 
-static const char *
+/* loop.c's flush hook: pending closes, then pending frees. */
+static void
+conn_flush_cb(void)
+{
+	struct conn *c;
+
+	while ((c = conn_close_list) != NULL) {
+		conn_close_list = c->dnext;
+		if (conn_close_list == NULL)
+			conn_close_tail = &conn_close_list;
+		c->dnext = NULL;
+		conn_close_now(c);
+	}
+	while ((c = conn_free_list) != NULL) {
+		conn_free_list = c->dnext;
+		conn_free(c);
+	}
+}
+
+void
+conn_close(struct conn *c, enum conn_reason reason)
+{
+	if (debug_wrong_thread(__func__))
+		return;
+	if (c->state >= CONN_S_CLOSING)
+		return;
+	c->reason = reason;
+	conn_set_state(c, CONN_S_CLOSING);
+	c->flags &= ~(CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE);
+	*conn_close_tail = c;
+	conn_close_tail = &c->dnext;
+	loop_defer(conn_flush_slot);
+}
+
+static enum conn_reason
 conn_errno_reason(int err)
 {
 	switch (err) {
 	case ECONNRESET:
 	case EPIPE:
-		return "reset";
+		return CONN_R_RESET;
 	case ETIMEDOUT:
-		return "timeout";
+		return CONN_R_TIMEOUT;
 	default:
-		return "io-error";
+		return CONN_R_IO_ERROR;
 	}
 }
 
@@ -479,26 +695,20 @@ static void
 conn_account_out(struct conn *c, size_t n)
 {
 	c->bytes_out += n;
-	conn_totals.bytes_out += n;
+	conn_bytes_out += n;
 	c->last_active_ms = conn_now_ms();
 }
 
+/* Pause reading a client whose replies pile up. */
 static void
-conn_arm_write(struct conn *c)
+conn_check_high(struct conn *c)
 {
-	if (!(c->flags & CONN_F_WRITE_WAIT)) {
-		event_add(&c->write_ev, NULL);
-		c->flags |= CONN_F_WRITE_WAIT;
+	if (evbuffer_get_length(c->out) > conn_high && !(c->flags & CONN_F_READ_PAUSED)) {
+		c->flags |= CONN_F_READ_PAUSED;
+		log_debug(LOG_S_CONN, "conn=%" PRIu64 " read paused pending=%zu", c->id,
+		    evbuffer_get_length(c->out));
 	}
-}
-
-static void
-conn_disarm_write(struct conn *c)
-{
-	if (c->flags & CONN_F_WRITE_WAIT) {
-		event_del(&c->write_ev);
-		c->flags &= ~CONN_F_WRITE_WAIT;
-	}
+	conn_update_io(c);
 }
 
 void
@@ -509,14 +719,14 @@ conn_write(struct conn *c, const void *data, size_t len)
 
 	if (debug_wrong_thread(__func__))
 		return;
-	if ((c->state != CONN_S_OPEN && c->state != CONN_S_DRAINING &&
-	    c->state != CONN_S_HANDSHAKE) || len == 0)
+	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
 	/* Nothing queued: try the socket first, queue only what it refuses. */
 	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0) {
 		n = c->io->write(c, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				/* Writing never closes: the close runs after this callback. */
 				conn_close(c, conn_errno_reason(errno));
 				return;
 			}
@@ -531,14 +741,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 	}
 	if (evbuffer_add(c->out, p, len) == -1)
 		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
-	conn_arm_write(c);
-	/* Backpressure: stop reading a client whose replies pile up. */
-	if (evbuffer_get_length(c->out) > conn_high && !(c->flags & CONN_F_READ_PAUSED)) {
-		c->flags |= CONN_F_READ_PAUSED;
-		conn_update_read(c);
-		log_debug(LOG_S_CONN, "conn=%" PRIu64 " read paused pending=%zu", c->id,
-		    evbuffer_get_length(c->out));
-	}
+	conn_check_high(c);
 }
 
 void
@@ -570,23 +773,29 @@ conn_pending(const struct conn *c)
 	return evbuffer_get_length(c->out);
 }
 
+int
+conn_writable(const struct conn *c)
+{
+	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high;
+}
+
 void
 conn_want_drain(struct conn *c)
 {
-	if (c->state == CONN_S_CLOSED)
+	if (!(conn_props[c->state] & CONN_P_SERVICE))
 		return;
 	c->flags |= CONN_F_WANT_DRAIN;
-	conn_arm_write(c);
+	conn_update_io(c);
 }
 
 static void
-conn_write_cb_body(struct conn *c)
+conn_write_body(struct conn *c)
 {
 	ssize_t n;
 
 	if (c->state == CONN_S_HANDSHAKE) {
 		c->flags &= ~CONN_F_IO_WANT_WRITE;
-		conn_disarm_write(c);
+		conn_update_io(c);
 		conn_handshake(c);
 		return;
 	}
@@ -594,8 +803,8 @@ conn_write_cb_body(struct conn *c)
 		/* the transport's read side was waiting for writability */
 		c->flags &= ~CONN_F_IO_WANT_WRITE;
 		if (c->flags & CONN_F_READING)
-			conn_read_cb_body(c);
-		if (c->state == CONN_S_CLOSED)
+			conn_read_body(c);
+		if (!conn_is_alive(c))
 			return;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
@@ -610,13 +819,12 @@ conn_write_cb_body(struct conn *c)
 	conn_after_write(c);
 }
 
-/* Timed in debug mode (debug.h); the conn outlives the call (freed by the reaper). */
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	DEBUG_CB("conn_write_cb", c, NULL, conn_write_cb_body(c));
+	LOOP_CB("conn_write_cb", conn_describe, c, conn_write_body(c));
 }
 
 /* After output made progress: resume reading, refill producers, finish. */
@@ -627,29 +835,28 @@ conn_after_write(struct conn *c)
 
 	if ((c->flags & CONN_F_READ_PAUSED) && pending <= conn_low) {
 		c->flags &= ~CONN_F_READ_PAUSED;
-		conn_update_read(c);
 		log_debug(LOG_S_CONN, "conn=%" PRIu64 " read resumed pending=%zu", c->id, pending);
 	}
-	if (c->state == CONN_S_OPEN && (c->flags & CONN_F_WANT_DRAIN) && pending <= conn_low) {
+	if ((c->flags & CONN_F_WANT_DRAIN) && pending <= conn_low &&
+	    (conn_props[c->state] & CONN_P_SERVICE)) {
 		c->flags &= ~CONN_F_WANT_DRAIN;
 		if (c->svc->on_drain != NULL)
 			c->svc->on_drain(c);
-		if (c->state == CONN_S_CLOSED)
-			return;
 		pending = evbuffer_get_length(c->out);
 	}
-	if (pending == 0 && !(c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)))
-		conn_disarm_write(c);
-	if (pending == 0 && c->state == CONN_S_DRAINING)
+	if (!conn_is_alive(c))
+		return;
+	conn_update_io(c);
+	if (pending == 0 && (c->state == CONN_S_DRAINING || c->state == CONN_S_FLUSHING))
 		conn_flushed(c);
 }
 
-/* DRAINING and all output sent: close, or shut our side and linger. */
+/* The service is done and all output is sent: close, or shut our side and linger. */
 static void
 conn_flushed(struct conn *c)
 {
-	if (c->flags & CONN_F_EOF) {
-		conn_close(c, c->close_reason != NULL ? c->close_reason : "eof");
+	if (c->state == CONN_S_FLUSHING) {
+		conn_close(c, c->reason != CONN_R_NONE ? c->reason : CONN_R_EOF);
 		return;
 	}
 	if (c->io->shutdown(c) == -1 && errno != ENOTCONN) {
@@ -657,22 +864,26 @@ conn_flushed(struct conn *c)
 		return;
 	}
 	conn_set_state(c, CONN_S_LINGER);
-	conn_update_read(c);
-	conn_arm_timer(c, conn_linger_ms);
 }
 
 void
 conn_finish(struct conn *c)
 {
-	if (c->state != CONN_S_OPEN && c->state != CONN_S_HANDSHAKE)
+	switch (c->state) {
+	case CONN_S_HANDSHAKE:
+		conn_close(c, CONN_R_SHUTDOWN);
 		return;
-	if (c->state == CONN_S_HANDSHAKE) {
-		conn_close(c, "shutdown");
+	case CONN_S_OPEN:
+		conn_set_state(c, CONN_S_DRAINING);
+		break;
+	case CONN_S_HALFCLOSED:
+		conn_set_state(c, CONN_S_FLUSHING);
+		break;
+	default:
 		return;
 	}
-	conn_set_state(c, CONN_S_DRAINING);
 	c->flags &= ~CONN_F_WANT_DRAIN;
-	conn_update_read(c);
+	conn_update_io(c);
 	if (evbuffer_get_length(c->out) == 0)
 		conn_flushed(c);
 }
@@ -683,7 +894,8 @@ conn_pause_read(struct conn *c)
 	if (debug_wrong_thread(__func__))
 		return;
 	c->flags |= CONN_F_SVC_PAUSED;
-	conn_update_read(c);
+	if (conn_is_alive(c))
+		conn_update_io(c);
 }
 
 void
@@ -692,7 +904,8 @@ conn_resume_read(struct conn *c)
 	if (debug_wrong_thread(__func__))
 		return;
 	c->flags &= ~CONN_F_SVC_PAUSED;
-	conn_update_read(c);
+	if (conn_is_alive(c))
+		conn_update_io(c);
 }
 
 /* ---------------------------------------------------------------- handshake */
@@ -700,10 +913,10 @@ conn_resume_read(struct conn *c)
 void
 conn_io_want_write(struct conn *c)
 {
-	if (c->state == CONN_S_CLOSED)
+	if (!conn_is_alive(c))
 		return;
 	c->flags |= CONN_F_IO_WANT_WRITE;
-	conn_arm_write(c);
+	conn_update_io(c);
 }
 
 void
@@ -712,7 +925,6 @@ conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data, ui
 	c->io = io;
 	c->io_data = io_data;
 	conn_set_state(c, CONN_S_HANDSHAKE);
-	conn_update_read(c);
 	if (timeout_ms > 0)
 		conn_arm_timer(c, timeout_ms);
 }
@@ -721,14 +933,14 @@ conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data, ui
 static void
 conn_handshake(struct conn *c)
 {
-	const char *reason = NULL;
+	enum conn_reason reason = CONN_R_HANDSHAKE_FAILED;
 	int rv;
 
 	rv = c->io->handshake(c, &reason);
 	if (rv == 0)
 		return;
 	if (rv < 0) {
-		conn_close(c, reason != NULL ? reason : "handshake-failed");
+		conn_close(c, reason);
 		return;
 	}
 	/* the idle timer takes over from the handshake timer */
@@ -737,9 +949,6 @@ conn_handshake(struct conn *c)
 	else
 		event_del(&c->timer_ev);
 	conn_start(c);
-	/* replies queued by on_open during the handshake go out now */
-	if (conn_is_alive(c) && evbuffer_get_length(c->out) > 0)
-		conn_arm_write(c);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -747,24 +956,24 @@ conn_handshake(struct conn *c)
 static void
 conn_on_eof(struct conn *c)
 {
-	c->flags |= CONN_F_EOF;
-	conn_update_read(c);
 	switch (c->state) {
 	case CONN_S_OPEN:
+		conn_set_state(c, CONN_S_HALFCLOSED);
 		if (c->svc->on_eof != NULL)
 			c->svc->on_eof(c);
 		else
 			conn_finish(c);
 		break;
 	case CONN_S_DRAINING:
+		conn_set_state(c, CONN_S_FLUSHING);
 		if (evbuffer_get_length(c->out) == 0)
 			conn_flushed(c);
 		break;
 	case CONN_S_LINGER:
-		conn_close(c, c->close_reason != NULL ? c->close_reason : "finished");
+		conn_close(c, c->reason != CONN_R_NONE ? c->reason : CONN_R_FINISHED);
 		break;
 	default:
-		conn_close(c, "eof");
+		conn_close(c, CONN_R_EOF);
 		break;
 	}
 }
@@ -778,7 +987,7 @@ conn_read_once(struct conn *c)
 	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
 	if (n > 0) {
 		c->bytes_in += (size_t)n;
-		conn_totals.bytes_in += (size_t)n;
+		conn_bytes_in += (size_t)n;
 		c->last_active_ms = conn_now_ms();
 		/* In DRAINING and LINGER input is dropped. */
 		if (c->state == CONN_S_OPEN)
@@ -805,7 +1014,7 @@ conn_read_once(struct conn *c)
 }
 
 static void
-conn_read_cb_body(struct conn *c)
+conn_read_body(struct conn *c)
 {
 	int rounds = 8;      /* bounded: other connections get their turn */
 
@@ -814,7 +1023,7 @@ conn_read_cb_body(struct conn *c)
 		if (c->state != CONN_S_OPEN)
 			return;
 	}
-	while (conn_read_once(c) && c->state != CONN_S_CLOSED && --rounds > 0)
+	while (conn_read_once(c) && conn_is_alive(c) && --rounds > 0)
 		;
 }
 
@@ -823,39 +1032,36 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	DEBUG_CB("conn_read_cb", c, NULL, conn_read_cb_body(c));
+	LOOP_CB("conn_read_cb", conn_describe, c, conn_read_body(c));
 }
 
 /* ---------------------------------------------------------------- timers */
 
 static void
-conn_timer_cb_body(struct conn *c)
+conn_timer_body(struct conn *c)
 {
 	uint64_t now, idle;
 
 	switch (c->state) {
 	case CONN_S_HANDSHAKE:
-		conn_close(c, "handshake-timeout");
+		conn_close(c, CONN_R_HANDSHAKE_TIMEOUT);
 		return;
 	case CONN_S_LINGER:
-		conn_close(c, c->close_reason != NULL ? c->close_reason : "finished");
-		return;
-	case CONN_S_OPEN:
-	case CONN_S_DRAINING:
-		if (c->idle_timeout_ms == 0)
-			return;
-		/* Lazy idle timer: activity only stamps last_active_ms. */
-		now = conn_now_ms();
-		idle = now - c->last_active_ms;
-		if (idle >= c->idle_timeout_ms) {
-			conn_close(c, "idle-timeout");
-			return;
-		}
-		conn_arm_timer(c, c->idle_timeout_ms - idle);
+		conn_close(c, c->reason != CONN_R_NONE ? c->reason : CONN_R_FINISHED);
 		return;
 	default:
+		break;
+	}
+	if (!(conn_props[c->state] & CONN_P_IDLE) || c->idle_timeout_ms == 0)
+		return;
+	/* Lazy idle timer: activity only stamps last_active_ms. */
+	now = conn_now_ms();
+	idle = now - c->last_active_ms;
+	if (idle >= c->idle_timeout_ms) {
+		conn_close(c, CONN_R_IDLE_TIMEOUT);
 		return;
 	}
+	conn_arm_timer(c, c->idle_timeout_ms - idle);
 }
 
 static void
@@ -863,7 +1069,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	DEBUG_CB("conn_timer_cb", c, NULL, conn_timer_cb_body(c));
+	LOOP_CB("conn_timer_cb", conn_describe, c, conn_timer_body(c));
 }
 
 /* ---------------------------------------------------------------- server-wide */
@@ -875,8 +1081,10 @@ conn_snapshot(size_t *np)
 	struct conn **v, *c;
 	size_t n = 0;
 
-	v = xcalloc(conn_totals.current + 1, sizeof(*v));
+	v = xcalloc(conn_current + 1, sizeof(*v));
 	TAILQ_FOREACH(c, &conn_live, entry) {
+		if (!conn_is_alive(c))
+			continue;
 		conn_ref(c);
 		v[n++] = c;
 	}
@@ -884,33 +1092,44 @@ conn_snapshot(size_t *np)
 	return v;
 }
 
+static void
+conn_shutdown_one(struct conn *c)
+{
+	switch (c->state) {
+	case CONN_S_OPEN:
+	case CONN_S_HALFCLOSED:
+		if (c->reason == CONN_R_NONE && c->state == CONN_S_OPEN)
+			c->reason = CONN_R_SHUTDOWN;
+		if (c->svc->on_shutdown != NULL)
+			c->svc->on_shutdown(c);
+		else
+			conn_finish(c);
+		break;
+	case CONN_S_NEW:
+	case CONN_S_HANDSHAKE:
+		conn_close(c, CONN_R_SHUTDOWN);
+		break;
+	default:
+		break;
+	}
+}
+
 void
 conn_shutdown_all(void)
 {
-	struct conn **v, *c;
+	struct conn **v;
 	size_t n, i;
 
 	v = conn_snapshot(&n);
 	for (i = 0; i < n; i++) {
-		c = v[i];
-		c->flags |= CONN_F_SHUTDOWN;
-		if (c->state == CONN_S_OPEN) {
-			if (c->close_reason == NULL && !(c->flags & CONN_F_EOF))
-				c->close_reason = "shutdown";
-			if (c->svc->on_shutdown != NULL)
-				c->svc->on_shutdown(c);
-			else
-				conn_finish(c);
-		} else if (c->state == CONN_S_HANDSHAKE || c->state == CONN_S_NEW) {
-			conn_close(c, "shutdown");
-		}
-		conn_unref(c);
+		conn_shutdown_one(v[i]);
+		conn_unref(v[i]);
 	}
 	free(v);
 }
 
 void
-conn_close_all(const char *reason)
+conn_close_all(enum conn_reason reason)
 {
 	struct conn **v;
 	size_t n, i;
@@ -923,14 +1142,97 @@ conn_close_all(const char *reason)
 	free(v);
 }
 
+int
+conn_kill(uint64_t id, enum conn_reason reason)
+{
+	struct conn *c = conn_find(id);
+
+	if (c == NULL)
+		return -1;
+	conn_close(c, reason);
+	return 0;
+}
+
+void
+conn_info(const struct conn *c, struct conn_info *ci)
+{
+	uint64_t now = conn_now_ms();
+
+	memset(ci, 0, sizeof(*ci));
+	ci->id = c->id;
+	ci->owner = c->owner_name;
+	conn_peer_str(c, ci->peer, sizeof(ci->peer));
+	ci->state = conn_state_name(c->state);
+	ci->age_ms = now - c->created_ms;
+	ci->idle_ms = now - c->last_active_ms;
+	ci->bytes_in = c->bytes_in;
+	ci->bytes_out = c->bytes_out;
+	ci->pending_out = evbuffer_get_length(c->out);
+	/* Every reference but the connection's own is a job in flight (or a snapshot). */
+	ci->jobs = c->refs > 1 ? (unsigned)c->refs - 1 : 0;
+	if (c->io->describe != NULL && conn_is_alive(c))
+		c->io->describe(c, ci->transport, sizeof(ci->transport));
+}
+
+void
+conn_foreach(void (*cb)(const struct conn_info *ci, void *arg), void *arg)
+{
+	struct conn_info ci;
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &conn_live, entry) {
+		conn_info(c, &ci);
+		cb(&ci, arg);
+	}
+}
+
+int
+conn_reading(const struct conn *c)
+{
+	return (c->flags & CONN_F_READING) != 0;
+}
+
+/* ---------------------------------------------------------------- statistics */
+
+static void
+conn_collect(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, *(const uint64_t *)arg);
+}
+
+static void
+conn_collect_closed(struct stats_emit *e, void *arg)
+{
+	int r;
+
+	for (r = CONN_R_EOF; r < CONN_R_COUNT; r++)
+		stats_emit_u64(e, conn_closed[r], conn_reason_names[r]);
+}
+
+static const struct stats_family conn_families[5] = {
+	{ "server_connections_open", STATS_GAUGE, STATS_UNIT_NONE,
+	  "Connections open now, all listeners.", { NULL }, conn_collect, &conn_current },
+	{ "server_connections_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections accepted since start, all listeners (removed ones too).", { NULL },
+	  conn_collect, &conn_total },
+	{ "connections_closed_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections closed, by the reason in their close log line.", { "reason", NULL },
+	  conn_collect_closed, NULL },
+	{ "received_bytes_total", STATS_COUNTER, STATS_UNIT_NONE, "Bytes read from clients.",
+	  { NULL }, conn_collect, &conn_bytes_in },
+	{ "sent_bytes_total", STATS_COUNTER, STATS_UNIT_NONE, "Bytes written to clients.",
+	  { NULL }, conn_collect, &conn_bytes_out },
+};
+
 void
 conn_destroy(void)
 {
-	conn_reap_cb(-1, 0, NULL);
-	if (conn_reap_ev != NULL)
-		event_free(conn_reap_ev);
-	conn_reap_ev = NULL;
+	size_t i;
+
+	conn_flush_cb();
 	free(conn_hash);
 	conn_hash = NULL;
 	conn_hash_size = 0;
+	for (i = 0; i < ARRAY_LEN(conn_families); i++)
+		stats_unregister(&conn_families[i]);
 }

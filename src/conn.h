@@ -1,85 +1,94 @@
 /*
  * conn.h: one client connection. Loop thread only (see STYLE.md, threads).
  *
- * Lifetime: a conn is reference-counted. The listener's accept creates it
- * with one reference (the connection's own). Every job in flight holds one
- * more, taken on the loop thread. conn_close() is idempotent: it marks the
- * conn CLOSED, releases the socket and events, logs one line with the reason
- * and drops the connection's own reference. The struct is freed later, from
- * the loop, when the last reference is gone, never on the caller's stack.
+ * Lifetime: a conn is reference-counted. The accept path creates it with
+ * one reference (the connection's own); every job in flight holds one more,
+ * taken on the loop thread. Nothing a service calls ever closes or frees a
+ * connection on the service's stack:
+ *   - conn_write() and conn_printf() only queue (trying the socket first);
+ *     a write error marks the connection closing with a reason.
+ *   - conn_close() marks the connection closing (idempotent: the first
+ *     reason wins). The close itself (events and socket released, the
+ *     service's on_close, one log line, the owner's close hook, the drop of
+ *     the connection's own reference) runs when the outermost loop callback
+ *     returns (loop.h), or at once when called outside any callback.
+ *   - the memory is freed, also from there, when the last reference is gone.
+ * So a service may write, fail, write again and close twice in one
+ * callback, and its state is intact until on_close.
+ *
+ * The struct is private to conn.c; other modules use the functions below.
  */
 #ifndef ECHOD_CONN_H
 #define ECHOD_CONN_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-#include <event2/buffer.h>
-
-struct listener;
+struct conn;
+struct debug_where;
+struct evbuffer;
+struct event_base;
 struct service;
-struct conn_io;
 
+/*
+ * The connection's life, one state at a time (transition table in conn.c):
+ *
+ *   NEW -> [HANDSHAKE ->] OPEN -> DRAINING -> LINGER -> CLOSING -> CLOSED -> FREEING
+ *                          |        |                    ^
+ *                          v        v                    |
+ *                      HALFCLOSED -> FLUSHING -----------+
+ *
+ * and any live state -> CLOSING. HALFCLOSED: the peer shut its write side
+ * and the service is still answering. DRAINING: the service is done; output
+ * is flushed, then our write side is shut and input drained (LINGER), so a
+ * close never resets the peer. FLUSHING: the service is done and the peer
+ * already sent EOF: flush, then close. CLOSING: the close runs when the
+ * outermost callback returns.
+ */
 enum conn_state {
-	CONN_S_NEW = 0,     /* allocated, not yet set up */
-	CONN_S_HANDSHAKE,   /* TLS handshake in progress */
-	CONN_S_OPEN,        /* reading and writing */
-	CONN_S_DRAINING,    /* service done: flush output; input is discarded */
-	CONN_S_LINGER,      /* write side shut; discard input until EOF or timeout */
-	CONN_S_CLOSED,      /* dead: waiting for the last reference to go */
+	CONN_S_NEW = 0,
+	CONN_S_HANDSHAKE,
+	CONN_S_OPEN,
+	CONN_S_HALFCLOSED,
+	CONN_S_DRAINING,
+	CONN_S_FLUSHING,
+	CONN_S_LINGER,
+	CONN_S_CLOSING,
+	CONN_S_CLOSED,
+	CONN_S_FREEING,
+	CONN_S_COUNT
 };
 
-#define CONN_F_EOF          0x0001  /* peer shut down its write side */
-#define CONN_F_READ_PAUSED  0x0002  /* reading stopped: output above high watermark */
-#define CONN_F_SVC_PAUSED   0x0004  /* reading stopped by the service (conn_pause_read) */
-#define CONN_F_WRITE_WAIT   0x0008  /* output pending, write event armed */
-#define CONN_F_UNIX         0x0010  /* unix-domain socket */
-#define CONN_F_SHUTDOWN     0x0020  /* server shutdown reached this conn */
-#define CONN_F_FREEING      0x0040  /* on the free list */
-#define CONN_F_WANT_DRAIN   0x0080  /* call on_drain when writable */
-#define CONN_F_READING      0x0100  /* read event is armed */
-#define CONN_F_IO_WANT_WRITE 0x0200 /* transport waits for writability */
-
-struct conn {
-	uint64_t               id;            /* never reused */
-	int                    fd;
-	enum conn_state        state;
-	unsigned               flags;
-	int                    refs;
-	const struct service  *svc;
-	void                  *svc_data;
-	struct listener       *listener;      /* holds a listener reference */
-	const struct conn_io  *io;            /* plain or TLS transport */
-	void                  *io_data;       /* SSL * for TLS */
-
-	struct evbuffer       *out;           /* pending output */
-	struct event           read_ev;
-	struct event           write_ev;
-	struct event           timer_ev;      /* idle / linger / handshake timeouts */
-	uint64_t               created_ms;
-	uint64_t               last_active_ms;
-	uint64_t               idle_timeout_ms;
-
-	uint64_t               bytes_in;
-	uint64_t               bytes_out;
-	unsigned               jobs;          /* jobs in flight (informational) */
-	const char            *close_reason;
-
-	union {
-		struct sockaddr     sa;
-		struct sockaddr_in  sin;
-		struct sockaddr_in6 sin6;
-	}                      peer;
-	socklen_t              peer_len;
-
-	TAILQ_ENTRY(conn)      entry;         /* all live connections */
-	struct conn           *hnext;         /* id hash chain */
+/* Why a connection closed: the close log line's reason= and a counter each. */
+enum conn_reason {
+	CONN_R_NONE = 0,
+	CONN_R_EOF,                 /* the peer closed, everything owed was sent */
+	CONN_R_FINISHED,            /* the service finished (daytime, QUIT) and the peer closed */
+	CONN_R_RESET,               /* ECONNRESET / EPIPE */
+	CONN_R_TIMEOUT,             /* ETIMEDOUT */
+	CONN_R_IO_ERROR,            /* another read/write error */
+	CONN_R_IDLE_TIMEOUT,
+	CONN_R_HANDSHAKE_TIMEOUT,
+	CONN_R_HANDSHAKE_FAILED,    /* a transport handshake failed without a finer reason */
+	CONN_R_TLS_SETUP,           /* SSL_new or SSL_set_fd failed */
+	CONN_R_TLS_HANDSHAKE,       /* protocol error, garbage, no shared cipher */
+	CONN_R_TLS_PLAINTEXT,       /* plain text on a TLS port */
+	CONN_R_TLS_VERSION,         /* below tls_min_version */
+	CONN_R_TLS_NO_CLIENT_CERT,
+	CONN_R_TLS_BAD_CLIENT_CERT,
+	CONN_R_TLS_TRUNCATED,       /* the peer closed or reset during the handshake */
+	CONN_R_SHUTDOWN,            /* graceful server shutdown */
+	CONN_R_SHUTDOWN_TIMEOUT,
+	CONN_R_SHUTDOWN_NOW,
+	CONN_R_EXIT,
+	CONN_R_ADMIN_KILL,
+	CONN_R_COUNT
 };
+const char  *conn_reason_name(enum conn_reason r);
+const char  *conn_state_name(enum conn_state st);
+/* Legal transitions (pure; the table conn_set_state obeys; used by tests). */
+int          conn_state_allowed(enum conn_state from, enum conn_state to);
 
 /*
  * Transport: plain sockets here, TLS in tls.c. read/write return bytes
@@ -89,8 +98,8 @@ struct conn {
  */
 struct conn_io {
 	const char *name;
-	/* Optional: drive a handshake in CONN_S_HANDSHAKE. 1 done, 0 again later, -1 failed (errno or *reason). */
-	int     (*handshake)(struct conn *c, const char **reason);
+	/* Optional: drive a handshake in HANDSHAKE. 1 done, 0 again later, -1 failed (*reason). */
+	int     (*handshake)(struct conn *c, enum conn_reason *reason);
 	/* Optional: bytes already decrypted and readable without a socket event. */
 	size_t  (*pending)(struct conn *c);
 	ssize_t (*read)(struct conn *c, void *buf, size_t len);
@@ -99,60 +108,37 @@ struct conn_io {
 	ssize_t (*write_buf)(struct conn *c, struct evbuffer *buf);
 	/* Shut the write side (TCP FIN / TLS close_notify); 0 when done. */
 	int     (*shutdown)(struct conn *c);
+	/* The connection is closing: release the transport (reason: conn_reason(c)). */
 	void    (*free)(struct conn *c);
+	/* Optional: " tls=TLSv1.3 cipher=... subject=..." for CONNS. */
+	void    (*describe)(const struct conn *c, char *buf, size_t size);
 };
 extern const struct conn_io conn_io_plain;
 
-TAILQ_HEAD(conn_list, conn);
+/* ---------------------------------------------------------------- table */
 
-/* Loop-thread setup of the connection table; conn_free_all at exit. */
+/* Loop-thread setup; conn_destroy at exit (after conn_close_all and the pool's end). */
 void         conn_init(struct event_base *base);
-void         conn_shutdown_all(void);       /* graceful: call every service's on_shutdown */
-void         conn_close_all(const char *reason);
-/* At exit: free what is left (after conn_close_all and the pool's end). */
 void         conn_destroy(void);
+/* Graceful shutdown: every service's on_shutdown (default: finish). */
+void         conn_shutdown_all(void);
+void         conn_close_all(enum conn_reason reason);
 size_t       conn_count(void);
-struct conn_list *conn_all(void);
 
-/* Accept path: take ownership of `fd`. Returns NULL (fd closed) on failure. */
-struct conn *conn_new(struct listener *l, int fd, const struct sockaddr *peer, socklen_t plen);
-
-struct conn *conn_find(uint64_t id);
-void         conn_ref(struct conn *c);
-void         conn_unref(struct conn *c);
-
-void         conn_set_state(struct conn *c, enum conn_state st);
-const char  *conn_state_name(enum conn_state st);
-/* Legal transitions (pure; used by conn_set_state and tests). */
-int          conn_state_allowed(enum conn_state from, enum conn_state to);
-
-/* Queue bytes for the peer; writes through at once when nothing is pending. */
-void         conn_write(struct conn *c, const void *data, size_t len);
-void         conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-size_t       conn_pending(const struct conn *c);
-/* Service finished: flush output, shut the write side, linger, close. */
-void         conn_finish(struct conn *c);
-/* Close now, idempotent. `reason` is a static string ("eof", "idle-timeout"). */
-void         conn_close(struct conn *c, const char *reason);
-/* Stop / restart reading on behalf of the service (pipelining limits). */
-void         conn_pause_read(struct conn *c);
-void         conn_resume_read(struct conn *c);
-int          conn_is_alive(const struct conn *c);
-
-/* Transport asks for a write-readiness callback (TLS renegotiation, handshake). */
-void         conn_io_want_write(struct conn *c);
-
-/* Call the service's on_drain once the socket is writable (producers). */
-void         conn_want_drain(struct conn *c);
-size_t       conn_high_watermark(void);
-
-/* "127.0.0.1:5000" etc. into buf. */
-const char  *conn_peer_str(const struct conn *c, char *buf, size_t size);
-
-/* Server-wide watermarks and linger timeout (applied on reload). */
-void         conn_set_limits(size_t high, size_t low, uint64_t linger_ms);
-/* [log] connections: open/close records at info (else debug). */
-void         conn_set_log_connections(int on);
+/* What the owner (a listener) gives a new connection. */
+struct conn_params {
+	const struct service *svc;
+	const void           *svc_conf;      /* the service's options; valid during on_open only */
+	const char           *owner_name;    /* for logs; must stay valid until the close hook */
+	void                 *owner;         /* handed to the close hook */
+	uint64_t              idle_timeout_ms;
+};
+/* Accept path: take ownership of `fd`. */
+struct conn *conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer,
+                 socklen_t plen);
+/* Called once per connection, at its close (the owner counts and resumes accepting). */
+typedef void (*conn_closed_cb)(struct conn *c, void *owner);
+void         conn_set_closed_hook(conn_closed_cb cb);
 /* Enter OPEN and call the service's on_open (plain connections, from accept). */
 void         conn_start(struct conn *c);
 /*
@@ -162,15 +148,82 @@ void         conn_start(struct conn *c);
  */
 void         conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data,
                  uint64_t timeout_ms);
+
+/* A live connection by id (NULL once it is closing or gone). */
+struct conn *conn_find(uint64_t id);
+void         conn_ref(struct conn *c);
+void         conn_unref(struct conn *c);
+
+/* ---------------------------------------------------------------- services */
+
+/* Queue bytes for the peer; written through at once when nothing is pending. */
+void         conn_write(struct conn *c, const void *data, size_t len);
+void         conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t       conn_pending(const struct conn *c);
+/* The service is done: flush output, shut the write side, linger, close. */
+void         conn_finish(struct conn *c);
+/* Mark the connection closing (idempotent; see the top of this file). */
+void         conn_close(struct conn *c, enum conn_reason reason);
+/* Stop / restart reading on behalf of the service (pipelining limits). */
+void         conn_pause_read(struct conn *c);
+void         conn_resume_read(struct conn *c);
+/* Call the service's on_drain once pending output is below the low watermark. */
+void         conn_want_drain(struct conn *c);
+/* 1 while the service may produce output (OPEN or HALFCLOSED) and it is below the high watermark. */
+int          conn_writable(const struct conn *c);
+int          conn_is_alive(const struct conn *c);     /* not closing or closed */
+
+uint64_t     conn_id(const struct conn *c);
+void        *conn_svc_data(const struct conn *c);
+void         conn_set_svc_data(struct conn *c, void *data);
+/* The service's options (struct conn_params.svc_conf); only inside on_open. */
+const void  *conn_svc_conf(const struct conn *c);
+const char  *conn_owner_name(const struct conn *c);
+enum conn_state conn_state(const struct conn *c);
+enum conn_reason conn_reason(const struct conn *c);
+/* "127.0.0.1:5000", "[::1]:5000" or "unix" into buf. */
+const char  *conn_peer_str(const struct conn *c, char *buf, size_t size);
+
+/* ---------------------------------------------------------------- transports */
+
+int          conn_fd(const struct conn *c);
+void        *conn_io_data(const struct conn *c);
+/* Transport asks for a write-readiness callback (TLS handshake, renegotiation). */
+void         conn_io_want_write(struct conn *c);
+
+/* ---------------------------------------------------------------- settings */
+
+/* Server-wide watermarks and linger timeout (applied on reload). */
+void         conn_set_limits(size_t high, size_t low, uint64_t linger_ms);
+/* [log] connections: open/close records at info (else debug). */
+void         conn_set_log_connections(int on);
+
+/* ---------------------------------------------------------------- introspection */
+
+/* One connection, as CONNS and the exit report show it. */
+struct conn_info {
+	uint64_t        id;
+	const char     *owner;          /* listener name */
+	char            peer[128];
+	const char     *state;
+	uint64_t        age_ms;
+	uint64_t        idle_ms;
+	uint64_t        bytes_in;
+	uint64_t        bytes_out;
+	size_t          pending_out;
+	unsigned        jobs;           /* references held by jobs in flight */
+	char            transport[384]; /* the transport's describe(), "" for plain */
+};
+/* One connection's details; conn_foreach visits every live connection in accept order. */
+void         conn_info(const struct conn *c, struct conn_info *ci);
+void         conn_foreach(void (*cb)(const struct conn_info *ci, void *arg), void *arg);
+/* 1 while the read event is armed (not paused by backpressure or the service). */
+int          conn_reading(const struct conn *c);
+/* Close a live connection by id (admin KILL); -1 if there is none. */
+int          conn_kill(uint64_t id, enum conn_reason reason);
+/* For loop.h's LOOP_CB: describes a connection in a slow-callback report. */
+void         conn_describe(const void *c, struct debug_where *w);
 /* Coarse monotonic milliseconds, cheap enough for every callback. */
 uint64_t     conn_now_ms(void);
-
-struct conn_stats {
-	uint64_t current;
-	uint64_t total;
-	uint64_t bytes_in;
-	uint64_t bytes_out;
-};
-void         conn_get_stats(struct conn_stats *st);
 
 #endif

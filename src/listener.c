@@ -9,40 +9,107 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "addr.h"
 #include "config.h"
 #include "conn.h"
 #include "debug.h"
 #include "listener.h"
 #include "log.h"
+#include "loop.h"
 #include "sd.h"
 #include "service.h"
+#include "stats.h"
 #include "tls.h"
 #include "util.h"
 
 #define LISTENER_RETRY_MIN_MS  100
 #define LISTENER_RETRY_MAX_MS  2000
 
+/* Why a listener does not accept now. */
+enum listener_pause {
+	LISTENER_ACCEPTING = 0,
+	LISTENER_P_FD_LIMIT,          /* out of descriptors: retried on a back-off timer */
+	LISTENER_P_SERVER_MAX,        /* [server] max_connections */
+	LISTENER_P_MAX,               /* the listener's max_connections */
+	LISTENER_P_COUNT
+};
+
+/* Why accept() handed us no connection, counted per listener. */
+enum listener_refusal {
+	LISTENER_R_FD_LIMIT = 0,      /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+	LISTENER_R_ACCEPT_ERROR,      /* any other accept error */
+	LISTENER_R_COUNT
+};
+
+struct listener_sock {
+	char                  *spec;       /* bind spec it came from */
+	int                    index;      /* which address of the spec ("*" has two) */
+	struct evconnlistener *evl;
+	int                    fd;
+	struct addr            bound;      /* actual address (port 0 resolved) */
+	int                    unlink_on_close; /* unix socket we created */
+};
+
+struct listener {
+	char                       *name;
+	struct listener_conf       *conf;     /* owned copy of the options (no binds) */
+	const struct service       *svc;
+	struct listener_sock       *socks;
+	size_t                      nsocks;
+	int                         refs;
+	int                         closed;   /* removed or shutting down */
+	enum listener_pause         pause;    /* what the sockets were last set to */
+	uint64_t                    current;  /* live connections */
+	uint64_t                    total;    /* accepted */
+	uint64_t                    refused[LISTENER_R_COUNT];
+	struct tls_ctx             *tls;
+	TAILQ_ENTRY(listener)       entry;
+};
+TAILQ_HEAD(listener_list, listener);
+
+static const char *listener_pause_names[LISTENER_P_COUNT] = {
+	[LISTENER_ACCEPTING] = "none",
+	[LISTENER_P_FD_LIMIT] = "fd-limit",
+	[LISTENER_P_SERVER_MAX] = "server_max_connections",
+	[LISTENER_P_MAX] = "max_connections",
+};
+
+static const char *listener_refusal_names[LISTENER_R_COUNT] = {
+	[LISTENER_R_FD_LIMIT] = "fd_limit",
+	[LISTENER_R_ACCEPT_ERROR] = "accept_error",
+};
+
 static struct event_base    *listener_base;
 static struct listener_list  listener_live = TAILQ_HEAD_INITIALIZER(listener_live);
 static uint64_t              listener_global_max;
-static uint64_t              listener_rejected;
 static int                   listener_fd_short;      /* EMFILE/ENFILE back-off active */
 static uint64_t              listener_retry_ms = LISTENER_RETRY_MIN_MS;
 static struct event         *listener_retry_ev;
+static listener_conn_closed_cb listener_closed_hook;
 
 static void listener_accept_cb(struct evconnlistener *, evutil_socket_t, struct sockaddr *, int, void *);
 static void listener_error_cb(struct evconnlistener *, void *);
 static void listener_retry_cb(evutil_socket_t, short, void *);
-static void listener_update(struct listener *l);
+static void listener_update(struct listener *l, int force);
+static void listener_unref(struct listener *l);
+static void listener_conn_closed(struct conn *c, void *owner);
+static void listener_register_stats(void);
+static void listener_unregister_stats(void);
 
 void
 listener_init(struct event_base *base)
@@ -51,12 +118,20 @@ listener_init(struct event_base *base)
 	listener_retry_ev = evtimer_new(base, listener_retry_cb, NULL);
 	if (listener_retry_ev == NULL)
 		fatalx("listener_init: evtimer_new failed");
+	conn_set_closed_hook(listener_conn_closed);
+	listener_register_stats();
 }
 
-struct listener_list *
-listener_all(void)
+const char *
+listener_name(const struct listener *l)
 {
-	return &listener_live;
+	return l->name;
+}
+
+void
+listener_set_conn_closed_hook(listener_conn_closed_cb cb)
+{
+	listener_closed_hook = cb;
 }
 
 struct listener *
@@ -76,12 +151,6 @@ listener_set_global_max(uint64_t max)
 	listener_global_max = max;
 }
 
-uint64_t
-listener_rejected_total(void)
-{
-	return listener_rejected;
-}
-
 /* The options a running listener needs; binds stay with the config. */
 static struct listener_conf *
 listener_conf_copy(const struct listener_conf *lc, const char *name)
@@ -97,7 +166,22 @@ listener_conf_copy(const struct listener_conf *lc, const char *name)
 	/* owned by the config, which a reload frees; tls.c keeps what it needs */
 	copy->tls_cert = copy->tls_key = copy->tls_ca = NULL;
 	copy->tls_ciphers = copy->tls_ciphersuites = NULL;
+	/* the service's options are plain data (service.h): a byte copy */
+	copy->svc_conf = NULL;
+	if (lc->svc_conf != NULL && lc->svc_conf_size > 0) {
+		copy->svc_conf = xmalloc(lc->svc_conf_size);
+		memcpy(copy->svc_conf, lc->svc_conf, lc->svc_conf_size);
+	}
 	return copy;
+}
+
+static void
+listener_conf_free(struct listener_conf *copy)
+{
+	if (copy == NULL)
+		return;
+	free(copy->svc_conf);
+	free(copy);
 }
 
 /* ---------------------------------------------------------------- sockets */
@@ -373,9 +457,8 @@ void
 listener_start(struct listener *l)
 {
 	TAILQ_INSERT_TAIL(&listener_live, l, entry);
-	l->paused = -1;               /* unknown: force the first update */
 	listener_log_socks(l, 0);
-	listener_update(l);
+	listener_update(l, 1);
 }
 
 void
@@ -411,12 +494,11 @@ listener_merge(struct listener *cur, struct listener *staged, const struct liste
 	cur->tls = staged->tls;
 	staged->tls = NULL;
 	listener_discard(staged);
-	free(cur->conf);
+	listener_conf_free(cur->conf);
 	cur->conf = listener_conf_copy(lc, cur->name);
 	cur->svc = service_find(lc->service);
 	listener_log_socks(cur, first_new);
-	cur->paused = -1;
-	listener_update(cur);
+	listener_update(cur, 1);
 }
 
 static void
@@ -428,7 +510,7 @@ listener_free(struct listener *l)
 		listener_sock_close(&l->socks[i]);
 	free(l->socks);
 	tls_ctx_free(l->tls);
-	free(l->conf);
+	listener_conf_free(l->conf);
 	free(l->name);
 	free(l);
 }
@@ -439,7 +521,8 @@ listener_discard(struct listener *staged)
 	listener_free(staged);
 }
 
-void
+/* Stop accepting, close the sockets, leave the table, drop the table's reference. */
+static void
 listener_close(struct listener *l)
 {
 	size_t i;
@@ -455,6 +538,22 @@ listener_close(struct listener *l)
 	listener_unref(l);
 }
 
+int
+listener_close_unless(int (*keep)(const char *name, void *arg), void *arg)
+{
+	struct listener *l, *next;
+	int n = 0;
+
+	for (l = TAILQ_FIRST(&listener_live); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		if (!keep(l->name, arg)) {
+			listener_close(l);
+			n++;
+		}
+	}
+	return n;
+}
+
 void
 listener_close_all(void)
 {
@@ -464,13 +563,13 @@ listener_close_all(void)
 		listener_close(l);
 }
 
-void
+static void
 listener_ref(struct listener *l)
 {
 	l->refs++;
 }
 
-void
+static void
 listener_unref(struct listener *l)
 {
 	if (--l->refs == 0)
@@ -479,27 +578,28 @@ listener_unref(struct listener *l)
 
 /* ---------------------------------------------------------------- limits */
 
-/* Why `l` should not accept now, or NULL. */
-static const char *
+/* Why `l` should not accept now. */
+static enum listener_pause
 listener_pause_reason(const struct listener *l)
 {
 	if (listener_fd_short)
-		return "fd-limit";
+		return LISTENER_P_FD_LIMIT;
 	if (listener_global_max > 0 && conn_count() >= listener_global_max)
-		return "server_max_connections";
+		return LISTENER_P_SERVER_MAX;
 	if (l->conf->max_connections > 0 && l->current >= l->conf->max_connections)
-		return "max_connections";
-	return NULL;
+		return LISTENER_P_MAX;
+	return LISTENER_ACCEPTING;
 }
 
+/* Enable or disable accepting to match the limits; `force` applies it even if unchanged. */
 static void
-listener_update(struct listener *l)
+listener_update(struct listener *l, int force)
 {
-	const char *why = listener_pause_reason(l);
-	int pause = why != NULL;
+	enum listener_pause why = listener_pause_reason(l);
+	int pause = why != LISTENER_ACCEPTING, was = l->pause != LISTENER_ACCEPTING;
 	size_t i;
 
-	if (l->closed || pause == l->paused)
+	if (l->closed || (!force && pause == was))
 		return;
 	for (i = 0; i < l->nsocks; i++) {
 		if (pause)
@@ -507,12 +607,12 @@ listener_update(struct listener *l)
 		else
 			evconnlistener_enable(l->socks[i].evl);
 	}
-	if (pause)
-		log_info(LOG_S_SERVER, "listener=%s paused reason=%s current=%" PRIu64, l->name, why,
-		    l->current);
-	else if (l->paused == 1)
+	if (pause && !was)
+		log_info(LOG_S_SERVER, "listener=%s paused reason=%s current=%" PRIu64, l->name,
+		    listener_pause_names[why], l->current);
+	else if (!pause && was)
 		log_info(LOG_S_SERVER, "listener=%s resumed current=%" PRIu64, l->name, l->current);
-	l->paused = pause;
+	l->pause = why;
 }
 
 void
@@ -523,12 +623,15 @@ listener_check_limits(void)
 	if (debug_wrong_thread(__func__))
 		return;
 	TAILQ_FOREACH(l, &listener_live, entry)
-		listener_update(l);
+		listener_update(l, 0);
 }
 
-void
-listener_conn_closed(struct listener *l)
+/* conn.c's close hook: one connection of `owner` ended. */
+static void
+listener_conn_closed(struct conn *c, void *owner)
 {
+	struct listener *l = owner;
+
 	l->current--;
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {
@@ -536,40 +639,60 @@ listener_conn_closed(struct listener *l)
 		event_del(listener_retry_ev);
 	}
 	listener_check_limits();
+	/* The connection's reference: a removed listener may go now. */
+	listener_unref(l);
+	if (listener_closed_hook != NULL)
+		listener_closed_hook();
 }
 
 /* ---------------------------------------------------------------- accept */
 
 static void
-listener_accept_cb_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int slen)
+listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int slen)
 {
+	struct conn_params p;
 	struct conn *c;
 
 	if (l->closed) {
 		close(fd);
 		return;
 	}
-	c = conn_new(l, fd, sa, (socklen_t)slen);
+	memset(&p, 0, sizeof(p));
+	p.svc = l->svc;
+	p.svc_conf = l->conf->svc_conf;
+	p.owner = l;
+	p.owner_name = l->name;
+	p.idle_timeout_ms = l->conf->idle_timeout_ms;
+	c = conn_new(&p, fd, sa, (socklen_t)slen);
+	listener_ref(l);
 	l->current++;
 	l->total++;
 	listener_retry_ms = LISTENER_RETRY_MIN_MS;
 	if (l->tls != NULL)
-		tls_conn_accept(c);
+		tls_conn_accept(c, l->tls);
 	else
 		conn_start(c);
 	/* At a limit: disabling here also ends evconnlistener's accept loop. */
-	if (listener_pause_reason(l) != NULL)
+	if (listener_pause_reason(l) != LISTENER_ACCEPTING)
 		listener_check_limits();
 }
 
-/* Timed in debug mode (debug.h). */
+/* For loop.h's LOOP_CB: a listener in a slow-callback report. */
+static void
+listener_describe(const void *arg, struct debug_where *w)
+{
+	const struct listener *l = arg;
+
+	snprintf(w->listener, sizeof(w->listener), "%s", l->name);
+}
+
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int slen,
     void *arg)
 {
 	struct listener *l = arg;
 
-	DEBUG_CB("listener_accept_cb", NULL, l->name, listener_accept_cb_body(l, fd, sa, slen));
+	LOOP_CB("listener_accept_cb", listener_describe, l, listener_accept_body(l, fd, sa, slen));
 }
 
 static void
@@ -577,14 +700,13 @@ listener_error_body(struct listener *l, int err)
 {
 	struct timeval tv;
 
-	l->rejected++;
-	listener_rejected++;
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		l->refused[LISTENER_R_ACCEPT_ERROR]++;
 		log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\"", l->name, strerror(err));
 		return;
 	}
 	/* Out of descriptors: pause every listener and retry on a back-off timer. */
-	l->rejected_fd_limit++;
+	l->refused[LISTENER_R_FD_LIMIT]++;
 	log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\" paused retry_ms=%" PRIu64,
 	    l->name, strerror(err), listener_retry_ms);
 	listener_fd_short = 1;
@@ -603,7 +725,7 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	struct listener *l = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	DEBUG_CB("listener_error_cb", NULL, l->name, listener_error_body(l, err));
+	LOOP_CB("listener_error_cb", listener_describe, l, listener_error_body(l, err));
 }
 
 static void
@@ -616,7 +738,71 @@ listener_retry_body(void)
 static void
 listener_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	DEBUG_CB("listener_retry_cb", NULL, NULL, listener_retry_body());
+	LOOP_CB("listener_retry_cb", NULL, NULL, listener_retry_body());
+}
+
+/* ---------------------------------------------------------------- statistics */
+
+/* One sample per live listener; `arg` picks the value. */
+static void
+listener_collect(struct stats_emit *e, void *arg)
+{
+	const char *what = arg;
+	struct listener *l;
+	uint64_t v;
+
+	TAILQ_FOREACH(l, &listener_live, entry) {
+		if (what[0] == 'o')
+			v = l->current;
+		else if (what[0] == 't')
+			v = l->total;
+		else
+			v = l->pause != LISTENER_ACCEPTING;
+		stats_emit_u64(e, v, l->name, l->svc->name);
+	}
+}
+
+static void
+listener_collect_refused(struct stats_emit *e, void *arg)
+{
+	struct listener *l;
+	int r;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		for (r = 0; r < LISTENER_R_COUNT; r++)
+			stats_emit_u64(e, l->refused[r], l->name, l->svc->name,
+			    listener_refusal_names[r]);
+}
+
+static const struct stats_family listener_families[] = {
+	{ "connections_open", STATS_GAUGE, STATS_UNIT_NONE, "Connections open now, by listener.",
+	  { "listener", "service", NULL }, listener_collect, "open" },
+	{ "connections_total", STATS_COUNTER, STATS_UNIT_NONE, "Connections accepted, by listener.",
+	  { "listener", "service", NULL }, listener_collect, "total" },
+	{ "connections_rejected_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections refused at accept, by listener and reason.",
+	  { "listener", "service", "reason", NULL }, listener_collect_refused, NULL },
+	{ "listener_paused", STATS_GAUGE, STATS_UNIT_NONE,
+	  "1 while the listener does not accept (limits, descriptor shortage).",
+	  { "listener", "service", NULL }, listener_collect, "paused" },
+};
+
+static void
+listener_register_stats(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(listener_families); i++)
+		stats_register(&listener_families[i]);
+}
+
+static void
+listener_unregister_stats(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(listener_families); i++)
+		stats_unregister(&listener_families[i]);
 }
 
 void
@@ -625,4 +811,5 @@ listener_destroy(void)
 	if (listener_retry_ev != NULL)
 		event_free(listener_retry_ev);
 	listener_retry_ev = NULL;
+	listener_unregister_stats();
 }

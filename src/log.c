@@ -37,8 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "log.h"
+#include "stats.h"
 #include "util.h"
 
 /* Longest message kept; longer ones are cut. */
@@ -846,6 +846,50 @@ log_thread_main(void *arg)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* ---------------------------------------------------------------- statistics */
+
+static void
+log_collect(struct stats_emit *e, void *arg)
+{
+	struct log_stats st;
+
+	log_get_stats(&st);
+	stats_emit_u64(e, *(const char *)arg == 'w' ? st.written : st.dropped);
+}
+
+static const struct stats_family log_families[] = {
+	{ "log_records_written_total", STATS_COUNTER, STATS_UNIT_NONE, "Log records written.",
+	  { NULL }, log_collect, "w" },
+	{ "log_records_dropped_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Log records dropped because the log queue was full.", { NULL }, log_collect, "d" },
+};
+
+/* The log's counters in the statistics registry (start-up; log_unregister_stats at exit). */
+void
+log_register_stats(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(log_families); i++)
+		stats_register(&log_families[i]);
+}
+
+void
+log_unregister_stats(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(log_families); i++)
+		stats_unregister(&log_families[i]);
+}
+
+/* util.c's fatal messages: written at once, bypassing the queue. */
+static void
+log_fatal_sync(const char *msg)
+{
+	log_sync(LOG_L_CRITICAL, LOG_S_SERVER, "%s", msg);
+}
+
 void
 log_init(void)
 {
@@ -856,6 +900,7 @@ log_init(void)
 		log_overrides[i] = -1;
 	log_recompute();
 	log_inited = 1;
+	util_set_fatal_hook(log_fatal_sync);
 	pthread_mutex_lock(&log_sink_lock);
 	if (log_sink == NULL)
 		log_sink = log_sink_default();
@@ -891,7 +936,7 @@ log_install_sink(struct log_sink *sk)
 }
 
 int
-log_configure(const struct config *cf, char **err)
+log_configure(const struct log_conf *lc, char **err)
 {
 	struct log_sink *sk;
 	int i;
@@ -899,15 +944,15 @@ log_configure(const struct config *cf, char **err)
 	*err = NULL;
 	if (!log_inited)
 		log_init();
-	if ((sk = log_sink_new(cf->log_target, cf->log_facility, err)) == NULL)
+	if ((sk = log_sink_new(lc->target, lc->facility, err)) == NULL)
 		return -1;
 	log_install_sink(sk);
-	log_base_level = cf->log_level;
+	log_base_level = lc->level;
 	for (i = 0; i < LOG_S_COUNT; i++)
-		log_overrides[i] = cf->log_subsys_level[i];
+		log_overrides[i] = lc->subsys_level[i];
 	log_recompute();
 	/* The ring is sized at log_start; a reload cannot resize it. */
-	log_queue_size = cf->log_queue_size > 0 ? (size_t)cf->log_queue_size : LOG_QUEUE_DEFAULT;
+	log_queue_size = lc->queue_size > 0 ? (size_t)lc->queue_size : LOG_QUEUE_DEFAULT;
 	if (log_queue_size > LOG_QUEUE_MAX)
 		log_queue_size = LOG_QUEUE_MAX;
 	return 0;

@@ -65,9 +65,16 @@ void        log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
  * for 5 s (say a stopped reader of a stderr pipe) it returns anyway, so an
  * exit never hangs on the log.
  */
-struct config;
+/* The [log] settings log_configure() applies (config.c fills them from the file). */
+struct log_conf {
+	enum log_level  level;
+	int             subsys_level[LOG_S_COUNT];   /* -1: not set */
+	const char     *target;                      /* "stderr", "file:/path", "syslog" */
+	const char     *facility;                    /* syslog facility name */
+	uint64_t        queue_size;                  /* records; read at log_start() only */
+};
 void        log_init(void);
-int         log_configure(const struct config *cf, char **err);
+int         log_configure(const struct log_conf *lc, char **err);
 int         log_start(void);
 void        log_stop(void);
 /* SIGUSR1: reopen a file sink (logrotate). Called on the loop thread. */
@@ -78,5 +85,8 @@ struct log_stats {
 	uint64_t dropped;
 };
 void        log_get_stats(struct log_stats *st);
+/* The counters above in the statistics registry (server start-up and exit). */
+void        log_register_stats(void);
+void        log_unregister_stats(void);
 
 #endif

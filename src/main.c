@@ -182,6 +182,8 @@ main(int argc, char **argv)
 	if ((cf = main_load(&o, test)) == NULL)
 		return ECHOD_EX_CONFIG;
 	if (test) {
+		for (size_t i = 0; i < cf->nwarnings; i++)
+			fprintf(stderr, "echod: warning: %s\n", cf->warnings[i]);
 		rc = main_check_tls(cf);
 		if (rc == 0)
 			printf("configuration OK%s\n", cf->path == NULL ? " (built-in defaults)" : "");

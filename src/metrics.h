@@ -15,9 +15,7 @@ struct evbuffer;
  * when the new address cannot be bound (the old one, if any, stays).
  */
 int	metrics_configure(struct event_base *base, const char *bind, char **err);
-/* Close the socket and free the HTTP server (before event_base_free). */
+/* At exit: close the socket and free the HTTP server (before event_base_free). */
 void	metrics_stop(void);
-/* Append the whole exposition to `out` (what GET /metrics returns). */
-void	metrics_render(struct evbuffer *out);
 
 #endif

@@ -29,6 +29,8 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -45,7 +47,9 @@
 
 #include "debug.h"
 #include "log.h"
+#include "loop.h"
 #include "pool.h"
+#include "stats.h"
 #include "util.h"
 
 /* Worker threads run this much nicer than the loop thread (capped at 19). */
@@ -89,6 +93,7 @@ struct pool_job {
 	/* Loop thread only. */
 	struct event          timer;
 	int                   timer_set;
+	int                   retrieved;   /* the done callback took the outcome (pool_retrieved) */
 
 	TAILQ_ENTRY(pool_job) qentry;      /* queue or completion list */
 	TAILQ_ENTRY(pool_job) aentry;      /* all live jobs */
@@ -211,12 +216,30 @@ pool_decide_locked(struct pool *p, struct pool_job *job, enum pool_status st)
 	pool_push_completion(p, job);
 }
 
+/* What debug.c reports about a job, as plain values. */
+static void
+pool_debug_job(const struct pool_job *job, struct debug_job *j)
+{
+	j->kind = job->kind;
+	j->conn_id = job->conn_id;
+	j->status = pool_status_name(job->status);
+	j->file = job->file;
+	j->line = job->line;
+	j->site = job->dbg;
+}
+
 static void
 pool_job_free(struct pool_job *job)
 {
-	/* Reports a job that never ran (debug.c); frees job->dbg. */
-	debug_job_free(job->kind, job->conn_id, (int)job->status, job->start_us != 0, job->file,
-	    job->line, job->dbg);
+	struct debug_job j;
+
+	/* A job that never ran on a worker: "never scheduled" (news in debug mode for cancels). */
+	if (job->start_us == 0 && (job->status == POOL_CANCELLED || job->status == POOL_TIMEOUT ||
+	    job->status == POOL_SHUTDOWN)) {
+		pool_debug_job(job, &j);
+		debug_job_unscheduled(&j, job->status == POOL_CANCELLED);
+	}
+	debug_job_site_free(job->dbg);
 	free(job->in);
 	free(job->out);
 	free(job);
@@ -415,9 +438,14 @@ pool_deliver(struct pool *p, struct pool_job *job)
 		if (end_us != 0)
 			d.run_us = end_us - start_us;
 	}
-	/* "job error never retrieved": a failure whose connection is gone (debug.c). */
-	debug_job_done(&d, job->file, job->line, job->dbg);
 	job->done(&d);
+	/* A failure the done callback did not take (its connection had gone): debug.c says so. */
+	if ((d.status == POOL_FAILED || d.status == POOL_TIMEOUT) && !job->retrieved) {
+		struct debug_job j;
+
+		pool_debug_job(job, &j);
+		debug_job_unretrieved(&j);
+	}
 
 	pthread_mutex_lock(&p->lock);
 	job->delivered = 1;
@@ -472,7 +500,7 @@ pool_wakeup_body(evutil_socket_t fd, struct pool *p)
 static void
 pool_wakeup_cb(evutil_socket_t fd, short events, void *arg)
 {
-	DEBUG_CB("pool_wakeup_cb", NULL, NULL, pool_wakeup_body(fd, arg));
+	LOOP_CB("pool_wakeup_cb", NULL, NULL, pool_wakeup_body(fd, arg));
 }
 
 static void
@@ -497,7 +525,7 @@ pool_timeout_body(struct pool_job *job)
 static void
 pool_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
-	DEBUG_CB("pool_timeout_cb", NULL, NULL, pool_timeout_body(arg));
+	LOOP_CB("pool_timeout_cb", NULL, NULL, pool_timeout_body(arg));
 }
 
 static void
@@ -584,6 +612,12 @@ pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
 	if (jobp != NULL)
 		*jobp = job;
 	return 0;
+}
+
+void
+pool_retrieved(const struct pool_done *d)
+{
+	d->job->retrieved = 1;
 }
 
 void
@@ -731,6 +765,48 @@ pool_foreach_job(void (*cb)(const struct pool_job_info *, void *), void *arg)
 	free(v);
 }
 
+/* ---------------------------------------------------------------- statistics */
+
+/* `arg` names the pool_stats field. */
+static void
+pool_collect(struct stats_emit *e, void *arg)
+{
+	struct pool_stats st;
+
+	pool_get_stats(&st);
+	stats_emit_u64(e, *(const uint64_t *)((const char *)&st + (size_t)(uintptr_t)arg));
+}
+
+static void
+pool_collect_finished(struct stats_emit *e, void *arg)
+{
+	struct pool_stats st;
+
+	pool_get_stats(&st);
+	stats_emit_u64(e, st.completed, "completed");
+	stats_emit_u64(e, st.failed, "failed");
+	stats_emit_u64(e, st.cancelled, "cancelled");
+	stats_emit_u64(e, st.timed_out, "timed_out");
+}
+
+#define POOL_FIELD(f)	((void *)(uintptr_t)offsetof(struct pool_stats, f))
+static const struct stats_family pool_families[] = {
+	{ "pool_workers", STATS_GAUGE, STATS_UNIT_NONE, "Worker threads of the job pool.",
+	  { NULL }, pool_collect, POOL_FIELD(workers) },
+	{ "jobs_queued", STATS_GAUGE, STATS_UNIT_NONE, "Jobs waiting for a worker.", { NULL },
+	  pool_collect, POOL_FIELD(queued) },
+	{ "jobs_running", STATS_GAUGE, STATS_UNIT_NONE, "Jobs on a worker now.", { NULL },
+	  pool_collect, POOL_FIELD(running) },
+	{ "jobs_submitted_total", STATS_COUNTER, STATS_UNIT_NONE, "Jobs accepted into the queue.",
+	  { NULL }, pool_collect, POOL_FIELD(submitted) },
+	{ "jobs_rejected_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Jobs refused because the queue was full.", { NULL }, pool_collect,
+	  POOL_FIELD(rejected) },
+	{ "jobs_finished_total", STATS_COUNTER, STATS_UNIT_NONE, "Jobs finished, by outcome.",
+	  { "status", NULL }, pool_collect_finished, NULL },
+};
+#undef POOL_FIELD
+
 /* ---------------------------------------------------------------- init and destroy */
 
 static unsigned
@@ -813,6 +889,8 @@ pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 		}
 		p->workers[i].started = 1;
 	}
+	for (i = 0; i < ARRAY_LEN(pool_families); i++)
+		stats_register(&pool_families[i]);
 	log_info(LOG_S_POOL, "pool started workers=%u queue_max=%zu job_timeout_ms=%llu",
 	    p->nworkers, p->queue_max, (unsigned long long)job_timeout_ms);
 	return 0;
@@ -859,6 +937,8 @@ pool_destroy(uint64_t wait_ms)
 
 	if (p == NULL)
 		return;
+	for (i = 0; i < ARRAY_LEN(pool_families); i++)
+		stats_unregister(&pool_families[i]);
 	pthread_mutex_lock(&p->lock);
 	p->shutting = 1;
 	p->stopping = 1;

@@ -102,6 +102,13 @@ int     pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
 #define pool_submit(a, jobp) pool_submit_at((a), (jobp), __FILE__, __LINE__)
 
 /*
+ * From a done callback: the job's outcome reached its consumer (a reply was
+ * written, a client told). A failed or timed-out job whose done callback
+ * does not say so is reported as "job error never retrieved" (debug.h).
+ */
+void    pool_retrieved(const struct pool_done *d);
+
+/*
  * Cancel: a queued job never runs; a running job's result is discarded. The
  * done callback runs later with POOL_CANCELLED, unless the job's outcome was
  * already decided (then nothing changes). Idempotent until the done callback

@@ -38,11 +38,10 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "conn.h"
-#include "debug.h"
 #include "log.h"
-#include "pool.h"
+#include "loop.h"
 #include "sd.h"
+#include "stats.h"
 #include "util.h"
 
 /* One socket passed by systemd. */
@@ -110,22 +109,31 @@ sd_watchdog_usec(void)
 	return sd_wd_usec;
 }
 
+/* The statistics STATUS= shows, rendered as the admin console's STATS shows them. */
+static const char *const sd_status_stats[] = {
+	"server_connections_open", "server_connections_total", "jobs_running", "jobs_queued",
+	"loop_lag_p99_seconds",
+};
+
 char *
 sd_status_line(char *buf, size_t size)
 {
-	struct debug_stats ds;
-	struct conn_stats cs;
-	struct pool_stats ps;
-	uint64_t lag;
+	size_t i, off = 0, n, len;
+	char *text, *nl;
 
-	conn_get_stats(&cs);
-	pool_get_stats(&ps);
-	/* debug.c's loop-lag monitor is always on (a timer measuring its own lateness). */
-	debug_get_stats(&ds);
-	lag = ds.lag_p99_us;
-	snprintf(buf, size, "connections=%" PRIu64 " total=%" PRIu64 " jobs_running=%" PRIu64
-	    " jobs_queued=%" PRIu64 " loop_lag_p99_ms=%" PRIu64 ".%" PRIu64, cs.current, cs.total,
-	    ps.running, ps.queued, lag / 1000, (lag % 1000) / 100);
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_LEN(sd_status_stats); i++) {
+		text = stats_render_text(sd_status_stats[i], &len);
+		/* Only the family of exactly that name: the first line, "name=value\r\n". */
+		if ((nl = strstr(text, "\r\n")) != NULL)
+			*nl = '\0';
+		n = strlen(text);
+		if (n > 0 && off + n + 2 < size) {
+			snprintf(buf + off, size - off, "%s%s", off > 0 ? " " : "", text);
+			off += n + (off > 0);
+		}
+		free(text);
+	}
 	return buf;
 }
 
@@ -155,10 +163,12 @@ sd_notify_reloading(void)
 void
 sd_notify_stopping(void)
 {
+	char line[256];
+
 	sd_stopping = 1;
 	if (sd_status_ev != NULL)
 		evtimer_del(sd_status_ev);
-	sd_send("STOPPING=1\nSTATUS=stopping connections=%zu", conn_count());
+	sd_send("STOPPING=1\nSTATUS=stopping %s", sd_status_line(line, sizeof(line)));
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -167,7 +177,7 @@ sd_notify_stopping(void)
 static void
 sd_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	DEBUG_CB("sd_watchdog_cb", NULL, NULL, sd_send("WATCHDOG=1"));
+	LOOP_CB("sd_watchdog_cb", NULL, NULL, sd_send("WATCHDOG=1"));
 }
 
 static void
@@ -180,7 +190,7 @@ sd_status_body(void)
 static void
 sd_status_cb(evutil_socket_t fd, short what, void *arg)
 {
-	DEBUG_CB("sd_status_cb", NULL, NULL, sd_status_body());
+	LOOP_CB("sd_status_cb", NULL, NULL, sd_status_body());
 }
 
 static struct event *

@@ -15,53 +15,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 
+#include "admin.h"
 #include "config.h"
 #include "conn.h"
 #include "daemon.h"
 #include "debug.h"
 #include "listener.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "pool.h"
 #include "sd.h"
 #include "server.h"
+#include "stats.h"
+#include "tls.h"
 #include "util.h"
 
 static struct event_base   *server_evbase;
 static struct config       *server_cf;
 static struct server_opts   server_o;
 static uint64_t             server_started_ms;
+static time_t               server_started_wall;
 static int                  server_stopping;
 static int                  server_exit_code;
 static struct event        *server_sig_term, *server_sig_int, *server_sig_hup, *server_sig_usr1;
 static struct event        *server_shutdown_ev;
 
-struct event_base *
-server_base(void)
-{
-	return server_evbase;
-}
-
-const struct config *
-server_config(void)
-{
-	return server_cf;
-}
-
-uint64_t
-server_start_ms(void)
-{
-	return server_started_ms;
-}
-
 /* Settings that apply to the running process, at start-up and on reload. */
 static int
 server_apply_log(const struct config *cf, char **err)
 {
-	if (log_configure(cf, err) == -1)
+	struct log_conf lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.level = cf->log_level;
+	memcpy(lc.subsys_level, cf->log_subsys_level, sizeof(lc.subsys_level));
+	lc.target = cf->log_target;
+	lc.facility = cf->log_facility;
+	lc.queue_size = cf->log_queue_size;
+	if (log_configure(&lc, err) == -1)
 		return -1;
 	if (server_o.log_level >= 0)
 		log_set_level((enum log_level)server_o.log_level);
@@ -75,8 +72,8 @@ server_apply_limits(const struct config *cf)
 	conn_set_log_connections(cf->log_connections);
 	listener_set_global_max(cf->max_connections);
 	listener_check_limits();
-	debug_configure(cf->debug_enabled, cf->debug_slow_callback_ms, cf->debug_slowlog_size,
-	    cf->debug_lag_threshold_ms);
+	debug_configure(cf->debug_enabled, cf->debug_slow_callback_ms, cf->debug_slowlog_size);
+	loop_set_lag_threshold(cf->debug_lag_threshold_ms);
 	daemon_raise_nofile(cf->max_connections);
 }
 
@@ -114,20 +111,20 @@ server_stage_listeners(const struct config *cf, struct listener **staged, char *
 	return 0;
 }
 
+static int
+server_listener_kept(const char *name, void *arg)
+{
+	return config_find_listener(arg, name) != NULL;
+}
+
 /* Commit: cannot fail. Removed listeners close; their connections live on. */
 static void
 server_commit_listeners(const struct config *cf, struct listener **staged, int *added, int *removed)
 {
-	struct listener *l, *next;
+	struct listener *l;
 	size_t i;
 
-	for (l = TAILQ_FIRST(listener_all()); l != NULL; l = next) {
-		next = TAILQ_NEXT(l, entry);
-		if (config_find_listener(cf, l->name) == NULL) {
-			listener_close(l);
-			(*removed)++;
-		}
-	}
+	*removed = listener_close_unless(server_listener_kept, (void *)cf);
 	for (i = 0; i < cf->nlisteners; i++) {
 		l = listener_find(cf->listeners[i]->name);
 		if (l != NULL)
@@ -182,6 +179,16 @@ server_warn_restart(const struct config *was, const struct config *cf)
 			server_warn_rebind(old, cf->listeners[i]);
 }
 
+/* Warnings of a configuration that loads ("a key this service ignores"). */
+static void
+server_log_warnings(const struct config *cf)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nwarnings; i++)
+		log_warn(LOG_S_CONFIG, "config warning: %s", cf->warnings[i]);
+}
+
 static void
 server_reload_failed(struct config_errors *errs, const char *why)
 {
@@ -196,7 +203,7 @@ server_reload_failed(struct config_errors *errs, const char *why)
 	sd_notify_ready();
 }
 
-void
+int
 server_reload(void)
 {
 	struct config_errors errs = { NULL, 0 };
@@ -207,7 +214,7 @@ server_reload(void)
 
 	if (server_stopping) {
 		log_info(LOG_S_SERVER, "reload ignored: shutting down");
-		return;
+		return -1;
 	}
 	log_info(LOG_S_SERVER, "reloading config=%s",
 	    server_o.config_path != NULL ? server_o.config_path : "(built-in defaults)");
@@ -215,8 +222,9 @@ server_reload(void)
 	if ((cf = server_load_config(&errs)) == NULL) {
 		server_reload_failed(&errs, NULL);
 		config_errors_free(&errs);
-		return;
+		return -1;
 	}
+	server_log_warnings(cf);
 	staged = xcalloc(cf->nlisteners + 1, sizeof(*staged));
 	if (server_stage_listeners(cf, staged, &err) == -1)
 		goto fail;
@@ -248,7 +256,7 @@ server_reload(void)
 	log_info(LOG_S_SERVER, "reload ok listeners=%zu added=%d removed=%d", cf->nlisteners, added,
 	    removed);
 	sd_notify_ready();
-	return;
+	return 0;
 fail_staged:
 	for (size_t i = 0; i < cf->nlisteners; i++)
 		listener_discard(staged[i]);
@@ -257,6 +265,7 @@ fail:
 	free(err);
 	free(staged);
 	config_free(cf);
+	return -1;
 }
 
 /* ---------------------------------------------------------------- shutdown */
@@ -268,11 +277,64 @@ server_check_done(void)
 		event_base_loopexit(server_evbase, NULL);
 }
 
-void
+/* listener.c's hook: a connection ended (a shutdown completes at zero). */
+static void
 server_conn_closed(void)
 {
 	if (server_stopping)
 		server_check_done();
+}
+
+/* ---------------------------------------------------------------- pending report */
+
+struct server_pending {
+	const char	*when;
+	size_t		 njobs;
+	int		 count_only;
+};
+
+static void
+server_pending_job_cb(const struct pool_job_info *ji, void *arg)
+{
+	struct server_pending *p = arg;
+
+	if (strcmp(ji->state, "done") == 0)
+		return;
+	p->njobs++;
+	if (p->count_only)
+		return;
+	log_warn(LOG_S_DEBUG, "pending at %s: job kind=%s conn=%" PRIu64 " state=%s age_ms=%"
+	    PRIu64 " site=%s:%d", p->when, ji->kind, ji->conn_id, ji->state, ji->age_ms,
+	    ji->file != NULL ? ji->file : "?", ji->line);
+}
+
+static void
+server_pending_conn_cb(const struct conn_info *ci, void *arg)
+{
+	const struct server_pending *p = arg;
+
+	log_warn(LOG_S_DEBUG, "pending at %s: conn=%" PRIu64 " listener=%s peer=%s state=%s "
+	    "age_ms=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " pending_out=%zu "
+	    "jobs=%u", p->when, ci->id, ci->owner, ci->peer, ci->state, ci->age_ms, ci->bytes_in,
+	    ci->bytes_out, ci->pending_out, ci->jobs);
+}
+
+void
+server_report_pending(const char *when)
+{
+	struct server_pending p = { when, 0, 1 };
+	size_t nconns = conn_count();
+
+	pool_foreach_job(server_pending_job_cb, &p);
+	if (nconns == 0 && p.njobs == 0) {
+		log_debug(LOG_S_DEBUG, "pending at %s: nothing", when);
+		return;
+	}
+	log_warn(LOG_S_DEBUG, "pending at %s: connections=%zu jobs=%zu", when, nconns, p.njobs);
+	conn_foreach(server_pending_conn_cb, &p);
+	p.njobs = 0;
+	p.count_only = 0;
+	pool_foreach_job(server_pending_job_cb, &p);
 }
 
 static void
@@ -280,15 +342,15 @@ server_shutdown_timeout_body(void)
 {
 	log_warn(LOG_S_SERVER, "shutdown timeout after %" PRIu64 "ms: closing connections=%zu",
 	    server_cf->shutdown_timeout_ms, conn_count());
-	debug_report_pending("shutdown-timeout");
-	conn_close_all("shutdown-timeout");
+	server_report_pending("shutdown-timeout");
+	conn_close_all(CONN_R_SHUTDOWN_TIMEOUT);
 	event_base_loopexit(server_evbase, NULL);
 }
 
 static void
 server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	DEBUG_CB("server_shutdown_timeout_cb", NULL, NULL, server_shutdown_timeout_body());
+	LOOP_CB("server_shutdown_timeout_cb", NULL, NULL, server_shutdown_timeout_body());
 }
 
 void
@@ -302,8 +364,8 @@ server_shutdown(int graceful)
 		log_warn(LOG_S_SERVER, "immediate shutdown connections=%zu", conn_count());
 		server_exit_code = ECHOD_EX_FAIL;
 		server_stopping = 1;
-		debug_report_pending("shutdown-now");
-		conn_close_all("shutdown-now");
+		server_report_pending("shutdown-now");
+		conn_close_all(CONN_R_SHUTDOWN_NOW);
 		event_base_loopbreak(server_evbase);
 		return;
 	}
@@ -336,7 +398,7 @@ server_signal_body(evutil_socket_t sig)
 		server_shutdown(1);
 		break;
 	case SIGHUP:
-		server_reload();
+		(void)server_reload();
 		break;
 	case SIGUSR1:
 		log_info(LOG_S_SERVER, "reopening log");
@@ -348,7 +410,7 @@ server_signal_body(evutil_socket_t sig)
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	DEBUG_CB("server_signal_cb", NULL, NULL, server_signal_body(sig));
+	LOOP_CB("server_signal_cb", NULL, NULL, server_signal_body(sig));
 }
 
 static struct event *
@@ -359,6 +421,53 @@ server_signal_new(int sig)
 	if (ev == NULL || evsignal_add(ev, NULL) == -1)
 		fatalx("cannot install handler for signal %d", sig);
 	return ev;
+}
+
+/* ---------------------------------------------------------------- statistics */
+
+static void
+server_collect_build(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, 1, PACKAGE_VERSION);
+}
+
+static void
+server_collect_start(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, (uint64_t)server_started_wall * 1000000);
+}
+
+static void
+server_collect_uptime(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, (util_now_ms() - server_started_ms) * 1000);
+}
+
+static const struct stats_family server_families[] = {
+	{ "build_info", STATS_GAUGE, STATS_UNIT_NONE, "Always 1; the version is a label.",
+	  { "version", NULL }, server_collect_build, NULL },
+	{ "start_time_seconds", STATS_GAUGE, STATS_UNIT_SECONDS,
+	  "Start time, seconds since the epoch.", { NULL }, server_collect_start, NULL },
+	{ "uptime_seconds", STATS_GAUGE, STATS_UNIT_SECONDS, "Seconds since start.", { NULL },
+	  server_collect_uptime, NULL },
+};
+
+static void
+server_register_stats(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(server_families); i++)
+		stats_register(&server_families[i]);
+}
+
+static void
+server_unregister_stats(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(server_families); i++)
+		stats_unregister(&server_families[i]);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -388,6 +497,8 @@ server_open_listeners(void)
 	return 0;
 }
 
+static void server_unregister_stats(void);
+
 static void
 server_cleanup(void)
 {
@@ -395,9 +506,9 @@ server_cleanup(void)
 	    &server_sig_usr1, &server_shutdown_ev };
 	size_t i;
 
-	debug_report_pending("exit");
+	server_report_pending("exit");
 	listener_close_all();
-	conn_close_all("exit");
+	conn_close_all(CONN_R_EXIT);
 	/* Owed completions run here and drop their connection references. */
 	pool_destroy(server_cf->shutdown_timeout_ms < 1000 ? server_cf->shutdown_timeout_ms : 1000);
 	conn_destroy();
@@ -409,6 +520,10 @@ server_cleanup(void)
 	}
 	sd_stop();
 	metrics_stop();
+	tls_stop();
+	log_unregister_stats();
+	server_unregister_stats();
+	loop_stop();
 	debug_stop();
 	event_base_free(server_evbase);
 	server_evbase = NULL;
@@ -420,22 +535,17 @@ server_cleanup(void)
 int
 server_run(const struct server_opts *opts, struct config *cf)
 {
-	struct event_config *evcfg;
+	static const struct admin_hooks hooks = { server_reload, server_shutdown };
+	const char *why = NULL;
 	char *err = NULL;
 
 	server_o = *opts;
 	server_cf = cf;
 	server_started_ms = util_now_ms();
+	server_started_wall = time(NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * Only this thread ever calls libevent (workers wake the loop through an
-	 * eventfd), so the base needs none of libevent's internal locking.
-	 */
-	if ((evcfg = event_config_new()) == NULL ||
-	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_NOLOCK) == -1 ||
-	    (server_evbase = event_base_new_with_config(evcfg)) == NULL)
-		fatalx("cannot create the event base");
-	event_config_free(evcfg);
+	if ((server_evbase = loop_base_new(&why)) == NULL)
+		fatalx("cannot create the event base: %s", why);
 	if (server_apply_log(cf, &err) == -1) {
 		log_crit(LOG_S_SERVER, "cannot start: %s", err);
 		free(err);
@@ -444,9 +554,16 @@ server_run(const struct server_opts *opts, struct config *cf)
 	log_info(LOG_S_SERVER, "echod %s starting pid=%ld config=%s libevent=%s backend=%s",
 	    PACKAGE_VERSION, (long)getpid(), cf->path != NULL ? cf->path : "(built-in defaults)",
 	    event_get_version(), event_base_get_method(server_evbase));
-	debug_init(server_evbase, server_o.debug);
+	server_log_warnings(cf);
+	debug_init(server_o.debug);
+	loop_start(server_evbase);
+	server_register_stats();
+	log_register_stats();
+	tls_init();
 	conn_init(server_evbase);
 	listener_init(server_evbase);
+	listener_set_conn_closed_hook(server_conn_closed);
+	admin_set_hooks(&hooks);
 	server_apply_limits(cf);
 	if (server_open_listeners() == -1) {
 		server_cleanup();

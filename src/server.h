@@ -1,12 +1,14 @@
 /*
  * server.h: the process: owns the event_base, signal events, start-up
- * order, reload and graceful shutdown. Main thread.
+ * order, reload and graceful shutdown. Main thread. Nothing below calls up
+ * into here: the modules that must reach the server (the admin console's
+ * RELOAD and SHUTDOWN, the listeners' "a connection closed") take hooks
+ * that server_run() installs.
  */
 #ifndef ECHOD_SERVER_H
 #define ECHOD_SERVER_H
 
 #include <stdint.h>
-#include <event2/event.h>
 
 struct config;
 
@@ -21,15 +23,13 @@ struct server_opts {
 /* Run the daemon on `cf` (now owned by the server) until shutdown; returns the exit code. */
 int                 server_run(const struct server_opts *opts, struct config *cf);
 
-/* Valid while the server runs (loop thread). */
-struct event_base  *server_base(void);
-const struct config *server_config(void);
-uint64_t            server_start_ms(void);
-
-/* Request a reload / shutdown from the loop thread (signals, admin). */
-void                server_reload(void);
+/* Reload (0 applied, -1 refused: the old configuration stays) and shutdown; loop thread. */
+int                 server_reload(void);
 void                server_shutdown(int graceful);
-/* conn.c tells the server a connection ended (shutdown completes at zero). */
-void                server_conn_closed(void);
+/*
+ * Log the connections and jobs still pending (shutdown timeout, SHUTDOWN
+ * now, exit): "pending at exit: conn=... listener=... state=...".
+ */
+void                server_report_pending(const char *when);
 
 #endif

@@ -45,3 +45,20 @@ service_names(void)
 	}
 	return names;
 }
+
+const struct service *
+service_at(size_t i)
+{
+	return i < ARRAY_LEN(service_table) ? service_table[i] : NULL;
+}
+
+const struct service_key *
+service_key_find(const struct service *svc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < svc->nkeys; i++)
+		if (strcmp(svc->keys[i].name, name) == 0)
+			return &svc->keys[i];
+	return NULL;
+}

@@ -1,7 +1,19 @@
 /*
  * service.h: the protocol handlers. Each service is a small table of
- * callbacks that conn.c calls on the loop thread. A service never touches the
- * socket: it reads what conn.c hands it and writes with conn_write().
+ * callbacks that conn.c calls on the loop thread, and a table of the
+ * options it owns. A service never touches the socket: it reads what
+ * conn.c hands it and writes with conn_write(); writing never closes the
+ * connection under it (conn.h), so a service needs no "still alive?"
+ * checks: its state lives until on_close.
+ *
+ * Options: a service declares its keys (struct service_key); config.c
+ * accepts them in a [listener] section of that service and, for keys marked
+ * SERVICE_K_SERVER, in [server] as the default of every such listener. The
+ * values land in the service's own options struct (plain data, no pointers:
+ * it is copied), which the service reads in on_open (conn_svc_conf()).
+ *
+ * This header is the interface only: it sits below config.c, which looks
+ * services up here; the implementations (service_*.c) sit above conn.c.
  */
 #ifndef ECHOD_SERVICE_H
 #define ECHOD_SERVICE_H
@@ -11,9 +23,41 @@
 #include <time.h>
 
 struct conn;
+struct sockaddr;
+
+enum service_key_type {
+	SERVICE_K_UINT = 0,	/* a number from min to max */
+	SERVICE_K_SIZE,		/* bytes, K/M/G suffixes */
+	SERVICE_K_DURATION,	/* milliseconds, ms/s/m/h suffixes */
+	SERVICE_K_BOOL,		/* int */
+	SERVICE_K_ENUM,		/* int: index of the value in names[] */
+	SERVICE_K_CUSTOM,	/* parse() */
+};
+
+#define SERVICE_K_SERVER	0x1	/* also a [server] key: the default for every listener */
+
+struct service_key {
+	const char		*name;
+	enum service_key_type	 type;
+	size_t			 off;		/* field in the service's options struct */
+	uint64_t		 min, max;	/* UINT, SIZE, DURATION */
+	const char		*def;		/* default, as it would be written */
+	const char *const	*names;		/* ENUM: NULL-terminated accepted words */
+	unsigned		 flags;		/* SERVICE_K_* */
+	/* CUSTOM: parse value into field; -1 with what was expected in *expect. */
+	int			(*parse)(const char *value, void *field, const char **expect);
+	/* CUSTOM: the field as it would be written (config dumps); returns buf. */
+	const char		*(*format)(const void *field, char *buf, size_t size);
+};
 
 struct service {
 	const char *name;
+	/* The options: keys, and the size of the struct they fill. */
+	const struct service_key *keys;
+	size_t      nkeys;
+	size_t      conf_size;
+	/* Optional: may a listener of this service bind `sa`? 0 yes; -1 and what is expected. */
+	int  (*check_bind)(const void *conf, const struct sockaddr *sa, const char **expect);
 	/* Connection accepted and set up. May write, may call conn_finish(). */
 	void (*on_open)(struct conn *c);
 	/* Bytes read from the peer (valid only during the call). */
@@ -24,7 +68,7 @@ struct service {
 	void (*on_drain)(struct conn *c);
 	/* Graceful server shutdown began. NULL: conn_finish(c). */
 	void (*on_shutdown)(struct conn *c);
-	/* The connection is closing: release service state (c->svc_data). */
+	/* The connection is closing: release service state (conn_svc_data()). */
 	void (*on_close)(struct conn *c);
 };
 
@@ -32,6 +76,10 @@ struct service {
 const struct service *service_find(const char *name);
 /* Space-separated list of known service names, for error messages. */
 const char           *service_names(void);
+/* Every service, for key lookups: NULL after the last. */
+const struct service *service_at(size_t i);
+/* The key `name` of `svc`, or NULL. */
+const struct service_key *service_key_find(const struct service *svc, const char *name);
 
 /*
  * Pure generators (any thread; unit-tested).

@@ -1,9 +1,9 @@
 /*
  * service_chargen.c: character generator (RFC 864). Sends the 95-line
  * printable ring until the client goes away. Flow control: it produces only
- * while the connection's pending output is below the high watermark, a
- * bounded amount per callback, and otherwise waits for on_drain. Input is
- * discarded. Loop thread.
+ * while the connection is below the high watermark, a bounded amount per
+ * callback, and otherwise waits for on_drain. Input is discarded. Loop
+ * thread (the pattern functions are pure).
  */
 #include "autoconf.h"
 
@@ -36,49 +36,43 @@ chargen_build(void)
 	chargen_ready = 1;
 }
 
+/* The stream from byte `pos` on: one whole cycle, contiguous, never copied. */
+static const char *
+chargen_window(uint64_t pos)
+{
+	if (!chargen_ready)
+		chargen_build();
+	return chargen_cycle + pos % CHARGEN_CYCLE;
+}
+
 void
 service_chargen_fill(uint64_t *pos, char *buf, size_t len)
 {
-	size_t off, n;
+	size_t n;
 
-	if (!chargen_ready)
-		chargen_build();
 	while (len > 0) {
-		off = (size_t)(*pos % CHARGEN_CYCLE);
 		n = len < CHARGEN_CYCLE ? len : CHARGEN_CYCLE;
-		memcpy(buf, chargen_cycle + off, n);
+		memcpy(buf, chargen_window(*pos), n);
 		buf += n;
 		len -= n;
 		*pos += n;
 	}
 }
 
-/* The stream position (mod one cycle) lives in svc_data: no allocation. */
+/* The stream position (mod one cycle) lives in the service data: no allocation. */
 static void
 chargen_produce(struct conn *c)
 {
-	size_t off = (size_t)(uintptr_t)c->svc_data;
-	size_t produced = 0, n;
+	uint64_t pos = (uintptr_t)conn_svc_data(c);
+	size_t produced = 0;
 
-	if (!chargen_ready)
-		chargen_build();
-	while (conn_is_alive(c) && c->state == CONN_S_OPEN &&
-	    conn_pending(c) < conn_high_watermark() && produced < CHARGEN_BURST) {
-		n = CHARGEN_CYCLE;
-		conn_write(c, chargen_cycle + off, n);
-		produced += n;
+	while (conn_writable(c) && produced < CHARGEN_BURST) {
+		conn_write(c, chargen_window(pos), CHARGEN_CYCLE);
+		produced += CHARGEN_CYCLE;
 	}
-	c->svc_data = (void *)(uintptr_t)((off + produced) % CHARGEN_CYCLE);
-	/* Everything went straight to the socket: ask to be called when writable. */
-	if (conn_is_alive(c) && c->state == CONN_S_OPEN)
-		conn_want_drain(c);
-}
-
-static void
-chargen_on_open(struct conn *c)
-{
-	c->svc_data = (void *)(uintptr_t)0;
-	chargen_produce(c);
+	conn_set_svc_data(c, (void *)(uintptr_t)((pos + produced) % CHARGEN_CYCLE));
+	/* Everything may have gone straight to the socket: ask to be called when writable. */
+	conn_want_drain(c);
 }
 
 static void
@@ -95,7 +89,7 @@ chargen_on_eof(struct conn *c)
 
 const struct service service_chargen = {
 	.name = "chargen",
-	.on_open = chargen_on_open,
+	.on_open = chargen_produce,
 	.on_data = chargen_on_data,
 	.on_eof = chargen_on_eof,
 	.on_drain = chargen_produce,

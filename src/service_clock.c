@@ -6,13 +6,12 @@
  */
 #include "autoconf.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
 #include "conn.h"
-#include "listener.h"
 #include "service.h"
 
 /* Seconds from 1900-01-01 to 1970-01-01. */
@@ -46,12 +45,27 @@ clock_on_data(struct conn *c, const char *data, size_t len)
 	/* the request carries no meaning; input is drained and dropped */
 }
 
+/* The daytime service's options. */
+enum daytime_format {
+	DAYTIME_CTIME = 0,   /* "Fri Jul 10 22:19:13 2026" */
+	DAYTIME_RFC3339,     /* "2026-07-10T22:19:13Z" */
+};
+struct daytime_conf {
+	int	format;      /* enum daytime_format */
+};
+static const char *const daytime_formats[] = { "ctime", "rfc3339", NULL };
+static const struct service_key daytime_keys[] = {
+	{ "daytime_format", SERVICE_K_ENUM, offsetof(struct daytime_conf, format), 0, 0, "ctime",
+	  daytime_formats, 0, NULL, NULL },
+};
+
 static void
 daytime_on_open(struct conn *c)
 {
+	const struct daytime_conf *dc = conn_svc_conf(c);
 	char line[64];
 	size_t n;
-	int rfc3339 = c->listener->conf->daytime_format == DAYTIME_RFC3339;
+	int rfc3339 = dc->format == DAYTIME_RFC3339;
 
 	n = service_daytime_format(time(NULL), rfc3339, line, sizeof(line));
 	conn_write(c, line, n);
@@ -74,6 +88,9 @@ time_on_open(struct conn *c)
 
 const struct service service_daytime = {
 	.name = "daytime",
+	.keys = daytime_keys,
+	.nkeys = sizeof(daytime_keys) / sizeof(daytime_keys[0]),
+	.conf_size = sizeof(struct daytime_conf),
 	.on_open = daytime_on_open,
 	.on_data = clock_on_data,
 };

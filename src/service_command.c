@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,19 +38,29 @@
 #include <openssl/evp.h>
 
 #include "command.h"
-#include "config.h"
 #include "conn.h"
 #include "debug.h"
 #include "log.h"
 #include "pool.h"
-#include "server.h"
 #include "service.h"
 #include "util.h"
 
-#define COMMAND_DEFAULT_MAX_LINE     4096
-#define COMMAND_DEFAULT_MAX_SLEEP_MS 10000
-#define COMMAND_DEFAULT_MAX_PENDING  64
 #define COMMAND_RESOLVE_MAX          32     /* addresses listed */
+
+/* The command service's options: per listener, with [server] defaults. */
+struct command_conf {
+	uint64_t                   max_line;
+	uint64_t                   max_sleep_ms;
+	uint64_t                   max_pending;
+};
+static const struct service_key command_keys[] = {
+	{ "max_line", SERVICE_K_SIZE, offsetof(struct command_conf, max_line), 16,
+	  (uint64_t)1 << 20, "4096", NULL, SERVICE_K_SERVER, NULL, NULL },
+	{ "max_sleep", SERVICE_K_DURATION, offsetof(struct command_conf, max_sleep_ms), 0,
+	  (uint64_t)168 * 3600 * 1000, "10s", NULL, SERVICE_K_SERVER, NULL, NULL },
+	{ "max_pending", SERVICE_K_UINT, offsetof(struct command_conf, max_pending), 1, 65536,
+	  "64", NULL, SERVICE_K_SERVER, NULL, NULL },
+};
 
 struct command_session;
 
@@ -75,7 +86,6 @@ struct command_session {
 	int                        closing;     /* saw QUIT: parse nothing more */
 	int                        shutdown;
 	int                        paused;
-	int                        running;     /* command_run re-entrancy guard */
 };
 
 /* A job's private copy of its request: plain data, no pointers. */
@@ -285,13 +295,13 @@ command_do_job(struct conn *c, struct command_session *s, const struct command_r
 	a.inlen = size;
 	a.done = command_job_done;
 	a.arg = r;
-	a.conn_id = c->id;
+	a.conn_id = conn_id(c);
 	rc = pool_submit(&a, &r->job);
 	free(cw);
 	if (rc == -1) {
 		r->job = NULL;
 		if (errno == EAGAIN) {
-			log_info(LOG_S_POOL, "conn=%" PRIu64 " command=%s reason=busy", c->id, a.kind);
+			log_info(LOG_S_POOL, "conn=%" PRIu64 " command=%s reason=busy", conn_id(c), a.kind);
 			command_reply_set(r, "-ERR busy\r\n", 11);
 		} else
 			command_reply_set(r, "-ERR shutting down\r\n", 20);
@@ -300,7 +310,6 @@ command_do_job(struct conn *c, struct command_session *s, const struct command_r
 	/* The job holds a reference until its done callback, taken here on the loop. */
 	conn_ref(c);
 	r->conn = c;
-	c->jobs++;
 }
 
 /*
@@ -388,32 +397,21 @@ command_do_event(struct conn *c, struct command_session *s, enum command_event e
 	}
 }
 
-/*
- * Write the ready replies at the head. Returns -1 when the connection closed
- * (the session is freed: touch nothing), 1 when it is finishing after a
- * goodbye, else 0.
- */
+/* Write the ready replies at the head; 1 once a goodbye has been written. */
 static int
 command_flush(struct conn *c, struct command_session *s)
 {
 	struct command_reply *r;
-	int                   close_after;
+	int                   bye = 0;
 
-	while ((r = TAILQ_FIRST(&s->replies)) != NULL && r->ready) {
+	while (!bye && (r = TAILQ_FIRST(&s->replies)) != NULL && r->ready) {
 		TAILQ_REMOVE(&s->replies, r, entry);
 		s->pending--;
-		close_after = r->close_after;
+		bye = r->close_after;
 		conn_write(c, r->text, r->len);
 		command_reply_free(r);
-		if (!conn_is_alive(c))
-			return -1;
-		if (close_after) {
-			s->running = 0;
-			conn_finish(c);
-			return conn_is_alive(c) ? 1 : -1;
-		}
 	}
-	return 0;
+	return bye;
 }
 
 /* Reading on or off from the session's state. */
@@ -429,12 +427,12 @@ command_update_read(struct conn *c, struct command_session *s)
 		s->paused = 1;
 		conn_pause_read(c);
 		log_debug(LOG_S_CONN, "conn=%" PRIu64 " command reading paused pending=%u",
-		    c->id, s->pending);
+		    conn_id(c), s->pending);
 	} else if (want && s->paused) {
 		s->paused = 0;
 		conn_resume_read(c);
 		log_debug(LOG_S_CONN, "conn=%" PRIu64 " command reading resumed pending=%u",
-		    c->id, s->pending);
+		    conn_id(c), s->pending);
 	}
 }
 
@@ -446,12 +444,12 @@ command_run(struct conn *c, struct command_session *s)
 	const char        *line;
 	size_t             len;
 
-	if (s->running)
-		return;
-	s->running = 1;
 	for (;;) {
-		if (command_flush(c, s) != 0)
+		if (command_flush(c, s)) {
+			/* QUIT, Ctrl-C, Ctrl-D: the goodbye is queued; nothing after it was parsed. */
+			conn_finish(c);
 			return;
+		}
 		if (s->closing || s->pending >= s->max_pending)
 			break;
 		ev = command_reader_next(&s->reader, s->eof, &line, &len);
@@ -459,7 +457,6 @@ command_run(struct conn *c, struct command_session *s)
 			break;
 		command_do_event(c, s, ev, line, len);
 	}
-	s->running = 0;
 	if ((s->eof || s->shutdown) && TAILQ_EMPTY(&s->replies)) {
 		/* Half-close or shutdown: everything received is answered. */
 		conn_finish(c);
@@ -475,16 +472,14 @@ command_job_done(const struct pool_done *d)
 	struct conn            *c = r->conn;
 	struct command_session *s = r->session;
 
-	r->job = NULL;
-	r->conn = NULL;
-	if (s == NULL || !conn_is_alive(c)) {
-		/* The connection is gone (on_close orphaned the slot): drop the result. */
-		if (s == NULL)
-			command_reply_free(r);
+	/* The connection is gone (on_close orphaned the slot): drop the result. */
+	if (s == NULL) {
+		command_reply_free(r);
 		conn_unref(c);
 		return;
 	}
-	c->jobs--;
+	r->job = NULL;
+	r->conn = NULL;
 	switch (d->status) {
 	case POOL_OK:
 	case POOL_FAILED:
@@ -500,8 +495,10 @@ command_job_done(const struct pool_done *d)
 		command_reply_set(r, "-ERR cancelled\r\n", 16);
 		break;
 	}
+	/* The client gets the outcome, errors included: retrieved. */
+	pool_retrieved(d);
 	command_run(c, s);
-	/* Last: the connection may be closed by now; the free is deferred to the loop. */
+	/* Last: the free, if this was the last reference, is deferred to the loop. */
 	conn_unref(c);
 }
 
@@ -510,22 +507,20 @@ command_job_done(const struct pool_done *d)
 static void
 command_on_open(struct conn *c)
 {
-	const struct config    *cf = server_config();
-	struct command_session *s = xcalloc(1, sizeof *s);
+	const struct command_conf *cc = conn_svc_conf(c);
+	struct command_session    *s = xcalloc(1, sizeof *s);
 
 	TAILQ_INIT(&s->replies);
-	command_reader_init(&s->reader, cf != NULL ? cf->max_line : COMMAND_DEFAULT_MAX_LINE);
-	s->max_pending = cf != NULL ? (unsigned)cf->max_pending : COMMAND_DEFAULT_MAX_PENDING;
-	if (s->max_pending == 0)
-		s->max_pending = 1;
-	s->max_sleep_ms = cf != NULL ? cf->max_sleep_ms : COMMAND_DEFAULT_MAX_SLEEP_MS;
-	c->svc_data = s;
+	command_reader_init(&s->reader, (size_t)cc->max_line);
+	s->max_pending = (unsigned)cc->max_pending;
+	s->max_sleep_ms = cc->max_sleep_ms;
+	conn_set_svc_data(c, s);
 }
 
 static void
 command_on_data(struct conn *c, const char *data, size_t len)
 {
-	struct command_session *s = c->svc_data;
+	struct command_session *s = conn_svc_data(c);
 
 	command_reader_push(&s->reader, data, len);
 	command_run(c, s);
@@ -534,7 +529,7 @@ command_on_data(struct conn *c, const char *data, size_t len)
 static void
 command_on_eof(struct conn *c)
 {
-	struct command_session *s = c->svc_data;
+	struct command_session *s = conn_svc_data(c);
 
 	s->eof = 1;
 	command_run(c, s);
@@ -543,7 +538,7 @@ command_on_eof(struct conn *c)
 static void
 command_on_shutdown(struct conn *c)
 {
-	struct command_session *s = c->svc_data;
+	struct command_session *s = conn_svc_data(c);
 
 	/* Answer what was received (queued jobs get "shutting down"), then close. */
 	s->shutdown = 1;
@@ -553,7 +548,7 @@ command_on_shutdown(struct conn *c)
 static void
 command_on_close(struct conn *c)
 {
-	struct command_session *s = c->svc_data;
+	struct command_session *s = conn_svc_data(c);
 	struct command_reply   *r;
 
 	if (s == NULL)
@@ -569,11 +564,14 @@ command_on_close(struct conn *c)
 	}
 	command_reader_free(&s->reader);
 	free(s);
-	c->svc_data = NULL;
+	conn_set_svc_data(c, NULL);
 }
 
 const struct service service_command = {
 	.name = "command",
+	.keys = command_keys,
+	.nkeys = sizeof(command_keys) / sizeof(command_keys[0]),
+	.conf_size = sizeof(struct command_conf),
 	.on_open = command_on_open,
 	.on_data = command_on_data,
 	.on_eof = command_on_eof,

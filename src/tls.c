@@ -3,9 +3,9 @@
  * non-blocking socket. Loop thread only (tls_check_listener() also runs
  * from -t before there is a loop).
  *
- * A listener with tls = yes owns a struct tls_ctx (its SSL_CTX), built by
- * listener_open() at start-up and on every reload; listener_merge() swaps
- * it in. An SSL object holds its own reference to the SSL_CTX it was made
+ * A listener with tls = yes owns a struct tls_ctx (its SSL_CTX), built when
+ * the listener is opened at start-up and on every reload, and handed to
+ * tls_conn_accept() for each connection. An SSL object holds its own reference to the SSL_CTX it was made
  * from, so connections accepted before a reload keep the old certificate
  * while new ones get the new one.
  *
@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -35,8 +37,8 @@
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
-#include "listener.h"
 #include "log.h"
+#include "stats.h"
 #include "tls.h"
 #include "util.h"
 
@@ -51,7 +53,7 @@ struct tls_ctx {
 	uint64_t  handshake_timeout_ms;
 };
 
-/* Per-connection state: c->io_data. */
+/* Per-connection state: conn_io_data(c). */
 struct tls_conn {
 	SSL      *ssl;
 	unsigned  flags;
@@ -63,7 +65,33 @@ struct tls_conn {
 #define TLS_C_FAILED    0x04  /* handshake failure counted and logged */
 #define TLS_C_FATAL     0x08  /* fatal OpenSSL error: no close_notify */
 
-static struct tls_stats tls_totals;
+/* Why a handshake did not complete; each is also the connection's close reason. */
+enum tls_fail {
+	TLS_FAIL_HANDSHAKE = 0,  /* protocol error, garbage, no shared cipher */
+	TLS_FAIL_PLAINTEXT,      /* plain text (HTTP, a typed line) on a TLS port */
+	TLS_FAIL_VERSION,        /* protocol version below tls_min_version */
+	TLS_FAIL_NO_CLIENT_CERT, /* tls_verify_client = required, none sent */
+	TLS_FAIL_BAD_CLIENT_CERT, /* client certificate did not verify */
+	TLS_FAIL_TRUNCATED,      /* peer closed or reset during the handshake */
+	TLS_FAIL_TIMEOUT,        /* tls_handshake_timeout (conn.c's timer) */
+	TLS_FAIL_ABORTED,        /* closed by the server (shutdown) mid-handshake */
+	TLS_FAIL_COUNT
+};
+
+enum tls_version_stat {
+	TLS_VSTAT_TLS12 = 0,
+	TLS_VSTAT_TLS13,
+	TLS_VSTAT_OTHER,
+	TLS_VSTAT_COUNT
+};
+
+static struct {
+	uint64_t failed[TLS_FAIL_COUNT];     /* by reason */
+	uint64_t resumed;                    /* of the handshakes that completed */
+	uint64_t client_certs;               /* ... with a verified client certificate */
+	uint64_t version[TLS_VSTAT_COUNT];   /* handshakes completed, by version */
+	uint64_t contexts_loaded;            /* start-up and reloads */
+} tls_totals;
 
 static const char *tls_fail_names[TLS_FAIL_COUNT] = {
 	[TLS_FAIL_HANDSHAKE] = "tls-handshake-failed",
@@ -76,30 +104,83 @@ static const char *tls_fail_names[TLS_FAIL_COUNT] = {
 	[TLS_FAIL_ABORTED] = "tls-aborted",
 };
 
+/* The close reason of a connection whose handshake failed this way. */
+static const enum conn_reason tls_fail_reasons[TLS_FAIL_COUNT] = {
+	[TLS_FAIL_HANDSHAKE] = CONN_R_TLS_HANDSHAKE,
+	[TLS_FAIL_PLAINTEXT] = CONN_R_TLS_PLAINTEXT,
+	[TLS_FAIL_VERSION] = CONN_R_TLS_VERSION,
+	[TLS_FAIL_NO_CLIENT_CERT] = CONN_R_TLS_NO_CLIENT_CERT,
+	[TLS_FAIL_BAD_CLIENT_CERT] = CONN_R_TLS_BAD_CLIENT_CERT,
+	[TLS_FAIL_TRUNCATED] = CONN_R_TLS_TRUNCATED,
+	[TLS_FAIL_TIMEOUT] = CONN_R_HANDSHAKE_TIMEOUT,
+	[TLS_FAIL_ABORTED] = CONN_R_SHUTDOWN,
+};
+
 static const char *tls_version_names[TLS_VSTAT_COUNT] = {
 	[TLS_VSTAT_TLS12] = "TLSv1.2",
 	[TLS_VSTAT_TLS13] = "TLSv1.3",
 	[TLS_VSTAT_OTHER] = "other",
 };
 
-/* ---------------------------------------------------------------- helpers */
+/* ---------------------------------------------------------------- statistics */
 
-const char *
-tls_fail_name(enum tls_fail f)
+static void
+tls_collect_versions(struct stats_emit *e, void *arg)
 {
-	return (unsigned)f < TLS_FAIL_COUNT ? tls_fail_names[f] : "?";
+	int v;
+
+	for (v = 0; v < TLS_VSTAT_COUNT; v++)
+		stats_emit_u64(e, tls_totals.version[v], tls_version_names[v]);
 }
 
-const char *
-tls_version_stat_name(enum tls_version_stat v)
+static void
+tls_collect_failed(struct stats_emit *e, void *arg)
 {
-	return (unsigned)v < TLS_VSTAT_COUNT ? tls_version_names[v] : "?";
+	int f;
+
+	for (f = 0; f < TLS_FAIL_COUNT; f++)
+		stats_emit_u64(e, tls_totals.failed[f], tls_fail_names[f]);
+}
+
+static void
+tls_collect(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, *(const uint64_t *)arg);
+}
+
+static const struct stats_family tls_families[] = {
+	{ "tls_handshakes_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "TLS handshakes completed, by protocol version.", { "version", NULL },
+	  tls_collect_versions, NULL },
+	{ "tls_resumed_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "TLS handshakes that resumed a session.", { NULL }, tls_collect, &tls_totals.resumed },
+	{ "tls_client_certs_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "TLS handshakes with a verified client certificate.", { NULL }, tls_collect,
+	  &tls_totals.client_certs },
+	{ "tls_handshake_failures_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "TLS handshakes that failed (the connection was closed), by reason.",
+	  { "reason", NULL }, tls_collect_failed, NULL },
+	{ "tls_contexts_loaded_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "TLS contexts (certificate and key) loaded, at start-up and on reloads.", { NULL },
+	  tls_collect, &tls_totals.contexts_loaded },
+};
+
+void
+tls_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(tls_families); i++)
+		stats_register(&tls_families[i]);
 }
 
 void
-tls_get_stats(struct tls_stats *st)
+tls_stop(void)
 {
-	*st = tls_totals;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(tls_families); i++)
+		stats_unregister(&tls_families[i]);
 }
 
 static const char *
@@ -141,12 +222,6 @@ tls_err_detail(char *buf, size_t size)
 		n = snprintf(buf, size, "%s", r1);
 	ERR_clear_error();
 	return n >= 0 ? buf : "?";
-}
-
-static struct tls_conn *
-tls_conn_of(const struct conn *c)
-{
-	return c->io == &tls_io ? c->io_data : NULL;
 }
 
 /* RFC 2253 one-line form of a name: "CN=client,O=Example". */
@@ -450,15 +525,14 @@ tls_check_listener(const struct listener_conf *lc, char **msg)
 static void
 tls_fail_log(struct conn *c, enum tls_fail f, const char *detail)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	char pbuf[ADDR_STRLEN];
 
 	tc->flags |= TLS_C_FAILED;
-	tls_totals.handshakes_failed++;
 	tls_totals.failed[f]++;
 	log_info(LOG_S_TLS, "conn=%" PRIu64 " peer=%s listener=%s tls handshake failed "
-	    "reason=%s detail=\"%s\"", c->id, conn_peer_str(c, pbuf, sizeof(pbuf)),
-	    c->listener->name, tls_fail_name(f), detail);
+	    "reason=%s detail=\"%s\"", conn_id(c), conn_peer_str(c, pbuf, sizeof(pbuf)),
+	    conn_owner_name(c), tls_fail_names[f], detail);
 }
 
 /* Which tls_fail an OpenSSL handshake error is. */
@@ -487,9 +561,9 @@ tls_fail_classify(unsigned long e)
 
 /* A failed SSL_do_handshake: classify, log once, say why. */
 static int
-tls_handshake_error(struct conn *c, int err, const char **reason)
+tls_handshake_error(struct conn *c, int err, enum conn_reason *reason)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	char detail[TLS_DETAIL_MAX];
 	enum tls_fail f;
 	long vr;
@@ -509,21 +583,20 @@ tls_handshake_error(struct conn *c, int err, const char **reason)
 			snprintf(detail, sizeof(detail), "%s", X509_verify_cert_error_string(vr));
 	}
 	tls_fail_log(c, f, detail);
-	*reason = tls_fail_name(f);
+	*reason = tls_fail_reasons[f];
 	return -1;
 }
 
 static void
 tls_handshake_done(struct conn *c)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	const char *version = SSL_get_version(tc->ssl);
 	X509 *peer = SSL_get0_peer_certificate(tc->ssl);
 	int resumed = SSL_session_reused(tc->ssl);
 	enum tls_version_stat v;
 
 	tc->flags |= TLS_C_DONE;
-	tls_totals.handshakes_ok++;
 	if (resumed)
 		tls_totals.resumed++;
 	if (SSL_version(tc->ssl) == TLS1_3_VERSION)
@@ -538,8 +611,8 @@ tls_handshake_done(struct conn *c)
 		tls_totals.client_certs++;
 	}
 	log_info(LOG_S_TLS, "conn=%" PRIu64 " tls handshake ok version=%s cipher=%s resumed=%s "
-	    "subject=\"%s\"", c->id, version, SSL_get_cipher_name(tc->ssl), resumed ? "yes" : "no",
-	    tc->subject != NULL ? tc->subject : "");
+	    "subject=\"%s\"", conn_id(c), version, SSL_get_cipher_name(tc->ssl),
+	    resumed ? "yes" : "no", tc->subject != NULL ? tc->subject : "");
 }
 
 enum tls_first
@@ -559,21 +632,21 @@ tls_first_byte_class(unsigned char b)
  * OpenSSL judges), 0 nothing yet, -1 refused (plaintext, or closed).
  */
 static int
-tls_peek_first(struct conn *c, const char **reason)
+tls_peek_first(struct conn *c, enum conn_reason *reason)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	enum tls_first first;
 	unsigned char b;
 	ssize_t n;
 
-	n = recv(c->fd, &b, 1, MSG_PEEK);
+	n = recv(conn_fd(c), &b, 1, MSG_PEEK);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (n <= 0) {
 		tc->flags |= TLS_C_FATAL;
 		tls_fail_log(c, TLS_FAIL_TRUNCATED, n == 0 ? "closed before a client hello" :
 		    strerror(errno));
-		*reason = tls_fail_name(TLS_FAIL_TRUNCATED);
+		*reason = tls_fail_reasons[TLS_FAIL_TRUNCATED];
 		return -1;
 	}
 	tc->flags |= TLS_C_PEEKED;
@@ -581,16 +654,16 @@ tls_peek_first(struct conn *c, const char **reason)
 		tc->flags |= TLS_C_FATAL;
 		tls_fail_log(c, TLS_FAIL_PLAINTEXT, first == TLS_FIRST_TEXT ?
 		    "first byte is printable text" : "first byte is whitespace");
-		*reason = tls_fail_name(TLS_FAIL_PLAINTEXT);
+		*reason = tls_fail_reasons[TLS_FAIL_PLAINTEXT];
 		return -1;
 	}
 	return 1;
 }
 
 static int
-tls_io_handshake(struct conn *c, const char **reason)
+tls_io_handshake(struct conn *c, enum conn_reason *reason)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	int rv, err;
 
 	if (!(tc->flags & TLS_C_PEEKED) && (rv = tls_peek_first(c, reason)) != 1)
@@ -613,19 +686,18 @@ tls_io_handshake(struct conn *c, const char **reason)
 }
 
 void
-tls_conn_accept(struct conn *c)
+tls_conn_accept(struct conn *c, struct tls_ctx *t)
 {
-	struct tls_ctx *t = c->listener->tls;
 	struct tls_conn *tc;
 	char detail[TLS_DETAIL_MAX];
 	SSL *ssl;
 
-	if ((ssl = SSL_new(t->ctx)) == NULL || SSL_set_fd(ssl, c->fd) != 1) {
-		log_error(LOG_S_TLS, "conn=%" PRIu64 " cannot set up TLS: %s", c->id,
+	if ((ssl = SSL_new(t->ctx)) == NULL || SSL_set_fd(ssl, conn_fd(c)) != 1) {
+		log_error(LOG_S_TLS, "conn=%" PRIu64 " cannot set up TLS: %s", conn_id(c),
 		    tls_err_detail(detail, sizeof(detail)));
 		SSL_free(ssl);
-		/* conn_close needs a transport: the plain one has nothing to free. */
-		conn_close(c, "tls-setup-failed");
+		/* The connection keeps the plain transport, which has nothing to free. */
+		conn_close(c, CONN_R_TLS_SETUP);
 		return;
 	}
 	SSL_set_accept_state(ssl);
@@ -640,7 +712,7 @@ tls_conn_accept(struct conn *c)
 static ssize_t
 tls_io_error(struct conn *c, int rv, const char *op)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	char detail[TLS_DETAIL_MAX];
 	int err = SSL_get_error(tc->ssl, rv), saved = errno;
 
@@ -664,7 +736,7 @@ tls_io_error(struct conn *c, int rv, const char *op)
 		return -1;
 	default:
 		tc->flags |= TLS_C_FATAL;
-		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s failed detail=\"%s\"", c->id, op,
+		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s failed detail=\"%s\"", conn_id(c), op,
 		    tls_err_detail(detail, sizeof(detail)));
 		errno = EPROTO;
 		return -1;
@@ -674,7 +746,7 @@ tls_io_error(struct conn *c, int rv, const char *op)
 static ssize_t
 tls_io_read(struct conn *c, void *buf, size_t len)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	int rv;
 
 	errno = 0;
@@ -701,7 +773,7 @@ tls_io_read(struct conn *c, void *buf, size_t len)
 static ssize_t
 tls_io_write(struct conn *c, const void *buf, size_t len)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	const char *p = buf;
 	size_t done = 0;
 	int rv, n;
@@ -732,7 +804,7 @@ tls_io_write(struct conn *c, const void *buf, size_t len)
 static ssize_t
 tls_io_write_buf(struct conn *c, struct evbuffer *buf)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	size_t len, done = 0;
 	unsigned char *p;
 	int rv, n;
@@ -740,7 +812,7 @@ tls_io_write_buf(struct conn *c, struct evbuffer *buf)
 	while (done < TLS_WRITE_BURST && (len = evbuffer_get_length(buf)) > 0) {
 		n = len > TLS_RECORD_MAX ? TLS_RECORD_MAX : (int)len;
 		if ((p = evbuffer_pullup(buf, n)) == NULL)
-			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", c->id);
+			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", conn_id(c));
 		errno = 0;
 		rv = SSL_write(tc->ssl, p, n);
 		if (rv <= 0) {
@@ -760,7 +832,7 @@ tls_io_write_buf(struct conn *c, struct evbuffer *buf)
 static int
 tls_io_shutdown(struct conn *c)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	int rv;
 
 	if (!(tc->flags & TLS_C_FATAL) && SSL_is_init_finished(tc->ssl)) {
@@ -771,18 +843,18 @@ tls_io_shutdown(struct conn *c)
 			 * write side open; the linger timer ends the connection.
 			 */
 			log_debug(LOG_S_TLS, "conn=%" PRIu64 " tls close_notify not sent "
-			    "error=%d", c->id, SSL_get_error(tc->ssl, rv));
+			    "error=%d", conn_id(c), SSL_get_error(tc->ssl, rv));
 			ERR_clear_error();
 			return 0;
 		}
 	}
-	return shutdown(c->fd, SHUT_WR);
+	return shutdown(conn_fd(c), SHUT_WR);
 }
 
 static size_t
 tls_io_pending(struct conn *c)
 {
-	struct tls_conn *tc = c->io_data;
+	struct tls_conn *tc = conn_io_data(c);
 	int n = SSL_pending(tc->ssl);
 
 	return n > 0 ? (size_t)n : 0;
@@ -797,14 +869,14 @@ tls_io_pending(struct conn *c)
 static void
 tls_io_free(struct conn *c)
 {
-	struct tls_conn *tc = c->io_data;
-	const char *why = c->close_reason != NULL ? c->close_reason : "closed";
+	struct tls_conn *tc = conn_io_data(c);
+	enum conn_reason why = conn_reason(c);
 
 	if (tc == NULL)
 		return;
 	if (!(tc->flags & (TLS_C_DONE | TLS_C_FAILED)))
-		tls_fail_log(c, strcmp(why, "handshake-timeout") == 0 ? TLS_FAIL_TIMEOUT :
-		    TLS_FAIL_ABORTED, why);
+		tls_fail_log(c, why == CONN_R_HANDSHAKE_TIMEOUT ? TLS_FAIL_TIMEOUT : TLS_FAIL_ABORTED,
+		    conn_reason_name(why));
 	else if ((tc->flags & TLS_C_DONE) && !(tc->flags & TLS_C_FATAL) &&
 	    !(SSL_get_shutdown(tc->ssl) & SSL_SENT_SHUTDOWN))
 		SSL_shutdown(tc->ssl);
@@ -812,7 +884,21 @@ tls_io_free(struct conn *c)
 	SSL_free(tc->ssl);
 	free(tc->subject);
 	free(tc);
-	c->io_data = NULL;
+}
+
+/* For CONNS: version, cipher, resumption and the verified client subject. */
+static void
+tls_io_describe(const struct conn *c, char *buf, size_t size)
+{
+	struct tls_conn *tc = conn_io_data(c);
+
+	if (tc == NULL || !(tc->flags & TLS_C_DONE)) {
+		snprintf(buf, size, " tls=handshake");
+		return;
+	}
+	snprintf(buf, size, " tls=%s cipher=%s resumed=%s subject=\"%s\"",
+	    SSL_get_version(tc->ssl), SSL_get_cipher_name(tc->ssl),
+	    SSL_session_reused(tc->ssl) ? "yes" : "no", tc->subject != NULL ? tc->subject : "");
 }
 
 const struct conn_io tls_io = {
@@ -824,40 +910,5 @@ const struct conn_io tls_io = {
 	.write_buf = tls_io_write_buf,
 	.shutdown = tls_io_shutdown,
 	.free = tls_io_free,
+	.describe = tls_io_describe,
 };
-
-/* ---------------------------------------------------------------- getters */
-
-const char *
-tls_conn_subject(const struct conn *c)
-{
-	struct tls_conn *tc = tls_conn_of(c);
-
-	return tc != NULL ? tc->subject : NULL;
-}
-
-const char *
-tls_conn_version(const struct conn *c)
-{
-	struct tls_conn *tc = tls_conn_of(c);
-
-	return tc != NULL && (tc->flags & TLS_C_DONE) ? SSL_get_version(tc->ssl) : NULL;
-}
-
-const char *
-tls_conn_cipher(const struct conn *c)
-{
-	struct tls_conn *tc = tls_conn_of(c);
-
-	return tc != NULL && (tc->flags & TLS_C_DONE) ? SSL_get_cipher_name(tc->ssl) : NULL;
-}
-
-int
-tls_conn_resumed(const struct conn *c)
-{
-	struct tls_conn *tc = tls_conn_of(c);
-
-	if (tc == NULL || !(tc->flags & TLS_C_DONE))
-		return -1;
-	return SSL_session_reused(tc->ssl) ? 1 : 0;
-}

@@ -2,6 +2,8 @@
  * tls.h: TLS for any listener, with OpenSSL on the connection's own
  * non-blocking socket (a struct conn_io transport for conn.c). Loop thread
  * only, except tls_check_listener(), which -t calls before the loop exists.
+ * Counters (handshakes by version, failures by reason, resumptions) are in
+ * the statistics registry once tls_init() has run.
  */
 #ifndef ECHOD_TLS_H
 #define ECHOD_TLS_H
@@ -13,36 +15,6 @@
 struct listener_conf;
 struct tls_ctx;
 
-/* Why a handshake did not complete; counted in struct tls_stats. */
-enum tls_fail {
-	TLS_FAIL_HANDSHAKE = 0,  /* protocol error, garbage, no shared cipher */
-	TLS_FAIL_PLAINTEXT,      /* plain text (HTTP, a typed line) on a TLS port */
-	TLS_FAIL_VERSION,        /* protocol version below tls_min_version */
-	TLS_FAIL_NO_CLIENT_CERT, /* tls_verify_client = required, none sent */
-	TLS_FAIL_BAD_CLIENT_CERT, /* client certificate did not verify */
-	TLS_FAIL_TRUNCATED,      /* peer closed or reset during the handshake */
-	TLS_FAIL_TIMEOUT,        /* tls_handshake_timeout (conn.c's timer) */
-	TLS_FAIL_ABORTED,        /* closed by the server (shutdown) mid-handshake */
-	TLS_FAIL_COUNT
-};
-
-enum tls_version_stat {
-	TLS_VSTAT_TLS12 = 0,
-	TLS_VSTAT_TLS13,
-	TLS_VSTAT_OTHER,
-	TLS_VSTAT_COUNT
-};
-
-struct tls_stats {
-	uint64_t handshakes_ok;
-	uint64_t handshakes_failed;
-	uint64_t failed[TLS_FAIL_COUNT];     /* by reason, sums to handshakes_failed */
-	uint64_t resumed;                    /* of handshakes_ok */
-	uint64_t client_certs;               /* of handshakes_ok: verified client cert */
-	uint64_t version[TLS_VSTAT_COUNT];   /* of handshakes_ok */
-	uint64_t contexts_loaded;            /* start-up and reloads */
-};
-
 /* What the first byte from a client on a TLS port says. */
 enum tls_first {
 	TLS_FIRST_TLS = 0,       /* a handshake record (0x16), or binary: OpenSSL judges */
@@ -51,6 +23,10 @@ enum tls_first {
 };
 
 extern const struct conn_io tls_io;
+
+/* Register the TLS counters (start-up); tls_stop() unregisters them. */
+void            tls_init(void);
+void            tls_stop(void);
 
 /*
  * Build a server context from a listener's tls_* keys: certificate chain,
@@ -63,14 +39,8 @@ struct tls_ctx *tls_ctx_new(const struct listener_conf *lc, char **err);
 /* Established connections keep the OpenSSL context alive (it is refcounted). */
 void            tls_ctx_free(struct tls_ctx *t);
 
-/* Accept path: wrap the accepted socket and start the handshake. */
-void            tls_conn_accept(struct conn *c);
-
-/* Peer details of a TLS connection; NULL when not TLS or not known yet. */
-const char     *tls_conn_subject(const struct conn *c);  /* verified client cert, RFC 2253 */
-const char     *tls_conn_version(const struct conn *c);  /* "TLSv1.3" */
-const char     *tls_conn_cipher(const struct conn *c);   /* "TLS_AES_256_GCM_SHA384" */
-int             tls_conn_resumed(const struct conn *c);  /* 1 resumed, 0 full, -1 not TLS */
+/* Accept path: wrap the accepted socket in a session of `t` and start the handshake. */
+void            tls_conn_accept(struct conn *c, struct tls_ctx *t);
 
 /*
  * -t: load and check a listener's certificate and key as the daemon would.
@@ -84,9 +54,5 @@ int             tls_check_listener(const struct listener_conf *lc, char **msg);
 
 /* The decision the accept path makes on the first byte, before OpenSSL sees it. */
 enum tls_first  tls_first_byte_class(unsigned char b);
-
-void            tls_get_stats(struct tls_stats *st);
-const char     *tls_fail_name(enum tls_fail f);
-const char     *tls_version_stat_name(enum tls_version_stat v);
 
 #endif

@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "log.h"
 #include "util.h"
 
 void *
@@ -97,30 +96,50 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
+/*
+ * Where a fatal message goes. util.c sits below log.c, so log.c installs
+ * its synchronous writer here (log_init); before that, plain stderr.
+ */
+static void
+util_fatal_stderr(const char *msg)
+{
+	fprintf(stderr, "echod: %s\n", msg);
+}
+
+static util_fatal_cb util_fatal_out = util_fatal_stderr;
+
+void
+util_set_fatal_hook(util_fatal_cb cb)
+{
+	util_fatal_out = cb != NULL ? cb : util_fatal_stderr;
+}
+
 void
 fatal(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], line[1200];
 	int saved = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_sync(LOG_L_CRITICAL, LOG_S_SERVER, "fatal: %s: %s", msg, strerror(saved));
+	snprintf(line, sizeof(line), "fatal: %s: %s", msg, strerror(saved));
+	util_fatal_out(line);
 	exit(ECHOD_EX_FAIL);
 }
 
 void
 fatalx(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], line[1100];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_sync(LOG_L_CRITICAL, LOG_S_SERVER, "fatal: %s", msg);
+	snprintf(line, sizeof(line), "fatal: %s", msg);
+	util_fatal_out(line);
 	exit(ECHOD_EX_FAIL);
 }
 

@@ -27,6 +27,9 @@ int     xasprintf(char **ret, const char *fmt, ...) __attribute__((format(printf
 int     xvasprintf(char **ret, const char *fmt, va_list ap);
 
 /* Log at critical level (synchronously) and exit(1). fatal() appends strerror(errno). */
+typedef void (*util_fatal_cb)(const char *msg);
+/* Where fatal messages are written (log.c installs its synchronous writer). */
+void    util_set_fatal_hook(util_fatal_cb cb);
 void    fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void    fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -60,10 +60,10 @@ ECHOD=$tmp/wrap.sh start_echod "$tmp/echod.ini"
 unset NOTIFY_SOCKET WATCHDOG_USEC
 P=$(port_of echo) || fail "no listening line for echo"
 
-STATUS_RE='connections=[0-9]+ total=[0-9]+ jobs_running=[0-9]+ jobs_queued=[0-9]+ loop_lag_p99_ms=[0-9]+\.[0-9]'
+STATUS_RE='server_connections_open=[0-9]+ server_connections_total=[0-9]+ jobs_running=[0-9]+ jobs_queued=[0-9]+ loop_lag_p99_seconds=[0-9]+\.[0-9]{6}'
 wait_file_grep '^READY=1' 10 "$MSGS" || fail "no READY=1: $(cat "$MSGS")"
 first=$(grep -v '^WATCHDOG=1$' "$MSGS" | head -n 1)
-echo "$first" | grep -q -E "^READY=1 STATUS=connections=0 total=0 jobs_running=0 jobs_queued=0 loop_lag_p99_ms=[0-9]+\.[0-9]$" ||
+echo "$first" | grep -q -E "^READY=1 STATUS=server_connections_open=0 server_connections_total=0 jobs_running=0 jobs_queued=0 loop_lag_p99_seconds=[0-9]+\.[0-9]{6}$" ||
     fail "first message: '$first'"
 expect_log 'systemd notify=yes watchdog_usec=400000'
 
@@ -76,8 +76,8 @@ n=$(grep -c '^WATCHDOG=1$' "$MSGS")
 # A live connection shows in the next STATUS= refresh (every 5 s).
 spawn "$TCLIENT" -T 30 hold -e 127.0.0.1 "$P" 25 >"$tmp/hold.out" 2>&1
 HOLD_PID=$SPAWN_PID
-wait_file_grep '^STATUS=connections=1 total=1 ' 12 "$MSGS" ||
-    fail "no STATUS= with connections=1 total=1: $(grep STATUS "$MSGS" | tail -n 3)"
+wait_file_grep '^STATUS=server_connections_open=1 server_connections_total=1 ' 12 "$MSGS" ||
+    fail "no STATUS= with one open connection: $(grep STATUS "$MSGS" | tail -n 3)"
 grep '^STATUS=' "$MSGS" | grep -v -q -E "^STATUS=$STATUS_RE$" &&
     fail "malformed STATUS= line: $(grep '^STATUS=' "$MSGS" | grep -v -E "^STATUS=$STATUS_RE$" | head -n 1)"
 
@@ -132,7 +132,7 @@ sleep 0.3
 seq=$(grep -v -E '^(WATCHDOG=1|STATUS=.*)$' "$MSGS" | cut -d' ' -f1 | tr '\n' ' ')
 [ "$seq" = "READY=1 RELOADING=1 READY=1 RELOADING=1 READY=1 STOPPING=1 " ] ||
     fail "message order: '$seq'"
-grep -q -E '^STOPPING=1 STATUS=stopping connections=[0-9]+$' "$MSGS" ||
+grep -q -E "^STOPPING=1 STATUS=stopping $STATUS_RE\$" "$MSGS" ||
     fail "stop message: $(grep STOPPING "$MSGS")"
 after=$(sed -n '/^STOPPING=1/,$p' "$MSGS" | sed 1d | grep -v '^WATCHDOG=1$' || true)
 [ -z "$after" ] || fail "messages after STOPPING=1: $after"

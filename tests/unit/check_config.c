@@ -100,9 +100,6 @@ check_server_defaults(const struct config *cf)
 	ck_assert_uint_eq(cf->workers, 0);
 	ck_assert_uint_eq(cf->job_queue_max, 1024);
 	ck_assert_uint_eq(cf->job_timeout_ms, 30000);
-	ck_assert_uint_eq(cf->max_line, 4096);
-	ck_assert_uint_eq(cf->max_sleep_ms, 10000);
-	ck_assert_uint_eq(cf->max_pending, 64);
 	ck_assert_int_eq(cf->log_level, LOG_L_INFO);
 	for (i = 0; i < LOG_S_COUNT; i++)
 		ck_assert_int_eq(cf->log_subsys_level[i], -1);
@@ -120,7 +117,6 @@ check_listener_defaults(const struct listener_conf *lc)
 	ck_assert_uint_eq(lc->max_connections, 0);
 	ck_assert_uint_eq(lc->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(lc->unix_mode, 0660);
-	ck_assert_int_eq(lc->daytime_format, DAYTIME_CTIME);
 }
 
 START_TEST(test_default)
@@ -196,9 +192,19 @@ START_TEST(test_every_key)
 	    "max_connections = 9\n"
 	    "idle_timeout = 0\n"
 	    "unix_mode = 0600\n"
-	    "daytime_format = rfc3339\n";
+	    "daytime_format = rfc3339\n"
+	    "[listener cmd]\n"
+	    "bind = 127.0.0.1:0\n"
+	    "service = command\n"
+	    "max_pending = 5\n"
+	    "[listener cmd2]\n"
+	    "bind = 127.0.0.2:0\n"
+	    "service = command\n";
 	struct config *cf = load_ok(text);
 	const struct listener_conf *lc = config_find_listener(cf, "day");
+	const struct listener_conf *cmd = config_find_listener(cf, "cmd");
+	const struct listener_conf *cmd2 = config_find_listener(cf, "cmd2");
+	uint64_t v;
 
 	ck_assert_uint_eq(cf->max_connections, 500);
 	ck_assert_uint_eq(cf->shutdown_timeout_ms, 5000);
@@ -208,9 +214,17 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(cf->workers, 8);
 	ck_assert_uint_eq(cf->job_queue_max, 32);
 	ck_assert_uint_eq(cf->job_timeout_ms, 120000);
-	ck_assert_uint_eq(cf->max_line, 512);
-	ck_assert_uint_eq(cf->max_sleep_ms, 3600000);
-	ck_assert_uint_eq(cf->max_pending, 3);
+	/* [server] command options are the defaults of every command listener */
+	ck_assert_int_eq(config_service_value(cmd, "max_line", &v), 0);
+	ck_assert_uint_eq(v, 512);
+	ck_assert_int_eq(config_service_value(cmd, "max_sleep", &v), 0);
+	ck_assert_uint_eq(v, 3600000);
+	ck_assert_int_eq(config_service_value(cmd, "max_pending", &v), 0);
+	ck_assert_uint_eq(v, 5);                /* its own value wins */
+	ck_assert_int_eq(config_service_value(cmd2, "max_pending", &v), 0);
+	ck_assert_uint_eq(v, 3);
+	ck_assert_int_eq(config_service_value(lc, "max_pending", &v), -1);
+	ck_assert_uint_eq(cf->nwarnings, 0);
 	ck_assert_int_eq(cf->log_level, LOG_L_DEBUG);
 	ck_assert_int_eq(cf->log_subsys_level[LOG_S_CONN], LOG_L_ERROR);
 	ck_assert_int_eq(cf->log_subsys_level[LOG_S_TLS], LOG_L_WARNING);
@@ -228,7 +242,8 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(lc->max_connections, 9);
 	ck_assert_uint_eq(lc->idle_timeout_ms, 0);
 	ck_assert_uint_eq(lc->unix_mode, 0600);
-	ck_assert_int_eq(lc->daytime_format, DAYTIME_RFC3339);
+	ck_assert_int_eq(config_service_value(lc, "daytime_format", &v), 0);
+	ck_assert_uint_eq(v, 1);                /* rfc3339 */
 	config_free(cf);
 }
 END_TEST
@@ -237,13 +252,17 @@ END_TEST
 START_TEST(test_values)
 {
 	struct config *cf;
+	uint64_t v;
 
 	cf = load_ok("[server]\nmax_line = 1M\nmax_pending = 65536\nworkers = 256\n"
 	    "job_timeout = 1ms\nshutdown_timeout = 0\nwrite_high_watermark = 1G\n"
 	    "write_low_watermark = 0\n[log]\nlevel = WARN\nfacility = LOCAL7\n"
-	    "target = syslog\n" LSN "backlog = 65535\nunix_mode = 777\nreuse_port = false\n");
-	ck_assert_uint_eq(cf->max_line, 1 << 20);
-	ck_assert_uint_eq(cf->max_pending, 65536);
+	    "target = syslog\n" LSN "backlog = 65535\nunix_mode = 777\nreuse_port = false\n"
+	    "[listener c]\nbind = 127.0.0.1:0\nservice = command\n");
+	ck_assert_int_eq(config_service_value(cf->listeners[1], "max_line", &v), 0);
+	ck_assert_uint_eq(v, 1 << 20);
+	ck_assert_int_eq(config_service_value(cf->listeners[1], "max_pending", &v), 0);
+	ck_assert_uint_eq(v, 65536);
 	ck_assert_uint_eq(cf->workers, 256);
 	ck_assert_uint_eq(cf->job_timeout_ms, 1);
 	ck_assert_uint_eq(cf->shutdown_timeout_ms, 0);
@@ -256,8 +275,10 @@ START_TEST(test_values)
 	ck_assert_uint_eq(cf->listeners[0]->unix_mode, 0777);
 	config_free(cf);
 
-	cf = load_ok("[server]\nmax_line = 16\nlinger_timeout = 10\n" LSN "idle_timeout = 168h\n");
-	ck_assert_uint_eq(cf->max_line, 16);
+	cf = load_ok("[server]\nlinger_timeout = 10\n" LSN "idle_timeout = 168h\n"
+	    "[listener c]\nbind = 127.0.0.1:0\nservice = command\nmax_line = 16\n");
+	ck_assert_int_eq(config_service_value(cf->listeners[1], "max_line", &v), 0);
+	ck_assert_uint_eq(v, 16);
 	ck_assert_uint_eq(cf->linger_timeout_ms, 10000);
 	ck_assert_uint_eq(cf->listeners[0]->idle_timeout_ms, 168ULL * 3600 * 1000);
 	config_free(cf);
@@ -444,6 +465,45 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/*
+ * Services own their options: a key of another service on a listener is
+ * accepted with a warning (old files keep working), a [server] default must
+ * be marked as one, and a bad value is an error wherever it is written.
+ */
+START_TEST(test_service_options)
+{
+	struct config *cf;
+	uint64_t v;
+
+	cf = load_ok(LSN "allow_remote = yes\nmax_line = 100\n");
+	ck_assert_uint_eq(cf->nwarnings, 2);
+	ck_assert_str_eq(cf->warnings[0], "t.ini:4: [listener a] allow_remote: not an option of "
+	    "service echo; ignored");
+	ck_assert_str_eq(cf->warnings[1], "t.ini:5: [listener a] max_line: not an option of "
+	    "service echo; ignored");
+	ck_assert_int_eq(config_service_value(cf->listeners[0], "max_line", &v), -1);
+	config_free(cf);
+
+	/* the [server] default, written after the listener, still applies to it */
+	cf = load_ok("[listener c]\nbind = 127.0.0.1:0\nservice = command\n"
+	    "[server]\nmax_line = 100\n");
+	ck_assert_int_eq(config_service_value(cf->listeners[0], "max_line", &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ck_assert_uint_eq(cf->nwarnings, 0);
+	config_free(cf);
+
+	check_one_error("[server]\ndaytime_format = rfc3339\n" LSN,
+	    "t.ini:2: [server] daytime_format: unknown key; expected one of: ", "max_pending");
+	check_one_error("[listener c]\nbind = 127.0.0.1:0\nservice = command\nmax_line = 8\n",
+	    "t.ini:4: [listener c] max_line: expected a size from 16 to 1M", "got '8'");
+	check_one_error("[listener c]\nbind = 127.0.0.1:0\nservice = command\nmax_line = 64\n"
+	    "max_line = 65\n", "t.ini:5: [listener c] max_line: expected at most one value, but it "
+	    "was already set on line 4", "");
+	check_one_error(LSN "daytime_format = ISO\n",
+	    "t.ini:4: [listener a] daytime_format: expected ctime or rfc3339", "got 'ISO'");
+}
+END_TEST
+
 START_TEST(test_unknown)
 {
 	check_one_error(LSN "[bogus]\nx = 1\ny = 2\n",
@@ -455,7 +515,7 @@ START_TEST(test_unknown)
 	    "t.ini:2: [log] levels: unknown key; expected one of: level, level.<subsystem>, ", "");
 	check_one_error(LSN "colour = blue\n",
 	    "t.ini:4: [listener a] colour: unknown key; expected one of: bind, service, ",
-	    "daytime_format");
+	    "daytime_format, max_line, max_sleep, max_pending, allow_remote");
 	check_one_error("orphan = 1\n" LSN,
 	    "t.ini:1: orphan: expected a [section] header before the first key", "");
 	check_one_error("[listener]\nbind = 127.0.0.1:0\nservice = echo\n" LSN,
@@ -892,7 +952,10 @@ dump_scan_keys(const char *dump, struct key_list *found)
 START_TEST(test_dump_every_key)
 {
 	struct key_list keys = { NULL, 0 }, found = { NULL, 0 };
-	char *dump = dump_round_trip(LSN);
+	/* one listener of each service that has options: each dumps its own */
+	char *dump = dump_round_trip(LSN "[listener d]\nbind = 127.0.0.2:0\nservice = daytime\n"
+	    "[listener c]\nbind = 127.0.0.3:0\nservice = command\n"
+	    "[listener m]\nbind = 127.0.0.4:0\nservice = admin\n");
 	size_t i;
 
 	config_foreach_key(collect_key_cb, &keys);
@@ -1133,6 +1196,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bind_lists);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_unknown);
+	tcase_add_test(tc, test_service_options);
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_many_errors);

@@ -1,75 +1,94 @@
 /*
  * check_conn.c: the connection state machine, driven over a socketpair with
- * a real event loop: transitions, echo, backpressure, half-close, finish,
- * idle timeout, and the id table.
+ * a real event loop (built as the daemon builds it): the transition table,
+ * echo, backpressure, half-close, finish, idle timeout, the id table, and
+ * deferred close: a service that writes, fails, writes again and closes
+ * twice in one callback keeps its state until the callback returns (run
+ * under ASan by the sanitizer build, where a use after free would abort).
  */
 #include "autoconf.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
-#include "config.h"
 #include "conn.h"
-#include "listener.h"
 #include "log.h"
+#include "loop.h"
 #include "service.h"
+#include "stats.h"
 #include "util.h"
 
 static struct event_base *base;
+static int closed_hook_calls;
 
-/* A listener as listener_open would build it, without sockets. */
-static struct listener *
-fake_listener(const struct service *svc, uint64_t idle_ms)
+/* What a daytime listener would hand its connections. */
+static int daytime_rfc3339 = 1;
+
+static void
+test_closed_hook(struct conn *c, void *owner)
 {
-	struct listener *l = xcalloc(1, sizeof(*l));
-
-	l->name = xstrdup("test");
-	l->conf = xcalloc(1, sizeof(*l->conf));
-	l->conf->idle_timeout_ms = idle_ms;
-	l->svc = svc;
-	l->refs = 1;
-	return l;
+	closed_hook_calls++;
 }
 
 static void
 setup(void)
 {
+	const char *why = NULL;
+
+	signal(SIGPIPE, SIG_IGN);
 	log_init();
 	log_set_level(LOG_L_WARNING);
-	base = event_base_new();
+	base = loop_base_new(&why);
+	ck_assert_ptr_nonnull(base);
 	conn_init(base);
-	listener_init(base);
+	conn_set_closed_hook(test_closed_hook);
 	conn_set_limits(64 * 1024, 16 * 1024, 200);
+	closed_hook_calls = 0;
 }
 
 static void
 teardown(void)
 {
-	conn_close_all("test-end");
+	conn_close_all(CONN_R_EXIT);
 	conn_destroy();
-	listener_destroy();
 	event_base_free(base);
+	stats_clear();
 }
 
-/* Open a conn on one end of a socketpair; the other end is *peer. */
+/* Open a conn of `svc` on one end of a socketpair; the other end is *peer. */
 static struct conn *
-open_pair(struct listener *l, int *peer)
+open_svc(const struct service *svc, const void *svc_conf, uint64_t idle_ms, int *peer)
 {
-	int sv[2];
+	static const struct sockaddr_un unix_peer = { .sun_family = AF_UNIX };
+	struct conn_params p;
 	struct conn *c;
+	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	*peer = sv[1];
-	c = conn_new(l, sv[0], NULL, 0);
+	memset(&p, 0, sizeof(p));
+	p.svc = svc;
+	p.svc_conf = svc_conf;
+	p.owner_name = "test";
+	p.idle_timeout_ms = idle_ms;
+	c = conn_new(&p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
 	conn_start(c);
 	return c;
+}
+
+static struct conn *
+open_pair(const struct service *svc, int *peer)
+{
+	return open_svc(svc, NULL, 0, peer);
 }
 
 static void
@@ -99,86 +118,103 @@ drain_peer(int peer, char *buf, size_t size, int rounds)
 
 START_TEST(test_transitions)
 {
+	enum conn_state s;
+
 	ck_assert(conn_state_allowed(CONN_S_NEW, CONN_S_OPEN));
 	ck_assert(conn_state_allowed(CONN_S_NEW, CONN_S_HANDSHAKE));
 	ck_assert(conn_state_allowed(CONN_S_HANDSHAKE, CONN_S_OPEN));
 	ck_assert(conn_state_allowed(CONN_S_OPEN, CONN_S_DRAINING));
+	ck_assert(conn_state_allowed(CONN_S_OPEN, CONN_S_HALFCLOSED));
+	ck_assert(conn_state_allowed(CONN_S_HALFCLOSED, CONN_S_FLUSHING));
+	ck_assert(conn_state_allowed(CONN_S_DRAINING, CONN_S_FLUSHING));
 	ck_assert(conn_state_allowed(CONN_S_DRAINING, CONN_S_LINGER));
-	ck_assert(conn_state_allowed(CONN_S_LINGER, CONN_S_CLOSED));
-	ck_assert(conn_state_allowed(CONN_S_OPEN, CONN_S_CLOSED));
-	ck_assert(!conn_state_allowed(CONN_S_CLOSED, CONN_S_CLOSED));
-	ck_assert(!conn_state_allowed(CONN_S_CLOSED, CONN_S_OPEN));
+	ck_assert(conn_state_allowed(CONN_S_CLOSING, CONN_S_CLOSED));
+	ck_assert(conn_state_allowed(CONN_S_CLOSED, CONN_S_FREEING));
+	/* every live state may close; nothing closes twice or comes back */
+	for (s = CONN_S_NEW; s < CONN_S_CLOSING; s++)
+		ck_assert(conn_state_allowed(s, CONN_S_CLOSING));
+	for (s = CONN_S_CLOSING; s < CONN_S_COUNT; s++) {
+		ck_assert(!conn_state_allowed(s, CONN_S_CLOSING));
+		ck_assert(!conn_state_allowed(s, CONN_S_OPEN));
+	}
+	ck_assert(!conn_state_allowed(CONN_S_OPEN, CONN_S_CLOSED));
 	ck_assert(!conn_state_allowed(CONN_S_LINGER, CONN_S_OPEN));
 	ck_assert(!conn_state_allowed(CONN_S_DRAINING, CONN_S_OPEN));
 	ck_assert(!conn_state_allowed(CONN_S_OPEN, CONN_S_HANDSHAKE));
+	ck_assert(!conn_state_allowed(CONN_S_HALFCLOSED, CONN_S_DRAINING));
+	ck_assert(!conn_state_allowed(CONN_S_COUNT, CONN_S_OPEN));
 	ck_assert_str_eq(conn_state_name(CONN_S_DRAINING), "draining");
+	ck_assert_str_eq(conn_state_name(CONN_S_HALFCLOSED), "half-closed");
+	ck_assert_str_eq(conn_reason_name(CONN_R_IDLE_TIMEOUT), "idle-timeout");
+	ck_assert_str_eq(conn_reason_name(CONN_R_TLS_PLAINTEXT), "tls-plaintext");
+	ck_assert_str_eq(conn_reason_name(CONN_R_COUNT), "?");
 }
 END_TEST
 
 START_TEST(test_echo_roundtrip)
 {
-	struct listener *l = fake_listener(&service_echo, 0);
 	char out[4096], in[4096];
+	struct conn_info ci;
 	struct conn *c;
 	int peer;
 	size_t i;
 
-	c = open_pair(l, &peer);
-	ck_assert_int_eq(c->state, CONN_S_OPEN);
-	ck_assert_ptr_eq(conn_find(c->id), c);
+	c = open_pair(&service_echo, &peer);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	ck_assert_ptr_eq(conn_find(conn_id(c)), c);
 	for (i = 0; i < sizeof(out); i++)
 		out[i] = (char)(i * 7);         /* includes NULs */
 	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
 	ck_assert_uint_eq(drain_peer(peer, in, sizeof(in), 100), sizeof(in));
 	ck_assert_mem_eq(in, out, sizeof(out));
-	ck_assert_uint_eq(c->bytes_in, sizeof(out));
-	ck_assert_uint_eq(c->bytes_out, sizeof(out));
+	conn_info(c, &ci);
+	ck_assert_uint_eq(ci.bytes_in, sizeof(out));
+	ck_assert_uint_eq(ci.bytes_out, sizeof(out));
+	ck_assert_str_eq(ci.owner, "test");
+	ck_assert_str_eq(ci.peer, "unix");
+	ck_assert_str_eq(ci.state, "open");
 	close(peer);
-	listener_unref(l);
 }
 END_TEST
 
 START_TEST(test_backpressure)
 {
-	struct listener *l = fake_listener(&service_echo, 0);
 	static char chunk[32768], sink[65536];
 	struct conn *c;
 	int peer, i;
 	ssize_t n;
 
-	c = open_pair(l, &peer);
+	c = open_pair(&service_echo, &peer);
 	/* The peer only writes: the echo output piles up until reading stops. */
 	for (i = 0; i < 400; i++) {
 		n = write(peer, chunk, sizeof(chunk));
 		spin(1);
-		if (n < 0 && errno == EAGAIN && (c->flags & CONN_F_READ_PAUSED))
+		if (n < 0 && errno == EAGAIN && !conn_reading(c))
 			break;
 	}
-	ck_assert(c->flags & CONN_F_READ_PAUSED);
+	ck_assert(!conn_reading(c));
 	ck_assert_uint_le(conn_pending(c), 64 * 1024 + 64 * 1024);
 	/* The peer reads: output drains below the low mark and reading resumes. */
-	for (i = 0; i < 1000 && (c->flags & CONN_F_READ_PAUSED); i++) {
+	for (i = 0; i < 1000 && !conn_reading(c); i++) {
 		while (read(peer, sink, sizeof(sink)) > 0)
 			;
 		spin(1);
 	}
-	ck_assert(!(c->flags & CONN_F_READ_PAUSED));
+	ck_assert(conn_reading(c));
 	close(peer);
-	listener_unref(l);
 }
 END_TEST
 
 START_TEST(test_half_close)
 {
-	struct listener *l = fake_listener(&service_echo, 0);
 	char in[64];
 	struct conn *c;
 	uint64_t id;
 	int peer;
 	size_t got;
 
-	c = open_pair(l, &peer);
-	id = c->id;
+	c = open_pair(&service_echo, &peer);
+	id = conn_id(c);
 	ck_assert_int_eq(write(peer, "hello", 5), 5);
 	shutdown(peer, SHUT_WR);
 	got = drain_peer(peer, in, sizeof(in), 200);
@@ -188,95 +224,218 @@ START_TEST(test_half_close)
 	ck_assert_int_eq(read(peer, in, sizeof(in)), 0);
 	ck_assert_ptr_null(conn_find(id));
 	ck_assert_uint_eq(conn_count(), 0);
+	ck_assert_int_eq(closed_hook_calls, 1);
 	close(peer);
-	listener_unref(l);
 }
 END_TEST
 
 START_TEST(test_finish_lingers)
 {
-	struct listener *l = fake_listener(&service_daytime, 0);
 	char in[128];
 	struct conn *c;
 	int peer;
 	ssize_t n;
 
-	l->conf->daytime_format = DAYTIME_RFC3339;
 	/* the client already sent bytes: the reply must still arrive whole */
-	c = open_pair(l, &peer);
+	c = open_svc(&service_daytime, &daytime_rfc3339, 0, &peer);
 	ck_assert_int_eq(write(peer, "ignored input", 13), 13);
 	spin(5);
-	ck_assert(c->state == CONN_S_LINGER || c->state == CONN_S_CLOSED);
+	ck_assert_int_eq(conn_state(c), CONN_S_LINGER);
 	n = read(peer, in, sizeof(in) - 1);
 	ck_assert_int_eq(n, 22);               /* YYYY-MM-DDTHH:MM:SSZ\r\n */
 	ck_assert_int_eq(in[20], '\r');
 	close(peer);
 	spin(5);
 	ck_assert_uint_eq(conn_count(), 0);
-	listener_unref(l);
 }
 END_TEST
 
 START_TEST(test_idle_timeout)
 {
-	struct listener *l = fake_listener(&service_echo, 100);
 	struct timeval tv = { 0, 400000 };
 	struct conn *c;
 	uint64_t id;
 	int peer;
 	char b;
 
-	c = open_pair(l, &peer);
-	id = c->id;
+	c = open_svc(&service_echo, NULL, 100, &peer);
+	id = conn_id(c);
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
 	ck_assert_ptr_null(conn_find(id));
 	ck_assert_int_eq(read(peer, &b, 1), 0);
 	close(peer);
-	listener_unref(l);
 }
 END_TEST
 
-START_TEST(test_close_idempotent_and_refs)
+/* ---------------------------------------------------------------- deferred close */
+
+/* A service that fails its writes and closes twice from one on_data. */
+struct victim {
+	char	 canary[64];
+	int	 data_calls;
+	int	 state_after;		/* conn_state() seen at the end of on_data */
+	int	 still_alive;
+};
+static int victim_closes;
+static enum conn_reason victim_reason;
+
+static void
+victim_on_open(struct conn *c)
 {
-	struct listener *l = fake_listener(&service_echo, 0);
+	struct victim *v = xcalloc(1, sizeof(*v));
+
+	memset(v->canary, 'v', sizeof(v->canary));
+	conn_set_svc_data(c, v);
+}
+
+static void
+victim_on_data(struct conn *c, const char *data, size_t len)
+{
+	struct victim *v = conn_svc_data(c);
+	static char big[256 * 1024];
+
+	v->data_calls++;
+	/* The peer is gone: the first write fails (EPIPE) and only marks the close. */
+	conn_write(c, big, sizeof(big));
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSING);
+	conn_write(c, "again", 5);
+	conn_printf(c, "and %s\n", "again");
+	conn_close(c, CONN_R_ADMIN_KILL);
+	conn_close(c, CONN_R_IDLE_TIMEOUT);
+	conn_finish(c);
+	conn_want_drain(c);
+	conn_pause_read(c);
+	/* Our state is still ours: on_close has not run (ASan would catch a free). */
+	ck_assert_int_eq(victim_closes, 0);
+	v->canary[0] = 'w';
+	v->state_after = conn_state(c);
+	v->still_alive = conn_is_alive(c);
+}
+
+static void
+victim_on_close(struct conn *c)
+{
+	struct victim *v = conn_svc_data(c);
+
+	victim_closes++;
+	victim_reason = conn_reason(c);
+	if (v->data_calls > 0) {
+		ck_assert_int_eq(v->canary[0], 'w');
+		ck_assert_int_eq(v->state_after, CONN_S_CLOSING);
+		ck_assert(!v->still_alive);
+	}
+	free(v);
+	conn_set_svc_data(c, NULL);
+}
+
+static const struct service victim_svc = {
+	.name = "victim",
+	.on_open = victim_on_open,
+	.on_data = victim_on_data,
+	.on_close = victim_on_close,
+};
+
+START_TEST(test_write_fail_close_twice_in_one_callback)
+{
+	struct conn *c;
+	uint64_t id;
+	int peer, i;
+
+	c = open_pair(&victim_svc, &peer);
+	id = conn_id(c);
+	ck_assert_int_eq(write(peer, "x", 1), 1);
+	close(peer);                          /* writes to c now fail with EPIPE */
+	for (i = 0; i < 50 && victim_closes == 0; i++)
+		spin(1);
+	/* The close ran once, after the callback, with the first reason. */
+	ck_assert_int_eq(victim_closes, 1);
+	ck_assert_int_eq(victim_reason, CONN_R_RESET);
+	ck_assert_int_eq(closed_hook_calls, 1);
+	ck_assert_ptr_null(conn_find(id));
+	ck_assert_uint_eq(conn_count(), 0);
+}
+END_TEST
+
+START_TEST(test_close_outside_callback_is_immediate)
+{
 	struct conn *c;
 	int peer;
 
-	c = open_pair(l, &peer);
+	c = open_pair(&victim_svc, &peer);
+	ck_assert(!loop_in_callback());
+	conn_close(c, CONN_R_ADMIN_KILL);
+	/* No callback to wait for: closed (and freed) before conn_close returned. */
+	ck_assert_int_eq(victim_closes, 1);
+	ck_assert_int_eq(victim_reason, CONN_R_ADMIN_KILL);
+	ck_assert_uint_eq(conn_count(), 0);
+	close(peer);
+}
+END_TEST
+
+START_TEST(test_close_with_reference_held)
+{
+	struct conn *c;
+	int peer;
+
+	c = open_pair(&service_echo, &peer);
 	conn_ref(c);                 /* a job in flight */
-	conn_close(c, "test");
-	conn_close(c, "again");
-	ck_assert_int_eq(c->state, CONN_S_CLOSED);
-	ck_assert_str_eq(c->close_reason, "test");
+	conn_close(c, CONN_R_ADMIN_KILL);
+	conn_close(c, CONN_R_EOF);
+	/* Closed (socket, events, table) but not freed: the job's reference keeps it. */
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_int_eq(conn_reason(c), CONN_R_ADMIN_KILL);
+	ck_assert(!conn_is_alive(c));
 	conn_write(c, "x", 1);       /* a late completion writing: ignored */
+	conn_finish(c);
 	ck_assert_uint_eq(conn_pending(c), 0);
-	conn_unref(c);               /* freed later, by the loop */
+	ck_assert_uint_eq(conn_count(), 0);
+	conn_unref(c);               /* the last reference: freed now, outside any callback */
 	spin(2);
 	close(peer);
-	listener_unref(l);
 }
 END_TEST
 
 START_TEST(test_many_ids)
 {
-	struct listener *l = fake_listener(&service_discard, 0);
 	struct conn *cs[3000];
 	int peers[3000];
 	size_t i;
 
 	for (i = 0; i < 3000; i++)
-		cs[i] = open_pair(l, &peers[i]);
+		cs[i] = open_pair(&service_discard, &peers[i]);
 	for (i = 0; i < 3000; i++)
-		ck_assert_ptr_eq(conn_find(cs[i]->id), cs[i]);
-	for (i = 0; i < 3000; i += 2)
-		conn_close(cs[i], "test");
+		ck_assert_ptr_eq(conn_find(conn_id(cs[i])), cs[i]);
 	for (i = 1; i < 3000; i += 2)
-		ck_assert_ptr_eq(conn_find(cs[i]->id), cs[i]);
+		ck_assert_uint_eq(conn_id(cs[i]), conn_id(cs[i - 1]) + 1);
+	for (i = 0; i < 3000; i += 2)
+		conn_close(cs[i], CONN_R_ADMIN_KILL);
+	for (i = 1; i < 3000; i += 2)
+		ck_assert_ptr_eq(conn_find(conn_id(cs[i])), cs[i]);
 	ck_assert_uint_eq(conn_count(), 1500);
+	ck_assert_int_eq(closed_hook_calls, 1500);
 	for (i = 0; i < 3000; i++)
 		close(peers[i]);
-	listener_unref(l);
+}
+END_TEST
+
+/* The close counters by reason are in the statistics registry. */
+START_TEST(test_close_reasons_counted)
+{
+	uint64_t n = 0;
+	struct conn *c;
+	int peer;
+	char *text;
+
+	c = open_pair(&service_echo, &peer);
+	conn_close(c, CONN_R_ADMIN_KILL);
+	close(peer);
+	ck_assert_int_eq(stats_get("connections_closed_total", &n), 0);
+	ck_assert_uint_eq(n, 1);
+	text = stats_render_text("connections_closed_total", NULL);
+	ck_assert_ptr_nonnull(strstr(text, "connections_closed_total{reason=\"admin-kill\"}=1\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "connections_closed_total{reason=\"eof\"}=0\r\n"));
+	free(text);
 }
 END_TEST
 
@@ -294,8 +453,11 @@ conn_suite(void)
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_finish_lingers);
 	tcase_add_test(tc, test_idle_timeout);
-	tcase_add_test(tc, test_close_idempotent_and_refs);
+	tcase_add_test(tc, test_write_fail_close_twice_in_one_callback);
+	tcase_add_test(tc, test_close_outside_callback_is_immediate);
+	tcase_add_test(tc, test_close_with_reference_held);
 	tcase_add_test(tc, test_many_ids);
+	tcase_add_test(tc, test_close_reasons_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -67,21 +67,21 @@ teardown_tmpdir(void)
 
 /* A [log] section as config.c would build it. */
 static void
-cf_init(struct config *cf, const char *target, uint64_t queue_size)
+cf_init(struct log_conf *cf, const char *target, uint64_t queue_size)
 {
 	int i;
 
 	memset(cf, 0, sizeof(*cf));
-	cf->log_level = LOG_L_INFO;
+	cf->level = LOG_L_INFO;
 	for (i = 0; i < LOG_S_COUNT; i++)
-		cf->log_subsys_level[i] = -1;
-	cf->log_target = (char *)target;
-	cf->log_facility = (char *)"daemon";
-	cf->log_queue_size = queue_size;
+		cf->subsys_level[i] = -1;
+	cf->target = target;
+	cf->facility = "daemon";
+	cf->queue_size = queue_size;
 }
 
 static void
-configure_ok(const struct config *cf)
+configure_ok(const struct log_conf *cf)
 {
 	char *err = NULL;
 	int rc;
@@ -241,7 +241,7 @@ run_producers(int n)
 START_TEST(test_order_single_producer)
 {
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 	char path[128], *text;
 	int gaps;
 
@@ -267,7 +267,7 @@ END_TEST
 START_TEST(test_many_producers)
 {
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 	char path[128], *text;
 	int gaps;
 
@@ -314,7 +314,7 @@ START_TEST(test_drop_when_sink_stalls)
 	const int total = 20000;
 	struct reader rd = { 0 };
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 	uint64_t t0, elapsed;
 	size_t ndropline;
 	int i, gaps;
@@ -356,7 +356,7 @@ END_TEST
 START_TEST(test_stop_with_dead_sink)
 {
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 	uint64_t t0, elapsed;
 	int i, rfd;
 
@@ -389,7 +389,7 @@ END_TEST
 START_TEST(test_exit_flushes)
 {
 	char path[128], errpath[160], *text;
-	struct config cf;
+	struct log_conf cf;
 	int i, status, gaps, fd;
 	pid_t pid;
 
@@ -425,7 +425,7 @@ START_TEST(test_flush_at_stop)
 {
 	const int total = 3000;
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 	char path[128], *text;
 	int i, gaps;
 
@@ -463,7 +463,7 @@ END_TEST
 
 START_TEST(test_level_filter)
 {
-	struct config cf;
+	struct log_conf cf;
 	char path[128], *text;
 
 	snprintf(path, sizeof(path), "file:%s/level.log", tmpdir);
@@ -472,9 +472,9 @@ START_TEST(test_level_filter)
 	ck_assert(log_enabled(LOG_S_SERVER, LOG_L_INFO));
 
 	cf_init(&cf, path, 1024);
-	cf.log_level = LOG_L_WARNING;
-	cf.log_subsys_level[LOG_S_CONN] = LOG_L_DEBUG;
-	cf.log_subsys_level[LOG_S_TLS] = LOG_L_CRITICAL;
+	cf.level = LOG_L_WARNING;
+	cf.subsys_level[LOG_S_CONN] = LOG_L_DEBUG;
+	cf.subsys_level[LOG_S_TLS] = LOG_L_CRITICAL;
 	configure_ok(&cf);
 	ck_assert(!log_enabled(LOG_S_SERVER, LOG_L_INFO));
 	ck_assert(log_enabled(LOG_S_SERVER, LOG_L_WARNING));
@@ -544,13 +544,13 @@ set_journal_stream(int match)
 START_TEST(test_journal_prefix)
 {
 	struct reader rd = { 0 };
-	struct config cf;
+	struct log_conf cf;
 
 	rd.fd = stderr_to_pipe();
 	set_journal_stream(1);
 	log_init();
 	cf_init(&cf, "stderr", 1024);
-	cf.log_level = LOG_L_DEBUG;
+	cf.level = LOG_L_DEBUG;
 	configure_ok(&cf);
 	ck_assert_int_eq(log_start(), 0);
 	log_debug(LOG_S_POOL, "d k=1");
@@ -576,7 +576,7 @@ END_TEST
 START_TEST(test_timestamp_format)
 {
 	struct reader rd = { 0 };
-	struct config cf;
+	struct log_conf cf;
 	struct tm tm;
 	regex_t re;
 	time_t now, t;
@@ -616,7 +616,7 @@ END_TEST
 START_TEST(test_file_reopen)
 {
 	char path[128], rotated[128], *old, *cur, *both;
-	struct config cf;
+	struct log_conf cf;
 	int i, gaps;
 
 	snprintf(path, sizeof(path), "file:%s/echod.log", tmpdir);
@@ -653,7 +653,7 @@ END_TEST
 START_TEST(test_reopen_fails)
 {
 	char path[128], rotated[128], *text;
-	struct config cf;
+	struct log_conf cf;
 
 	snprintf(path, sizeof(path), "file:%s/fail.log", tmpdir);
 	snprintf(rotated, sizeof(rotated), "%s/fail.log.1", tmpdir);
@@ -680,7 +680,7 @@ END_TEST
 START_TEST(test_reopen_without_thread)
 {
 	char path[128], rotated[128], *text;
-	struct config cf;
+	struct log_conf cf;
 
 	snprintf(path, sizeof(path), "file:%s/sync.log", tmpdir);
 	snprintf(rotated, sizeof(rotated), "%s/sync.log.1", tmpdir);
@@ -704,7 +704,7 @@ END_TEST
 START_TEST(test_configure_errors)
 {
 	char path[128], bad[160], *err, *text;
-	struct config cf;
+	struct log_conf cf;
 
 	snprintf(path, sizeof(path), "file:%s/keep.log", tmpdir);
 	snprintf(bad, sizeof(bad), "file:%s/no/such/dir/x.log", tmpdir);
@@ -714,7 +714,7 @@ START_TEST(test_configure_errors)
 	ck_assert_int_eq(log_start(), 0);
 
 	cf_init(&cf, bad, 64);
-	cf.log_level = LOG_L_DEBUG;
+	cf.level = LOG_L_DEBUG;
 	ck_assert_int_eq(log_configure(&cf, &err), -1);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_ptr_nonnull(strstr(err, "no/such/dir/x.log"));
@@ -730,7 +730,7 @@ START_TEST(test_configure_errors)
 	ck_assert_int_eq(log_configure(&cf, &err), -1);
 	free(err);
 	cf_init(&cf, "syslog", 64);
-	cf.log_facility = (char *)"kitchen";
+	cf.facility = "kitchen";
 	ck_assert_int_eq(log_configure(&cf, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "kitchen"));
 	free(err);
@@ -746,7 +746,7 @@ END_TEST
 START_TEST(test_reload_switches_sink)
 {
 	char a[128], b[128], *ta, *tb;
-	struct config cf;
+	struct log_conf cf;
 	int i, gaps;
 
 	snprintf(a, sizeof(a), "file:%s/a.log", tmpdir);
@@ -776,7 +776,7 @@ END_TEST
 START_TEST(test_full_disk)
 {
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 	int i;
 
 	if (access("/dev/full", W_OK) != 0)
@@ -797,11 +797,11 @@ END_TEST
 START_TEST(test_syslog_sink)
 {
 	struct log_stats st;
-	struct config cf;
+	struct log_conf cf;
 
 	log_init();
 	cf_init(&cf, "syslog", 64);
-	cf.log_facility = (char *)"local5";
+	cf.facility = "local5";
 	configure_ok(&cf);
 	ck_assert_int_eq(log_start(), 0);
 	log_info(LOG_S_SERVER, "to syslog");

@@ -28,9 +28,10 @@
 
 #include "config.h"
 #include "conn.h"
-#include "listener.h"
 #include "log.h"
+#include "loop.h"
 #include "service.h"
+#include "stats.h"
 #include "tls.h"
 #include "util.h"
 
@@ -196,37 +197,37 @@ lc_free(struct listener_conf *lc)
 static void
 setup(void)
 {
+	const char *why = NULL;
+
 	log_init();
 	log_set_level(LOG_L_CRITICAL);
-	base = event_base_new();
+	base = loop_base_new(&why);
+	ck_assert_ptr_nonnull(base);
 	conn_init(base);
-	listener_init(base);
+	tls_init();
 	conn_set_limits(256 * 1024, 64 * 1024, 200);
 }
 
 static void
 teardown(void)
 {
-	conn_close_all("test-end");
+	conn_close_all(CONN_R_EXIT);
 	conn_destroy();
-	listener_destroy();
+	tls_stop();
 	event_base_free(base);
+	stats_clear();
 }
 
-/* A listener with a TLS context from lc, without sockets. */
-static struct listener *
+/* The TLS context a listener with lc would hand its connections. */
+static struct tls_ctx *
 tls_listener(const struct listener_conf *lc)
 {
-	struct listener *l = xcalloc(1, sizeof(*l));
+	struct tls_ctx *t;
 	char *err = NULL;
 
-	l->name = xstrdup("unit");
-	l->conf = xcalloc(1, sizeof(*l->conf));
-	l->svc = &service_echo;
-	l->refs = 1;
-	l->tls = tls_ctx_new(lc, &err);
-	ck_assert_msg(l->tls != NULL, "tls_ctx_new: %s", err != NULL ? err : "?");
-	return l;
+	t = tls_ctx_new(lc, &err);
+	ck_assert_msg(t != NULL, "tls_ctx_new: %s", err != NULL ? err : "?");
+	return t;
 }
 
 static void
@@ -238,20 +239,81 @@ spin(int rounds)
 
 /* Accept one end of a socketpair as a TLS connection; *peer is the client's end. */
 static struct conn *
-tls_accept_pair(struct listener *l, int *peer)
+tls_accept_pair(struct tls_ctx *t, int *peer)
 {
+	struct conn_params p;
 	struct conn *c;
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	*peer = sv[1];
-	c = conn_new(l, sv[0], NULL, 0);
-	l->current++;
-	tls_conn_accept(c);
-	ck_assert_int_eq(c->state, CONN_S_HANDSHAKE);
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.owner_name = "unit";
+	c = conn_new(&p, sv[0], NULL, 0);
+	tls_conn_accept(c, t);
+	ck_assert_int_eq(conn_state(c), CONN_S_HANDSHAKE);
 	/* keep it past conn_close, to read its close reason */
 	conn_ref(c);
 	return c;
+}
+
+/*
+ * A field of the connection's TLS description in CONNS (" tls=TLSv1.3
+ * cipher=... resumed=no subject=\"CN=x\""), into buf; NULL when absent or
+ * empty (a closed connection has none).
+ */
+static const char *
+tls_field(const struct conn *c, const char *key, char *buf, size_t size)
+{
+	struct conn_info ci;
+	char pat[32];
+	const char *p, *end;
+	size_t n;
+
+	conn_info(c, &ci);
+	snprintf(pat, sizeof(pat), " %s=", key);
+	if ((p = strstr(ci.transport, pat)) == NULL)
+		return NULL;
+	p += strlen(pat);
+	if (*p == '"')
+		end = strchr(++p, '"');
+	else
+		end = p + strcspn(p, " ");
+	n = end != NULL ? (size_t)(end - p) : strlen(p);
+	if (n == 0 || n >= size)
+		return NULL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* One sample of the statistics registry, as STATS shows it ("name{l=\"v\"}"). */
+static uint64_t
+stat_of(const char *sample)
+{
+	char *text, *p, pat[256];
+	uint64_t v = 0;
+
+	text = stats_render_text(NULL, NULL);
+	snprintf(pat, sizeof(pat), "\n%s=", sample);
+	if ((p = strstr(text, pat)) != NULL)
+		v = strtoull(p + strlen(pat), NULL, 10);
+	else if (strncmp(text, pat + 1, strlen(pat + 1)) == 0)
+		v = strtoull(text + strlen(pat + 1), NULL, 10);
+	else
+		ck_abort_msg("no sample %s in:\n%s", sample, text);
+	free(text);
+	return v;
+}
+
+static uint64_t
+stat_sum(const char *name)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(stats_get(name, &v), 0);
+	return v;
 }
 
 static SSL *
@@ -322,7 +384,7 @@ client_read(SSL *s, char *buf, size_t n, int rounds)
 static void
 spin_until_closed(struct conn *c, int rounds)
 {
-	while (rounds-- > 0 && c->state != CONN_S_CLOSED) {
+	while (rounds-- > 0 && conn_state(c) != CONN_S_CLOSED) {
 		spin(1);
 		usleep(1000);
 	}
@@ -340,17 +402,14 @@ client_free(SSL *s)
 START_TEST(test_ctx_good_pair)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct tls_stats st;
 	struct tls_ctx *t;
 	char *err = NULL, *msg = NULL;
 
-	tls_get_stats(&st);
 	t = tls_ctx_new(lc, &err);
 	ck_assert_msg(t != NULL, "good pair refused: %s", err);
 	ck_assert_ptr_null(err);
 	tls_ctx_free(t);
-	tls_get_stats(&st);
-	ck_assert_uint_eq(st.contexts_loaded, 1);
+	ck_assert_uint_eq(stat_sum("tls_contexts_loaded_total"), 1);
 	ck_assert_int_eq(tls_check_listener(lc, &msg), 0);
 	ck_assert_ptr_nonnull(msg);
 	ck_assert_msg(strstr(msg, "subject=\"CN=localhost,O=echod tests\"") != NULL, "%s", msg);
@@ -581,9 +640,8 @@ END_TEST
 START_TEST(test_handshake_echo_mtls)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l;
-	struct tls_stats st;
-	char buf[64];
+	struct tls_ctx *l;
+	char buf[256];
 	struct conn *c;
 	SSL *s;
 	int peer;
@@ -597,29 +655,28 @@ START_TEST(test_handshake_echo_mtls)
 	ck_assert_int_eq(SSL_write(s, "hello over tls\n", 15), 15);
 	ck_assert_uint_eq(client_read(s, buf, 15, 200), 15);
 	ck_assert_mem_eq(buf, "hello over tls\n", 15);
-	ck_assert_int_eq(c->state, CONN_S_OPEN);
-	ck_assert_str_eq(tls_conn_version(c), "TLSv1.3");
-	ck_assert_str_eq(tls_conn_cipher(c), "TLS_AES_256_GCM_SHA384");
-	ck_assert_str_eq(tls_conn_subject(c), "CN=unit-client,O=echod tests");
-	ck_assert_int_eq(tls_conn_resumed(c), 0);
-	tls_get_stats(&st);
-	ck_assert_uint_eq(st.handshakes_ok, 1);
-	ck_assert_uint_eq(st.client_certs, 1);
-	ck_assert_uint_eq(st.version[TLS_VSTAT_TLS13], 1);
-	ck_assert_uint_eq(st.handshakes_failed, 0);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	ck_assert_str_eq(tls_field(c, "tls", buf, sizeof(buf)), "TLSv1.3");
+	ck_assert_str_eq(tls_field(c, "cipher", buf, sizeof(buf)), "TLS_AES_256_GCM_SHA384");
+	ck_assert_str_eq(tls_field(c, "subject", buf, sizeof(buf)), "CN=unit-client,O=echod tests");
+	ck_assert_str_eq(tls_field(c, "resumed", buf, sizeof(buf)), "no");
+	ck_assert_uint_eq(stat_sum("tls_handshakes_total"), 1);
+	ck_assert_uint_eq(stat_sum("tls_client_certs_total"), 1);
+	ck_assert_uint_eq(stat_of("tls_handshakes_total{version=\"TLSv1.3\"}"), 1);
+	ck_assert_uint_eq(stat_sum("tls_handshake_failures_total"), 0);
 
 	/* Client close_notify: the echo ends with EOF, and answers with its own. */
 	ck_assert_int_eq(SSL_shutdown(s), 0);
 	spin_until_closed(c, 200);
-	ck_assert_int_eq(c->state, CONN_S_CLOSED);
-	ck_assert_str_eq(c->close_reason, "eof");
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "eof");
 	ck_assert_uint_eq(client_read(s, buf, 1, 50), 0);
 	ck_assert(SSL_get_shutdown(s) & SSL_RECEIVED_SHUTDOWN);
-	ck_assert_ptr_null(tls_conn_subject(c));
+	ck_assert_ptr_null(tls_field(c, "subject", buf, sizeof(buf)));
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -628,7 +685,7 @@ END_TEST
 START_TEST(test_server_close_notify_tls12)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	char buf[64];
 	struct conn *c;
 	SSL *s;
@@ -639,19 +696,19 @@ START_TEST(test_server_close_notify_tls12)
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	ck_assert_int_eq(SSL_write(s, "abc", 3), 3);
 	ck_assert_uint_eq(client_read(s, buf, 3, 200), 3);
-	ck_assert_str_eq(tls_conn_version(c), "TLSv1.2");
-	ck_assert_ptr_null(tls_conn_subject(c));
+	ck_assert_str_eq(tls_field(c, "tls", buf, sizeof(buf)), "TLSv1.2");
+	ck_assert_ptr_null(tls_field(c, "subject", buf, sizeof(buf)));
 	conn_finish(c);
-	ck_assert_int_eq(c->state, CONN_S_LINGER);
+	ck_assert_int_eq(conn_state(c), CONN_S_LINGER);
 	ck_assert_uint_eq(client_read(s, buf, 1, 50), 0);
 	ck_assert_int_eq(SSL_get_error(s, 0), SSL_ERROR_ZERO_RETURN);
 	ck_assert(SSL_get_shutdown(s) & SSL_RECEIVED_SHUTDOWN);
 	client_free(s);
 	close(peer);
 	spin_until_closed(c, 200);
-	ck_assert_int_eq(c->state, CONN_S_CLOSED);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -660,9 +717,10 @@ END_TEST
 START_TEST(test_bulk_echo)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	static unsigned char out[4 << 20], in[4 << 20];
 	size_t sent = 0, got = 0, i;
+	struct conn_info ci;
 	struct conn *c;
 	int peer, rv, rounds = 200000;
 	SSL *s;
@@ -688,12 +746,13 @@ START_TEST(test_bulk_echo)
 	}
 	ck_assert_uint_eq(got, sizeof(in));
 	ck_assert(memcmp(in, out, sizeof(in)) == 0);
-	ck_assert_uint_eq(c->bytes_in, sizeof(out));
-	ck_assert_uint_eq(c->bytes_out, sizeof(out));
+	conn_info(c, &ci);
+	ck_assert_uint_eq(ci.bytes_in, sizeof(out));
+	ck_assert_uint_eq(ci.bytes_out, sizeof(out));
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -702,7 +761,7 @@ END_TEST
 START_TEST(test_key_update)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	char buf[16];
 	struct conn *c;
 	int peer, i;
@@ -717,11 +776,11 @@ START_TEST(test_key_update)
 		ck_assert_uint_eq(client_read(s, buf, 7, 200), 7);
 		ck_assert_mem_eq(buf, "rekeyed", 7);
 	}
-	ck_assert_int_eq(c->state, CONN_S_OPEN);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -729,12 +788,11 @@ END_TEST
 START_TEST(test_resumption)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	int versions[] = { TLS1_2_VERSION, TLS1_3_VERSION }, i, peer, rounds;
 	SSL_SESSION *sess;
-	struct tls_stats st;
+	char buf[256];
 	struct conn *c;
-	char buf[8];
 	SSL *s;
 
 	for (i = 0; i < 2; i++) {
@@ -759,51 +817,50 @@ START_TEST(test_resumption)
 		ck_assert_int_eq(client_handshake(s, 200), 1);
 		ck_assert_msg(SSL_session_reused(s) == 1, "not resumed, version %d", versions[i]);
 		/* an abbreviated handshake ends on the server's side last */
-		for (rounds = 0; rounds < 100 && c->state == CONN_S_HANDSHAKE; rounds++)
+		for (rounds = 0; rounds < 100 && conn_state(c) == CONN_S_HANDSHAKE; rounds++)
 			spin(1);
-		ck_assert_int_eq(tls_conn_resumed(c), 1);
+		ck_assert_str_eq(tls_field(c, "resumed", buf, sizeof(buf)), "yes");
 		client_free(s);
 		close(peer);
 		conn_unref(c);
 	}
-	tls_get_stats(&st);
-	ck_assert_uint_eq(st.handshakes_ok, 4);
-	ck_assert_uint_eq(st.resumed, 2);
-	ck_assert_uint_eq(st.version[TLS_VSTAT_TLS12], 2);
-	ck_assert_uint_eq(st.version[TLS_VSTAT_TLS13], 2);
-	listener_unref(l);
+	ck_assert_uint_eq(stat_sum("tls_handshakes_total"), 4);
+	ck_assert_uint_eq(stat_sum("tls_resumed_total"), 2);
+	ck_assert_uint_eq(stat_of("tls_handshakes_total{version=\"TLSv1.2\"}"), 2);
+	ck_assert_uint_eq(stat_of("tls_handshakes_total{version=\"TLSv1.3\"}"), 2);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
 
-/* A refused handshake: the conn closes with `reason`, counted once. */
+/* A refused handshake: the conn closes with `reason`, counted once under it. */
 static void
-expect_failure(struct conn *c, enum tls_fail f, int rounds)
+expect_failure(struct conn *c, const char *reason, int rounds)
 {
-	struct tls_stats st;
+	char sample[128];
 
 	spin_until_closed(c, rounds);
-	ck_assert_int_eq(c->state, CONN_S_CLOSED);
-	ck_assert_str_eq(c->close_reason, tls_fail_name(f));
-	tls_get_stats(&st);
-	ck_assert_uint_eq(st.failed[f], 1);
-	ck_assert_uint_eq(st.handshakes_failed, 1);
-	ck_assert_uint_eq(st.handshakes_ok, 0);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), reason);
+	snprintf(sample, sizeof(sample), "tls_handshake_failures_total{reason=\"%s\"}", reason);
+	ck_assert_uint_eq(stat_of(sample), 1);
+	ck_assert_uint_eq(stat_sum("tls_handshake_failures_total"), 1);
+	ck_assert_uint_eq(stat_sum("tls_handshakes_total"), 0);
 }
 
 START_TEST(test_fail_plaintext)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	struct conn *c;
 	int peer;
 
 	c = tls_accept_pair(l, &peer);
 	ck_assert_int_eq(write(peer, "GET / HTTP/1.0\r\n\r\n", 18), 18);
-	expect_failure(c, TLS_FAIL_PLAINTEXT, 100);
+	expect_failure(c, "tls-plaintext", 100);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -832,7 +889,7 @@ END_TEST
 START_TEST(test_fail_garbage)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	static const unsigned char junk[] = { 0x16, 0x7f, 0x00, 0x00, 0x10, 0xde, 0xad, 0xbe,
 	    0xef, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b };
 	struct conn *c;
@@ -840,11 +897,11 @@ START_TEST(test_fail_garbage)
 
 	c = tls_accept_pair(l, &peer);
 	ck_assert_int_eq(write(peer, junk, sizeof(junk)), (ssize_t)sizeof(junk));
-	expect_failure(c, TLS_FAIL_HANDSHAKE, 100);
+	expect_failure(c, "tls-handshake-failed", 100);
 	ck_assert_uint_eq(ERR_peek_error(), 0);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -852,7 +909,7 @@ END_TEST
 START_TEST(test_fail_truncated)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	/* a handshake record header announcing 512 bytes, then only a few */
 	static const unsigned char part[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01,
 	    0xfc, 0x03, 0x03 };
@@ -862,11 +919,11 @@ START_TEST(test_fail_truncated)
 	c = tls_accept_pair(l, &peer);
 	ck_assert_int_eq(write(peer, part, sizeof(part)), (ssize_t)sizeof(part));
 	spin(5);
-	ck_assert_int_eq(c->state, CONN_S_HANDSHAKE);
+	ck_assert_int_eq(conn_state(c), CONN_S_HANDSHAKE);
 	close(peer);
-	expect_failure(c, TLS_FAIL_TRUNCATED, 100);
+	expect_failure(c, "tls-truncated", 100);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -874,7 +931,7 @@ END_TEST
 START_TEST(test_fail_timeout)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l;
+	struct tls_ctx *l;
 	struct conn *c;
 	int peer;
 
@@ -882,10 +939,10 @@ START_TEST(test_fail_timeout)
 	l = tls_listener(lc);
 	c = tls_accept_pair(l, &peer);
 	spin_until_closed(c, 2000);
-	expect_failure(c, TLS_FAIL_TIMEOUT, 1);
+	expect_failure(c, "handshake-timeout", 1);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -893,8 +950,7 @@ END_TEST
 START_TEST(test_fail_client_certs)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct tls_stats st;
-	struct listener *l;
+	struct tls_ctx *l;
 	struct conn *c;
 	SSL *s;
 	int peer;
@@ -907,7 +963,7 @@ START_TEST(test_fail_client_certs)
 	c = tls_accept_pair(l, &peer);
 	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), -1);
-	expect_failure(c, TLS_FAIL_NO_CLIENT_CERT, 100);
+	expect_failure(c, "tls-no-client-cert", 100);
 	client_free(s);
 	close(peer);
 	conn_unref(c);
@@ -917,14 +973,13 @@ START_TEST(test_fail_client_certs)
 	s = client_new(peer, TLS1_3_VERSION, "rogue.pem", "rogue.key");
 	client_handshake(s, 200);
 	spin_until_closed(c, 100);
-	ck_assert_str_eq(c->close_reason, "tls-bad-client-cert");
-	tls_get_stats(&st);
-	ck_assert_uint_eq(st.failed[TLS_FAIL_BAD_CLIENT_CERT], 1);
-	ck_assert_uint_eq(st.handshakes_failed, 2);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "tls-bad-client-cert");
+	ck_assert_uint_eq(stat_of("tls_handshake_failures_total{reason=\"tls-bad-client-cert\"}"), 1);
+	ck_assert_uint_eq(stat_sum("tls_handshake_failures_total"), 2);
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -933,14 +988,13 @@ END_TEST
 START_TEST(test_bad_record_after_handshake)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l = tls_listener(lc);
+	struct tls_ctx *l = tls_listener(lc);
 	/* application data record, 32 bytes of junk as ciphertext */
 	static const unsigned char rec[] = { 0x17, 0x03, 0x03, 0x00, 0x20,
 	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 	    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
-	struct tls_stats st;
+	char buf[256];
 	struct conn *c;
-	char buf[4];
 	SSL *s;
 	int peer;
 
@@ -951,16 +1005,15 @@ START_TEST(test_bad_record_after_handshake)
 	ck_assert_uint_eq(client_read(s, buf, 2, 200), 2);
 	ck_assert_int_eq(write(peer, rec, sizeof(rec)), (ssize_t)sizeof(rec));
 	spin_until_closed(c, 100);
-	ck_assert_int_eq(c->state, CONN_S_CLOSED);
-	ck_assert_str_eq(c->close_reason, "io-error");
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "io-error");
 	ck_assert_uint_eq(ERR_peek_error(), 0);
-	tls_get_stats(&st);
-	ck_assert_uint_eq(st.handshakes_ok, 1);
-	ck_assert_uint_eq(st.handshakes_failed, 0);
+	ck_assert_uint_eq(stat_sum("tls_handshakes_total"), 1);
+	ck_assert_uint_eq(stat_sum("tls_handshake_failures_total"), 0);
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -968,7 +1021,7 @@ END_TEST
 START_TEST(test_optional_client_cert)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l;
+	struct tls_ctx *l;
 	struct conn *c;
 	char buf[4];
 	SSL *s;
@@ -982,12 +1035,12 @@ START_TEST(test_optional_client_cert)
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	ck_assert_int_eq(SSL_write(s, "ok", 2), 2);
 	ck_assert_uint_eq(client_read(s, buf, 2, 200), 2);
-	ck_assert_int_eq(c->state, CONN_S_OPEN);
-	ck_assert_ptr_null(tls_conn_subject(c));
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	ck_assert_ptr_null(tls_field(c, "subject", buf, sizeof(buf)));
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST
@@ -995,7 +1048,7 @@ END_TEST
 START_TEST(test_min_version)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
-	struct listener *l;
+	struct tls_ctx *l;
 	struct conn *c;
 	SSL *s;
 	int peer;
@@ -1005,11 +1058,11 @@ START_TEST(test_min_version)
 	c = tls_accept_pair(l, &peer);
 	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), -1);
-	expect_failure(c, TLS_FAIL_VERSION, 100);
+	expect_failure(c, "tls-version", 100);
 	client_free(s);
 	close(peer);
 	conn_unref(c);
-	listener_unref(l);
+	tls_ctx_free(l);
 	lc_free(lc);
 }
 END_TEST

@@ -403,7 +403,8 @@ stats_emit_labels(struct stats_emit *e, va_list ap)
 	size_t i;
 
 	e->labels.len = 0;
-	stats_buf_add(&e->labels, "", 0);
+	if (e->mode != STATS_M_SUM)
+		stats_buf_add(&e->labels, "", 0);	/* never NULL for stats_emit_series */
 	for (i = 0; i < e->nlabels; i++) {
 		v = va_arg(ap, const char *);
 		if (v == stats_label_end) {
@@ -615,7 +616,6 @@ stats_get(const char *name, uint64_t *sum)
 	stats_busy++;
 	stats_collect(&e, stats_families[i]);
 	stats_busy--;
-	free(e.labels.p);
 	*sum = e.sum;
 	return 0;
 }

@@ -494,18 +494,27 @@ stats_emit_u64_marked(struct stats_emit *e, uint64_t v, ...)
 		stats_emit_line(e, "", NULL, e->f->unit, v);
 }
 
+/* le="1e-05" ... le="10": the bounds in seconds, %g as Prometheus clients print them. */
+static const char *
+stats_le(size_t i)
+{
+	static char le[STATS_HIST_BUCKETS][32];
+
+	if (le[i][0] == '\0')
+		snprintf(le[i], sizeof(le[i]), "le=\"%g\"", (double)stats_hist_bounds_us[i] / 1e6);
+	return le[i];
+}
+
 /* Buckets are cumulative in the Prometheus format; ours are per bucket. */
 static void
 stats_emit_buckets(struct stats_emit *e, const struct stats_hist *h)
 {
-	char le[32];
 	uint64_t cum = 0;
 	size_t i;
 
 	for (i = 0; i < STATS_HIST_BUCKETS; i++) {
 		cum += h->counts[i];
-		snprintf(le, sizeof(le), "le=\"%g\"", (double)stats_hist_bounds_us[i] / 1e6);
-		stats_emit_line(e, "_bucket", le, STATS_UNIT_NONE, cum);
+		stats_emit_line(e, "_bucket", stats_le(i), STATS_UNIT_NONE, cum);
 	}
 	cum += h->counts[STATS_HIST_BUCKETS];
 	stats_emit_line(e, "_bucket", "le=\"+Inf\"", STATS_UNIT_NONE, cum);

@@ -403,7 +403,8 @@ stats_emit_labels(struct stats_emit *e, va_list ap)
 	size_t i;
 
 	e->labels.len = 0;
-	stats_buf_add(&e->labels, "", 0);
+	if (e->mode != STATS_M_SUM)
+		stats_buf_add(&e->labels, "", 0);	/* never NULL for stats_emit_series */
 	for (i = 0; i < e->nlabels; i++) {
 		v = va_arg(ap, const char *);
 		if (v == stats_label_end) {
@@ -493,18 +494,27 @@ stats_emit_u64_marked(struct stats_emit *e, uint64_t v, ...)
 		stats_emit_line(e, "", NULL, e->f->unit, v);
 }
 
+/* le="1e-05" ... le="10": the bounds in seconds, %g as Prometheus clients print them. */
+static const char *
+stats_le(size_t i)
+{
+	static char le[STATS_HIST_BUCKETS][32];
+
+	if (le[i][0] == '\0')
+		snprintf(le[i], sizeof(le[i]), "le=\"%g\"", (double)stats_hist_bounds_us[i] / 1e6);
+	return le[i];
+}
+
 /* Buckets are cumulative in the Prometheus format; ours are per bucket. */
 static void
 stats_emit_buckets(struct stats_emit *e, const struct stats_hist *h)
 {
-	char le[32];
 	uint64_t cum = 0;
 	size_t i;
 
 	for (i = 0; i < STATS_HIST_BUCKETS; i++) {
 		cum += h->counts[i];
-		snprintf(le, sizeof(le), "le=\"%g\"", (double)stats_hist_bounds_us[i] / 1e6);
-		stats_emit_line(e, "_bucket", le, STATS_UNIT_NONE, cum);
+		stats_emit_line(e, "_bucket", stats_le(i), STATS_UNIT_NONE, cum);
 	}
 	cum += h->counts[STATS_HIST_BUCKETS];
 	stats_emit_line(e, "_bucket", "le=\"+Inf\"", STATS_UNIT_NONE, cum);
@@ -615,7 +625,6 @@ stats_get(const char *name, uint64_t *sum)
 	stats_busy++;
 	stats_collect(&e, stats_families[i]);
 	stats_busy--;
-	free(e.labels.p);
 	*sum = e.sum;
 	return 0;
 }

@@ -826,7 +826,10 @@ END_TEST
 
 /* ---------------------------------------------------------------- promtool */
 
-/* promtool on PATH, else unpacked by scripts/dev.sh into build-tools/; NULL if neither. */
+/*
+ * promtool on PATH, else unpacked by scripts/dev.sh into build-tools/ of the
+ * source tree ($top_srcdir under make check); NULL if neither.
+ */
 static const char *
 promtool_path(void)
 {
@@ -835,7 +838,8 @@ promtool_path(void)
 
 	if (system("command -v promtool >/dev/null 2>&1") == 0)
 		return "promtool";
-	snprintf(path, sizeof(path), "%s/build-tools/usr/bin/promtool", top != NULL ? top : ".");
+	snprintf(path, sizeof(path), "%s/build-tools/usr/bin/promtool",
+	    top != NULL ? top : CHECK_STATS_SRCDIR);
 	return access(path, X_OK) == 0 ? path : NULL;
 }
 
@@ -890,7 +894,7 @@ START_TEST(test_promtool)
 		"callback_duration_seconds", STATS_HISTOGRAM, STATS_UNIT_SECONDS, "By callback.",
 		{ "callback", NULL }, collect_hist_by_cb, h,
 	};
-	char out[8192], *text;
+	char out[1024], *text;
 	int rc;
 
 	if (promtool == NULL) {
@@ -914,7 +918,9 @@ START_TEST(test_promtool)
 	stats_register(&fam_empty_hist);	/* histogram without samples */
 	text = stats_render_prometheus(NULL);
 	rc = promtool_check(promtool, text, out, sizeof(out));
-	ck_assert_msg(rc == 0, "promtool check metrics exit %d:\n%s\non:\n%s", rc, out, text);
+	if (rc != 0)		/* too long for a Check message: the log gets it */
+		fprintf(stderr, "rendering given to promtool:\n%s", text);
+	ck_assert_msg(rc == 0, "promtool check metrics exit %d: %s", rc, out);
 	free(text);
 	/* The check can fail: a counter without _total and a bad escape are refused. */
 	rc = promtool_check(promtool, "# HELP echod_conns x\n# TYPE echod_conns counter\n"

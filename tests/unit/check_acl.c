@@ -716,12 +716,11 @@ struct ref_entry {
 static int
 ref_match(const uint8_t *x, const uint8_t *y, unsigned plen)
 {
-	unsigned i;
+	unsigned whole = plen / 8, rest = plen % 8;
 
-	for (i = 0; i < plen; i++)
-		if (((x[i / 8] >> (7 - i % 8)) & 1) != ((y[i / 8] >> (7 - i % 8)) & 1))
-			return 0;
-	return 1;
+	if (memcmp(x, y, whole) != 0)
+		return 0;
+	return rest == 0 || ((x[whole] ^ y[whole]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
 static void
@@ -875,8 +874,11 @@ END_TEST
 
 START_TEST(test_random_reference_small)
 {
+	uint64_t i;
+
 	/* Small lists: every shape of a short trie. */
-	compare_random(0x1234567ULL + (uint64_t)_i, 1 + (size_t)_i % 12, 300, _i % 5 == 0);
+	for (i = 0; i < 300; i++)
+		compare_random(0x1234567ULL + i, 1 + (size_t)i % 12, 200, i % 5 == 0);
 }
 END_TEST
 
@@ -919,7 +921,7 @@ acl_suite(void)
 	tcase_add_test(tc, test_file_100k);
 	tcase_add_loop_test(tc, test_random_reference, 0, 3);
 	tcase_add_loop_test(tc, test_random_reference_deny_only, 0, 2);
-	tcase_add_loop_test(tc, test_random_reference_small, 0, 200);
+	tcase_add_test(tc, test_random_reference_small);
 	suite_add_tcase(s, tc);
 	return s;
 }

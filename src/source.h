@@ -99,7 +99,10 @@ void			 source_conn_open(struct source *s);
 /* That connection closed; the entry may now expire or be evicted. */
 void			 source_conn_close(struct source_table *t, struct source *s,
 			    uint64_t now_ms);
-/* A connection from s was refused; reason < SOURCE_REASONS is the caller's (others count in the total only). */
+/*
+ * A connection from s was refused. reason: the caller's index below
+ * SOURCE_REASONS (others count in the total only).
+ */
 void			 source_refused(struct source *s, unsigned reason);
 unsigned		 source_conns(const struct source *s);
 void			 source_get_info(const struct source *s, struct source_info *info);

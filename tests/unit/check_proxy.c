@@ -1116,6 +1116,67 @@ START_TEST(test_v2_haproxy_largest)
 }
 END_TEST
 
+/* Hex text to bytes. */
+static size_t
+pp_unhex(const char *hex, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	unsigned v;
+
+	for (; hex[0] != '\0' && hex[1] != '\0'; hex += 2) {
+		ck_assert_uint_lt(n, size);
+		ck_assert_int_eq(sscanf(hex, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+/*
+ * Headers captured from HAProxy 2.6.12 by tests/integration/proxy_haproxy.sh:
+ * send-proxy-v2 with proxy-v2-options ssl,cert-cn,ssl-cipher,cert-sig,
+ * cert-key,authority,crc32c,unique-id behind a TLS frontend, and a health
+ * check with crc32c.
+ */
+START_TEST(test_v2_haproxy_capture)
+{
+	static const char full[] =
+	    "0d0a0d0a000d0a515549540a211100927f0000017f000001a218d0ed03000437b83056"
+	    "010002683202000a6563686f642e7465737405000f3132372e302e302e313a34313439"
+	    "362000580700000000210007544c5376312e332200116563686f642d746573742d636c"
+	    "69656e74250005454332353624001165636473612d776974682d534841323536230016"
+	    "544c535f4145535f3235365f47434d5f534841333834";
+	static const char check[] = "0d0a0d0a000d0a515549540a20000007030004a9b87e8f";
+	struct proxy_info pi;
+	uint8_t b[512];
+	char a[ADDR_STRLEN], d[PROXY_DESCRIBE_MAX];
+	size_t n;
+
+	n = pp_unhex(full, b, sizeof(b));
+	ck_assert_uint_eq(n, 162);
+	pp_ok(b, n, PROXY_V2, &pi);
+	ck_assert_str_eq(pp_addr(&pi.src, pi.srclen, a), "127.0.0.1:41496");
+	ck_assert_str_eq(pp_addr(&pi.dst, pi.dstlen, a), "127.0.0.1:53485");
+	ck_assert_int_eq(pi.crc_present, 1);
+	ck_assert_uint_eq(pi.ssl_client, PROXY_SSL_CLIENT_SSL | PROXY_SSL_CLIENT_CERT_CONN |
+	    PROXY_SSL_CLIENT_CERT_SESS);
+	proxy_describe(&pi, d, sizeof(d));
+	ck_assert_str_eq(d, "v2 src=127.0.0.1:41496 dst=127.0.0.1:53485 alpn=h2 "
+	    "authority=echod.test unique_id=3132372e302e302e313a3431343936 ssl=TLSv1.3 "
+	    "ssl_cert=conn ssl_verify=0 ssl_cn=echod-test-client ssl_cipher=TLS_AES_256_GCM_SHA384 "
+	    "ssl_sig_alg=ecdsa-with-SHA256 ssl_key_alg=EC256 crc32c=ok");
+	/* The client's port, changed on the way: the CRC catches it. */
+	b[24] ^= 0x01;
+	pp_bad_at(b, n, PROXY_V2, n - 1, PROXY_E_CRC, "captured header, altered port");
+
+	n = pp_unhex(check, b, sizeof(b));
+	pp_ok(b, n, ANY, &pi);
+	ck_assert_int_eq(pi.local, PROXY_LOCAL_CMD);
+	ck_assert_int_eq(pi.crc_present, 1);
+	proxy_describe(&pi, d, sizeof(d));
+	ck_assert_str_eq(d, "v2 local crc32c=ok");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ versions */
 
 START_TEST(test_allow)
@@ -1463,6 +1524,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_v2_tlv_bounds);
 	tcase_add_test(tc, test_v2_tlv_values);
 	tcase_add_test(tc, test_v2_haproxy_largest);
+	tcase_add_test(tc, test_v2_haproxy_capture);
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_err_names);
 	suite_add_tcase(s, tc);

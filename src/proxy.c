@@ -90,9 +90,10 @@ proxy_fail(struct proxy_ctx *c, enum proxy_err e, const char *detail)
 /* ------------------------------------------------------------------ CRC32C */
 
 /*
- * CRC32C, reflected polynomial 0x82F63B78, four bits at a time: headers are
- * at most a few hundred bytes, so a 16-entry table is fast enough and easy
- * to check against the polynomial.
+ * CRC32C, reflected polynomial 0x82F63B78, four bits at a time: a 16-entry
+ * table is easy to check against the polynomial, and at under 10 ns a byte
+ * a typical 160-byte HAProxy header costs 1-2 us, once per connection
+ * (bench/proxy_parse).
  */
 static const uint32_t proxy_crc32c_nibble[16] = {
 	0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1,

@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
   libinih-dev libsystemd-dev"
 TEST_PKGS="check netcat-openbsd socat openssl testssl.sh systemd procps iproute2 python3 util-linux
-  gawk perl curl"
+  gawk perl curl haproxy"
 
 dev_deps() {
 	[ "${ECHOD_NO_APT:-0}" = 1 ] && return 0

@@ -579,6 +579,7 @@ conn_ref(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	DEBUG_ASSERT(c->refs == 0 && c->state == CONN_S_FREEING);
 	evbuffer_free(c->out);
 	free(c);
 }
@@ -618,6 +619,7 @@ conn_log_close(struct conn *c)
 static void
 conn_close_now(struct conn *c)
 {
+	DEBUG_ASSERT(c->state == CONN_S_CLOSING && c->fd != -1);
 	conn_set_state(c, CONN_S_CLOSED);
 	event_del(&c->read_ev);
 	event_del(&c->write_ev);
@@ -631,6 +633,7 @@ conn_close_now(struct conn *c)
 	c->fd = -1;
 	conn_hash_remove(c);
 	TAILQ_REMOVE(&conn_live, c, entry);
+	DEBUG_ASSERT(conn_current > 0);
 	conn_current--;
 	conn_closed[c->reason]++;
 	conn_log_close(c);

@@ -572,6 +572,7 @@ listener_ref(struct listener *l)
 static void
 listener_unref(struct listener *l)
 {
+	DEBUG_ASSERT(l->refs > 0);
 	if (--l->refs == 0)
 		listener_free(l);
 }
@@ -632,6 +633,7 @@ listener_conn_closed(struct conn *c, void *owner)
 {
 	struct listener *l = owner;
 
+	DEBUG_ASSERT(l->current > 0);
 	l->current--;
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {

@@ -105,6 +105,8 @@ loop_run_deferred(void)
 	unsigned pending;
 	int i;
 
+	/* Only the outermost level flushes: no caller above holds a pointer. */
+	DEBUG_ASSERT(loop_depth == 0);
 	loop_depth++;
 	while ((pending = loop_pending) != 0) {
 		loop_pending = 0;

@@ -233,6 +233,8 @@ pool_job_free(struct pool_job *job)
 {
 	struct debug_job j;
 
+	/* A worker may still run an abandoned job: only an idle one is freed. */
+	DEBUG_ASSERT(job->state != POOL_J_RUNNING);
 	/* A job that never ran on a worker: "never scheduled" (news in debug mode for cancels). */
 	if (job->start_us == 0 && (job->status == POOL_CANCELLED || job->status == POOL_TIMEOUT ||
 	    job->status == POOL_SHUTDOWN)) {
@@ -416,6 +418,7 @@ pool_deliver(struct pool *p, struct pool_job *job)
 	uint64_t         start_us, end_us;
 	int              release;
 
+	DEBUG_ASSERT(debug_is_loop_thread());
 	pool_timer_stop(job);
 	/* An abandoned job may still be on its worker, which stamps these. */
 	pthread_mutex_lock(&p->lock);

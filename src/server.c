@@ -555,9 +555,9 @@ server_run(const struct server_opts *opts, struct config *cf)
 	    PACKAGE_VERSION, (long)getpid(), cf->path != NULL ? cf->path : "(built-in defaults)",
 	    event_get_version(), event_base_get_method(server_evbase));
 	server_log_warnings(cf);
+	server_register_stats();
 	debug_init(server_o.debug);
 	loop_start(server_evbase);
-	server_register_stats();
 	log_register_stats();
 	tls_init();
 	conn_init(server_evbase);

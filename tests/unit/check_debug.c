@@ -200,6 +200,19 @@ START_TEST(test_percentile_and_hist)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- invariants */
+
+#ifdef ECHOD_DEBUG_BUILD
+/* --enable-debug: a broken invariant stops the process with its place. */
+START_TEST(test_assert_fires)
+{
+	int broken = 1;
+
+	DEBUG_ASSERT(broken == 0);
+}
+END_TEST
+#endif
+
 /* ---------------------------------------------------------------- slow callbacks */
 
 static void
@@ -565,6 +578,9 @@ debug_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_percentile_and_hist);
+#ifdef ECHOD_DEBUG_BUILD
+	tcase_add_exit_test(tc, test_assert_fires, 1);
+#endif
 	tcase_add_test(tc, test_slow_callback);
 	tcase_add_test(tc, test_slow_callback_conn);
 	tcase_add_test(tc, test_slowlog_ring);

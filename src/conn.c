@@ -262,7 +262,8 @@ conn_state_allowed(enum conn_state from, enum conn_state to)
 
 /* ---------------------------------------------------------------- table */
 
-uint64_t
+/* Coarse monotonic milliseconds, cheap enough for every callback. */
+static uint64_t
 conn_now_ms(void)
 {
 	struct timespec ts;

@@ -223,7 +223,5 @@ int          conn_reading(const struct conn *c);
 int          conn_kill(uint64_t id, enum conn_reason reason);
 /* For loop.h's LOOP_CB: describes a connection in a slow-callback report. */
 void         conn_describe(const void *c, struct debug_where *w);
-/* Coarse monotonic milliseconds, cheap enough for every callback. */
-uint64_t     conn_now_ms(void);
 
 #endif

@@ -122,12 +122,6 @@ listener_init(struct event_base *base)
 	listener_register_stats();
 }
 
-const char *
-listener_name(const struct listener *l)
-{
-	return l->name;
-}
-
 void
 listener_set_conn_closed_hook(listener_conn_closed_cb cb)
 {

@@ -589,7 +589,7 @@ log_enqueue(const struct log_rec *r, const char *msg)
 	return 0;
 }
 
-void
+static void
 log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap)
 {
 	char msg[LOG_MSG_MAX];

@@ -45,7 +45,6 @@ int         log_enabled(enum log_subsys s, enum log_level l);
 
 void        log_msg(enum log_level l, enum log_subsys s, const char *fmt, ...)
                 __attribute__((format(printf, 3, 4)));
-void        log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap);
 /* Write synchronously to stderr, bypassing any queue (fatal paths). */
 void        log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
                 __attribute__((format(printf, 3, 4)));

@@ -145,7 +145,7 @@ static struct pool *volatile pool_leftover;
 static void	pool_wakeup_cb(evutil_socket_t, short, void *);
 static void	pool_timeout_cb(evutil_socket_t, short, void *);
 
-const char *
+static const char *
 pool_status_name(enum pool_status st)
 {
 	switch (st) {

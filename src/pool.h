@@ -155,6 +155,5 @@ struct pool_job_info {
 };
 void    pool_foreach_job(void (*cb)(const struct pool_job_info *, void *), void *arg);
 
-const char *pool_status_name(enum pool_status st);
 
 #endif

@@ -137,7 +137,7 @@ sd_status_line(char *buf, size_t size)
 	return buf;
 }
 
-void
+static void
 sd_notify_status(void)
 {
 	char line[256];

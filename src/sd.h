@@ -55,7 +55,6 @@ void		 sd_stop(void);
 void		 sd_notify_ready(void);		/* READY=1 + STATUS */
 void		 sd_notify_reloading(void);	/* RELOADING=1 + MONOTONIC_USEC */
 void		 sd_notify_stopping(void);	/* STOPPING=1 + STATUS */
-void		 sd_notify_status(void);	/* STATUS=<sd_status_line> */
 /* 1 when notifications go somewhere (NOTIFY_SOCKET set, libsystemd built in). */
 int		 sd_notify_enabled(void);
 /* Watchdog interval in microseconds, 0 when not enabled for this process. */

@@ -203,7 +203,8 @@ server_reload_failed(struct config_errors *errs, const char *why)
 	sd_notify_ready();
 }
 
-int
+/* Reload: 0 applied, -1 refused (the old configuration stays). Signals and the console. */
+static int
 server_reload(void)
 {
 	struct config_errors errs = { NULL, 0 };
@@ -353,7 +354,7 @@ server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	LOOP_CB("server_shutdown_timeout_cb", NULL, NULL, server_shutdown_timeout_body());
 }
 
-void
+static void
 server_shutdown(int graceful)
 {
 	struct timeval tv;

@@ -28,6 +28,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "access.h"
 #include "addr.h"
 #include "admin.h"
 #include "command.h"
@@ -46,6 +52,8 @@
 struct admin {
 	struct command_reader	rd;
 	int			quit;		/* QUIT or Ctrl-D: run nothing more */
+	int			authed;		/* AUTH done, or no token configured */
+	unsigned char		token_sha[SHA256_DIGEST_LENGTH];
 };
 
 struct admin_args {
@@ -60,18 +68,34 @@ struct admin_cmd {
 	const char	*help;
 };
 
+#define ADMIN_TOKEN_MAX		256
+
 /* The admin service's options. */
 struct admin_conf {
-	int	allow_remote;		/* a TCP bind on a non-loopback address is allowed */
+	int	allow_tcp;		/* a TCP bind at all (with auth_token_file) */
+	int	allow_remote;		/* a TCP bind on a non-loopback address */
+	struct admin_token {
+		char	path[256];
+		char	token[ADMIN_TOKEN_MAX + 1];	/* "" : none */
+	}	auth;
 };
+
+static int	admin_token_parse(const char *value, void *field, const char **expect);
+static const char *admin_token_format(const void *field, char *buf, size_t size);
+
 static const struct service_key admin_keys[] = {
+	{ "allow_tcp", SERVICE_K_BOOL, offsetof(struct admin_conf, allow_tcp), 0, 0, "no",
+	  NULL, 0, NULL, NULL },
 	{ "allow_remote", SERVICE_K_BOOL, offsetof(struct admin_conf, allow_remote), 0, 0, "no",
 	  NULL, 0, NULL, NULL },
+	{ "auth_token_file", SERVICE_K_CUSTOM, offsetof(struct admin_conf, auth), 0, 0, "",
+	  NULL, 0, admin_token_parse, admin_token_format },
 };
 
 static struct admin_hooks admin_hooks;
 
 static void admin_cmd_help(struct conn *, struct admin_args *);
+static void admin_auth(struct conn *, struct admin_args *);
 
 void
 admin_set_hooks(const struct admin_hooks *h)
@@ -125,8 +149,8 @@ admin_conn_cb(const struct conn_info *ci, void *arg)
 
 	conn_printf(c, "conn=%" PRIu64 " listener=%s peer=%s state=%s age_ms=%" PRIu64
 	    " idle_ms=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " pending_out=%zu"
-	    " jobs=%u%s%s\r\n", ci->id, ci->owner, ci->peer, ci->state, ci->age_ms, ci->idle_ms,
-	    ci->bytes_in, ci->bytes_out, ci->pending_out, ci->jobs, ci->transport,
+	    " jobs=%u%s%s%s\r\n", ci->id, ci->owner, ci->peer, ci->state, ci->age_ms, ci->idle_ms,
+	    ci->bytes_in, ci->bytes_out, ci->pending_out, ci->jobs, ci->transport, ci->via,
 	    ci->id == conn_id(c) ? " self=1" : "");
 }
 
@@ -166,6 +190,30 @@ admin_cmd_kill(struct conn *c, struct admin_args *a)
 		conn_finish(c);
 	} else
 		conn_kill(id, CONN_R_ADMIN_KILL);
+}
+
+/* ---------------------------------------------------------------- SOURCES */
+
+static void
+admin_source_cb(const struct access_source *as, void *arg)
+{
+	conn_printf(arg, "source=%s listener=%s conns=%u accepted=%" PRIu64 " refused=%" PRIu64
+	    " idle_ms=%" PRIu64 "\r\n", as->addr, as->listener, as->conns, as->accepted,
+	    as->refused, as->idle_ms);
+}
+
+/* The busiest sources of the per-source table: open connections, then refusals. */
+static void
+admin_cmd_sources(struct conn *c, struct admin_args *a)
+{
+	uint64_t n = ADMIN_SLOWLOG_DEFAULT;
+
+	if (a->n > 1 && (admin_parse_u64(a->v[1], &n) == -1 || n == 0)) {
+		admin_err(c, "usage: SOURCES [n]  (n >= 1)");
+		return;
+	}
+	access_top((size_t)n, admin_source_cb, c);
+	admin_ok(c, NULL);
 }
 
 /* ---------------------------------------------------------------- JOBS, SLOWLOG */
@@ -310,6 +358,8 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "STATS", 0, 1, admin_cmd_stats,
 	  "STATS [prefix] - every counter and gauge (those whose name starts with prefix)" },
 	{ "CONNS", 0, 0, admin_cmd_conns, "CONNS - one line per connection" },
+	{ "SOURCES", 0, 1, admin_cmd_sources,
+	  "SOURCES [n] - the n busiest client sources (default 10)" },
 	{ "KILL", 1, 1, admin_cmd_kill, "KILL <id> - close a connection" },
 	{ "JOBS", 0, 0, admin_cmd_jobs, "JOBS - queued and running pool jobs" },
 	{ "SLOWLOG", 0, 1, admin_cmd_slowlog, "SLOWLOG [n] - the last n slow callbacks (default 10)" },
@@ -331,6 +381,87 @@ admin_cmd_help(struct conn *c, struct admin_args *a)
 	for (cmd = admin_cmds; cmd->name != NULL; cmd++)
 		conn_printf(c, "%s\r\n", cmd->help);
 	admin_ok(c, NULL);
+}
+
+/* ---------------------------------------------------------------- AUTH */
+
+/* auth_token_file: the secret is the file's first line; others may not read the file. */
+static int
+admin_token_parse(const char *value, void *field, const char **expect)
+{
+	struct admin_token *t = field;
+	struct stat st;
+	size_t n;
+	FILE *fp;
+
+	memset(t, 0, sizeof(*t));
+	if (*value == '\0')
+		return 0;
+	if (strlen(value) >= sizeof(t->path) || value[0] != '/') {
+		*expect = "expected an absolute path to a file holding the token";
+		return -1;
+	}
+	snprintf(t->path, sizeof(t->path), "%s", value);
+	if ((fp = fopen(value, "r")) == NULL || fstat(fileno(fp), &st) == -1) {
+		if (fp != NULL)
+			fclose(fp);
+		*expect = "expected a readable file holding the token";
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		fclose(fp);
+		*expect = "expected a regular file only its owner can read (chmod 600)";
+		return -1;
+	}
+	if (fgets(t->token, sizeof(t->token), fp) == NULL)
+		t->token[0] = '\0';
+	fclose(fp);
+	n = strcspn(t->token, "\r\n");
+	t->token[n] = '\0';
+	if (n < 16 || n == ADMIN_TOKEN_MAX) {
+		memset(t->token, 0, sizeof(t->token));
+		*expect = "expected a token of 16 to 255 characters on the file's first line";
+		return -1;
+	}
+	return 0;
+}
+
+/* The dump shows the file, never the token. */
+static const char *
+admin_token_format(const void *field, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", ((const struct admin_token *)field)->path);
+	return buf;
+}
+
+/*
+ * With a token, the first line must be "AUTH <token>". The token is
+ * compared as SHA-256 digests with CRYPTO_memcmp: constant time, whatever
+ * the lengths. Anything else, or a wrong token, ends the session.
+ */
+static void
+admin_auth(struct conn *c, struct admin_args *a)
+{
+	struct admin *ad = conn_svc_data(c);
+	unsigned char sha[SHA256_DIGEST_LENGTH];
+	char pbuf[128];
+
+	if (strcasecmp(a->v[0], "AUTH") != 0 || a->n != 2) {
+		admin_err(c, "authentication required: the first line must be AUTH <token>");
+	} else {
+		SHA256((const unsigned char *)a->v[1], strlen(a->v[1]), sha);
+		if (CRYPTO_memcmp(sha, ad->token_sha, sizeof(sha)) == 0) {
+			ad->authed = 1;
+			log_info(LOG_S_ADMIN, "conn=%" PRIu64 " admin auth ok", conn_id(c));
+			admin_ok(c, "authenticated");
+			return;
+		}
+		admin_err(c, "authentication failed");
+	}
+	log_warn(LOG_S_ADMIN, "conn=%" PRIu64 " peer=%s admin auth failed", conn_id(c),
+	    conn_peer_str(c, pbuf, sizeof(pbuf)));
+	ad->quit = 1;
+	conn_close(c, CONN_R_AUTH);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -374,6 +505,10 @@ admin_execute(struct conn *c, const char *line, size_t len)
 	}
 	if (a.n == 0)
 		return;
+	if (!((struct admin *)conn_svc_data(c))->authed) {
+		admin_auth(c, &a);
+		return;
+	}
 	for (cmd = admin_cmds; cmd->name != NULL; cmd++) {
 		if (strcasecmp(cmd->name, a.v[0]) != 0)
 			continue;
@@ -406,6 +541,11 @@ admin_run(struct conn *c, int eof)
 		case COMMAND_EV_TOO_LONG:
 			admin_err(c, "line too long");
 			break;
+		case COMMAND_EV_SB_TOO_LONG:
+			admin_err(c, "telnet subnegotiation too long");
+			ad->quit = 1;
+			conn_finish(c);
+			return;
 		case COMMAND_EV_INTERRUPT:
 		case COMMAND_EV_EOT:
 			ad->quit = 1;
@@ -418,9 +558,14 @@ admin_run(struct conn *c, int eof)
 static void
 admin_on_open(struct conn *c)
 {
+	const struct admin_conf *ac = conn_svc_conf(c);
 	struct admin *ad = xcalloc(1, sizeof(*ad));
 
 	command_reader_init(&ad->rd, ADMIN_MAX_LINE);
+	ad->authed = ac->auth.token[0] == '\0';
+	if (!ad->authed)
+		SHA256((const unsigned char *)ac->auth.token, strlen(ac->auth.token),
+		    ad->token_sha);
 	conn_set_svc_data(c, ad);
 	log_info(LOG_S_ADMIN, "conn=%" PRIu64 " admin session listener=%s", conn_id(c),
 	    conn_owner_name(c));
@@ -454,21 +599,34 @@ admin_on_close(struct conn *c)
 	conn_set_svc_data(c, NULL);
 }
 
-/* The console listens on unix sockets or loopback unless allow_remote = yes. */
+/*
+ * The console listens on unix sockets. TCP, even loopback, needs
+ * allow_tcp = yes and an auth_token_file; a non-loopback address needs
+ * allow_remote = yes as well.
+ */
 static int
 admin_check_bind(const void *conf, const struct sockaddr *sa, const char **expect)
 {
 	const struct admin_conf *ac = conf;
 
-	if (ac->allow_remote || addr_is_local(sa))
+	if (sa->sa_family == AF_UNIX)
 		return 0;
-	*expect = "expected a unix socket or a loopback address for the admin console (or "
-	    "allow_remote = yes)";
-	return -1;
+	if (!ac->allow_tcp || ac->auth.token[0] == '\0') {
+		*expect = "expected a unix socket for the admin console (a TCP bind needs "
+		    "allow_tcp = yes and auth_token_file)";
+		return -1;
+	}
+	if (!ac->allow_remote && !addr_is_local(sa)) {
+		*expect = "expected a unix socket or a loopback address for the admin console (or "
+		    "allow_remote = yes)";
+		return -1;
+	}
+	return 0;
 }
 
 const struct service service_admin = {
 	.name = "admin",
+	.flags = SERVICE_F_OPERATOR,
 	.keys = admin_keys,
 	.nkeys = ARRAY_LEN(admin_keys),
 	.conf_size = sizeof(struct admin_conf),

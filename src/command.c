@@ -100,6 +100,13 @@ command_reader_pending(const struct command_reader *r)
 	return r->inlen - r->inoff;
 }
 
+int
+command_reader_partial(const struct command_reader *r)
+{
+	return r->len > 0 || r->cr || r->skipping || r->iac != COMMAND_IAC_NONE ||
+	    command_reader_pending(r) > 0;
+}
+
 /* Store one byte of the current line; the byte past max_line starts skipping. */
 static enum command_event
 command_reader_store(struct command_reader *r, unsigned char c)
@@ -171,6 +178,11 @@ command_reader_telnet(struct command_reader *r, unsigned char c, const char **li
 	case COMMAND_IAC_SB:
 		if (c == TELNET_IAC)
 			r->iac = COMMAND_IAC_SB_IAC;
+		else if (++r->sblen > COMMAND_SB_MAX) {
+			/* bounded: an endless subnegotiation is an error, not buffered state */
+			r->iac = COMMAND_IAC_NONE;
+			return COMMAND_EV_SB_TOO_LONG;
+		}
 		return COMMAND_EV_NONE;
 	case COMMAND_IAC_SB_IAC:
 		r->iac = c == TELNET_SE ? COMMAND_IAC_NONE : COMMAND_IAC_SB;
@@ -190,6 +202,7 @@ command_reader_telnet(struct command_reader *r, unsigned char c, const char **li
 		return COMMAND_EV_NONE;
 	case TELNET_SB:
 		r->iac = COMMAND_IAC_SB;
+		r->sblen = 0;
 		return COMMAND_EV_NONE;
 	case TELNET_IP:
 		return COMMAND_EV_INTERRUPT;

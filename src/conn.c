@@ -56,6 +56,29 @@
 #define CONN_F_UNIX          0x10  /* unix-domain peer */
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
+#define CONN_F_SHAPE_WAIT    0x80  /* output waits for rate_limit tokens (shape timer armed) */
+
+/*
+ * What few connections need, allocated on first use so an idle connection
+ * stays small: the preface reader (PROXY protocol), where a proxied client
+ * came through, output shaping (rate_limit), and deadlines besides the idle
+ * timeout (max_lifetime, a service's deadline such as line_timeout).
+ */
+struct conn_ext {
+	conn_preface_cb        preface;       /* NULL once the preface is over */
+	void                  *preface_arg;
+	void                 (*preface_free)(void *arg);
+	char                  *via;           /* " via=... proxy=..." for CONNS and the close line */
+	uint64_t               lifetime_at;   /* ms; 0: none */
+	uint64_t               deadline_at;   /* ms; 0: none */
+	enum conn_reason       deadline_reason;
+	/* rate_limit: a token bucket in milli-bytes, refilled from a microsecond clock */
+	struct event           shape_ev;
+	uint64_t               rate;          /* bytes/s; 0: not shaped */
+	uint64_t               tokens;        /* milli-bytes */
+	uint64_t               cap;           /* milli-bytes */
+	uint64_t               stamp_us;
+};
 
 struct conn {
 	uint64_t               id;            /* never reused */
@@ -81,6 +104,9 @@ struct conn {
 	uint64_t               idle_timeout_ms;
 	uint64_t               bytes_in;
 	uint64_t               bytes_out;
+	uint64_t               max_bytes;     /* in + out; 0: none */
+	void                  *owner_data;    /* the owner's, e.g. its source-table entry */
+	struct conn_ext       *ext;           /* NULL until needed */
 
 	union {
 		struct sockaddr     sa;
@@ -123,9 +149,16 @@ static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
 static void conn_handshake(struct conn *c);
+static void conn_shape_init(struct conn *c, uint64_t rate);
+static void conn_shape_send(struct conn *c);
+static void conn_shape_cb(evutil_socket_t, short, void *);
+static void conn_preface(struct conn *c);
+static void conn_preface_end(struct conn_ext *x);
+static enum conn_reason conn_errno_reason(int err);
 
 static const char *conn_state_names[CONN_S_COUNT] = {
 	[CONN_S_NEW] = "new",
+	[CONN_S_PREFACE] = "preface",
 	[CONN_S_HANDSHAKE] = "handshake",
 	[CONN_S_OPEN] = "open",
 	[CONN_S_HALFCLOSED] = "half-closed",
@@ -159,6 +192,13 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 	[CONN_R_SHUTDOWN_NOW] = "shutdown-now",
 	[CONN_R_EXIT] = "exit",
 	[CONN_R_ADMIN_KILL] = "admin-kill",
+	[CONN_R_MAX_BYTES] = "max-bytes",
+	[CONN_R_MAX_LIFETIME] = "max-lifetime",
+	[CONN_R_LINE_TIMEOUT] = "line-timeout",
+	[CONN_R_PROXY_TIMEOUT] = "proxy-timeout",
+	[CONN_R_PROXY_HEADER] = "proxy-header",
+	[CONN_R_REFUSED] = "refused",
+	[CONN_R_AUTH] = "auth-failed",
 };
 
 /*
@@ -168,7 +208,9 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 #define B(s)	(1u << (s))
 #define CONN_LIVE_TO_CLOSING	B(CONN_S_CLOSING)
 static const unsigned conn_transitions[CONN_S_COUNT] = {
-	[CONN_S_NEW] = B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_NEW] = B(CONN_S_PREFACE) | B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) |
+	    CONN_LIVE_TO_CLOSING,
+	[CONN_S_PREFACE] = B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
 	[CONN_S_HANDSHAKE] = B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
 	[CONN_S_OPEN] = B(CONN_S_HALFCLOSED) | B(CONN_S_DRAINING) | CONN_LIVE_TO_CLOSING,
 	[CONN_S_HALFCLOSED] = B(CONN_S_FLUSHING) | CONN_LIVE_TO_CLOSING,
@@ -187,6 +229,7 @@ static const unsigned conn_transitions[CONN_S_COUNT] = {
 #define CONN_P_IDLE     0x8  /* the idle timeout applies */
 static const unsigned conn_props[CONN_S_COUNT] = {
 	[CONN_S_NEW] = 0,
+	[CONN_S_PREFACE] = CONN_P_READ,
 	[CONN_S_HANDSHAKE] = CONN_P_READ | CONN_P_WRITE,
 	[CONN_S_OPEN] = CONN_P_READ | CONN_P_SERVICE | CONN_P_WRITE | CONN_P_IDLE,
 	[CONN_S_HALFCLOSED] = CONN_P_SERVICE | CONN_P_WRITE | CONN_P_IDLE,
@@ -446,7 +489,8 @@ conn_update_io(struct conn *c)
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
 	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
-	wr = (p & CONN_P_WRITE) && (evbuffer_get_length(c->out) > 0 ||
+	wr = (p & CONN_P_WRITE) && ((evbuffer_get_length(c->out) > 0 &&
+	    !(c->flags & CONN_F_SHAPE_WAIT)) ||
 	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
@@ -472,6 +516,35 @@ conn_arm_timer(struct conn *c, uint64_t ms)
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
 	event_add(&c->timer_ev, &tv);
+}
+
+static struct conn_ext *
+conn_ext(struct conn *c)
+{
+	if (c->ext == NULL)
+		c->ext = xcalloc(1, sizeof(*c->ext));
+	return c->ext;
+}
+
+/*
+ * Arm the timer for the earliest of the idle timeout (lazy: activity only
+ * stamps last_active_ms), max_lifetime and the service's deadline.
+ */
+static void
+conn_arm_wake(struct conn *c)
+{
+	uint64_t now = conn_now_ms(), at = 0;
+
+	if (c->idle_timeout_ms > 0)
+		at = c->last_active_ms + c->idle_timeout_ms;
+	if (c->ext != NULL && c->ext->lifetime_at != 0 && (at == 0 || c->ext->lifetime_at < at))
+		at = c->ext->lifetime_at;
+	if (c->ext != NULL && c->ext->deadline_at != 0 && (at == 0 || c->ext->deadline_at < at))
+		at = c->ext->deadline_at;
+	if (at == 0)
+		event_del(&c->timer_ev);
+	else
+		conn_arm_timer(c, at > now ? at - now : 0);
 }
 
 /* The one place a state changes: checked against the table, logged, events re-armed. */
@@ -541,6 +614,12 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	evtimer_assign(&c->timer_ev, conn_base, conn_timer_cb, c);
 	c->created_ms = c->last_active_ms = conn_now_ms();
 	c->idle_timeout_ms = p->idle_timeout_ms;
+	c->max_bytes = p->max_bytes;
+	c->owner_data = p->owner_data;
+	if (p->max_lifetime_ms > 0)
+		conn_ext(c)->lifetime_at = c->created_ms + p->max_lifetime_ms;
+	if (p->rate_limit > 0)
+		conn_shape_init(c, p->rate_limit);
 
 	if (conn_current >= conn_hash_size)
 		conn_hash_grow();
@@ -556,8 +635,7 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 		    "conn=%" PRIu64 " open listener=%s peer=%s", c->id, c->owner_name,
 		    conn_peer_str(c, pbuf, sizeof(pbuf)));
 	}
-	if (c->idle_timeout_ms > 0)
-		conn_arm_timer(c, c->idle_timeout_ms);
+	conn_arm_wake(c);
 	return c;
 }
 
@@ -581,6 +659,9 @@ static void
 conn_free(struct conn *c)
 {
 	DEBUG_ASSERT(c->refs == 0 && c->state == CONN_S_FREEING);
+	if (c->ext != NULL)
+		free(c->ext->via);
+	free(c->ext);
 	evbuffer_free(c->out);
 	free(c);
 }
@@ -610,10 +691,11 @@ conn_log_close(struct conn *c)
 	if (!log_enabled(LOG_S_CONN, lvl))
 		return;
 	log_msg(lvl, LOG_S_CONN, "conn=%" PRIu64 " close listener=%s peer=%s reason=%s "
-	    "bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " duration_ms=%" PRIu64,
+	    "bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " duration_ms=%" PRIu64 "%s",
 	    c->id, c->owner_name, conn_peer_str(c, pbuf, sizeof(pbuf)),
 	    conn_reason_name(c->reason), c->bytes_in, c->bytes_out,
-	    conn_now_ms() - c->created_ms);
+	    conn_now_ms() - c->created_ms,
+	    c->ext != NULL && c->ext->via != NULL ? c->ext->via : "");
 }
 
 /* The real close, from conn_flush_cb: nothing above us on the stack holds c. */
@@ -624,7 +706,11 @@ conn_close_now(struct conn *c)
 	conn_set_state(c, CONN_S_CLOSED);
 	event_del(&c->read_ev);
 	event_del(&c->write_ev);
-	c->flags &= ~(CONN_F_READING | CONN_F_WRITING);
+	if (c->ext != NULL && c->ext->rate > 0)
+		event_del(&c->ext->shape_ev);
+	if (c->ext != NULL)
+		conn_preface_end(c->ext);
+	c->flags &= ~(CONN_F_READING | CONN_F_WRITING | CONN_F_SHAPE_WAIT);
 	/* The service cancels its queued jobs here; running ones keep a reference. */
 	if (c->svc->on_close != NULL)
 		c->svc->on_close(c);
@@ -695,12 +781,21 @@ conn_errno_reason(int err)
 
 /* ---------------------------------------------------------------- writing */
 
+/* max_bytes (in + out) reached: the connection ends, its output already counted. */
+static void
+conn_check_max_bytes(struct conn *c)
+{
+	if (c->max_bytes > 0 && c->bytes_in + c->bytes_out >= c->max_bytes)
+		conn_close(c, CONN_R_MAX_BYTES);
+}
+
 static void
 conn_account_out(struct conn *c, size_t n)
 {
 	c->bytes_out += n;
 	conn_bytes_out += n;
 	c->last_active_ms = conn_now_ms();
+	conn_check_max_bytes(c);
 }
 
 /* Pause reading a client whose replies pile up. */
@@ -725,8 +820,9 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
-	/* Nothing queued: try the socket first, queue only what it refuses. */
-	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0) {
+	/* Nothing queued and not shaped: try the socket first, queue only what it refuses. */
+	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0 &&
+	    (c->ext == NULL || c->ext->rate == 0)) {
 		n = c->io->write(c, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -746,6 +842,9 @@ conn_write(struct conn *c, const void *data, size_t len)
 	if (evbuffer_add(c->out, p, len) == -1)
 		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
 	conn_check_high(c);
+	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
+	    !(c->flags & CONN_F_SHAPE_WAIT))
+		conn_shape_send(c);
 }
 
 void
@@ -810,6 +909,10 @@ conn_write_body(struct conn *c)
 			conn_read_body(c);
 		if (!conn_is_alive(c))
 			return;
+	}
+	if (c->ext != NULL && c->ext->rate > 0) {
+		conn_shape_send(c);
+		return;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
 		n = c->io->write_buf(c, c->out);
@@ -912,6 +1015,218 @@ conn_resume_read(struct conn *c)
 		conn_update_io(c);
 }
 
+/* ---------------------------------------------------------------- shaping */
+
+/*
+ * rate_limit: output leaves at most `rate` bytes a second. A token bucket
+ * holds up to a tenth of a second's worth (at least 1 byte); when it runs
+ * dry the write event is dropped and one timer per connection wakes when a
+ * useful amount has refilled. Pending output still counts against the
+ * watermarks, so reading pauses as the queue grows (backpressure), and
+ * chargen produces only as fast as the shaper drains.
+ */
+static void
+conn_shape_init(struct conn *c, uint64_t rate)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	x->rate = rate;
+	x->cap = (rate / 10 > 0 ? rate / 10 : 1) * 1000;
+	x->tokens = x->cap;
+	x->stamp_us = util_now_us();
+	evtimer_assign(&x->shape_ev, conn_base, conn_shape_cb, c);
+}
+
+static void
+conn_shape_refill(struct conn_ext *x)
+{
+	uint64_t now = util_now_us(), add;
+
+	if (now <= x->stamp_us)
+		return;
+	/* rate bytes/s = rate milli-bytes/ms: (now - stamp) us * rate / 1000 milli-bytes */
+	add = (now - x->stamp_us) * x->rate / 1000;
+	x->tokens = x->tokens + add > x->cap ? x->cap : x->tokens + add;
+	x->stamp_us = now;
+}
+
+/* Send what the tokens allow; then wait for the socket, or for tokens. */
+static void
+conn_shape_send(struct conn *c)
+{
+	struct conn_ext *x = c->ext;
+	size_t pending, allow, chunk;
+	uint64_t want, wait_us;
+	struct timeval tv;
+	unsigned char *p;
+	ssize_t n;
+
+	conn_shape_refill(x);
+	while ((pending = evbuffer_get_length(c->out)) > 0 && x->tokens >= 1000) {
+		allow = (size_t)(x->tokens / 1000);
+		chunk = pending < allow ? pending : allow;
+		if (chunk > CONN_READ_SIZE)
+			chunk = CONN_READ_SIZE;
+		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL)
+			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", c->id);
+		n = c->io->write(c, p, chunk);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				conn_close(c, conn_errno_reason(errno));
+			else
+				conn_update_io(c);      /* the socket is full: wait for it */
+			return;
+		}
+		evbuffer_drain(c->out, (size_t)n);
+		x->tokens -= (uint64_t)n * 1000;
+		conn_account_out(c, (size_t)n);
+		if (!conn_is_alive(c))
+			return;
+		if ((size_t)n < chunk)
+			break;
+	}
+	pending = evbuffer_get_length(c->out);
+	if (pending > 0 && x->tokens < 1000) {
+		/* Out of tokens: wake when a quarter of the bucket (or what is owed) is back. */
+		want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
+		if (want < 1000)
+			want = 1000;
+		wait_us = (want - x->tokens) / x->rate + 1;
+		tv.tv_sec = (time_t)(wait_us / 1000000);
+		tv.tv_usec = (suseconds_t)(wait_us % 1000000);
+		c->flags |= CONN_F_SHAPE_WAIT;
+		evtimer_add(&x->shape_ev, &tv);
+	}
+	conn_update_io(c);
+	conn_after_write(c);
+}
+
+static void
+conn_shape_body(struct conn *c)
+{
+	c->flags &= ~CONN_F_SHAPE_WAIT;
+	if (conn_is_alive(c))
+		conn_shape_send(c);
+}
+
+static void
+conn_shape_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	LOOP_CB("conn_shape_cb", conn_describe, c, conn_shape_body(c));
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+void
+conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason)
+{
+	struct conn_ext *x;
+
+	if (!conn_is_alive(c) || (ms == 0 && (c->ext == NULL || c->ext->deadline_at == 0)))
+		return;
+	x = conn_ext(c);
+	x->deadline_at = ms > 0 ? conn_now_ms() + ms : 0;
+	x->deadline_reason = reason;
+	if (conn_props[c->state] & CONN_P_IDLE)
+		conn_arm_wake(c);
+}
+
+/* ---------------------------------------------------------------- preface */
+
+void
+conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg, void (*free_fn)(void *),
+    uint64_t timeout_ms)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	x->preface = fn;
+	x->preface_arg = arg;
+	x->preface_free = free_fn;
+	conn_set_state(c, CONN_S_PREFACE);
+	conn_arm_timer(c, timeout_ms);
+}
+
+/* Readable in PREFACE: the owner's reader either needs more, refuses, or has moved on. */
+static void
+conn_preface_end(struct conn_ext *x)
+{
+	if (x->preface == NULL)
+		return;
+	if (x->preface_free != NULL)
+		x->preface_free(x->preface_arg);
+	x->preface = NULL;
+	x->preface_arg = NULL;
+}
+
+static void
+conn_preface(struct conn *c)
+{
+	enum conn_reason reason = CONN_R_PROXY_HEADER;
+	int rv;
+
+	rv = c->ext->preface(c, c->ext->preface_arg, &reason);
+	if (rv == 0)
+		return;
+	conn_preface_end(c->ext);
+	if (rv < 0)
+		conn_close(c, reason);
+	else if (c->state == CONN_S_OPEN)
+		conn_arm_wake(c);
+}
+
+void
+conn_set_peer(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(c->peer))
+		return;
+	memcpy(&c->peer, sa, len);
+	c->peer_len = len;
+	c->flags &= ~CONN_F_UNIX;
+}
+
+const struct sockaddr *
+conn_peer(const struct conn *c, socklen_t *len)
+{
+	*len = c->peer_len;
+	return (c->flags & CONN_F_UNIX) ? NULL : &c->peer.sa;
+}
+
+void
+conn_set_via(struct conn *c, const char *text)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	free(x->via);
+	x->via = xstrdup(text);
+}
+
+void *
+conn_owner_data(const struct conn *c)
+{
+	return c->owner_data;
+}
+
+void
+conn_set_owner_data(struct conn *c, void *data)
+{
+	c->owner_data = data;
+}
+
+int
+conn_local_is_loopback(const struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (c->flags & CONN_F_UNIX)
+		return 1;
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	return addr_is_local((struct sockaddr *)&ss);
+}
+
 /* ---------------------------------------------------------------- handshake */
 
 void
@@ -948,10 +1263,7 @@ conn_handshake(struct conn *c)
 		return;
 	}
 	/* the idle timer takes over from the handshake timer */
-	if (c->idle_timeout_ms > 0)
-		conn_arm_timer(c, c->idle_timeout_ms);
-	else
-		event_del(&c->timer_ev);
+	conn_arm_wake(c);
 	conn_start(c);
 }
 
@@ -996,6 +1308,7 @@ conn_read_once(struct conn *c)
 		/* In DRAINING and LINGER input is dropped. */
 		if (c->state == CONN_S_OPEN)
 			c->svc->on_data(c, conn_scratch, (size_t)n);
+		conn_check_max_bytes(c);
 		if (!(c->flags & CONN_F_READING))
 			return 0;
 		/*
@@ -1022,6 +1335,10 @@ conn_read_body(struct conn *c)
 {
 	int rounds = 8;      /* bounded: other connections get their turn */
 
+	if (c->state == CONN_S_PREFACE) {
+		conn_preface(c);
+		return;
+	}
 	if (c->state == CONN_S_HANDSHAKE) {
 		conn_handshake(c);
 		if (c->state != CONN_S_OPEN)
@@ -1047,6 +1364,9 @@ conn_timer_body(struct conn *c)
 	uint64_t now, idle;
 
 	switch (c->state) {
+	case CONN_S_PREFACE:
+		conn_close(c, CONN_R_PROXY_TIMEOUT);
+		return;
 	case CONN_S_HANDSHAKE:
 		conn_close(c, CONN_R_HANDSHAKE_TIMEOUT);
 		return;
@@ -1056,16 +1376,24 @@ conn_timer_body(struct conn *c)
 	default:
 		break;
 	}
-	if (!(conn_props[c->state] & CONN_P_IDLE) || c->idle_timeout_ms == 0)
+	if (!(conn_props[c->state] & CONN_P_IDLE))
 		return;
-	/* Lazy idle timer: activity only stamps last_active_ms. */
 	now = conn_now_ms();
+	if (c->ext != NULL && c->ext->lifetime_at != 0 && now >= c->ext->lifetime_at) {
+		conn_close(c, CONN_R_MAX_LIFETIME);
+		return;
+	}
+	if (c->ext != NULL && c->ext->deadline_at != 0 && now >= c->ext->deadline_at) {
+		conn_close(c, c->ext->deadline_reason);
+		return;
+	}
+	/* Lazy idle timer: activity only stamps last_active_ms. */
 	idle = now - c->last_active_ms;
-	if (idle >= c->idle_timeout_ms) {
+	if (c->idle_timeout_ms > 0 && idle >= c->idle_timeout_ms) {
 		conn_close(c, CONN_R_IDLE_TIMEOUT);
 		return;
 	}
-	conn_arm_timer(c, c->idle_timeout_ms - idle);
+	conn_arm_wake(c);
 }
 
 static void
@@ -1176,6 +1504,8 @@ conn_info(const struct conn *c, struct conn_info *ci)
 	ci->jobs = c->refs > 1 ? (unsigned)c->refs - 1 : 0;
 	if (c->io->describe != NULL && conn_is_alive(c))
 		c->io->describe(c, ci->transport, sizeof(ci->transport));
+	if (c->ext != NULL && c->ext->via != NULL)
+		snprintf(ci->via, sizeof(ci->via), "%s", c->ext->via);
 }
 
 void

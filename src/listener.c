@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "access.h"
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
@@ -31,6 +32,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "proxy.h"
 #include "sd.h"
 #include "service.h"
 #include "stats.h"
@@ -49,12 +51,6 @@ enum listener_pause {
 	LISTENER_P_COUNT
 };
 
-/* Why accept() handed us no connection, counted per listener. */
-enum listener_refusal {
-	LISTENER_R_FD_LIMIT = 0,      /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
-	LISTENER_R_ACCEPT_ERROR,      /* any other accept error */
-	LISTENER_R_COUNT
-};
 
 struct listener_sock {
 	char                  *spec;       /* bind spec it came from */
@@ -76,7 +72,8 @@ struct listener {
 	enum listener_pause         pause;    /* what the sockets were last set to */
 	uint64_t                    current;  /* live connections */
 	uint64_t                    total;    /* accepted */
-	uint64_t                    refused[LISTENER_R_COUNT];
+	uint64_t                    refused[ACCESS_R_COUNT];  /* by access_reason */
+	unsigned                    scope;    /* this listener in the per-source table */
 	struct tls_ctx             *tls;
 	TAILQ_ENTRY(listener)       entry;
 };
@@ -89,10 +86,11 @@ static const char *listener_pause_names[LISTENER_P_COUNT] = {
 	[LISTENER_P_MAX] = "max_connections",
 };
 
-static const char *listener_refusal_names[LISTENER_R_COUNT] = {
-	[LISTENER_R_FD_LIMIT] = "fd_limit",
-	[LISTENER_R_ACCEPT_ERROR] = "accept_error",
-};
+/* PROXY headers refused, by what was wrong with them (all listeners). */
+static uint64_t              listener_proxy_errors[PROXY_E_COUNT];
+static unsigned              listener_next_scope = 1;
+/* Connections counted against [server] max_connections (operator listeners are not). */
+static uint64_t              listener_counted;
 
 static struct event_base    *listener_base;
 static struct listener_list  listener_live = TAILQ_HEAD_INITIALIZER(listener_live);
@@ -109,6 +107,7 @@ static void listener_update(struct listener *l, int force);
 static void listener_unref(struct listener *l);
 static void listener_conn_closed(struct conn *c, void *owner);
 static void listener_register_stats(void);
+static const char *listener_scope_name(unsigned scope);
 static void listener_unregister_stats(void);
 
 void
@@ -119,7 +118,20 @@ listener_init(struct event_base *base)
 	if (listener_retry_ev == NULL)
 		fatalx("listener_init: evtimer_new failed");
 	conn_set_closed_hook(listener_conn_closed);
+	access_set_scope_names(listener_scope_name);
 	listener_register_stats();
+}
+
+/* SOURCES shows the listener a source belongs to. */
+static const char *
+listener_scope_name(unsigned scope)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		if (l->scope == scope)
+			return l->name;
+	return NULL;
 }
 
 void
@@ -412,6 +424,7 @@ listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 	l->conf = listener_conf_copy(lc, l->name);
 	l->svc = service_find(lc->service);
 	l->refs = 1;
+	l->scope = cur != NULL ? cur->scope : listener_next_scope++;
 	if (l->svc == NULL) {
 		xasprintf(err, "listener %s: unknown service '%s'", lc->name, lc->service);
 		goto fail;
@@ -579,7 +592,9 @@ listener_pause_reason(const struct listener *l)
 {
 	if (listener_fd_short)
 		return LISTENER_P_FD_LIMIT;
-	if (listener_global_max > 0 && conn_count() >= listener_global_max)
+	/* Operator listeners (the admin console) never wait for the server-wide limit. */
+	if (listener_global_max > 0 && listener_counted >= listener_global_max &&
+	    !(l->svc->flags & SERVICE_F_OPERATOR))
 		return LISTENER_P_SERVER_MAX;
 	if (l->conf->max_connections > 0 && l->current >= l->conf->max_connections)
 		return LISTENER_P_MAX;
@@ -629,6 +644,11 @@ listener_conn_closed(struct conn *c, void *owner)
 
 	DEBUG_ASSERT(l->current > 0);
 	l->current--;
+	if (!(l->svc->flags & SERVICE_F_OPERATOR))
+		listener_counted--;
+	if (conn_state(c) == CONN_S_CLOSED && conn_reason(c) == CONN_R_PROXY_TIMEOUT)
+		l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+	access_release(conn_owner_data(c));
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {
 		listener_fd_short = 0;
@@ -643,31 +663,211 @@ listener_conn_closed(struct conn *c, void *owner)
 
 /* ---------------------------------------------------------------- accept */
 
+/* A refusal at accept: counted by reason, logged without flooding, nothing read. */
+static void
+listener_refuse(struct listener *l, enum access_reason why, struct source *src,
+    const struct sockaddr *sa, socklen_t salen, const char *rule)
+{
+	l->refused[why]++;
+	access_refused(l->name, why, src, sa, salen, rule);
+}
+
+/* The connection object for an accepted socket; the listener is referenced while it lives. */
+static struct conn *
+listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen_t slen,
+    struct source *src)
+{
+	const struct listener_conf *lc = l->conf;
+	struct conn_params p;
+	struct conn *c;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = l->svc;
+	p.svc_conf = lc->svc_conf;
+	p.owner = l;
+	p.owner_name = l->name;
+	p.owner_data = src;
+	p.idle_timeout_ms = lc->idle_timeout_ms;
+	p.max_bytes = lc->max_bytes;
+	p.max_lifetime_ms = lc->max_lifetime_ms;
+	p.rate_limit = lc->rate_limit;
+	c = conn_new(&p, fd, sa, slen);
+	listener_ref(l);
+	l->current++;
+	l->total++;
+	if (!(l->svc->flags & SERVICE_F_OPERATOR))
+		listener_counted++;
+	return c;
+}
+
+/* Admitted: the transport's handshake, or the service at once. */
+static void
+listener_conn_begin(struct listener *l, struct conn *c)
+{
+	if (l->tls != NULL)
+		tls_conn_accept(c, l->tls);
+	else
+		conn_start(c);
+}
+
+/* ---------------------------------------------------------------- PROXY protocol */
+
+/* The header read so far; the connection's preface argument until it is parsed. */
+struct listener_preface {
+	struct listener	*listener;
+	unsigned	 reads;
+	size_t		 len;
+	unsigned char	 buf[PROXY_MAX_HEADER];
+};
+
+/* Reads spent on one header: a balancer sends it at once; a dribbler is cut short. */
+#define LISTENER_PREFACE_READS	16
+
+static const unsigned listener_proxy_allow[] = {
+	[PROXY_MODE_NO] = 0,
+	[PROXY_MODE_V1] = PROXY_V1,
+	[PROXY_MODE_V2] = PROXY_V2,
+	[PROXY_MODE_ANY] = PROXY_V1 | PROXY_V2,
+};
+
+static void
+listener_preface_free(void *arg)
+{
+	free(arg);
+}
+
+/* A refused header: counted by what was wrong with it, logged, closed. */
+static int
+listener_proxy_refuse(struct conn *c, struct listener *l, enum proxy_err err, const char *detail)
+{
+	socklen_t len;
+	const struct sockaddr *sa = conn_peer(c, &len);
+
+	listener_proxy_errors[err]++;
+	l->refused[ACCESS_R_PROXY_HEADER]++;
+	access_refused(l->name, ACCESS_R_PROXY_HEADER, NULL, sa, len, detail);
+	return -1;
+}
+
+/*
+ * After the header: the client's address replaces the balancer's, the
+ * access rules run on it, and the connection starts (a TLS handshake comes
+ * after the header).
+ */
+static int
+listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info *pi,
+    enum conn_reason *reason)
+{
+	char via[PROXY_DESCRIBE_MAX + 160], desc[PROXY_DESCRIBE_MAX], abuf[ADDR_STRLEN], rule[64];
+	const struct sockaddr *sa;
+	enum access_reason why;
+	struct source *src;
+	socklen_t len;
+
+	sa = conn_peer(c, &len);
+	proxy_describe(pi, desc, sizeof(desc));
+	snprintf(via, sizeof(via), " via=%s proxy=%s", sa != NULL ? addr_format(sa, len, abuf,
+	    sizeof(abuf)) : "unix", desc);
+	conn_set_via(c, via);
+	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
+		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
+	sa = conn_peer(c, &len);
+	why = access_check(l->conf, l->scope, sa, &src, rule, sizeof(rule));
+	if (why != ACCESS_OK) {
+		listener_refuse(l, why, src, sa, len, rule);
+		*reason = CONN_R_REFUSED;
+		return -1;
+	}
+	access_admit(src);
+	conn_set_owner_data(c, src);
+	listener_conn_begin(l, c);
+	return 1;
+}
+
+/*
+ * conn.c's preface reader for PROXY protocol listeners. Bytes are peeked,
+ * and only those that belong to the header are consumed, so the service
+ * (or the TLS handshake) reads exactly what followed it. While the header
+ * is incomplete everything peeked is part of it, and is taken: the read
+ * event does not fire again until more arrives.
+ */
+static int
+listener_proxy_preface(struct conn *c, void *arg, enum conn_reason *reason)
+{
+	struct listener_preface *pf = arg;
+	struct listener *l = pf->listener;
+	unsigned char peek[PROXY_MAX_HEADER];
+	unsigned allow = listener_proxy_allow[l->conf->proxy_protocol];
+	struct proxy_info pi;
+	enum proxy_err err;
+	const char *detail;
+	size_t room = sizeof(pf->buf) - pf->len, take;
+	ssize_t n;
+	int rv;
+
+	*reason = CONN_R_PROXY_HEADER;
+	n = recv(conn_fd(c), peek, room, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return listener_proxy_refuse(c, l, PROXY_E_MALFORMED, n == 0 ?
+		    "closed before the end of the PROXY header" : strerror(errno));
+	memcpy(pf->buf + pf->len, peek, (size_t)n);
+	rv = proxy_parse(pf->buf, pf->len + (size_t)n, allow, &pi, &err, &detail);
+	if (rv < 0)
+		return listener_proxy_refuse(c, l, err, detail);
+	take = rv > 0 ? (size_t)rv - pf->len : (size_t)n;
+	if (recv(conn_fd(c), peek, take, 0) != (ssize_t)take)
+		return listener_proxy_refuse(c, l, PROXY_E_MALFORMED, "short read of the header");
+	pf->len += take;
+	if (rv == 0) {
+		if (++pf->reads >= LISTENER_PREFACE_READS)
+			return listener_proxy_refuse(c, l, PROXY_E_MALFORMED,
+			    "PROXY header sent in too many pieces");
+		return 0;
+	}
+	return listener_proxy_admit(c, l, &pi, reason);
+}
+
+/* ---------------------------------------------------------------- accept */
+
 static void
 listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int slen)
 {
-	struct conn_params p;
+	const struct listener_conf *lc = l->conf;
+	struct listener_preface *pf;
+	enum access_reason why;
+	struct source *src = NULL;
 	struct conn *c;
+	char rule[64];
 
 	if (l->closed) {
 		close(fd);
 		return;
 	}
-	memset(&p, 0, sizeof(p));
-	p.svc = l->svc;
-	p.svc_conf = l->conf->svc_conf;
-	p.owner = l;
-	p.owner_name = l->name;
-	p.idle_timeout_ms = l->conf->idle_timeout_ms;
-	c = conn_new(&p, fd, sa, (socklen_t)slen);
-	listener_ref(l);
-	l->current++;
-	l->total++;
 	listener_retry_ms = LISTENER_RETRY_MIN_MS;
-	if (l->tls != NULL)
-		tls_conn_accept(c, l->tls);
-	else
-		conn_start(c);
+	if (lc->proxy_protocol != PROXY_MODE_NO) {
+		/* Only the balancers may speak first; the client is checked after its header. */
+		if ((why = access_check_proxy(lc, sa)) != ACCESS_OK) {
+			listener_refuse(l, why, NULL, sa, (socklen_t)slen, NULL);
+			close(fd);
+			return;
+		}
+		c = listener_conn_new(l, fd, sa, (socklen_t)slen, NULL);
+		pf = xcalloc(1, sizeof(*pf));
+		pf->listener = l;
+		conn_start_preface(c, listener_proxy_preface, pf, listener_preface_free,
+		    lc->proxy_timeout_ms);
+	} else if ((why = access_check(lc, l->scope, sa, &src, rule, sizeof(rule))) != ACCESS_OK) {
+		/* Refused before a byte is read: no connection object at all. */
+		listener_refuse(l, why, src, sa, (socklen_t)slen, rule);
+		close(fd);
+		return;
+	} else {
+		c = listener_conn_new(l, fd, sa, (socklen_t)slen, src);
+		access_admit(src);
+		listener_conn_begin(l, c);
+	}
 	/* At a limit: disabling here also ends evconnlistener's accept loop. */
 	if (listener_pause_reason(l) != LISTENER_ACCEPTING)
 		listener_check_limits();
@@ -697,12 +897,12 @@ listener_error_body(struct listener *l, int err)
 	struct timeval tv;
 
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
-		l->refused[LISTENER_R_ACCEPT_ERROR]++;
+		l->refused[ACCESS_R_ACCEPT_ERROR]++;
 		log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\"", l->name, strerror(err));
 		return;
 	}
 	/* Out of descriptors: pause every listener and retry on a back-off timer. */
-	l->refused[LISTENER_R_FD_LIMIT]++;
+	l->refused[ACCESS_R_FD_LIMIT]++;
 	log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\" paused retry_ms=%" PRIu64,
 	    l->name, strerror(err), listener_retry_ms);
 	listener_fd_short = 1;
@@ -765,9 +965,18 @@ listener_collect_refused(struct stats_emit *e, void *arg)
 	int r;
 
 	TAILQ_FOREACH(l, &listener_live, entry)
-		for (r = 0; r < LISTENER_R_COUNT; r++)
+		for (r = ACCESS_OK + 1; r < ACCESS_R_COUNT; r++)
 			stats_emit_u64(e, l->refused[r], l->name, l->svc->name,
-			    listener_refusal_names[r]);
+			    access_reason_name((enum access_reason)r));
+}
+
+static void
+listener_collect_proxy(struct stats_emit *e, void *arg)
+{
+	int r;
+
+	for (r = PROXY_E_NONE + 1; r < PROXY_E_COUNT; r++)
+		stats_emit_u64(e, listener_proxy_errors[r], proxy_err_name((enum proxy_err)r));
 }
 
 static const struct stats_family listener_families[] = {
@@ -781,6 +990,9 @@ static const struct stats_family listener_families[] = {
 	{ "listener_paused", STATS_GAUGE, STATS_UNIT_NONE,
 	  "1 while the listener does not accept (limits, descriptor shortage).",
 	  { "listener", "service", NULL }, listener_collect, "paused" },
+	{ "proxy_header_errors_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "PROXY protocol headers refused, by what was wrong with them.", { "error", NULL },
+	  listener_collect_proxy, NULL },
 };
 
 static void

@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "access.h"
 #include "admin.h"
 #include "config.h"
 #include "conn.h"
@@ -71,6 +72,7 @@ server_apply_limits(const struct config *cf)
 	conn_set_limits(cf->write_high_watermark, cf->write_low_watermark, cf->linger_timeout_ms);
 	conn_set_log_connections(cf->log_connections);
 	listener_set_global_max(cf->max_connections);
+	access_configure(server_evbase, cf);
 	listener_check_limits();
 	debug_configure(cf->debug_enabled, cf->debug_slow_callback_ms, cf->debug_slowlog_size);
 	loop_set_lag_threshold(cf->debug_lag_threshold_ms);
@@ -514,6 +516,7 @@ server_cleanup(void)
 	pool_destroy(server_cf->shutdown_timeout_ms < 1000 ? server_cf->shutdown_timeout_ms : 1000);
 	conn_destroy();
 	listener_destroy();
+	access_stop();
 	for (i = 0; i < ARRAY_LEN(evs); i++) {
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
@@ -561,6 +564,7 @@ server_run(const struct server_opts *opts, struct config *cf)
 	loop_start(server_evbase);
 	log_register_stats();
 	tls_init();
+	access_init();
 	conn_init(server_evbase);
 	listener_init(server_evbase);
 	listener_set_conn_closed_hook(server_conn_closed);

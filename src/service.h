@@ -50,8 +50,13 @@ struct service_key {
 	const char		*(*format)(const void *field, char *buf, size_t size);
 };
 
+/* struct service flags */
+#define SERVICE_F_OPERATOR	0x1	/* the admin console: outside [server] max_connections,
+					   unix sockets 0600 by default */
+
 struct service {
 	const char *name;
+	unsigned    flags;		/* SERVICE_F_* */
 	/* The options: keys, and the size of the struct they fill. */
 	const struct service_key *keys;
 	size_t      nkeys;

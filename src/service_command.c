@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,12 +48,28 @@
 
 #define COMMAND_RESOLVE_MAX          32     /* addresses listed */
 
+/*
+ * commands: which commands a listener offers. "auto" (the default) is every
+ * command, but RESOLVE only on connections that came in on a loopback
+ * address: RESOLVE lets a client query the daemon's resolver, internal
+ * names included, which an exposed listener must not offer unasked.
+ */
+struct command_set {
+	int                        is_auto;
+	unsigned                   mask;        /* bit per enum command_id */
+};
+
 /* The command service's options: per listener, with [server] defaults. */
 struct command_conf {
 	uint64_t                   max_line;
 	uint64_t                   max_sleep_ms;
 	uint64_t                   max_pending;
+	uint64_t                   line_timeout_ms;
+	struct command_set         commands;
 };
+
+static int	command_set_parse(const char *value, void *field, const char **expect);
+static const char *command_set_format(const void *field, char *buf, size_t size);
 static const struct service_key command_keys[] = {
 	{ "max_line", SERVICE_K_SIZE, offsetof(struct command_conf, max_line), 16,
 	  (uint64_t)1 << 20, "4096", NULL, SERVICE_K_SERVER, NULL, NULL },
@@ -60,7 +77,14 @@ static const struct service_key command_keys[] = {
 	  (uint64_t)168 * 3600 * 1000, "10s", NULL, SERVICE_K_SERVER, NULL, NULL },
 	{ "max_pending", SERVICE_K_UINT, offsetof(struct command_conf, max_pending), 1, 65536,
 	  "64", NULL, SERVICE_K_SERVER, NULL, NULL },
+	{ "line_timeout", SERVICE_K_DURATION, offsetof(struct command_conf, line_timeout_ms), 0,
+	  (uint64_t)168 * 3600 * 1000, "30s", NULL, SERVICE_K_SERVER, NULL, NULL },
+	{ "commands", SERVICE_K_CUSTOM, offsetof(struct command_conf, commands), 0, 0, "auto",
+	  NULL, 0, command_set_parse, command_set_format },
 };
+
+/* The commands every listener offers, whatever `commands` says. */
+#define COMMAND_ALWAYS	((1u << COMMAND_HELP) | (1u << COMMAND_QUIT))
 
 struct command_session;
 
@@ -86,6 +110,11 @@ struct command_session {
 	int                        closing;     /* saw QUIT: parse nothing more */
 	int                        shutdown;
 	int                        paused;
+	unsigned                   offered;     /* bit per enum command_id */
+	uint64_t                   line_timeout_ms;
+	uint64_t                   lines;       /* complete lines read, for the line timer */
+	uint64_t                   timed_lines; /* `lines` when the line timer was set */
+	int                        timing;      /* the line timer is set */
 };
 
 /* A job's private copy of its request: plain data, no pointers. */
@@ -230,10 +259,14 @@ command_do_help(struct command_session *s)
 {
 	struct command_reply *r = command_reply_add(s);
 	char                 *text = NULL, *next;
-	int                   i;
+	int                   i, n;
 
-	xasprintf(&text, "+OK %d lines\r\n", COMMAND_COUNT);
+	for (i = 0, n = 0; i < COMMAND_COUNT; i++)
+		n += (s->offered & (1u << i)) != 0;
+	xasprintf(&text, "+OK %d lines\r\n", n);
 	for (i = 0; i < COMMAND_COUNT; i++) {
+		if (!(s->offered & (1u << i)))
+			continue;
 		xasprintf(&next, "%s%s\r\n", text, command_help((enum command_id)i));
 		free(text);
 		text = next;
@@ -253,6 +286,16 @@ command_do_time(struct command_session *s)
 	gmtime_r(&t, &tm);
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	command_reply_printf(s, "+OK %s\r\n", buf);
+}
+
+/* The last reply queued ends the session once written. */
+static void
+command_reply_last_closes(struct command_session *s)
+{
+	struct command_reply *r = TAILQ_LAST(&s->replies, command_reply_list);
+
+	if (r != NULL)
+		r->close_after = 1;
 }
 
 static void
@@ -346,6 +389,10 @@ command_do_line(struct conn *c, struct command_session *s, const char *line, siz
 		command_reply_printf(s, "-ERR %s\r\n", err);
 		return;
 	}
+	if (!(s->offered & (1u << req.id))) {
+		command_reply_printf(s, "-ERR %s is not offered here\r\n", command_name(req.id));
+		return;
+	}
 	switch (req.id) {
 	case COMMAND_HELP:
 		command_do_help(s);
@@ -383,6 +430,7 @@ command_do_event(struct conn *c, struct command_session *s, enum command_event e
 {
 	switch (ev) {
 	case COMMAND_EV_LINE:
+		s->lines++;
 		command_do_line(c, s, line, len);
 		break;
 	case COMMAND_EV_TOO_LONG:
@@ -391,6 +439,11 @@ command_do_event(struct conn *c, struct command_session *s, enum command_event e
 	case COMMAND_EV_INTERRUPT:
 	case COMMAND_EV_EOT:
 		command_do_bye(s);
+		break;
+	case COMMAND_EV_SB_TOO_LONG:
+		command_reply_printf(s, "-ERR telnet subnegotiation too long\r\n");
+		s->closing = 1;
+		command_reply_last_closes(s);
 		break;
 	case COMMAND_EV_NONE:
 		break;
@@ -414,6 +467,27 @@ command_flush(struct conn *c, struct command_session *s)
 	return bye;
 }
 
+/*
+ * line_timeout: the time one command line may take to arrive, counted from
+ * its first byte while the service is reading. A client that dribbles a
+ * line (or a telnet sequence) byte by byte is closed; one that sends whole
+ * lines never meets it. Paused reading (max_pending) stops the clock.
+ */
+static void
+command_line_timer(struct conn *c, struct command_session *s, int reading)
+{
+	int partial = reading && s->line_timeout_ms > 0 && command_reader_partial(&s->reader);
+
+	if (partial && (!s->timing || s->timed_lines != s->lines)) {
+		conn_set_deadline(c, s->line_timeout_ms, CONN_R_LINE_TIMEOUT);
+		s->timing = 1;
+		s->timed_lines = s->lines;
+	} else if (!partial && s->timing) {
+		conn_set_deadline(c, 0, CONN_R_LINE_TIMEOUT);
+		s->timing = 0;
+	}
+}
+
 /* Reading on or off from the session's state. */
 static void
 command_update_read(struct conn *c, struct command_session *s)
@@ -423,6 +497,7 @@ command_update_read(struct conn *c, struct command_session *s)
 
 	if (s->eof)
 		return;     /* conn.c stopped reading at EOF */
+	command_line_timer(c, s, want);
 	if (!want && !s->paused) {
 		s->paused = 1;
 		conn_pause_read(c);
@@ -502,6 +577,59 @@ command_job_done(const struct pool_done *d)
 	conn_unref(c);
 }
 
+/* ---------------------------------------------------------------- options */
+
+/* "auto", or command names separated by commas or spaces: "PING ECHO TIME". */
+static int
+command_set_parse(const char *value, void *field, const char **expect)
+{
+	struct command_set *set = field;
+	char *copy, *tok, *save = NULL;
+	int id, rc = 0;
+
+	memset(set, 0, sizeof(*set));
+	if (strcasecmp(value, "auto") == 0) {
+		set->is_auto = 1;
+		set->mask = (1u << COMMAND_COUNT) - 1;
+		return 0;
+	}
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		for (id = 0; id < COMMAND_COUNT; id++)
+			if (strcasecmp(tok, command_name((enum command_id)id)) == 0)
+				break;
+		if (id == COMMAND_COUNT) {
+			rc = -1;
+			break;
+		}
+		set->mask |= 1u << id;
+	}
+	free(copy);
+	if (rc == -1 || set->mask == 0) {
+		*expect = "expected auto, or command names such as PING ECHO TIME DIGEST SLEEP "
+		    "RESOLVE";
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+command_set_format(const void *field, char *buf, size_t size)
+{
+	const struct command_set *set = field;
+	size_t off = 0;
+	int id;
+
+	buf[0] = '\0';
+	if (set->is_auto)
+		snprintf(buf, size, "auto");
+	for (id = 0; !set->is_auto && id < COMMAND_COUNT && off < size; id++)
+		if (set->mask & (1u << id))
+			off += (size_t)snprintf(buf + off, size - off, "%s%s", off > 0 ? " " : "",
+			    command_name((enum command_id)id));
+	return buf;
+}
+
 /* ---------------------------------------------------------------- service callbacks */
 
 static void
@@ -514,6 +642,10 @@ command_on_open(struct conn *c)
 	command_reader_init(&s->reader, (size_t)cc->max_line);
 	s->max_pending = (unsigned)cc->max_pending;
 	s->max_sleep_ms = cc->max_sleep_ms;
+	s->line_timeout_ms = cc->line_timeout_ms;
+	s->offered = cc->commands.mask | COMMAND_ALWAYS;
+	if (cc->commands.is_auto && !conn_local_is_loopback(c))
+		s->offered &= ~(1u << COMMAND_RESOLVE);
 	conn_set_svc_data(c, s);
 }
 

@@ -515,7 +515,8 @@ START_TEST(test_unknown)
 	    "t.ini:2: [log] levels: unknown key; expected one of: level, level.<subsystem>, ", "");
 	check_one_error(LSN "colour = blue\n",
 	    "t.ini:4: [listener a] colour: unknown key; expected one of: bind, service, ",
-	    "daytime_format, max_line, max_sleep, max_pending, allow_remote");
+	    "daytime_format, max_line, max_sleep, max_pending, line_timeout, commands, allow_tcp, "
+	    "allow_remote, auth_token_file");
 	check_one_error("orphan = 1\n" LSN,
 	    "t.ini:1: orphan: expected a [section] header before the first key", "");
 	check_one_error("[listener]\nbind = 127.0.0.1:0\nservice = echo\n" LSN,
@@ -955,7 +956,7 @@ START_TEST(test_dump_every_key)
 	/* one listener of each service that has options: each dumps its own */
 	char *dump = dump_round_trip(LSN "[listener d]\nbind = 127.0.0.2:0\nservice = daytime\n"
 	    "[listener c]\nbind = 127.0.0.3:0\nservice = command\n"
-	    "[listener m]\nbind = 127.0.0.4:0\nservice = admin\n");
+	    "[listener m]\nbind = unix:/tmp/check_config.admin.sock\nservice = admin\n");
 	size_t i;
 
 	config_foreach_key(collect_key_cb, &keys);

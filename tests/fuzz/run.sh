@@ -30,6 +30,9 @@ case $seconds in ''|*[!0-9]*) echo "run.sh: SECONDS must be a number" >&2; exit 
 # recover from UB) into a failing exit with the input saved as an artifact.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# What a failing harness says first: an invariant, a sanitizer, libFuzzer.
+run_findings='==FUZZ==|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|ALARM: working on the last Unit'
+
 # The last libFuzzer status line ("#N DONE cov: C ft: F corp: K/S ...") and
 # the final stats give the numbers of the table.
 run_stat() {
@@ -57,16 +60,24 @@ run_one() {
 	# inputs kept by an earlier `make fuzz` are replayed too
 	[ -d "$keep" ] && dirs+=("$keep")
 	start=$(date +%s)
+	touch "$log.start"
 	# New inputs go to the first directory; the others are only read.
 	"./$prog" "${args[@]}" "${dirs[@]}" >"$log" 2>&1
 	rc=$?
 	elapsed=$(( $(date +%s) - start ))
 	if [ $rc -ne 0 ]; then
 		status="FAIL(rc=$rc)"
-		grep -m1 -E '==FUZZ==|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|ALARM: working on the last Unit' "$log" >&2
+		{
+			echo "== $name: $(grep -m1 -E -A1 "$run_findings" "$log" | tr '\n' ' ')"
+			find "$art" -type f -newer "$log.start" | while read -r f; do
+				echo "== $name: input saved as $f; reproduce: (cd $(pwd) && ./$prog $f)"
+			done
+			echo "== $name: log $log"
+		} >&2
 	elif [ "$mode" = fuzz ]; then
 		# Keep only what adds coverage to the seeds and what was kept before.
-		run_merge "$prog" "$seeds" "$keep" "$new" >>"$log" 2>&1 || status="FAIL(merge)"
+		run_merge "$prog" "$seeds" "$keep" "$new" >"$out/logs/$name.merge.log" 2>&1 ||
+			status="FAIL(merge)"
 	fi
 	printf '%-12s %-12s %10s %8s %6s %7s %8s %8s %5ss\n' "$name" "$status" \
 		"$(run_stat "$log" number_of_executed_units)" \
@@ -94,7 +105,8 @@ header=$(printf '%-12s %-12s %10s %8s %6s %7s %8s %8s %6s' harness result runs e
 	corpus new time)
 failed=0
 {
-	echo "make fuzz${mode/#check/-check}: ${seconds}s per harness, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "make $([ "$mode" = check ] && echo fuzz-check || echo fuzz): ${seconds}s per harness," \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "$header"
 } >"$summary"
 echo "$header"

@@ -170,13 +170,12 @@ fuzz_command_parse(struct fuzz_log *lg, const char *line, size_t len,
     const struct fuzz_params *fp)
 {
 	struct command_req req;
-	char err[256], *copy = xmalloc(len > 0 ? len : 1);
+	char err[256], *copy = fuzz_copy(line, len);
 	const unsigned char *p;
 	size_t off, n;
 	uint64_t ms;
 	int rc;
 
-	memcpy(copy, line, len);
 	memset(err, 0, sizeof(err));
 	rc = command_parse(copy, len, fp->max_sleep_ms, &req, err, sizeof(err));
 	fuzz_log_u64(lg, (uint64_t)rc);

@@ -696,7 +696,13 @@ config_add_bind(struct listener_conf *lc, const char *spec, const struct addr *a
 	b->line = line;
 }
 
-/* "bind = A, B C": each comma- or space-separated spec is one bind. */
+/*
+ * "bind = A, B C": each comma- or whitespace-separated spec is one bind.
+ * Whitespace is every byte inih trims (isspace), so no spec ends in a byte
+ * that would be trimmed when the value is written back (config_dump).
+ */
+#define CONFIG_BIND_SEP	", \t\r\n\v\f"
+
 static int
 config_set_bind(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
 {
@@ -706,7 +712,8 @@ config_set_bind(struct config_parse *ps, const struct config_key *k, void *obj, 
 	int n, found = 0, rc = 0;
 
 	copy = xstrdup(value);
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+	for (tok = strtok_r(copy, CONFIG_BIND_SEP, &save); tok != NULL;
+	    tok = strtok_r(NULL, CONFIG_BIND_SEP, &save)) {
 		found = 1;
 		if ((n = addr_parse(tok, addrs, &why)) == -1)
 			rc = config_bad_value(ps, why, tok);

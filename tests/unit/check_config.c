@@ -1071,6 +1071,33 @@ START_TEST(test_dump_long_value)
 }
 END_TEST
 
+/*
+ * Every byte inih trims separates binds: "unix:/a\v" was a bind to the path
+ * "/a\v", which config_dump wrote as "bind = unix:/a\v" and the reload
+ * read as "/a" (found by tests/fuzz/fuzz_config).
+ */
+START_TEST(test_bind_whitespace)
+{
+	static const char text[] =
+	    "[listener a]\n"
+	    "service = echo\n"
+	    "bind = unix:/tmp/a\v,127.0.0.1:1\f127.0.0.1:2\r,unix:/tmp/b\n";
+	static const char *specs[] = { "unix:/tmp/a", "127.0.0.1:1", "127.0.0.1:2", "unix:/tmp/b" };
+	struct config *cf = load_ok(text);
+	const struct listener_conf *lc = config_find_listener(cf, "a");
+	char *dump;
+	size_t i;
+
+	ck_assert_uint_eq(lc->nbinds, ARRAY_LEN(specs));
+	for (i = 0; i < ARRAY_LEN(specs); i++)
+		ck_assert_str_eq(lc->binds[i].spec, specs[i]);
+	config_free(cf);
+	dump = dump_round_trip(text);
+	dump_has_line(dump, "bind = unix:/tmp/a");
+	free(dump);
+}
+END_TEST
+
 static char *
 sample_path(void)
 {
@@ -1209,6 +1236,7 @@ config_suite(void)
 	tcase_add_test(tc, test_dump_every_key);
 	tcase_add_test(tc, test_dump_values);
 	tcase_add_test(tc, test_dump_long_value);
+	tcase_add_test(tc, test_bind_whitespace);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(doc, 20);

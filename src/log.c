@@ -1011,7 +1011,8 @@ log_start(void)
 		free(log_ring);
 		log_ring = NULL;
 		pthread_mutex_unlock(&log_qlock);
-		log_error(LOG_S_SERVER, "cannot start the log thread: %s", strerror(error));
+		log_error(LOG_S_SERVER, "cannot start the log thread: pthread_create: %s",
+		    strerror(error));
 		return -1;
 	}
 	return 0;

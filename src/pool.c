@@ -887,7 +887,8 @@ pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 			pthread_mutex_lock(&p->lock);
 			p->nalive--;
 			pthread_mutex_unlock(&p->lock);
-			xasprintf(err, "pool: cannot start worker %u: %s", i, strerror(rc));
+			xasprintf(err, "pool: cannot start worker %u: pthread_create: %s", i,
+			    strerror(rc));
 			goto fail;
 		}
 		p->workers[i].started = 1;

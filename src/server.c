@@ -600,7 +600,11 @@ server_run(const struct server_opts *opts, struct config *cf)
 	server_sig_hup = server_signal_new(SIGHUP);
 	server_sig_usr1 = server_signal_new(SIGUSR1);
 	listener_check_limits();
-	log_start();
+	/* Logging must never block the loop: without its thread, echod does not run. */
+	if (log_start() == -1) {
+		server_cleanup();
+		return ECHOD_EX_FAIL;
+	}
 	log_info(LOG_S_SERVER, "ready listeners=%zu", cf->nlisteners);
 	sd_start(server_evbase);
 	sd_notify_ready();

@@ -57,6 +57,7 @@
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
 #define CONN_F_SHAPE_WAIT    0x80  /* output waits for rate_limit tokens (shape timer armed) */
+#define CONN_F_SHAPING       0x100 /* inside conn_shape_send: a producer's write only queues */
 
 /*
  * What few connections need, allocated on first use so an idle connection
@@ -843,7 +844,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
 	conn_check_high(c);
 	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
-	    !(c->flags & CONN_F_SHAPE_WAIT))
+	    !(c->flags & (CONN_F_SHAPE_WAIT | CONN_F_SHAPING)))
 		conn_shape_send(c);
 }
 
@@ -1061,6 +1062,7 @@ conn_shape_send(struct conn *c)
 	unsigned char *p;
 	ssize_t n;
 
+	c->flags |= CONN_F_SHAPING;
 	conn_shape_refill(x);
 	while ((pending = evbuffer_get_length(c->out)) > 0 && x->tokens >= 1000) {
 		allow = (size_t)(x->tokens / 1000);
@@ -1071,6 +1073,7 @@ conn_shape_send(struct conn *c)
 			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", c->id);
 		n = c->io->write(c, p, chunk);
 		if (n < 0) {
+			c->flags &= ~CONN_F_SHAPING;
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				conn_close(c, conn_errno_reason(errno));
 			else
@@ -1080,8 +1083,10 @@ conn_shape_send(struct conn *c)
 		evbuffer_drain(c->out, (size_t)n);
 		x->tokens -= (uint64_t)n * 1000;
 		conn_account_out(c, (size_t)n);
-		if (!conn_is_alive(c))
+		if (!conn_is_alive(c)) {
+			c->flags &= ~CONN_F_SHAPING;
 			return;
+		}
 		if ((size_t)n < chunk)
 			break;
 	}
@@ -1098,7 +1103,9 @@ conn_shape_send(struct conn *c)
 		evtimer_add(&x->shape_ev, &tv);
 	}
 	conn_update_io(c);
+	/* may run the producer (on_drain): its writes only queue, sent on the next write event */
 	conn_after_write(c);
+	c->flags &= ~CONN_F_SHAPING;
 }
 
 static void

@@ -537,16 +537,21 @@ config_set_int(struct config_parse *ps, const struct config_key *k, void *obj, c
 	return 0;
 }
 
+/*
+ * A value in k's range, read by `parse` and written in messages by `fmt`:
+ * "expected a WHAT from MIN to MAX (HOW)".
+ */
 static int
-config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+config_set_ranged(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value, int (*parse)(const char *, uint64_t *),
+    const char *(*fmt)(uint64_t, char *, size_t), const char *what, const char *how)
 {
 	char expect[160], lo[32], hi[32];
 	uint64_t v;
 
-	if (util_parse_size(value, &v) == -1 || v < k->min || v > k->max) {
-		snprintf(expect, sizeof(expect), "expected a size from %s to %s (bytes, or a number "
-		    "with a K, M or G suffix)", config_fmt_size(k->min, lo, sizeof(lo)),
-		    config_fmt_size(k->max, hi, sizeof(hi)));
+	if (parse(value, &v) == -1 || v < k->min || v > k->max) {
+		snprintf(expect, sizeof(expect), "expected a %s from %s to %s (%s)", what,
+		    fmt(k->min, lo, sizeof(lo)), fmt(k->max, hi, sizeof(hi)), how);
 		return config_bad_value(ps, expect, value);
 	}
 	*config_u64(obj, k) = v;
@@ -554,20 +559,18 @@ config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, 
 }
 
 static int
+config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	return config_set_ranged(ps, k, obj, value, util_parse_size, config_fmt_size, "size",
+	    "bytes, or a number with a K, M or G suffix");
+}
+
+static int
 config_set_duration(struct config_parse *ps, const struct config_key *k, void *obj,
     const char *value)
 {
-	char expect[160], lo[32], hi[32];
-	uint64_t v;
-
-	if (util_parse_duration_ms(value, &v) == -1 || v < k->min || v > k->max) {
-		snprintf(expect, sizeof(expect), "expected a duration from %s to %s (a number with "
-		    "ms, s, m or h; seconds if bare)", config_fmt_duration(k->min, lo, sizeof(lo)),
-		    config_fmt_duration(k->max, hi, sizeof(hi)));
-		return config_bad_value(ps, expect, value);
-	}
-	*config_u64(obj, k) = v;
-	return 0;
+	return config_set_ranged(ps, k, obj, value, util_parse_duration_ms, config_fmt_duration,
+	    "duration", "a number with ms, s, m or h; seconds if bare");
 }
 
 static int

@@ -4,6 +4,12 @@
  * as the admin console's STATS, with histogram buckets. The HTTP side is
  * libevent's evhttp on the server's event base (no parser of our own), so a
  * scrape runs on the loop thread between other callbacks.
+ *
+ * Accepting pauses when descriptors run out (EMFILE, ENFILE) as the service
+ * listeners do: the evconnlistener evhttp accepts with is disabled and
+ * retried on a back-off timer (100 ms doubling to 2 s), or at once when a
+ * connection closes. Without that, libevent would retry accept() in a busy
+ * loop, warning on stderr each time.
  */
 #include "autoconf.h"
 
@@ -22,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "addr.h"
 #include "log.h"
@@ -33,12 +40,19 @@
 #define METRICS_PATH		"/metrics"
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_TIMEOUT_S	10
+#define METRICS_RETRY_MIN_MS	100
+#define METRICS_RETRY_MAX_MS	2000
 
 static struct evhttp			*metrics_http;
 static struct evhttp_bound_socket	*metrics_sock;
 static char				*metrics_bind;
 static uint64_t				 metrics_scrapes;
 static int				 metrics_registered;
+/* Accept paused for lack of descriptors; retried on metrics_retry_ev. */
+static struct event			*metrics_retry_ev;
+static int				 metrics_paused;
+static uint64_t				 metrics_retry_ms = METRICS_RETRY_MIN_MS;
+static uint64_t				 metrics_accept_errors;
 
 /* ---------------------------------------------------------------- statistics */
 
@@ -48,10 +62,93 @@ metrics_collect_scrapes(struct stats_emit *e, void *arg)
 	stats_emit_u64(e, metrics_scrapes);
 }
 
-static const struct stats_family metrics_family = {
-	"metrics_scrapes_total", STATS_COUNTER, STATS_UNIT_NONE,
-	"Requests for /metrics, this one included.", { NULL }, metrics_collect_scrapes, NULL,
+static void
+metrics_collect_accept_errors(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, metrics_accept_errors);
+}
+
+static void
+metrics_collect_paused(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, (uint64_t)metrics_paused);
+}
+
+static const struct stats_family metrics_families[] = {
+	{ "metrics_scrapes_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Requests for /metrics, this one included.", { NULL }, metrics_collect_scrapes, NULL },
+	{ "metrics_accept_errors_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Failed accepts on the metrics address (each pauses accepting there).", { NULL },
+	  metrics_collect_accept_errors, NULL },
+	{ "metrics_paused", STATS_GAUGE, STATS_UNIT_NONE,
+	  "1 while the metrics address does not accept (out of descriptors).", { NULL },
+	  metrics_collect_paused, NULL },
 };
+
+/* ---------------------------------------------------------------- accept pausing */
+
+static struct evconnlistener *
+metrics_evl(void)
+{
+	return metrics_sock != NULL ? evhttp_bound_socket_get_listener(metrics_sock) : NULL;
+}
+
+static void
+metrics_resume(const char *why)
+{
+	if (!metrics_paused)
+		return;
+	metrics_paused = 0;
+	event_del(metrics_retry_ev);
+	if (metrics_evl() != NULL)
+		evconnlistener_enable(metrics_evl());
+	log_info(LOG_S_SERVER, "metrics resumed after=%s", why);
+}
+
+static void
+metrics_retry_body(void)
+{
+	metrics_resume("retry-timer");
+}
+
+static void
+metrics_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	LOOP_CB("metrics_retry_cb", NULL, NULL, metrics_retry_body());
+}
+
+/* accept() failed (the socket's error, read first): pause, retry on a back-off timer. */
+static void
+metrics_accept_error_body(struct evconnlistener *evl, int err)
+{
+	int fd_short = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+	struct timeval tv;
+
+	metrics_accept_errors++;
+	evconnlistener_disable(evl);
+	metrics_paused = 1;
+	log_warn(LOG_S_SERVER, "metrics paused reason=%s error=\"%s\" retry_ms=%" PRIu64,
+	    fd_short ? "fd-limit" : "accept-error", strerror(err), metrics_retry_ms);
+	tv.tv_sec = (time_t)(metrics_retry_ms / 1000);
+	tv.tv_usec = (suseconds_t)(metrics_retry_ms % 1000) * 1000;
+	evtimer_add(metrics_retry_ev, &tv);
+	metrics_retry_ms = metrics_retry_ms * 2 > METRICS_RETRY_MAX_MS ? METRICS_RETRY_MAX_MS :
+	    metrics_retry_ms * 2;
+}
+
+static void
+metrics_accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	LOOP_CB("metrics_accept_error_cb", NULL, NULL, metrics_accept_error_body(evl, err));
+}
+
+void
+metrics_fd_released(void)
+{
+	metrics_resume("fd-released");
+}
 
 /* ---------------------------------------------------------------- HTTP */
 
@@ -70,6 +167,8 @@ metrics_request_body(struct evhttp_request *req)
 	char *text;
 
 	metrics_scrapes++;
+	/* Accepting works again: the next shortage starts its back-off afresh. */
+	metrics_retry_ms = METRICS_RETRY_MIN_MS;
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("metrics: evbuffer_new failed");
 	text = stats_render_prometheus(&len);
@@ -137,6 +236,9 @@ metrics_http_new(struct event_base *base)
 static void
 metrics_close(void)
 {
+	if (metrics_retry_ev != NULL)
+		event_del(metrics_retry_ev);
+	metrics_paused = 0;
 	if (metrics_http != NULL)
 		evhttp_free(metrics_http);	/* closes the bound socket */
 	metrics_http = NULL;
@@ -148,8 +250,14 @@ metrics_close(void)
 void
 metrics_stop(void)
 {
+	size_t i;
+
 	metrics_close();
-	stats_unregister(&metrics_family);
+	if (metrics_retry_ev != NULL)
+		event_free(metrics_retry_ev);
+	metrics_retry_ev = NULL;
+	for (i = 0; i < ARRAY_LEN(metrics_families); i++)
+		stats_unregister(&metrics_families[i]);
 	metrics_registered = 0;
 }
 
@@ -165,9 +273,13 @@ metrics_configure(struct event_base *base, const char *bind, char **err)
 
 	*err = NULL;
 	if (!metrics_registered) {
-		stats_register(&metrics_family);
+		for (size_t i = 0; i < ARRAY_LEN(metrics_families); i++)
+			stats_register(&metrics_families[i]);
 		metrics_registered = 1;
 	}
+	if (metrics_retry_ev == NULL &&
+	    (metrics_retry_ev = evtimer_new(base, metrics_retry_cb, NULL)) == NULL)
+		fatalx("metrics: evtimer_new failed");
 	if (bind == NULL || *bind == '\0') {
 		if (metrics_http != NULL)
 			log_info(LOG_S_SERVER, "metrics off");
@@ -190,6 +302,8 @@ metrics_configure(struct event_base *base, const char *bind, char **err)
 		evhttp_free(http);
 		return -1;
 	}
+	/* evhttp's own listener: a failed accept pauses it instead of a warning per retry. */
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(sock), metrics_accept_error_cb);
 	metrics_close();
 	metrics_http = http;
 	metrics_sock = sock;

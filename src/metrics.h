@@ -15,6 +15,11 @@ struct evbuffer;
  * when the new address cannot be bound (the old one, if any, stays).
  */
 int	metrics_configure(struct event_base *base, const char *bind, char **err);
+/*
+ * A descriptor was released (a connection closed): if accepting on the
+ * metrics address is paused for lack of descriptors, try again now.
+ */
+void	metrics_fd_released(void);
 /* At exit: close the socket and free the HTTP server (before event_base_free). */
 void	metrics_stop(void);
 

@@ -281,6 +281,8 @@ server_check_done(void)
 static void
 server_conn_closed(void)
 {
+	/* Its descriptor is free: a metrics address paused at EMFILE may accept again. */
+	metrics_fd_released();
 	if (server_stopping)
 		server_check_done();
 }

@@ -227,6 +227,10 @@ static const struct config_key config_keys[] = {
 	  3600000, "100", 0, NULL },
 
 	{ CONFIG_SECT_METRICS, "bind", config_set_metrics_bind, G(metrics_bind), 0, 0, "", 0, NULL },
+	{ CONFIG_SECT_METRICS, "max_connections", config_set_uint, G(metrics_max_connections), 1,
+	  4096, "16", 0, NULL },
+	{ CONFIG_SECT_METRICS, "request_timeout", config_set_duration,
+	  G(metrics_request_timeout_ms), 100, 3600 * 1000, "10s", 0, NULL },
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 

@@ -154,6 +154,8 @@ struct config {
 
 	/* [metrics] (metrics.h) */
 	char                  *metrics_bind;          /* "" = off */
+	uint64_t               metrics_max_connections; /* default 16 */
+	uint64_t               metrics_request_timeout_ms; /* default 10s */
 
 	struct listener_conf **listeners;
 	size_t                 nlisteners;

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,11 @@
 #define CONN_F_WRITING       0x40  /* write event armed */
 #define CONN_F_SHAPE_WAIT    0x80  /* output waits for rate_limit tokens (shape timer armed) */
 #define CONN_F_SHAPING       0x100 /* inside conn_shape_send: a producer's write only queues */
+#define CONN_F_WATCH_PEER    0x200 /* conn_watch_peer: probe the socket while not reading */
+#define CONN_F_PROBING       0x400 /* the probe timer (ext->probe_ev) is armed */
+
+/* conn_watch_peer: how often a connection that is not reading is probed. */
+#define CONN_PEER_PROBE_MS   200
 
 /*
  * What few connections need, allocated on first use so an idle connection
@@ -79,6 +85,9 @@ struct conn_ext {
 	uint64_t               tokens;        /* milli-bytes */
 	uint64_t               cap;           /* milli-bytes */
 	uint64_t               stamp_us;
+	/* conn_watch_peer: polls the socket while the service waits but does not read */
+	struct event           probe_ev;
+	int                    probe_set;     /* probe_ev assigned */
 };
 
 struct conn {
@@ -142,11 +151,14 @@ static conn_closed_cb     conn_closed_hook;
 static struct conn       *conn_close_list, **conn_close_tail = &conn_close_list;
 static struct conn       *conn_free_list;
 static int                conn_flush_slot = -1;
+static const struct timeval *conn_probe_tv; /* common timeout: one timer-heap slot for all */
 
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_read_body(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
+static void conn_probe_cb(evutil_socket_t, short, void *);
+static void conn_update_probe(struct conn *c);
 static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
 static void conn_handshake(struct conn *c);
@@ -509,6 +521,7 @@ conn_update_io(struct conn *c)
 		event_del(&c->write_ev);
 		c->flags &= ~CONN_F_WRITING;
 	}
+	conn_update_probe(c);
 }
 
 static void
@@ -576,7 +589,10 @@ conn_init(struct event_base *base)
 {
 	size_t i;
 
+	struct timeval tv = { CONN_PEER_PROBE_MS / 1000, (CONN_PEER_PROBE_MS % 1000) * 1000 };
+
 	conn_base = base;
+	conn_probe_tv = event_base_init_common_timeout(base, &tv);
 	if (conn_hash == NULL)
 		conn_hash_grow();
 	conn_flush_slot = loop_flush_hook(conn_flush_cb);
@@ -709,9 +725,11 @@ conn_close_now(struct conn *c)
 	event_del(&c->write_ev);
 	if (c->ext != NULL && c->ext->rate > 0)
 		event_del(&c->ext->shape_ev);
+	if (c->ext != NULL && c->ext->probe_set)
+		event_del(&c->ext->probe_ev);
 	if (c->ext != NULL)
 		conn_preface_end(c->ext);
-	c->flags &= ~(CONN_F_READING | CONN_F_WRITING | CONN_F_SHAPE_WAIT);
+	c->flags &= ~(CONN_F_READING | CONN_F_WRITING | CONN_F_SHAPE_WAIT | CONN_F_PROBING);
 	/* The service cancels its queued jobs here; running ones keep a reference. */
 	if (c->svc->on_close != NULL)
 		c->svc->on_close(c);
@@ -1409,6 +1427,87 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	LOOP_CB("conn_timer_cb", conn_describe, c, conn_timer_body(c));
+}
+
+/* ---------------------------------------------------------------- peer probe */
+
+/*
+ * A connection the service waits on (jobs in flight) but does not read
+ * (paused at a limit, or half-closed) has no event on its socket, so a peer
+ * that resets it, or closes a unix socket, would go unnoticed until a reply
+ * is written. While the service asks for it (conn_watch_peer) and reading
+ * is off, a timer polls the socket: POLLHUP or POLLERR means the peer is
+ * gone. A TCP peer's FIN alone is no such sign (it is a half-close, and is
+ * answered), so only a reset is seen on TCP.
+ */
+static void
+conn_update_probe(struct conn *c)
+{
+	int want = (c->flags & CONN_F_WATCH_PEER) && (conn_props[c->state] & CONN_P_SERVICE) &&
+	    !(c->flags & CONN_F_READING);
+
+	if (want && !(c->flags & CONN_F_PROBING)) {
+		struct conn_ext *x = conn_ext(c);
+
+		if (!x->probe_set) {
+			event_assign(&x->probe_ev, conn_base, -1, EV_PERSIST, conn_probe_cb, c);
+			x->probe_set = 1;
+		}
+		event_add(&x->probe_ev, conn_probe_tv);
+		c->flags |= CONN_F_PROBING;
+	} else if (!want && (c->flags & CONN_F_PROBING)) {
+		event_del(&c->ext->probe_ev);
+		c->flags &= ~CONN_F_PROBING;
+	}
+}
+
+void
+conn_watch_peer(struct conn *c, int on)
+{
+	if (debug_wrong_thread(__func__))
+		return;
+	if (on)
+		c->flags |= CONN_F_WATCH_PEER;
+	else
+		c->flags &= ~CONN_F_WATCH_PEER;
+	if (conn_is_alive(c))
+		conn_update_probe(c);
+}
+
+/* 1 and the close reason if the socket says the peer is gone. */
+static int
+conn_peer_gone(struct conn *c, enum conn_reason *why)
+{
+	struct pollfd pfd = { c->fd, 0, 0 };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLHUP | POLLERR)))
+		return 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	*why = err != 0 ? conn_errno_reason(err) : CONN_R_EOF;
+	return 1;
+}
+
+static void
+conn_probe_body(struct conn *c)
+{
+	enum conn_reason why;
+
+	if (!conn_is_alive(c) || !conn_peer_gone(c, &why))
+		return;
+	log_debug(LOG_S_CONN, "conn=%" PRIu64 " peer gone while not reading state=%s",
+	    c->id, conn_state_name(c->state));
+	conn_close(c, why);
+}
+
+static void
+conn_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	LOOP_CB("conn_probe_cb", conn_describe, c, conn_probe_body(c));
 }
 
 /* ---------------------------------------------------------------- server-wide */

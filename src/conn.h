@@ -198,6 +198,14 @@ void         conn_close(struct conn *c, enum conn_reason reason);
 /* Stop / restart reading on behalf of the service (pipelining limits). */
 void         conn_pause_read(struct conn *c);
 void         conn_resume_read(struct conn *c);
+/*
+ * While `on`, a connection the service does not read (paused, or half-closed)
+ * is still watched: a peer that resets it (or closes a unix socket) closes it
+ * within a fraction of a second, so its jobs are cancelled then, not when a
+ * reply finally meets the reset. A TCP FIN alone is a half-close and is
+ * still answered. The command service turns it on while it has jobs in flight.
+ */
+void         conn_watch_peer(struct conn *c, int on);
 /* Call the service's on_drain once pending output is below the low watermark. */
 void         conn_want_drain(struct conn *c);
 /* 1 while the service may produce output (OPEN or HALFCLOSED) and it is below the high watermark. */

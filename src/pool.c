@@ -719,6 +719,20 @@ pool_set_limits(size_t queue_max, uint64_t job_timeout_ms)
 	}
 }
 
+size_t
+pool_conn_share(void)
+{
+	struct pool *p = pool;
+	size_t       share;
+
+	if (p == NULL)
+		return SIZE_MAX;
+	pthread_mutex_lock(&p->lock);
+	share = p->queue_max / 4;
+	pthread_mutex_unlock(&p->lock);
+	return share > 0 ? share : 1;
+}
+
 void
 pool_get_stats(struct pool_stats *st)
 {

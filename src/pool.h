@@ -92,6 +92,15 @@ int     pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 void    pool_set_limits(size_t queue_max, uint64_t job_timeout_ms);
 
 /*
+ * Fairness: the most jobs one connection should have queued or running at
+ * once, a quarter of job_queue_max (at least 1; no limit before pool_init).
+ * The queue is shared by every client: a service holds a connection's
+ * further jobs back at this count (it stops reading that client) instead of
+ * letting one client fill the queue and everyone else get "busy".
+ */
+size_t  pool_conn_share(void);
+
+/*
  * Queue a job. Returns 0 and, if jobp is not NULL, a handle valid until the
  * done callback has run. Returns -1 without queueing: errno EAGAIN when the
  * queue is full (reply "busy"), ESHUTDOWN after pool_shutdown_begin or

@@ -76,7 +76,20 @@ server_apply_limits(const struct config *cf)
 	listener_check_limits();
 	debug_configure(cf->debug_enabled, cf->debug_slow_callback_ms, cf->debug_slowlog_size);
 	loop_set_lag_threshold(cf->debug_lag_threshold_ms);
-	daemon_raise_nofile(cf->max_connections);
+	daemon_raise_nofile(cf->max_connections,
+	    cf->metrics_bind != NULL && *cf->metrics_bind != '\0' ? cf->metrics_max_connections : 0);
+}
+
+/* The [metrics] section as metrics.c takes it. */
+static int
+server_apply_metrics(const struct config *cf, char **err)
+{
+	struct metrics_conf mc;
+
+	mc.bind = cf->metrics_bind;
+	mc.max_connections = cf->metrics_max_connections;
+	mc.request_timeout_ms = cf->metrics_request_timeout_ms;
+	return metrics_configure(server_evbase, &mc, err);
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -240,7 +253,7 @@ server_reload(void)
 	if (server_apply_log(cf, &err) == -1)
 		goto fail_staged;
 	/* A new metrics address is bound before the old one closes. */
-	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
+	if (server_apply_metrics(cf, &err) == -1) {
 		char *lerr = NULL;
 
 		if (server_apply_log(server_cf, &lerr) == -1) {
@@ -284,6 +297,8 @@ server_check_done(void)
 static void
 server_conn_closed(void)
 {
+	/* Its descriptor is free: a metrics address paused at EMFILE may accept again. */
+	metrics_fd_released();
 	if (server_stopping)
 		server_check_done();
 }
@@ -574,7 +589,7 @@ server_run(const struct server_opts *opts, struct config *cf)
 		server_cleanup();
 		return ECHOD_EX_FAIL;
 	}
-	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
+	if (server_apply_metrics(cf, &err) == -1) {
 		log_crit(LOG_S_SERVER, "cannot start: %s", err);
 		free(err);
 		server_cleanup();

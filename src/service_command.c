@@ -10,9 +10,12 @@
  * Pipelining: each request gets a reply slot, in request order; a slot is
  * filled at once (inline commands, errors) or when its job completes, and
  * slots are written from the head only when ready, so replies keep request
- * order when jobs finish out of order. With max_pending slots unwritten,
- * reading stops (conn_pause_read) until replies drain; unparsed bytes stay
- * in the line reader.
+ * order when jobs finish out of order. With max_pending slots unwritten, or
+ * with the connection's share of the job queue in flight (pool_conn_share:
+ * one client never fills the queue every client shares), reading stops
+ * (conn_pause_read) until replies drain or jobs finish; unparsed bytes stay
+ * in the line reader. While jobs are in flight, conn_watch_peer notices a
+ * client that resets even when it is not read, so its jobs go at once.
  *
  * Lifetime: a slot with a job in flight holds a connection reference. When
  * the connection closes, on_close cancels those jobs and orphans their slots
@@ -105,6 +108,7 @@ struct command_session {
 	struct command_reply_list  replies;     /* request order */
 	unsigned                   pending;     /* replies not yet written */
 	unsigned                   max_pending;
+	size_t                     jobs;        /* in flight: at pool_conn_share(), wait */
 	uint64_t                   max_sleep_ms;
 	int                        eof;
 	int                        closing;     /* saw QUIT: parse nothing more */
@@ -353,6 +357,9 @@ command_do_job(struct conn *c, struct command_session *s, const struct command_r
 	/* The job holds a reference until its done callback, taken here on the loop. */
 	conn_ref(c);
 	r->conn = c;
+	/* A client that resets while we wait for this job is noticed, even unread. */
+	if (s->jobs++ == 0)
+		conn_watch_peer(c, 1);
 }
 
 /*
@@ -471,7 +478,7 @@ command_flush(struct conn *c, struct command_session *s)
  * line_timeout: the time one command line may take to arrive, counted from
  * its first byte while the service is reading. A client that dribbles a
  * line (or a telnet sequence) byte by byte is closed; one that sends whole
- * lines never meets it. Paused reading (max_pending) stops the clock.
+ * lines never meets it. Paused reading (max_pending, the job share) stops the clock.
  */
 static void
 command_line_timer(struct conn *c, struct command_session *s, int reading)
@@ -488,11 +495,22 @@ command_line_timer(struct conn *c, struct command_session *s, int reading)
 	}
 }
 
+/*
+ * Room for another request: under max_pending replies, and under this
+ * connection's fair share of the job queue (pool_conn_share), so one client
+ * pipelining jobs waits for its own instead of filling the queue for all.
+ */
+static int
+command_room(const struct command_session *s)
+{
+	return s->pending < s->max_pending && s->jobs < pool_conn_share();
+}
+
 /* Reading on or off from the session's state. */
 static void
 command_update_read(struct conn *c, struct command_session *s)
 {
-	int want = !s->closing && !s->shutdown && s->pending < s->max_pending &&
+	int want = !s->closing && !s->shutdown && command_room(s) &&
 	    command_reader_pending(&s->reader) == 0;
 
 	if (s->eof)
@@ -525,7 +543,7 @@ command_run(struct conn *c, struct command_session *s)
 			conn_finish(c);
 			return;
 		}
-		if (s->closing || s->pending >= s->max_pending)
+		if (s->closing || !command_room(s))
 			break;
 		ev = command_reader_next(&s->reader, s->eof, &line, &len);
 		if (ev == COMMAND_EV_NONE)
@@ -555,6 +573,8 @@ command_job_done(const struct pool_done *d)
 	}
 	r->job = NULL;
 	r->conn = NULL;
+	if (--s->jobs == 0)
+		conn_watch_peer(c, 0);
 	switch (d->status) {
 	case POOL_OK:
 	case POOL_FAILED:

@@ -45,6 +45,7 @@
 #define TLS_RECORD_MAX        16384          /* plaintext bytes in one record */
 #define TLS_WRITE_BURST       (256 * 1024)   /* per write event, for fairness */
 #define TLS_EXPIRY_WARN_DAYS  30
+#define TLS_DAY_S             86400LL
 #define TLS_DETAIL_MAX        256
 #define TLS_RECORD_HANDSHAKE  0x16
 
@@ -252,18 +253,38 @@ tls_time_string(const ASN1_TIME *t, char *buf, size_t size)
 	return buf;
 }
 
-/* Whole days from now until t (0 within the last day); *past is set once t has passed. */
-static int
-tls_days_left(const ASN1_TIME *t, int *past)
+int
+tls_whole_days(long long seconds)
+{
+	if (seconds >= 0)
+		return (int)(seconds / TLS_DAY_S);
+	return -(int)((-seconds + TLS_DAY_S - 1) / TLS_DAY_S);
+}
+
+/* Where a certificate stands now: the one reading both -t and the daemon report. */
+struct tls_validity {
+	int	days_left;		/* tls_whole_days() until notAfter */
+	int	expired;		/* notAfter has passed (or cannot be read) */
+	int	not_yet_valid;		/* notBefore is still ahead */
+	char	not_after[32];		/* "2027-11-21T20:14:00Z" */
+	char	not_before[32];
+};
+
+static void
+tls_validity(X509 *x, struct tls_validity *v)
 {
 	int days = 0, secs = 0;
 
-	if (ASN1_TIME_diff(&days, &secs, NULL, t) != 1) {
-		*past = 1;
-		return 0;
+	memset(v, 0, sizeof(*v));
+	tls_time_string(X509_get0_notAfter(x), v->not_after, sizeof(v->not_after));
+	tls_time_string(X509_get0_notBefore(x), v->not_before, sizeof(v->not_before));
+	v->not_yet_valid = X509_cmp_time(X509_get0_notBefore(x), NULL) > 0;
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1) {
+		v->expired = 1;
+		return;
 	}
-	*past = days < 0 || secs < 0;
-	return days;
+	v->days_left = tls_whole_days((long long)days * TLS_DAY_S + secs);
+	v->expired = days < 0 || secs < 0;
 }
 
 static void
@@ -427,30 +448,33 @@ fail:
 	return NULL;
 }
 
-/* What a loaded certificate is; warns about expiry. */
+/* What a loaded certificate is; warns about expiry, as -t does. */
 static void
 tls_ctx_log(SSL_CTX *ctx, const struct listener_conf *lc)
 {
 	X509 *x = SSL_CTX_get0_certificate(ctx);
-	char fp[3 * EVP_MAX_MD_SIZE + 1], when[32], *subject;
-	int days, past;
+	char fp[3 * EVP_MAX_MD_SIZE + 1], *subject;
+	struct tls_validity v;
 
 	if (x == NULL)
 		return;
 	subject = tls_name_string(X509_get_subject_name(x));
 	tls_fingerprint(x, fp, sizeof(fp));
-	days = tls_days_left(X509_get0_notAfter(x), &past);
-	tls_time_string(X509_get0_notAfter(x), when, sizeof(when));
+	tls_validity(x, &v);
 	log_info(LOG_S_TLS, "listener=%s tls context loaded cert=%s subject=\"%s\" "
 	    "notAfter=%s days_left=%d sha256=%s verify_client=%s", lc->name, lc->tls_cert,
-	    subject, when, days, fp, lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" :
+	    subject, v.not_after, v.days_left, fp,
+	    lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" :
 	    lc->tls_verify_client == TLS_VERIFY_OPTIONAL ? "optional" : "none");
-	if (past)
+	if (v.not_yet_valid)
+		log_warn(LOG_S_TLS, "listener=%s tls certificate %s is not valid before %s",
+		    lc->name, lc->tls_cert, v.not_before);
+	else if (v.expired)
 		log_warn(LOG_S_TLS, "listener=%s tls certificate %s expired on %s", lc->name,
-		    lc->tls_cert, when);
-	else if (days < TLS_EXPIRY_WARN_DAYS)
+		    lc->tls_cert, v.not_after);
+	else if (v.days_left < TLS_EXPIRY_WARN_DAYS)
 		log_warn(LOG_S_TLS, "listener=%s tls certificate %s expires in %d days (%s)",
-		    lc->name, lc->tls_cert, days, when);
+		    lc->name, lc->tls_cert, v.days_left, v.not_after);
 	free(subject);
 }
 
@@ -483,10 +507,11 @@ tls_ctx_free(struct tls_ctx *t)
 int
 tls_check_listener(const struct listener_conf *lc, char **msg)
 {
-	char when[32], *err = NULL, *subject;
+	char *err = NULL, *subject;
+	struct tls_validity v;
 	SSL_CTX *ctx;
 	X509 *x;
-	int days, past, rc = 0;
+	int rc = 0;
 
 	*msg = NULL;
 	if (!lc->tls)
@@ -498,21 +523,19 @@ tls_check_listener(const struct listener_conf *lc, char **msg)
 	}
 	x = SSL_CTX_get0_certificate(ctx);
 	subject = tls_name_string(X509_get_subject_name(x));
-	days = tls_days_left(X509_get0_notAfter(x), &past);
-	tls_time_string(X509_get0_notAfter(x), when, sizeof(when));
-	if (X509_cmp_time(X509_get0_notBefore(x), NULL) > 0) {
-		tls_time_string(X509_get0_notBefore(x), when, sizeof(when));
+	tls_validity(x, &v);
+	if (v.not_yet_valid) {
 		xasprintf(msg, "listener %s: tls_cert %s: not valid before %s (subject=\"%s\")",
-		    lc->name, lc->tls_cert, when, subject);
+		    lc->name, lc->tls_cert, v.not_before, subject);
 		rc = -1;
-	} else if (past) {
+	} else if (v.expired) {
 		xasprintf(msg, "listener %s: tls_cert %s: expired on %s (subject=\"%s\")",
-		    lc->name, lc->tls_cert, when, subject);
+		    lc->name, lc->tls_cert, v.not_after, subject);
 		rc = -1;
 	} else {
-		rc = days < TLS_EXPIRY_WARN_DAYS ? 1 : 0;
+		rc = v.days_left < TLS_EXPIRY_WARN_DAYS ? 1 : 0;
 		xasprintf(msg, "listener %s: tls_cert %s: subject=\"%s\" notAfter=%s days_left=%d%s",
-		    lc->name, lc->tls_cert, subject, when, days,
+		    lc->name, lc->tls_cert, subject, v.not_after, v.days_left,
 		    rc == 1 ? " (expires soon)" : "");
 	}
 	free(subject);

@@ -1,7 +1,8 @@
 # command_pipeline.sh: pipelined commands are answered in request order even
 # when their jobs finish out of order; max_pending stops reading a connection
 # until replies drain (and every command is still answered); a full job
-# queue answers "-ERR busy" at once; a job past job_timeout answers
+# queue answers "-ERR busy" at once, while one connection's own pipeline
+# waits for its share of the queue instead; a job past job_timeout answers
 # "-ERR timeout".
 . "$(dirname "$0")/lib.sh"
 
@@ -71,8 +72,10 @@ printf -- '-ERR timeout\n+OK PONG\n' | diff -u - "$tmp/timeout.out" >&2 || fail 
 expect_log "status=timeout"
 stop_echod
 
-# A full queue: 1 worker, 2 queue slots. The first SLEEP runs, two wait, the
-# rest are refused at once with "-ERR busy".
+# A full queue: 1 worker, 2 queue slots, and one job in flight per
+# connection (its share: a quarter of job_queue_max, at least 1). Three
+# clients' SLEEPs take the worker and both slots; a fourth client is refused
+# at once with "-ERR busy" (and its PING still answered).
 cat >"$tmp/busy.ini" <<INI
 [server]
 shutdown_timeout = 5s
@@ -86,17 +89,50 @@ level = info
 [listener cmd]
 bind = 127.0.0.1:0
 service = command
+
+[listener admin]
+bind = unix:$tmp/admin.sock
+service = admin
+unix_mode = 0600
 INI
 start_echod "$tmp/busy.ini"
 P=$(port_of cmd) || fail "no listening line for the command listener"
-# The first one alone, so that it is running (not queued) when the rest come.
-(printf 'SLEEP 300\n'; sleep 0.2; printf 'SLEEP 300\nSLEEP 300\nSLEEP 300\nSLEEP 300\nPING\n') |
-    timeout 30 nc -N 127.0.0.1 "$P" >"$tmp/busy.raw" 2>"$tmp/busy.nc" ||
-    fail "busy: nc exited with status $?"
-tr -d '\r' <"$tmp/busy.raw" >"$tmp/busy.out"
-printf '+OK slept 300 ms\n+OK slept 300 ms\n+OK slept 300 ms\n-ERR busy\n-ERR busy\n+OK PONG\n' |
-    diff -u - "$tmp/busy.out" >&2 || fail "full queue: expected two busy replies"
+holders=
+for h in a b c; do
+	spawn sh -c "printf 'SLEEP 4000\n' | timeout 30 nc -N 127.0.0.1 $P" >"$tmp/busy.$h.raw" \
+	    2>/dev/null
+	holders="$holders $SPAWN_PID"
+	sleep 0.1
+done
+# The worker and both slots taken (the admin console's JOBS lists them).
+i=0
+until [ "$(echo JOBS | timeout 5 nc -N -U "$tmp/admin.sock" | grep -c '^job kind=SLEEP')" -ge 3 ]; do
+	[ "$i" -lt 100 ] || fail "busy: the three SLEEPs were not all submitted"
+	sleep 0.05
+	i=$((i + 1))
+done
+printf 'SLEEP 300\nPING\n' >"$tmp/busy.in"
+t0=$(date +%s%N)
+talk busy
+t1=$(date +%s%N)
+printf -- '-ERR busy\n+OK PONG\n' | diff -u - "$tmp/busy.out" >&2 ||
+    fail "full queue: expected a busy reply"
+# "At once": long before a holder's 4 s job frees a slot (a queued request would wait for it).
+[ $(( (t1 - t0) / 1000000 )) -lt 2000 ] || fail "busy took $(( (t1 - t0) / 1000000 )) ms"
 expect_log "reason=busy"
+for p in $holders; do
+	wait_exit "$p" 10 || fail "busy: a holding client did not finish"
+done
+for h in a b c; do
+	[ "$(tr -d '\r' <"$tmp/busy.$h.raw")" = "+OK slept 4000 ms" ] ||
+	    fail "busy: client $h got '$(cat "$tmp/busy.$h.raw")'"
+done
+# One connection alone never makes itself busy: its jobs past its share wait
+# (reading pauses) and all are answered, in order.
+printf 'SLEEP 100\nSLEEP 100\nSLEEP 100\nSLEEP 100\nSLEEP 100\nPING\n' >"$tmp/own.in"
+talk own
+printf '+OK slept 100 ms\n+OK slept 100 ms\n+OK slept 100 ms\n+OK slept 100 ms\n+OK slept 100 ms\n+OK PONG\n' |
+    diff -u - "$tmp/own.out" >&2 || fail "one connection's pipeline was refused"
 # The queue drained: jobs are accepted again.
 printf 'SLEEP 10\n' >"$tmp/again.in"
 talk again

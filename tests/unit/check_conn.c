@@ -229,6 +229,76 @@ START_TEST(test_half_close)
 }
 END_TEST
 
+/* A service waiting on work it handed off: it stops reading and never finishes on EOF. */
+static void
+waiting_on_data(struct conn *c, const char *data, size_t len)
+{
+	conn_pause_read(c);
+}
+
+static void
+waiting_on_eof(struct conn *c)
+{
+}
+
+static const struct service service_waiting = {
+	.name = "waiting",
+	.on_data = waiting_on_data,
+	.on_eof = waiting_on_eof,
+};
+
+/* Turn the loop for about `ms` or until connection `id` is gone; 1 if it is gone. */
+static int
+gone_within(uint64_t id, unsigned ms)
+{
+	unsigned i;
+
+	for (i = 0; i < ms / 10 && conn_find(id) != NULL; i++) {
+		spin(1);
+		usleep(10 * 1000);
+	}
+	spin(1);
+	return conn_find(id) == NULL;
+}
+
+/*
+ * conn_watch_peer: a peer that goes away while the service reads nothing
+ * (paused, or half-closed) is noticed; a half-close alone is not a hang-up.
+ */
+START_TEST(test_watch_peer)
+{
+	struct conn *c;
+	uint64_t id;
+	int peer;
+
+	/* Paused by the service, not watched: a closed peer goes unnoticed. */
+	c = open_pair(&service_waiting, &peer);
+	id = conn_id(c);
+	ck_assert_int_eq(write(peer, "x", 1), 1);
+	spin(3);
+	ck_assert(!conn_reading(c));
+	close(peer);
+	ck_assert(!gone_within(id, 400));
+	/* Watched: the same is seen within a few probes. */
+	conn_watch_peer(c, 1);
+	ck_assert(gone_within(id, 1000));
+	ck_assert_int_eq(closed_hook_calls, 1);
+
+	/* Half-closed and watched: stays while the peer can still read... */
+	c = open_pair(&service_waiting, &peer);
+	id = conn_id(c);
+	conn_watch_peer(c, 1);
+	shutdown(peer, SHUT_WR);
+	spin(3);
+	ck_assert_int_eq(conn_state(c), CONN_S_HALFCLOSED);
+	ck_assert(!gone_within(id, 500));
+	/* ...and goes once it closes. */
+	close(peer);
+	ck_assert(gone_within(id, 1000));
+	ck_assert_int_eq(closed_hook_calls, 2);
+}
+END_TEST
+
 START_TEST(test_finish_lingers)
 {
 	char in[128];
@@ -451,6 +521,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_echo_roundtrip);
 	tcase_add_test(tc, test_backpressure);
 	tcase_add_test(tc, test_half_close);
+	tcase_add_test(tc, test_watch_peer);
 	tcase_add_test(tc, test_finish_lingers);
 	tcase_add_test(tc, test_idle_timeout);
 	tcase_add_test(tc, test_write_fail_close_twice_in_one_callback);

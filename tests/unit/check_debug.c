@@ -540,6 +540,33 @@ START_TEST(test_loop_lag)
 }
 END_TEST
 
+/*
+ * libevent's own messages go through echod's log, one line per second per
+ * kind (fd numbers do not make a new kind), with a count of the rest.
+ */
+START_TEST(test_libevent_messages)
+{
+	int i;
+
+	/* Each is a libevent warning: fcntl(-N, F_GETFL) fails with EBADF. */
+	for (i = 1; i <= 500; i++)
+		ck_assert_int_eq(evutil_make_socket_nonblocking(-i), -1);
+	ck_assert_msg(logcount("libevent: fcntl(-1, F_GETFL)") == 1, "%s", logtext());
+	ck_assert_msg(logcount("libevent: ") == 1, "%s", logtext());
+	ck_assert_msg(strstr(logtext(), " warning server: libevent: fcntl(-1, F_GETFL): Bad file "
+	    "descriptor\n") != NULL, "%s", logtext());
+	/* The lag timer reports the held ones once a second has passed. */
+	spin_ms(1300);
+	ck_assert_msg(strstr(logtext(), "libevent: 499 more like \"fcntl(-500, F_GETFL): Bad "
+	    "file descriptor\" not logged") != NULL, "%s", logtext());
+	/* A second later, one more is written again, with nothing held. */
+	spin_ms(1100);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(-7), -1);
+	ck_assert_msg(logcount("libevent: ") == 3, "%s", logtext());
+	ck_assert_msg(strstr(logtext(), "libevent: fcntl(-7, F_GETFL)") != NULL, "%s", logtext());
+}
+END_TEST
+
 /* ---------------------------------------------------------------- metrics */
 
 START_TEST(test_metrics_render)
@@ -593,6 +620,7 @@ debug_suite(void)
 	tcase_add_test(tc, test_pending_report);
 	tcase_add_test(tc, test_leak_report);
 	tcase_add_test(tc, test_loop_lag);
+	tcase_add_test(tc, test_libevent_messages);
 	tcase_add_test(tc, test_metrics_render);
 	suite_add_tcase(s, tc);
 	return s;

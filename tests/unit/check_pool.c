@@ -501,6 +501,22 @@ START_TEST(test_queue_full)
 }
 END_TEST
 
+/* One connection's fair share: a quarter of the queue bound, at least 1. */
+START_TEST(test_conn_share)
+{
+	ck_assert_uint_eq(pool_conn_share(), SIZE_MAX);
+	setup_pool(2, 16, 0);
+	ck_assert_uint_eq(pool_conn_share(), 4);
+	pool_set_limits(1024, 0);
+	ck_assert_uint_eq(pool_conn_share(), 256);
+	pool_set_limits(7, 0);
+	ck_assert_uint_eq(pool_conn_share(), 1);
+	pool_set_limits(1, 0);
+	ck_assert_uint_eq(pool_conn_share(), 1);
+	teardown_pool();
+}
+END_TEST
+
 START_TEST(test_shutdown_queued_and_running)
 {
 	struct pool_stats st;
@@ -684,6 +700,7 @@ pool_suite(void)
 	tcase_add_test(tc, test_timeout_default_and_late_result);
 	tcase_add_test(tc, test_timeout_while_queued);
 	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_conn_share);
 	tcase_add_test(tc, test_shutdown_queued_and_running);
 	tcase_add_test(tc, test_destroy_waits_then_interrupts);
 	tcase_add_test(tc, test_destroy_leaves_stuck_worker);

@@ -376,22 +376,24 @@ START_TEST(test_nofile)
 	struct rlimit rl;
 	uint64_t got;
 
-	ck_assert_uint_eq(daemon_nofile_needed(0), DAEMON_NOFILE_RESERVE);
-	ck_assert_uint_eq(daemon_nofile_needed(10000), 10000 + DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(daemon_nofile_needed(0, 0), DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(daemon_nofile_needed(10000, 0), 10000 + DAEMON_NOFILE_RESERVE);
+	/* Metrics connections count too. */
+	ck_assert_uint_eq(daemon_nofile_needed(10000, 16), 10000 + 16 + DAEMON_NOFILE_RESERVE);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 512)
 		return;
 	rl.rlim_cur = 128;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	/* Within the hard limit: raised to exactly what is needed. */
-	got = daemon_raise_nofile(300);
-	ck_assert_uint_eq(got, 300 + DAEMON_NOFILE_RESERVE);
+	got = daemon_raise_nofile(300, 16);
+	ck_assert_uint_eq(got, 300 + 16 + DAEMON_NOFILE_RESERVE);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	ck_assert_uint_eq(rl.rlim_cur, 300 + DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(rl.rlim_cur, 300 + 16 + DAEMON_NOFILE_RESERVE);
 	/* Enough already: unchanged. */
-	ck_assert_uint_eq(daemon_raise_nofile(10), 300 + DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(daemon_raise_nofile(10, 0), 300 + 16 + DAEMON_NOFILE_RESERVE);
 	/* Beyond what any process may have: the hard limit at most, and it says so. */
-	got = daemon_raise_nofile((uint64_t)1 << 40);
+	got = daemon_raise_nofile((uint64_t)1 << 40, 0);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	ck_assert_uint_eq(got, rl.rlim_cur);
 	ck_assert_uint_lt(got, (uint64_t)1 << 40);

@@ -526,6 +526,21 @@ START_TEST(test_check_not_yet_valid)
 }
 END_TEST
 
+/* days_left: whole days, rounded down, the same rule for -t and the daemon. */
+START_TEST(test_whole_days)
+{
+	ck_assert_int_eq(tls_whole_days(10 * DAY + 12 * 3600), 10);
+	ck_assert_int_eq(tls_whole_days(10 * DAY + DAY - 1), 10);
+	ck_assert_int_eq(tls_whole_days(10 * DAY), 10);
+	ck_assert_int_eq(tls_whole_days(10 * DAY - 1), 9);
+	ck_assert_int_eq(tls_whole_days(3600), 0);
+	ck_assert_int_eq(tls_whole_days(0), 0);
+	ck_assert_int_eq(tls_whole_days(-1), -1);
+	ck_assert_int_eq(tls_whole_days(-DAY), -1);
+	ck_assert_int_eq(tls_whole_days(-DAY - 1), -2);
+}
+END_TEST
+
 START_TEST(test_ctx_bad_ciphers)
 {
 	struct listener_conf *lc = lc_new("server.pem", "server.key");
@@ -1084,6 +1099,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_check_expired);
 	tcase_add_test(tc, test_check_expires_soon);
 	tcase_add_test(tc, test_check_not_yet_valid);
+	tcase_add_test(tc, test_whole_days);
 	tcase_add_test(tc, test_ctx_bad_ciphers);
 	tcase_add_test(tc, test_ctx_bad_ca);
 	tcase_add_test(tc, test_config_keys);

@@ -268,3 +268,90 @@ addr_is_local(const struct sockaddr *sa)
 		return 0;
 	}
 }
+
+/* ---------------------------------------------------------------- prefix keys */
+
+void
+addr_key_v4(uint64_t key[2], const struct in_addr *ia)
+{
+	key[0] = (uint64_t)ntohl(ia->s_addr) << 32;
+	key[1] = 0;
+}
+
+void
+addr_key_v6(uint64_t key[2], const struct in6_addr *ia6)
+{
+	int i;
+
+	key[0] = key[1] = 0;
+	for (i = 0; i < 8; i++) {
+		key[0] = (key[0] << 8) | ia6->s6_addr[i];
+		key[1] = (key[1] << 8) | ia6->s6_addr[8 + i];
+	}
+}
+
+int
+addr_key_of(const struct sockaddr *sa, uint64_t key[2])
+{
+	const struct sockaddr_in6 *sin6;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		addr_key_v4(key, &((const struct sockaddr_in *)sa)->sin_addr);
+		return 4;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		addr_key_v6(key, &sin6->sin6_addr);
+		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			return 6;
+		key[0] = key[1] << 32;
+		key[1] = 0;
+		return 4;
+	default:
+		return -1;
+	}
+}
+
+void
+addr_key_mask(uint64_t out[2], const uint64_t in[2], unsigned plen)
+{
+	if (plen == 0)
+		out[0] = 0;
+	else if (plen >= 64)
+		out[0] = in[0];
+	else
+		out[0] = in[0] & (~0ULL << (64 - plen));
+	if (plen <= 64)
+		out[1] = 0;
+	else if (plen >= 128)
+		out[1] = in[1];
+	else
+		out[1] = in[1] & (~0ULL << (128 - plen));
+}
+
+void
+addr_key_format(char *buf, size_t size, int fam, const uint64_t key[2], unsigned plen)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct in6_addr ia6;
+	struct in_addr ia;
+	uint64_t k0 = key[0], k1 = key[1];
+	int i;
+
+	if (fam == 4) {
+		ia.s_addr = htonl((uint32_t)(k0 >> 32));
+		inet_ntop(AF_INET, &ia, a, sizeof(a));
+	} else {
+		for (i = 7; i >= 0; i--) {
+			ia6.s6_addr[i] = (uint8_t)k0;
+			ia6.s6_addr[8 + i] = (uint8_t)k1;
+			k0 >>= 8;
+			k1 >>= 8;
+		}
+		inet_ntop(AF_INET6, &ia6, a, sizeof(a));
+	}
+	if (plen == (fam == 4 ? 32U : 128U))
+		snprintf(buf, size, "%s", a);
+	else
+		snprintf(buf, size, "%s/%u", a, plen);
+}

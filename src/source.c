@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "siphash.h"
 #include "source.h"
 #include "util.h"
@@ -355,41 +356,18 @@ static int
 source_key_of(const struct sockaddr *sa, unsigned scope, unsigned prefix_v4,
     unsigned prefix_v6, struct source_key *k)
 {
-	const struct sockaddr_in6 *sin6;
-	const struct sockaddr_in *sin;
-	const uint8_t *b;
+	uint64_t key[2];
 	unsigned plen;
-	int i;
+	int fam;
 
 	memset(k, 0, sizeof(*k));
 	k->scope = scope;
-	if (sa->sa_family == AF_INET) {
-		sin = (const struct sockaddr_in *)sa;
-		k->addr[0] = (uint64_t)ntohl(sin->sin_addr.s_addr) << 32;
-		k->fam = 4;
-	} else if (sa->sa_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)sa;
-		b = sin6->sin6_addr.s6_addr;
-		for (i = 0; i < 8; i++) {
-			k->addr[0] = (k->addr[0] << 8) | b[i];
-			k->addr[1] = (k->addr[1] << 8) | b[8 + i];
-		}
-		k->fam = 6;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			k->addr[0] = k->addr[1] << 32;
-			k->addr[1] = 0;
-			k->fam = 4;
-		}
-	} else
+	if ((fam = addr_key_of(sa, key)) == -1)
 		return -1;
-	plen = k->fam == 4 ? (prefix_v4 > 32 ? 32 : prefix_v4) : (prefix_v6 > 128 ? 128 : prefix_v6);
+	k->fam = (uint8_t)fam;
+	plen = fam == 4 ? (prefix_v4 > 32 ? 32 : prefix_v4) : (prefix_v6 > 128 ? 128 : prefix_v6);
 	k->plen = (uint8_t)plen;
-	if (plen < 64)
-		k->addr[0] = plen == 0 ? 0 : k->addr[0] & (~0ULL << (64 - plen));
-	if (plen <= 64)
-		k->addr[1] = 0;
-	else if (plen < 128)
-		k->addr[1] &= ~0ULL << (128 - plen);
+	addr_key_mask(k->addr, key, plen);
 	return 0;
 }
 
@@ -513,28 +491,7 @@ source_conns(const struct source *s)
 void
 source_get_info(const struct source *s, struct source_info *info)
 {
-	char a[INET6_ADDRSTRLEN];
-	struct in6_addr ia6;
-	struct in_addr ia;
-	uint64_t k0 = s->key.addr[0], k1 = s->key.addr[1];
-	int i;
-
-	if (s->key.fam == 4) {
-		ia.s_addr = htonl((uint32_t)(k0 >> 32));
-		inet_ntop(AF_INET, &ia, a, sizeof(a));
-	} else {
-		for (i = 7; i >= 0; i--) {
-			ia6.s6_addr[i] = (uint8_t)k0;
-			ia6.s6_addr[8 + i] = (uint8_t)k1;
-			k0 >>= 8;
-			k1 >>= 8;
-		}
-		inet_ntop(AF_INET6, &ia6, a, sizeof(a));
-	}
-	if (s->key.plen == (s->key.fam == 4 ? 32 : 128))
-		snprintf(info->addr, sizeof(info->addr), "%s", a);
-	else
-		snprintf(info->addr, sizeof(info->addr), "%s/%u", a, s->key.plen);
+	addr_key_format(info->addr, sizeof(info->addr), s->key.fam, s->key.addr, s->key.plen);
 	info->scope = s->key.scope;
 	info->conns = s->conns;
 	info->accepted = s->accepted;

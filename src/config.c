@@ -767,26 +767,34 @@ config_set_custom(struct config_parse *ps, const struct config_key *k, void *obj
 	return 0;
 }
 
+/*
+ * A rate, "100/s" or "100" ("/s" is optional): the number before the "/s"
+ * in buf (empty when it does not fit, which no parser accepts).
+ */
+static void
+config_rate_number(const char *value, char *buf, size_t size)
+{
+	size_t n = strlen(value);
+
+	if (n >= 2 && strcmp(value + n - 2, "/s") == 0)
+		n -= 2;
+	if (n >= size)
+		n = 0;
+	memcpy(buf, value, n);
+	buf[n] = '\0';
+}
+
 /* "100/s" or "100": a count per second (connect rates). */
 static int
 config_set_rate(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
 {
-	char buf[64], expect[128];
-	size_t n = strlen(value);
+	char buf[64];
 	uint64_t v;
 
-	if (n >= 2 && n < sizeof(buf) && strcmp(value + n - 2, "/s") == 0) {
-		memcpy(buf, value, n - 2);
-		buf[n - 2] = '\0';
-	} else if (n < sizeof(buf))
-		memcpy(buf, value, n + 1);
-	else
-		buf[0] = '\0';
-	if (util_parse_uint(buf, k->max, &v) == -1) {
-		snprintf(expect, sizeof(expect), "expected a rate such as 100/s (a count per "
-		    "second, 0 for none)");
-		return config_bad_value(ps, expect, value);
-	}
+	config_rate_number(value, buf, sizeof(buf));
+	if (util_parse_uint(buf, k->max, &v) == -1)
+		return config_bad_value(ps, "expected a rate such as 100/s (a count per second, "
+		    "0 for none)", value);
 	*config_u64(obj, k) = v;
 	return 0;
 }
@@ -797,16 +805,9 @@ config_set_byte_rate(struct config_parse *ps, const struct config_key *k, void *
     const char *value)
 {
 	char buf[64];
-	size_t n = strlen(value);
 	uint64_t v;
 
-	if (n >= 2 && n < sizeof(buf) && strcmp(value + n - 2, "/s") == 0) {
-		memcpy(buf, value, n - 2);
-		buf[n - 2] = '\0';
-	} else if (n < sizeof(buf))
-		memcpy(buf, value, n + 1);
-	else
-		buf[0] = '\0';
+	config_rate_number(value, buf, sizeof(buf));
 	if (util_parse_size(buf, &v) == -1 || v > k->max)
 		return config_bad_value(ps, "expected bytes per second such as 64K/s (a size with "
 		    "a K, M or G suffix, 0 for no limit)", value);

@@ -1,4 +1,5 @@
-# lib.sh: shared helpers of the integration tests, sourced by every t_*.sh.
+# lib.sh: shared helpers of the integration tests, sourced by every
+# <feature>_<what>.sh.
 #
 # POSIX sh. Each test gets a temporary directory (removed on exit), starts the
 # real daemon with `start_echod INI` on kernel-chosen loopback ports, reads the

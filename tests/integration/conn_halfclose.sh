@@ -1,5 +1,6 @@
-# t_halfclose.sh: when the client shuts down its write side, every echoed byte
-# still arrives, then a clean FIN (never a reset); the server logs reason=eof.
+# conn_halfclose.sh: when the client shuts down its write side, every echoed
+# byte still arrives, then a clean FIN (never a reset); the server logs
+# reason=eof.
 . "$(dirname "$0")/lib.sh"
 
 # A high watermark above what the flood case below sends.

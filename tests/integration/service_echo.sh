@@ -1,6 +1,6 @@
-# t_echo.sh: echo (RFC 862) is byte-exact and binary-safe: 16 MiB of random
-# bytes through the C client, 1 MiB through socat and nc, NUL bytes, no line
-# buffering, and the open/close log lines with their byte counts.
+# service_echo.sh: echo (RFC 862) is byte-exact and binary-safe: 16 MiB of
+# random bytes through the C client, 1 MiB through socat and nc, NUL bytes, no
+# line buffering, and the open/close log lines with their byte counts.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$tmp/echod.ini" <<INI

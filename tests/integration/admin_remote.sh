@@ -47,14 +47,14 @@ printf '[listener e]\nbind = 127.0.0.1:0\nservice = echo\nallow_remote = yes\n' 
 "$ECHOD" -t -c "$tmp/ok4.ini" >"$tmp/t.out" 2>&1 || fail "allow_remote on echo refused"
 
 # Reload: moving the running console to 0.0.0.0 is refused, the old one stays.
-admin_ini "$tmp/echod.ini" "unix:$tmp/admin.sock" "unix_mode = 0600"
+admin_ini "$tmp/echod.ini" "unix:$ADMIN" "unix_mode = 0600"
 start_echod "$tmp/echod.ini"
 admin_ini "$tmp/echod.ini" 0.0.0.0:0
 kill -HUP "$ECHOD_PID"
 expect_log "reload failed errors=1"
 expect_log "config error: .*\[listener admin\] bind: expected a unix socket or a loopback address for the admin console"
-if have_cmd nc && nc -h 2>&1 | grep -q -E -- '-U[[:space:]]'; then
-	printf 'DEBUG\n' | timeout 10 nc -N -U "$tmp/admin.sock" | grep -q '^debug=off' ||
+if have_nc_unix; then
+	admin DEBUG | grep -q '^debug=off' ||
 	    fail "the admin console stopped answering after the refused reload"
 fi
 stop_echod

@@ -34,7 +34,7 @@ out=$(tclient -T 5 fetch -d 'partial line' 127.0.0.1 "$P" 12 2>"$tmp/partial.log
 
 # Binary safety: NULs, 0xff, CR, LF, in a small file, through nc.
 printf 'a\000b\000\000\377\376\r\n\000\r\000z' >"$tmp/bin.in"
-if have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown'; then
+if have_openbsd_nc; then
 	timeout 10 nc -N 127.0.0.1 "$P" <"$tmp/bin.in" >"$tmp/bin.out" 2>"$tmp/nc.log" ||
 	    fail "nc exited with status $? on the binary echo"
 	cmp "$tmp/bin.in" "$tmp/bin.out" || fail "binary bytes changed by the echo (nc)"

@@ -1,7 +1,8 @@
 /*
  * tool.c: what the C test and bench programs have in common (see tool.h).
- * libc only, so a bench script can build a client with plain cc. Called from
- * the program's main thread; only tool_init() and tool_catch() touch state.
+ * libc only, so a bench script can build a client with plain cc. Only
+ * tool_init() and tool_catch() touch state (the main thread calls them at
+ * start-up); the rest is safe from any thread.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -8,7 +8,8 @@
  *
  * libc only, never libechod: the bench scripts build a client with plain
  * `cc -Itests/common bench/loadgen.c tests/common/tool.c`. No state but the
- * program name and the signal flag; any thread may call the rest.
+ * program name and the signal flag, set up by the main thread; any thread
+ * may call the rest.
  */
 #ifndef ECHOD_TOOL_H
 #define ECHOD_TOOL_H
@@ -24,7 +25,7 @@
  * Messages go to stderr as "NAME: message". tool_init() sets NAME (default:
  * the program's file name) and the exit status of tool_die() (default 1).
  * tool_die() flushes stdout first, so what a program printed comes before
- * its last word; the _errno variants append ": strerror(errno)".
+ * its last word; tool_die_errno() appends ": strerror(errno)".
  */
 void	tool_init(const char *name, int die_status);
 void	tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -35,7 +35,8 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not found" >&2;
 
 if [ -z "${LOADGEN:-}" ] || [ -z "${REF_EPOLL:-}" ] || [ -z "${REF_LIBEVENT:-}" ]; then
 	cc=${CC:-cc}
-	$cc -O2 -g -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || exit 1
+	$cc -O2 -g -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" || exit 1
 	$cc -O2 -g -o "$tmp/ref_epoll" "$srcdir/bench/ref_epoll.c" || exit 1
 	$cc -O2 -g -o "$tmp/ref_libevent" "$srcdir/bench/ref_libevent.c" \
 	    $(pkg-config --cflags --libs libevent) || exit 1

@@ -19,25 +19,22 @@
 
 #include <sys/types.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "tool.h"
 
 /* Pattern: a pseudo-random period of prime length, stored with a tail copy
  * so any offset can be sent or compared as one contiguous run. */
@@ -129,8 +126,6 @@ struct loadgen {
 	struct lg_hist		 hist;
 };
 
-static volatile sig_atomic_t loadgen_interrupted;
-
 static void __attribute__((noreturn))
 loadgen_usage(void)
 {
@@ -148,35 +143,6 @@ loadgen_usage(void)
 	    "  -t, --timeout SEC     idle: bound on connect and verify phases (default 60)\n"
 	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
 	exit(2);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-loadgen_fatal(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "loadgen: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static uint64_t
-loadgen_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void
-loadgen_signal_cb(int sig)
-{
-	(void)sig;
-	loadgen_interrupted = 1;
 }
 
 /* Histogram bucket of a value in nanoseconds. */
@@ -236,54 +202,6 @@ hist_percentile(const struct lg_hist *h, double p)
 }
 
 static int
-loadgen_parse_loopback(const char *s, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	char			 host[INET6_ADDRSTRLEN + 2], *p, *end;
-	const char		*colon;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-	unsigned long		 port;
-	size_t			 hl;
-
-	colon = strrchr(s, ':');
-	if (colon == NULL || colon == s)
-		return -1;
-	hl = (size_t)(colon - s);
-	if (hl >= sizeof host)
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
-		return -1;
-	memset(ss, 0, sizeof *ss);
-	p = host;
-	if (*p == '[' && hl > 2 && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		p++;
-	}
-	if (inet_pton(AF_INET, p, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof *sin;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, p, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *sin6;
-		return 0;
-	}
-	return -1;
-}
-
-static int
 loadgen_parse_range(struct loadgen *lg, const char *s)
 {
 	char		 buf[64], *dash;
@@ -312,26 +230,20 @@ loadgen_parse_range(struct loadgen *lg, const char *s)
 static double
 loadgen_parse_double(const char *s, const char *what)
 {
-	char	*end;
-	double	 v;
+	double	v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || v < 0 || v > 86400)
-		loadgen_fatal("bad %s: %s", what, s);
+	if (tool_parse_double(s, 0, 86400, &v) == -1)
+		tool_die("bad %s: %s", what, s);
 	return v;
 }
 
-static unsigned long long
-loadgen_parse_num(const char *s, const char *what, unsigned long long max)
+static uint64_t
+loadgen_parse_num(const char *s, const char *what, uint64_t max)
 {
-	char			*end;
-	unsigned long long	 v;
+	uint64_t	v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *s == '-' || v > max)
-		loadgen_fatal("bad %s: %s", what, s);
+	if (tool_parse_uint(s, 0, max, &v) == -1)
+		tool_die("bad %s: %s", what, s);
 	return v;
 }
 
@@ -402,7 +314,7 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 			break;
 		case 'S':
 			if (loadgen_parse_range(lg, optarg) != 0)
-				loadgen_fatal("bad --src-range (want "
+				tool_die("bad --src-range (want "
 				    "127.x.y.z-127.x.y.z): %s", optarg);
 			break;
 		case 'b':
@@ -418,16 +330,16 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		loadgen_usage();
-	if (loadgen_parse_loopback(argv[optind], &lg->target,
+	if (tool_parse_loopback(argv[optind], &lg->target,
 	    &lg->target_len) != 0)
-		loadgen_fatal("target must be a loopback HOST:PORT "
+		tool_die("target must be a loopback HOST:PORT "
 		    "(127.0.0.0/8 or [::1]): %s", argv[optind]);
 	snprintf(lg->target_str, sizeof lg->target_str, "%s", argv[optind]);
 	if (lg->conns == 0 || lg->size == 0 || lg->window == 0 ||
 	    lg->burst == 0)
-		loadgen_fatal("connections, size, window, burst must be > 0");
+		tool_die("connections, size, window, burst must be > 0");
 	if (lg->src_count != 0 && lg->target.ss_family != AF_INET)
-		loadgen_fatal("--src-range needs an IPv4 target");
+		tool_die("--src-range needs an IPv4 target");
 	if (lg->mode != LOADGEN_STREAM)
 		lg->window = 1;
 }
@@ -441,7 +353,7 @@ loadgen_pattern_init(struct loadgen *lg)
 	lg->pat = malloc(LOADGEN_PERIOD + LOADGEN_CHUNK);
 	lg->rxbuf = malloc(LOADGEN_RXBUF);
 	if (lg->pat == NULL || lg->rxbuf == NULL)
-		loadgen_fatal("out of memory");
+		tool_die("out of memory");
 	for (i = 0; i < LOADGEN_PERIOD; i++) {
 		x ^= x << 13;
 		x ^= x >> 17;
@@ -453,28 +365,12 @@ loadgen_pattern_init(struct loadgen *lg)
 }
 
 static void
-loadgen_raise_nofile(void)
-{
-	struct rlimit	rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-static void
 loadgen_set_events(struct loadgen *lg, struct lg_conn *c, uint32_t events)
 {
-	struct epoll_event	ev;
-
 	if (c->events == events)
 		return;
-	memset(&ev, 0, sizeof ev);
-	ev.events = events;
-	ev.data.ptr = c;
-	if (epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-		loadgen_fatal("epoll_ctl: %s", strerror(errno));
+	if (tool_epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, events, c) != 0)
+		tool_die_errno("epoll_ctl");
 	c->events = events;
 }
 
@@ -498,8 +394,8 @@ loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
 	static unsigned	reported;
 
 	if (reported++ < 5)
-		fprintf(stderr, "loadgen: conn %u: %s%s%s\n", c->index, why,
-		    err ? ": " : "", err ? strerror(err) : "");
+		tool_warn("conn %u: %s%s%s", c->index, why, err ? ": " : "",
+		    err ? strerror(err) : "");
 	if (c->state == LG_S_CONNECTING)
 		lg->connect_errors++;
 	else
@@ -512,18 +408,15 @@ static void
 loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 {
 	struct sockaddr_in	 src;
-	struct epoll_event	 ev;
 	int			 fd, one = 1;
 
-	fd = socket(lg->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = tool_socket(lg->target.ss_family, SOCK_NONBLOCK);
 	if (fd == -1) {
 		c->state = LG_S_CONNECTING;
 		lg->connecting++;
 		loadgen_fail(lg, c, "socket", errno);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (lg->src_count != 0) {
 		/* Let connect() pick the port so the 4-tuple, not the
 		 * source address alone, has to be unique. */
@@ -545,18 +438,14 @@ loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 	lg->live++;
 	c->state = LG_S_CONNECTING;
 	c->tx_off = c->rx_off = c->tx_limit = 0;
-	c->started = loadgen_now();
+	c->started = tool_now_ns();
 	lg->connecting++;
-	if (connect(fd, (struct sockaddr *)&lg->target, lg->target_len) != 0 &&
-	    errno != EINPROGRESS) {
+	if (tool_connect(fd, &lg->target, lg->target_len) == -1) {
 		loadgen_fail(lg, c, "connect", errno);
 		return;
 	}
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLOUT;
-	ev.data.ptr = c;
-	if (epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		loadgen_fatal("epoll_ctl add: %s", strerror(errno));
+	if (tool_epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, EPOLLOUT, c) != 0)
+		tool_die_errno("epoll_ctl add");
 	c->events = EPOLLOUT;
 }
 
@@ -571,7 +460,7 @@ loadgen_send(struct loadgen *lg, struct lg_conn *c)
 	while (c->tx_off < c->tx_limit) {
 		if (c->tx_off % lg->size == 0) {
 			msg = c->tx_off / lg->size;
-			c->stamps[msg % lg->window] = loadgen_now();
+			c->stamps[msg % lg->window] = tool_now_ns();
 		}
 		/* Never cross a message boundary: stamps are per message. */
 		end = (c->tx_off / lg->size + 1) * lg->size;
@@ -695,7 +584,7 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 			loadgen_fail(lg, c, "echoed bytes differ", 0);
 			return;
 		}
-		now = loadgen_now();
+		now = tool_now_ns();
 		msg = c->rx_off / lg->size;
 		c->rx_off += (uint64_t)n;
 		/* Complete every message whose last byte just arrived. */
@@ -713,12 +602,9 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 static void
 loadgen_connected(struct loadgen *lg, struct lg_conn *c)
 {
-	socklen_t	len = sizeof(int);
-	int		err = 0;
+	int	err;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err != 0) {
+	if ((err = tool_sock_error(c->fd)) != 0) {
 		loadgen_fail(lg, c, "connect", err);
 		return;
 	}
@@ -792,7 +678,7 @@ loadgen_poll(struct loadgen *lg, uint64_t deadline)
 	uint64_t		now;
 	int			n, i, ms;
 
-	now = loadgen_now();
+	now = tool_now_ns();
 	ms = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
 	if (ms > 100)
 		ms = 100;
@@ -800,7 +686,7 @@ loadgen_poll(struct loadgen *lg, uint64_t deadline)
 	if (n == -1) {
 		if (errno == EINTR)
 			return;
-		loadgen_fatal("epoll_wait: %s", strerror(errno));
+		tool_die_errno("epoll_wait");
 	}
 	for (i = 0; i < n; i++)
 		loadgen_dispatch(lg, evs[i].data.ptr, evs[i].events);
@@ -817,9 +703,9 @@ loadgen_finished(struct loadgen *lg)
 static void
 loadgen_run_traffic(struct loadgen *lg)
 {
-	while (!loadgen_interrupted) {
+	while (!tool_signalled) {
 		loadgen_open_more(lg);
-		if (loadgen_now() >= lg->t_end || loadgen_finished(lg))
+		if (tool_now_ns() >= lg->t_end || loadgen_finished(lg))
 			break;
 		/* Every connection failed: waiting out the run is pointless. */
 		if (lg->live == 0 && lg->next_connect == lg->conns)
@@ -838,8 +724,8 @@ loadgen_run_idle(struct loadgen *lg)
 	unsigned	 i, live;
 	struct lg_conn	*c;
 
-	bound = loadgen_now() + (uint64_t)(lg->timeout * 1e9);
-	while (!loadgen_interrupted && loadgen_now() < bound) {
+	bound = tool_now_ns() + (uint64_t)(lg->timeout * 1e9);
+	while (!tool_signalled && tool_now_ns() < bound) {
 		loadgen_open_more(lg);
 		if (lg->next_connect == lg->conns && lg->connecting == 0 &&
 		    lg->held + lg->errors + lg->connect_errors >= lg->conns)
@@ -848,10 +734,10 @@ loadgen_run_idle(struct loadgen *lg)
 	}
 	printf("established=%u errors=%" PRIu64 " connect_errors=%" PRIu64
 	    " setup_s=%.3f\n", lg->held, lg->errors, lg->connect_errors,
-	    (double)(loadgen_now() - lg->t_begin) / 1e9);
+	    (double)(tool_now_ns() - lg->t_begin) / 1e9);
 	fflush(stdout);
-	hold_end = loadgen_now() + (uint64_t)(lg->duration * 1e9);
-	while (!loadgen_interrupted && loadgen_now() < hold_end)
+	hold_end = tool_now_ns() + (uint64_t)(lg->duration * 1e9);
+	while (!tool_signalled && tool_now_ns() < hold_end)
 		loadgen_poll(lg, hold_end);
 	/* Second round-trip on every held connection. */
 	live = 0;
@@ -864,9 +750,9 @@ loadgen_run_idle(struct loadgen *lg)
 		loadgen_send(lg, c);
 		live++;
 	}
-	bound = loadgen_now() + (uint64_t)(lg->timeout * 1e9);
+	bound = tool_now_ns() + (uint64_t)(lg->timeout * 1e9);
 	failed = lg->errors;
-	while (!loadgen_interrupted && loadgen_now() < bound &&
+	while (!tool_signalled && tool_now_ns() < bound &&
 	    lg->verified + (lg->errors - failed) < live)
 		loadgen_poll(lg, bound);
 }
@@ -910,28 +796,26 @@ int
 main(int argc, char **argv)
 {
 	struct loadgen	 lg;
-	struct sigaction sa;
 	unsigned	 i;
 	double		 measured;
 	uint64_t	 stop;
 	int		 ok;
 
+	tool_init("loadgen", 2);
 	memset(&lg, 0, sizeof lg);
 	loadgen_parse_args(&lg, argc, argv);
-	loadgen_raise_nofile();
+	tool_raise_nofile(UINT64_MAX);
 	loadgen_pattern_init(&lg);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = loadgen_signal_cb;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tool_catch(SIGINT);
+	tool_catch(SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 
 	lg.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (lg.epfd == -1)
-		loadgen_fatal("epoll_create1: %s", strerror(errno));
+		tool_die_errno("epoll_create1");
 	lg.slots = calloc(lg.conns, sizeof *lg.slots);
 	if (lg.slots == NULL)
-		loadgen_fatal("out of memory");
+		tool_die("out of memory");
 	for (i = 0; i < lg.conns; i++) {
 		lg.slots[i].fd = -1;
 		lg.slots[i].index = i;
@@ -939,16 +823,16 @@ main(int argc, char **argv)
 		    LOADGEN_PERIOD);
 		lg.slots[i].stamps = calloc(lg.window, sizeof(uint64_t));
 		if (lg.slots[i].stamps == NULL)
-			loadgen_fatal("out of memory");
+			tool_die("out of memory");
 	}
 
-	lg.t_begin = loadgen_now();
+	lg.t_begin = tool_now_ns();
 	if (lg.mode == LOADGEN_IDLE) {
 		lg.warmup = 0;
 		lg.t_measure = lg.t_begin;
 		lg.t_end = UINT64_MAX;
 		loadgen_run_idle(&lg);
-		stop = loadgen_now();
+		stop = tool_now_ns();
 		measured = (double)(stop - lg.t_begin) / 1e9;
 	} else {
 		lg.t_measure = lg.t_begin + (uint64_t)(lg.warmup * 1e9);
@@ -959,7 +843,7 @@ main(int argc, char **argv)
 			lg.warmup = 0;
 		}
 		loadgen_run_traffic(&lg);
-		stop = loadgen_now();
+		stop = tool_now_ns();
 		if (stop > lg.t_end)
 			stop = lg.t_end;
 		measured = stop > lg.t_measure ?
@@ -967,7 +851,7 @@ main(int argc, char **argv)
 	}
 	loadgen_report(&lg, measured);
 
-	ok = lg.errors == 0 && lg.connect_errors == 0 && !loadgen_interrupted;
+	ok = lg.errors == 0 && lg.connect_errors == 0 && !tool_signalled;
 	if (lg.mode == LOADGEN_IDLE && lg.verified != lg.conns)
 		ok = 0;
 	if (lg.max_requests != 0 && lg.done_total < lg.max_requests)

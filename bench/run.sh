@@ -75,7 +75,8 @@ bench_log() {
 bench_compile() {
 	local cc=${CC:-cc} flags="-O2 -g -Wall -Wextra"
 	bench_log "compiling bench programs into $tmp"
-	$cc $flags -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || exit 1
+	$cc $flags -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" || exit 1
 	$cc $flags -o "$tmp/ref_epoll" "$srcdir/bench/ref_epoll.c" || exit 1
 	$cc $flags -o "$tmp/ref_libevent" "$srcdir/bench/ref_libevent.c" \
 	    $(pkg-config --cflags --libs libevent) || exit 1

@@ -6,7 +6,7 @@
 # "-ERR timeout".
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
+have_openbsd_nc ||
     skip "OpenBSD nc (with -N) not installed"
 
 cat >"$tmp/echod.ini" <<INI
@@ -28,13 +28,6 @@ INI
 start_echod "$tmp/echod.ini"
 P=$(port_of cmd) || fail "no listening line for the command listener"
 
-talk()
-{
-	timeout 30 nc -N 127.0.0.1 "$P" <"$tmp/$1.in" >"$tmp/$1.raw" 2>"$tmp/$1.nc" ||
-	    fail "$1: nc exited with status $?"
-	tr -d '\r' <"$tmp/$1.raw" >"$tmp/$1.out"
-}
-
 # Out-of-order completion, in-order replies: the long sleeps come first.
 : >"$tmp/order.in"
 : >"$tmp/order.exp"
@@ -44,7 +37,7 @@ for i in 1 2 3 4 5 6; do
 	printf '+OK slept %d ms\n+OK %d\n+OK %s\n' "$ms" "$i" \
 	    "$(printf '%s' "$i" | md5sum | cut -d' ' -f1)" >>"$tmp/order.exp"
 done
-talk order
+talk order 30
 diff -u "$tmp/order.exp" "$tmp/order.out" >&2 || fail "pipelined replies out of order"
 
 # 300 commands in one burst, far more than max_pending (8): reading pauses
@@ -57,7 +50,7 @@ while [ "$i" -lt 100 ]; do
 	printf '+OK slept %d ms\n+OK n%d\n+OK PONG\n' $((i % 3)) "$i" >>"$tmp/burst.exp"
 	i=$((i + 1))
 done
-talk burst
+talk burst 30
 diff -u "$tmp/burst.exp" "$tmp/burst.out" >&2 || fail "burst: replies missing or out of order"
 expect_log "conn=[0-9]+ command reading paused pending=8"
 expect_log "conn=[0-9]+ command reading resumed pending=[0-7]"
@@ -65,7 +58,7 @@ expect_log "conn=[0-9]+ command reading resumed pending=[0-7]"
 # job_timeout (2s): the client gets an error at the deadline, not the result.
 printf 'SLEEP 5000\nPING\n' >"$tmp/timeout.in"
 t0=$(date +%s)
-talk timeout
+talk timeout 30
 t1=$(date +%s)
 printf -- '-ERR timeout\n+OK PONG\n' | diff -u - "$tmp/timeout.out" >&2 || fail "no timeout reply"
 [ $((t1 - t0)) -le 4 ] || fail "timeout reply took $((t1 - t0)) s (job_timeout 2s)"
@@ -135,6 +128,6 @@ printf '+OK slept 100 ms\n+OK slept 100 ms\n+OK slept 100 ms\n+OK slept 100 ms\n
     diff -u - "$tmp/own.out" >&2 || fail "one connection's pipeline was refused"
 # The queue drained: jobs are accepted again.
 printf 'SLEEP 10\n' >"$tmp/again.in"
-talk again
+talk again 30
 [ "$(cat "$tmp/again.out")" = "+OK slept 10 ms" ] || fail "queue not usable after busy"
 stop_echod

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -25,6 +24,7 @@
 #include "loop.h"
 #include "service.h"
 #include "stats.h"
+#include "unit.h"
 #include "util.h"
 
 static struct event_base *base;
@@ -42,13 +42,10 @@ test_closed_hook(struct conn *c, void *owner)
 static void
 setup(void)
 {
-	const char *why = NULL;
-
 	signal(SIGPIPE, SIG_IGN);
 	log_init();
 	log_set_level(LOG_L_WARNING);
-	base = loop_base_new(&why);
-	ck_assert_ptr_nonnull(base);
+	base = unit_base_new();
 	conn_init(base);
 	conn_set_closed_hook(test_closed_hook);
 	conn_set_limits(64 * 1024, 16 * 1024, 200);
@@ -68,19 +65,15 @@ teardown(void)
 static struct conn *
 open_svc(const struct service *svc, const void *svc_conf, uint64_t idle_ms, int *peer)
 {
-	static const struct sockaddr_un unix_peer = { .sun_family = AF_UNIX };
 	struct conn_params p;
 	struct conn *c;
-	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	*peer = sv[1];
 	memset(&p, 0, sizeof(p));
 	p.svc = svc;
 	p.svc_conf = svc_conf;
 	p.owner_name = "test";
 	p.idle_timeout_ms = idle_ms;
-	c = conn_new(&p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
+	c = unit_conn_pair(&p, peer);
 	conn_start(c);
 	return c;
 }
@@ -91,13 +84,6 @@ open_pair(const struct service *svc, int *peer)
 	return open_svc(svc, NULL, 0, peer);
 }
 
-static void
-spin(int rounds)
-{
-	while (rounds-- > 0)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-}
-
 /* Read whatever is available within a bounded number of loop turns. */
 static size_t
 drain_peer(int peer, char *buf, size_t size, int rounds)
@@ -106,7 +92,7 @@ drain_peer(int peer, char *buf, size_t size, int rounds)
 	ssize_t n;
 
 	while (rounds-- > 0 && got < size) {
-		spin(1);
+		unit_spin(base, 1);
 		n = read(peer, buf + got, size - got);
 		if (n > 0)
 			got += (size_t)n;
@@ -188,7 +174,7 @@ START_TEST(test_backpressure)
 	/* The peer only writes: the echo output piles up until reading stops. */
 	for (i = 0; i < 400; i++) {
 		n = write(peer, chunk, sizeof(chunk));
-		spin(1);
+		unit_spin(base, 1);
 		if (n < 0 && errno == EAGAIN && !conn_reading(c))
 			break;
 	}
@@ -198,7 +184,7 @@ START_TEST(test_backpressure)
 	for (i = 0; i < 1000 && !conn_reading(c); i++) {
 		while (read(peer, sink, sizeof(sink)) > 0)
 			;
-		spin(1);
+		unit_spin(base, 1);
 	}
 	ck_assert(conn_reading(c));
 	close(peer);
@@ -254,10 +240,10 @@ gone_within(uint64_t id, unsigned ms)
 	unsigned i;
 
 	for (i = 0; i < ms / 10 && conn_find(id) != NULL; i++) {
-		spin(1);
+		unit_spin(base, 1);
 		usleep(10 * 1000);
 	}
-	spin(1);
+	unit_spin(base, 1);
 	return conn_find(id) == NULL;
 }
 
@@ -275,7 +261,7 @@ START_TEST(test_watch_peer)
 	c = open_pair(&service_waiting, &peer);
 	id = conn_id(c);
 	ck_assert_int_eq(write(peer, "x", 1), 1);
-	spin(3);
+	unit_spin(base, 3);
 	ck_assert(!conn_reading(c));
 	close(peer);
 	ck_assert(!gone_within(id, 400));
@@ -289,7 +275,7 @@ START_TEST(test_watch_peer)
 	id = conn_id(c);
 	conn_watch_peer(c, 1);
 	shutdown(peer, SHUT_WR);
-	spin(3);
+	unit_spin(base, 3);
 	ck_assert_int_eq(conn_state(c), CONN_S_HALFCLOSED);
 	ck_assert(!gone_within(id, 500));
 	/* ...and goes once it closes. */
@@ -309,13 +295,13 @@ START_TEST(test_finish_lingers)
 	/* the client already sent bytes: the reply must still arrive whole */
 	c = open_svc(&service_daytime, &daytime_rfc3339, 0, &peer);
 	ck_assert_int_eq(write(peer, "ignored input", 13), 13);
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_int_eq(conn_state(c), CONN_S_LINGER);
 	n = read(peer, in, sizeof(in) - 1);
 	ck_assert_int_eq(n, 22);               /* YYYY-MM-DDTHH:MM:SSZ\r\n */
 	ck_assert_int_eq(in[20], '\r');
 	close(peer);
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_uint_eq(conn_count(), 0);
 }
 END_TEST
@@ -417,7 +403,7 @@ START_TEST(test_write_fail_close_twice_in_one_callback)
 	ck_assert_int_eq(write(peer, "x", 1), 1);
 	close(peer);                          /* writes to c now fail with EPIPE */
 	for (i = 0; i < 50 && victim_closes == 0; i++)
-		spin(1);
+		unit_spin(base, 1);
 	/* The close ran once, after the callback, with the first reason. */
 	ck_assert_int_eq(victim_closes, 1);
 	ck_assert_int_eq(victim_reason, CONN_R_RESET);
@@ -461,7 +447,7 @@ START_TEST(test_close_with_reference_held)
 	ck_assert_uint_eq(conn_pending(c), 0);
 	ck_assert_uint_eq(conn_count(), 0);
 	conn_unref(c);               /* the last reference: freed now, outside any callback */
-	spin(2);
+	unit_spin(base, 2);
 	close(peer);
 }
 END_TEST

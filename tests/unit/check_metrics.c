@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "stats.h"
 #include "util.h"
+#include "unit.h"
 
 static struct event_base *base;
 
@@ -69,13 +70,10 @@ END_TEST
 static void
 setup(void)
 {
-	const char *why = NULL;
-
 	signal(SIGPIPE, SIG_IGN);
 	log_init();
 	log_set_level(LOG_L_WARNING);
-	base = loop_base_new(&why);
-	ck_assert_ptr_nonnull(base);
+	base = unit_base_new();
 }
 
 static void

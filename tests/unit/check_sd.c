@@ -36,6 +36,7 @@
 #include "loop.h"
 #include "pool.h"
 #include "sd.h"
+#include "unit.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- sd */
@@ -44,10 +45,9 @@
 START_TEST(test_status_line)
 {
 	struct event_base *base;
-	const char *why = NULL;
 	char buf[256], *err = NULL;
 
-	ck_assert_ptr_nonnull(base = loop_base_new(&why));
+	base = unit_base_new();
 	loop_start(base);
 	conn_init(base);
 	ck_assert_msg(pool_init(base, 1, 16, 0, &err) == 0, "%s", err);

@@ -1,5 +1,6 @@
-# t_halfclose.sh: when the client shuts down its write side, every echoed byte
-# still arrives, then a clean FIN (never a reset); the server logs reason=eof.
+# conn_halfclose.sh: when the client shuts down its write side, every echoed
+# byte still arrives, then a clean FIN (never a reset); the server logs
+# reason=eof.
 . "$(dirname "$0")/lib.sh"
 
 # A high watermark above what the flood case below sends.
@@ -42,7 +43,7 @@ grep -q 'flood: received=8388608 eof=clean' "$tmp/flood.out" ||
 expect_log "close listener=echo .*reason=eof bytes_in=8388608 bytes_out=8388608 "
 
 # The same with nc: it shuts down after stdin's EOF and exits at the server's FIN.
-if have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown'; then
+if have_openbsd_nc; then
 	out=$(printf 'hello, half-closed world' | timeout 10 nc -N 127.0.0.1 "$P") ||
 	    fail "nc -N did not finish (status $?)"
 	[ "$out" = "hello, half-closed world" ] || fail "nc -N got '$out'"

@@ -1,4 +1,4 @@
-# t_services.sh: the exact output of every RFC service: discard (863),
+# service_output.sh: the exact output of every RFC service: discard (863),
 # chargen (864), daytime (867, ctime and RFC 3339), time (868); answer-and-
 # close services keep their reply when the client already sent bytes.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
-# t_cli.sh: command line: -V, -h, usage errors (exit 64), -t on a good config
-# (exit 0, "configuration OK"), -t on a missing file (exit 78), start and
-# stop with the long options.
+# cli_options.sh: command line: -V, -h, usage errors (exit 64), -t on a good
+# config (exit 0, "configuration OK"), -t on a missing file (exit 78), start
+# and stop with the long options.
 . "$(dirname "$0")/lib.sh"
 
 # run_echod ARGS...: run the daemon to completion (bounded); status in RC,

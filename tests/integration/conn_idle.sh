@@ -1,4 +1,4 @@
-# t_idle.sh: idle_timeout closes a quiet connection (cleanly, with a
+# conn_idle.sh: idle_timeout closes a quiet connection (cleanly, with a
 # reason=idle-timeout log line); traffic keeps a connection alive; a listener
 # without a short idle_timeout leaves it open.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# t_sample_conf.sh: conf/echod.ini passes -t, binds only loopback addresses,
+# config_sample.sh: conf/echod.ini passes -t, binds only loopback addresses,
 # and (with its ports switched to kernel-chosen ones) serves echo, discard,
 # chargen, daytime and time.
 . "$(dirname "$0")/lib.sh"

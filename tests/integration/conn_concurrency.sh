@@ -1,4 +1,4 @@
-# t_concurrency.sh: 1000 echo connections open at once, each doing a round
+# conn_concurrency.sh: 1000 echo connections open at once, each doing a round
 # trip while all are open; several bulk transfers in parallel; every
 # connection is logged open and closed.
 . "$(dirname "$0")/lib.sh"

@@ -1,7 +1,7 @@
-# t_shutdown.sh: SIGTERM stops accepting, delivers every byte already read and
-# owed to a client (even one that only starts reading later), closes idle
-# connections, and exits 0; shutdown_timeout bounds the wait; a second signal
-# exits at once; SIGINT is graceful too.
+# shutdown_signals.sh: SIGTERM stops accepting, delivers every byte already
+# read and owed to a client (even one that only starts reading later), closes
+# idle connections, and exits 0; shutdown_timeout bounds the wait; a second
+# signal exits at once; SIGINT is graceful too.
 . "$(dirname "$0")/lib.sh"
 
 # conf TIMEOUT [HIGH LOW]: an echo listener with the given shutdown_timeout

@@ -1,4 +1,4 @@
-# t_backpressure.sh: a client that sends 64 MiB and never reads stalls once
+# conn_backpressure.sh: a client that sends 64 MiB and never reads stalls once
 # the pending output passes the high watermark: the server's RSS stays bounded,
 # it does not spin, it keeps serving others, and it resumes (everything is
 # echoed) once the client reads. A chargen client that never reads is bounded

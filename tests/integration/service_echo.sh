@@ -1,6 +1,6 @@
-# t_echo.sh: echo (RFC 862) is byte-exact and binary-safe: 16 MiB of random
-# bytes through the C client, 1 MiB through socat and nc, NUL bytes, no line
-# buffering, and the open/close log lines with their byte counts.
+# service_echo.sh: echo (RFC 862) is byte-exact and binary-safe: 16 MiB of
+# random bytes through the C client, 1 MiB through socat and nc, NUL bytes, no
+# line buffering, and the open/close log lines with their byte counts.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$tmp/echod.ini" <<INI
@@ -34,7 +34,7 @@ out=$(tclient -T 5 fetch -d 'partial line' 127.0.0.1 "$P" 12 2>"$tmp/partial.log
 
 # Binary safety: NULs, 0xff, CR, LF, in a small file, through nc.
 printf 'a\000b\000\000\377\376\r\n\000\r\000z' >"$tmp/bin.in"
-if have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown'; then
+if have_openbsd_nc; then
 	timeout 10 nc -N 127.0.0.1 "$P" <"$tmp/bin.in" >"$tmp/bin.out" 2>"$tmp/nc.log" ||
 	    fail "nc exited with status $? on the binary echo"
 	cmp "$tmp/bin.in" "$tmp/bin.out" || fail "binary bytes changed by the echo (nc)"

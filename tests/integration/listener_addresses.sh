@@ -1,4 +1,4 @@
-# t_addresses.sh: bind forms: [::1]:0, *:0 (IPv4 and IPv6), several
+# listener_addresses.sh: bind forms: [::1]:0, *:0 (IPv4 and IPv6), several
 # comma-separated addresses on one listener, unix sockets with unix_mode (and
 # a restart on the same path), and reuse_port shared by two daemons.
 . "$(dirname "$0")/lib.sh"

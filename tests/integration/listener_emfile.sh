@@ -1,6 +1,6 @@
-# t_emfile.sh: when accept fails with EMFILE the listener pauses and retries
-# on a timer (no busy loop, no crash, established clients still served) and
-# serves waiting clients once descriptors are free again.
+# listener_emfile.sh: when accept fails with EMFILE the listener pauses and
+# retries on a timer (no busy loop, no crash, established clients still
+# served) and serves waiting clients once descriptors are free again.
 . "$(dirname "$0")/lib.sh"
 
 HZ=$(getconf CLK_TCK)

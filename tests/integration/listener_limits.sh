@@ -1,4 +1,4 @@
-# t_limits.sh: at max_connections (per listener, then the global [server]
+# listener_limits.sh: at max_connections (per listener, then the global [server]
 # limit) the listener pauses: a new client's TCP connect succeeds (backlog)
 # but it gets no service until a slot frees, then the listener resumes.
 . "$(dirname "$0")/lib.sh"

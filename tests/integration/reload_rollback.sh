@@ -1,4 +1,4 @@
-# t_reload_rollback.sh: a reload refused at one of its committing steps keeps
+# reload_rollback.sh: a reload refused at one of its committing steps keeps
 # the running configuration whole. (1) The new log sink cannot be opened:
 # metrics must not have moved to the new address. (2) The new metrics
 # address is taken: the log sink it had switched to is switched back, so the

@@ -1,4 +1,4 @@
-# t_config_errors.sh: bad configurations give exit 78 (EX_CONFIG) with a
+# config_errors.sh: bad configurations give exit 78 (EX_CONFIG) with a
 # message naming file, line and key, both with -t and at start-up (where the
 # daemon must not become ready); -t reports every error; a bind failure at
 # start-up is fatal with a clear message.

@@ -1,4 +1,4 @@
-# t_reload.sh: SIGHUP adds and removes listeners while an established
+# reload_sighup.sh: SIGHUP adds and removes listeners while an established
 # connection stays open and keeps echoing; changed limits and the log level
 # apply; a broken config (bad values, or a bind that fails) is rejected with
 # every error logged and the daemon keeps serving on the old configuration.

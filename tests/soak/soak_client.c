@@ -1632,8 +1632,11 @@ soak_admin_stats_line(const char *l)
 static int
 soak_admin_pick(void)
 {
-	size_t i, start = (size_t)(soak_rand() % soak_nconns);
+	size_t i, start;
 
+	if (soak_nconns == 0)
+		return 0;
+	start = (size_t)(soak_rand() % soak_nconns);
 	for (i = 0; i < soak_nconns; i++) {
 		struct soak_conn *c = &soak_conns[(start + i) % soak_nconns];
 

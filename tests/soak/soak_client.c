@@ -685,8 +685,11 @@ soak_conn_connect(struct soak_conn *c)
 	socklen_t sl = sizeof(ss);
 	int one = 1, fd;
 
+	/* Every field from tx on belongs to one connection: start afresh. */
 	memset(&c->tx, 0, sizeof(*c) - offsetof(struct soak_conn, tx));
+	memset(&ss, 0, sizeof(ss));
 	c->gen++;
+	c->lport = 0;
 	c->seed = soak_rand();
 	c->progress_ms = soak_now_ms();
 	fd = socket(t->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

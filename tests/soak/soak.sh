@@ -350,7 +350,10 @@ awk -v sdlog="$ALL_LOGS" '
 		while ((getline l < sdlog) > 0) {
 			if (l !~ / close listener=/ || l !~ /peer=127\.0\.0\.1:/)
 				continue
+			# one local port may serve two listeners: key by both
+			ln = l; sub(/.* close listener=/, "", ln); sub(/ .*/, "", ln)
 			p = l; sub(/.*peer=127\.0\.0\.1:/, "", p); sub(/ .*/, "", p)
+			p = ln ":" p
 			b = l; sub(/.*bytes_out=/, "", b); sub(/ .*/, "", b)
 			r = l; sub(/.*reason=/, "", r); sub(/ .*/, "", r)
 			out[p] = b; why[p] = r
@@ -358,6 +361,7 @@ awk -v sdlog="$ALL_LOGS" '
 	}
 	{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		f["port"] = f["listener"] ":" f["port"]
 		n++
 		if (f["end"] == "eof") {
 			if (!(f["port"] in out)) { bad++; print "no close record for " $0; next }
@@ -470,6 +474,11 @@ grep -q -- '-O0' "$top_builddir/Makefile" 2>/dev/null && BUILD="$BUILD, debug (-
 	echo
 	if [ -n "$FAILS" ]; then
 		echo "== failures$FAILS"
+		if [ -s "$tmp/client.err" ]; then
+			echo
+			echo "== soak_client's first errors"
+			head -n 20 "$tmp/client.err"
+		fi
 	else
 		echo "== all checks passed"
 	fi

@@ -104,6 +104,15 @@ enum soak_kind {
 
 enum soak_target { SOAK_T_ECHO, SOAK_T_CHARGEN, SOAK_T_DISCARD, SOAK_T_COMMAND, SOAK_T_TLS,
 	SOAK_T_COUNT };
+/*
+ * The daemon's listener of each target has the option's name (soak.sh's
+ * configuration): CONNS and the close records name the listener, and one
+ * local port may be in use towards two listeners at once, so a connection
+ * is known by listener and port.
+ */
+static const char *soak_target_names[SOAK_T_COUNT] = {
+	"echo", "chargen", "discard", "command", "tls",
+};
 
 /* What received bytes are checked against. */
 enum soak_verify { SOAK_V_ECHO, SOAK_V_CHARGEN, SOAK_V_NONE, SOAK_V_LINES };
@@ -632,8 +641,9 @@ soak_final(struct soak_conn *c, const char *how)
 {
 	if (soak_finals == NULL || !soak_draining || c->lport == 0)
 		return;
-	fprintf(soak_finals, "kind=%s port=%u received=%" PRIu64 " sent=%" PRIu64 " end=%s\n",
-	    soak_kinds[c->kind].name, c->lport, c->rx, c->tx, how);
+	fprintf(soak_finals, "kind=%s listener=%s port=%u received=%" PRIu64 " sent=%" PRIu64
+	    " end=%s\n", soak_kinds[c->kind].name, soak_target_names[soak_kinds[c->kind].target],
+	    c->lport, c->rx, c->tx, how);
 }
 
 /* The connection ended as planned (or by the server's shutdown, or a kill). */
@@ -1657,10 +1667,11 @@ soak_admin_pick(void)
 static void
 soak_admin_conns_line(const char *l)
 {
-	char pat[48];
+	char pat[80];
 	uint64_t id;
 
-	snprintf(pat, sizeof(pat), " peer=127.0.0.1:%u ", soak_adm.victim_port);
+	snprintf(pat, sizeof(pat), " listener=%s peer=127.0.0.1:%u ",
+	    soak_target_names[soak_kinds[soak_adm.victim->kind].target], soak_adm.victim_port);
 	if (strstr(l, pat) != NULL && sscanf(l, "conn=%" SCNu64, &id) == 1)
 		soak_adm.victim_id = id;
 }
@@ -1916,6 +1927,7 @@ soak_usage(void)
 	    "         --command HOST:PORT --tls HOST:PORT --tls-ca FILE --admin PATH --pid PID\n"
 	    "         [--samples FILE] [--finals FILE] [--report FILE] [--max-seconds N]\n"
 	    "         [--seed N] [--kill-ms MS] [--mix KIND=N,...]\n"
+	    "Each address is that of the daemon's listener of the option's name.\n"
 	    "SIGUSR1 starts the drain (the server is about to shut down).\nkinds:");
 	for (k = 0; k < SOAK_K_COUNT; k++)
 		fprintf(stderr, " %s=%d", soak_kinds[k].name, soak_kinds[k].count);

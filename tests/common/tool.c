@@ -387,3 +387,68 @@ tool_raise_nofile(uint64_t want)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
+
+/* Bucket of v: values below 2^SUB_BITS have their own; above, the top
+ * SUB_BITS bits of v (the leading 1 and SUB_BITS - 1 more) pick it. */
+static unsigned
+tool_hist_index(uint64_t v)
+{
+	unsigned msb, e;
+
+	if (v < (1U << TOOL_HIST_SUB_BITS))
+		return (unsigned)v;
+	msb = 63 - (unsigned)__builtin_clzll(v);
+	e = msb - TOOL_HIST_SUB_BITS + 1;
+	return e * TOOL_HIST_HALF + (unsigned)(v >> e);
+}
+
+/* Midpoint of a bucket: the value reported for it. */
+static uint64_t
+tool_hist_value(unsigned idx)
+{
+	unsigned e, m;
+
+	if (idx < (1U << TOOL_HIST_SUB_BITS))
+		return idx;
+	e = idx / TOOL_HIST_HALF - 1;
+	m = idx - e * TOOL_HIST_HALF;
+	return ((uint64_t)m << e) + ((1ULL << e) >> 1);
+}
+
+void
+tool_hist_add(struct tool_hist *h, uint64_t v)
+{
+	h->count[tool_hist_index(v)]++;
+	h->total++;
+	if (v > h->max)
+		h->max = v;
+}
+
+uint64_t
+tool_hist_percentile(const struct tool_hist *h, double p)
+{
+	uint64_t want, seen = 0, v;
+	unsigned i;
+
+	if (h->total == 0)
+		return 0;
+	want = (uint64_t)(p * (double)h->total + 0.999999);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < TOOL_HIST_BUCKETS; i++) {
+		seen += h->count[i];
+		if (seen >= want) {
+			v = tool_hist_value(i);
+			return v > h->max ? h->max : v;
+		}
+	}
+	return h->max;
+}
+
+int
+tool_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}

@@ -2,9 +2,10 @@
  * tool.h: what the C test and bench programs have in common: the test client
  * and helpers (tests/integration: tclient, proxy_recv, sd_helper) and the
  * bench clients (bench: loadgen, pool_load, tls_pingpong, acl_bench,
- * proxy_parse). Messages and exits named after the program, monotonic clocks,
- * strict number parsing, loopback and unix addresses, socket set-up, whole
- * reads and writes, the descriptor limit.
+ * proxy_parse) and the soak client (tests/soak: soak_client). Messages and
+ * exits named after the program, monotonic clocks, strict number parsing,
+ * loopback and unix addresses, socket set-up, whole reads and writes, the
+ * descriptor limit, a latency histogram.
  *
  * libc only, never libechod: the bench scripts build a client with plain
  * `cc -Itests/common bench/loadgen.c tests/common/tool.c`. No state but the
@@ -89,5 +90,26 @@ int	tool_read_all(int fd, void *buf, size_t len);
 /* Raise the soft RLIMIT_NOFILE towards want (UINT64_MAX: the hard limit);
  * never lowers it, never above the hard limit. Best effort. */
 void	tool_raise_nofile(uint64_t want);
+
+/*
+ * A log-linear histogram of values in any unit (loadgen: ns, soak_client:
+ * us): exact below 64, then 32 buckets per power of two, so a percentile is
+ * within 1.6 % of the true value. The caller owns it; zeroed, it is empty.
+ * tool_hist_percentile: p in [0, 1]; the midpoint of the bucket holding the
+ * p-th value (never above max), 0 when empty.
+ */
+#define TOOL_HIST_SUB_BITS	6
+#define TOOL_HIST_HALF		(1 << (TOOL_HIST_SUB_BITS - 1))
+#define TOOL_HIST_BUCKETS	((64 - TOOL_HIST_SUB_BITS + 2) * TOOL_HIST_HALF)
+struct tool_hist {
+	uint64_t	count[TOOL_HIST_BUCKETS];
+	uint64_t	total;
+	uint64_t	max;
+};
+void	 tool_hist_add(struct tool_hist *h, uint64_t v);
+uint64_t tool_hist_percentile(const struct tool_hist *h, double p);
+
+/* qsort() comparator of uint64_t, ascending. */
+int	tool_cmp_u64(const void *a, const void *b);
 
 #endif

@@ -602,14 +602,6 @@ tclient_cmd_flood(int argc, char **argv)
 	return TCLIENT_EX_OK;
 }
 
-static int
-tclient_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Send msg and wait until exactly it comes back; -1 if nothing came by `until_ms`. */
 static int
 tclient_roundtrip(int fd, const char *msg, size_t len, const char *what, uint64_t until_ms)
@@ -678,7 +670,7 @@ tclient_cmd_rtt(int argc, char **argv)
 		lat[i] = tool_now_us() - t0;
 	}
 	close(fd);
-	qsort(lat, count, sizeof(*lat), tclient_cmp_u64);
+	qsort(lat, count, sizeof(*lat), tool_cmp_u64);
 	printf("rtt: ok count=%" PRIu64 " p50_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64 "\n",
 	    count, lat[count / 2], lat[count * 99 / 100], lat[count - 1]);
 	free(lat);

@@ -169,16 +169,6 @@ loadgen_parse_double(const char *s, const char *what)
 	return v;
 }
 
-static uint64_t
-loadgen_parse_num(const char *s, const char *what, uint64_t max)
-{
-	uint64_t	v;
-
-	if (tool_parse_uint(s, 0, max, &v) == -1)
-		tool_die("bad %s: %s", what, s);
-	return v;
-}
-
 static void
 loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 {
@@ -223,12 +213,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			lg->conns = (unsigned)loadgen_parse_num(optarg,
-			    "connections", 1000000);
+			lg->conns = (unsigned)tool_uint_arg(optarg,
+			    "connections", 0, 1000000);
 			break;
 		case 's':
-			lg->size = (size_t)loadgen_parse_num(optarg, "size",
-			    LOADGEN_MAX_SIZE);
+			lg->size = (size_t)tool_uint_arg(optarg, "size",
+			    0, LOADGEN_MAX_SIZE);
 			break;
 		case 'd':
 			lg->duration = loadgen_parse_double(optarg, "duration");
@@ -237,12 +227,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 			lg->warmup = loadgen_parse_double(optarg, "warmup");
 			break;
 		case 'W':
-			lg->window = (unsigned)loadgen_parse_num(optarg,
-			    "window", 1024);
+			lg->window = (unsigned)tool_uint_arg(optarg,
+			    "window", 0, 1024);
 			break;
 		case 'n':
-			lg->max_requests = loadgen_parse_num(optarg,
-			    "requests", UINT64_MAX);
+			lg->max_requests = tool_uint_arg(optarg,
+			    "requests", 0, UINT64_MAX);
 			break;
 		case 'S':
 			if (loadgen_parse_range(lg, optarg) != 0)
@@ -250,8 +240,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 				    "127.x.y.z-127.x.y.z): %s", optarg);
 			break;
 		case 'b':
-			lg->burst = (unsigned)loadgen_parse_num(optarg,
-			    "burst", 100000);
+			lg->burst = (unsigned)tool_uint_arg(optarg,
+			    "burst", 0, 100000);
 			break;
 		case 't':
 			lg->timeout = loadgen_parse_double(optarg, "timeout");

@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,16 @@ tool_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 		return -1;
 	*v = n;
 	return 0;
+}
+
+uint64_t
+tool_uint_arg(const char *s, const char *what, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (tool_parse_uint(s, min, max, &v) == -1)
+		tool_die("bad %s: %s (%" PRIu64 " to %" PRIu64 ")", what, s, min, max);
+	return v;
 }
 
 int

@@ -52,6 +52,8 @@ uint64_t tool_now_ms(void);
 int	tool_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
 int	tool_parse_scaled(const char *s, uint64_t *v);
 int	tool_parse_double(const char *s, double min, double max, double *v);
+/* tool_parse_uint, or tool_die("bad WHAT: S (MIN to MAX)"): for options. */
+uint64_t tool_uint_arg(const char *s, const char *what, uint64_t min, uint64_t max);
 
 /*
  * Addresses. tool_unix_addr: -1 if the path does not fit. tool_loopback4:

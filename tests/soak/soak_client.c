@@ -1840,17 +1840,6 @@ soak_parse_addr(enum soak_target t, const char *s)
 	a->set = 1;
 }
 
-/* A number option: all digits, within [min, max]. */
-static uint64_t
-soak_parse_num(const char *s, const char *what, uint64_t min, uint64_t max)
-{
-	uint64_t v;
-
-	if (tool_parse_uint(s, min, max, &v) == -1)
-		tool_die("bad %s '%s'", what, s);
-	return v;
-}
-
 static void
 soak_parse_mix(char *s)
 {
@@ -1866,7 +1855,7 @@ soak_parse_mix(char *s)
 				break;
 		if (k == SOAK_K_COUNT)
 			tool_die("unknown kind '%s'", tok);
-		soak_kinds[k].count = (int)soak_parse_num(eq + 1, "count", 0, SOAK_CONNS_MAX);
+		soak_kinds[k].count = (int)tool_uint_arg(eq + 1, "count", 0, SOAK_CONNS_MAX);
 	}
 }
 
@@ -1916,14 +1905,14 @@ main(int argc, char **argv)
 		case 't': soak_parse_addr(SOAK_T_TLS, optarg); break;
 		case 'C': cafile = optarg; break;
 		case 'a': soak_admin_path = optarg; break;
-		case 'p': soak_pid = (int)soak_parse_num(optarg, "pid", 1, INT32_MAX); break;
+		case 'p': soak_pid = (int)tool_uint_arg(optarg, "pid", 1, INT32_MAX); break;
 		case 's': soak_samples = soak_open_out(optarg); break;
 		case 'f': soak_finals = soak_open_out(optarg); break;
 		case 'r': soak_report_path = optarg; break;
-		case 'T': max_s = soak_parse_num(optarg, "--max-seconds", 1, 86400); break;
-		case 'S': soak_rng = soak_mix(soak_parse_num(optarg, "--seed", 0, UINT64_MAX)) | 1;
+		case 'T': max_s = tool_uint_arg(optarg, "--max-seconds", 1, 86400); break;
+		case 'S': soak_rng = soak_mix(tool_uint_arg(optarg, "--seed", 0, UINT64_MAX)) | 1;
 			break;
-		case 'k': soak_kill_interval_ms = soak_parse_num(optarg, "--kill-ms", 0, 86400000);
+		case 'k': soak_kill_interval_ms = tool_uint_arg(optarg, "--kill-ms", 0, 86400000);
 			break;
 		case 'm': soak_parse_mix(optarg); break;
 		default: soak_usage();

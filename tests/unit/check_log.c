@@ -26,6 +26,7 @@
 #include "config.h"
 #include "log.h"
 #include "util.h"
+#include "unit.h"
 
 #define NTHREADS	4
 #define PER_THREAD	5000
@@ -1030,12 +1031,5 @@ log_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(log_suite());
 }

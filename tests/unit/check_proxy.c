@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "proxy.h"
+#include "unit.h"
 
 #define ANY (PROXY_V1 | PROXY_V2)
 
@@ -1545,12 +1546,5 @@ proxy_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(proxy_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(proxy_suite());
 }

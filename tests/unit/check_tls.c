@@ -1112,14 +1112,7 @@ tls_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
 	/* as the daemon does: a write to a closed peer is an error, not a signal */
 	signal(SIGPIPE, SIG_IGN);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(tls_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "unit.h"
 
 static void
 check_size(const char *s, uint64_t want)
@@ -212,12 +213,5 @@ util_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(util_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(util_suite());
 }

@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <event2/event.h>
+#include <stdlib.h>
 
 #include "conn.h"
 #include "loop.h"
@@ -78,4 +79,17 @@ unit_conn_pair(const struct conn_params *p, int *peer)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	*peer = sv[1];
 	return conn_new(p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
+}
+
+int
+unit_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

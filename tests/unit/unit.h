@@ -1,8 +1,9 @@
 /*
  * unit.h: what the Check suites share: an event base built as the daemon
  * builds it, turning its loop a bounded number of times or for a bounded
- * time, and a connection on one end of a socketpair. Linked into every
- * suite; runs in the forked test process, on its (loop) thread.
+ * time, a connection on one end of a socketpair, and the runner every
+ * suite's main() calls. Linked into every suite; runs in the forked test
+ * process, on its (loop) thread.
  */
 #ifndef ECHOD_UNIT_H
 #define ECHOD_UNIT_H
@@ -13,6 +14,7 @@ struct conn;
 struct conn_params;
 struct event;
 struct event_base;
+struct Suite;
 
 /* loop_base_new(), or the test fails. */
 struct event_base *unit_base_new(void);
@@ -33,5 +35,9 @@ int	unit_run_until(struct event_base *base, const int *count, int n, uint64_t ms
  * end. Not started: the caller runs conn_start() or a TLS accept.
  */
 struct conn *unit_conn_pair(const struct conn_params *p, int *peer);
+
+/* A suite's main(): runs it in fork mode (each test in its own process, so
+ * a crash fails that test only); EXIT_SUCCESS if every test passed. */
+int	unit_main(struct Suite *s);
 
 #endif

@@ -137,28 +137,15 @@ hangup_round()
 		pids="$pids $SPAWN_PID"
 		i=$((i + 1))
 	done
-	i=0
-	while [ "$(ls "$tmp" | grep -c '^held\.')" -lt 18 ]; do
-		[ "$i" -lt 200 ] || fail "$name: the 18 clients did not connect"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 '[ "$(ls "$tmp" | grep -c "^held\.")" -ge 18 ]' ||
+	    fail "$name: the 18 clients did not connect"
 	# Every slot taken: a 19th client is told busy (the jobs are submitted
 	# when their line is read, so allow a moment).
-	i=0
-	until [ "$(ask "$target" "SLEEP 1")" = "-ERR busy" ]; do
-		[ "$i" -lt 40 ] || fail "$name: the pool never filled up"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 2 '[ "$(ask "$target" "SLEEP 1")" = "-ERR busy" ]' ||
+	    fail "$name: the pool never filled up"
 	spawn asker "$target" >"$tmp/asker.out" 2>"$tmp/asker.err"
 	ASKER=$SPAWN_PID
-	i=0
-	until [ -e "$tmp/asker.ready" ]; do
-		[ "$i" -lt 200 ] || fail "$name: the asking client did not connect"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 '[ -e "$tmp/asker.ready" ]' || fail "$name: the asking client did not connect"
 	touch "$tmp/go"
 	for p in $pids; do
 		wait_exit "$p" 10 || fail "$name: a client did not hang up"
@@ -196,12 +183,7 @@ spawn perl -MSocket -e '
 	sleep 30;
 ' "$P" "$tmp/pipeline.in" "$tmp" 2>"$tmp/pipeline.err"
 PIPER=$SPAWN_PID
-i=0
-until [ -e "$tmp/piped" ]; do
-	[ "$i" -lt 200 ] || fail "the pipelining client did not send its 2000 lines"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 10 '[ -e "$tmp/piped" ]' || fail "the pipelining client did not send its 2000 lines"
 # Its jobs in flight, sampled: never more than its share.
 most=0
 i=0

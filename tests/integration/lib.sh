@@ -383,3 +383,24 @@ field()
 {
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
+
+# ---------------------------------------------------------------- polling
+# wait_until TIMEOUT CONDITION: evaluate the shell CONDITION (one string, run
+# with eval in the caller's variables) every 50 ms until it succeeds; returns
+# 1 if it still fails after TIMEOUT whole seconds. The bounded form of every
+# "until ...; do sleep; done" a test needs:
+#   wait_until 10 '[ -e "$tmp/ready" ]' || fail "the client did not start"
+# In CONDITION, $1, $2... are wait_until's own: copy a caller's argument into
+# a variable first.
+wait_until()
+{
+	local wu_i=0 wu_n
+
+	wu_n=$(($1 * 20))
+	while ! eval "$2"; do
+		[ "$wu_i" -ge "$wu_n" ] && return 1
+		sleep 0.05
+		wu_i=$((wu_i + 1))
+	done
+	return 0
+}

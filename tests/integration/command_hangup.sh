@@ -48,14 +48,11 @@ INI
 start_echod "$tmp/echod.ini"
 P=$(port_of cmd) || fail "no listening line for the command listener"
 
-# holder ID TARGET MODE CMD: connect (TARGET is a port or a unix socket path),
-# send CMD, then, once $tmp/go exists, hang up: MODE "reset" shuts the write
-# side first (as nc -N does) and then resets; MODE "close" just closes.
-# Writes $tmp/held.ID once the command is sent.
-holder()
-{
-	perl -MSocket -e '
-		my ($id, $target, $mode, $cmd, $dir) = @ARGV;
+# DIAL: the perl both clients below start with; dial(TARGET) connects to
+# 127.0.0.1 port TARGET, or to the unix socket path TARGET.
+DIAL='
+	sub dial {
+		my ($target) = @_;
 		my $s;
 		if ($target =~ m{^/}) {
 			socket($s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
@@ -64,6 +61,19 @@ holder()
 			socket($s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
 			connect($s, sockaddr_in($target, inet_aton("127.0.0.1"))) or die "connect: $!";
 		}
+		return $s;
+	}
+'
+
+# holder ID TARGET MODE CMD: connect (TARGET is a port or a unix socket path),
+# send CMD, then, once $tmp/go exists, hang up: MODE "reset" shuts the write
+# side first (as nc -N does) and then resets; MODE "close" just closes.
+# Writes $tmp/held.ID once the command is sent.
+holder()
+{
+	perl -MSocket -e "$DIAL"'
+		my ($id, $target, $mode, $cmd, $dir) = @ARGV;
+		my $s = dial($target);
 		syswrite($s, "$cmd\n") or die "write: $!";
 		shutdown($s, 1) if $mode eq "reset";
 		open(my $f, ">", "$dir/held.$id") or die; close($f);
@@ -81,16 +91,9 @@ holder()
 # "go" that was, or "never" after 5 s.
 asker()
 {
-	perl -MSocket -MTime::HiRes=time,sleep -e '
+	perl -MSocket -MTime::HiRes=time,sleep -e "$DIAL"'
 		my ($target, $dir) = @ARGV;
-		my $s;
-		if ($target =~ m{^/}) {
-			socket($s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
-			connect($s, sockaddr_un($target)) or die "connect: $!";
-		} else {
-			socket($s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
-			connect($s, sockaddr_in($target, inet_aton("127.0.0.1"))) or die "connect: $!";
-		}
+		my $s = dial($target);
 		open(my $f, ">", "$dir/asker.ready") or die; close($f);
 		for (my $i = 0; $i < 3000 && ! -e "$dir/go"; $i++) {
 			sleep(0.005);

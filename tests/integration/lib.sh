@@ -240,26 +240,14 @@ no_log()
 }
 
 # start_echod INI [ARGS...]: run the daemon in the foreground mode, in the
-# background of this shell, stderr to ECHOD_LOG; wait until it is ready.
-# ECHOD_NOFILE, if set, is the daemon's open file limit (soft and hard).
+# background of this shell (echod_spawn), stderr to ECHOD_LOG; wait until it
+# is ready. ECHOD_NOFILE, if set, is the daemon's open file limit.
 start_echod()
 {
 	local ini=$1
 
 	shift
-	ECHOD_N=$((ECHOD_N + 1))
-	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
-	: >"$ECHOD_LOG"
-	if [ -n "${ECHOD_NOFILE:-}" ]; then
-		# Soft and hard limit, for the daemon only (the subshell execs it).
-		(ulimit -n "$ECHOD_NOFILE" && exec "$ECHOD" -f -c "$ini" "$@") </dev/null \
-		    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	else
-		"$ECHOD" -f -c "$ini" "$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	fi
-	ECHOD_PID=$!
-	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
-	ECHOD_STATUS=
+	echod_spawn "$ECHOD" -f -c "$ini" "$@"
 	if ! wait_log 'ready listeners=[0-9]+' 15; then
 		proc_alive "$ECHOD_PID" || fail "echod exited during start-up"
 		fail "echod not ready within 15 s"
@@ -382,6 +370,30 @@ close_line_of()
 field()
 {
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# ---------------------------------------------------------------- spawning
+# echod_spawn CMD...: run CMD (the daemon: "$ECHOD" and its arguments, or a
+# wrapper that execs it) in the background of this shell, stdin /dev/null,
+# stdout to $tmp/echod.N.out, stderr to $tmp/echod.N.log, which becomes
+# ECHOD_LOG (a test whose daemon logs to a file sets ECHOD_LOG after it).
+# ECHOD_PID is its PID, ended at exit; ECHOD_NOFILE, if set, its open file
+# limit, soft and hard. It does not wait: start_echod does.
+echod_spawn()
+{
+	ECHOD_N=$((ECHOD_N + 1))
+	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
+	: >"$ECHOD_LOG"
+	if [ -n "${ECHOD_NOFILE:-}" ]; then
+		# For the daemon only: the subshell sets the limit and execs it.
+		(ulimit -n "$ECHOD_NOFILE" && exec "$@") </dev/null \
+		    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	else
+		"$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	fi
+	ECHOD_PID=$!
+	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+	ECHOD_STATUS=
 }
 
 # ---------------------------------------------------------------- polling

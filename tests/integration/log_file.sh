@@ -31,10 +31,7 @@ closes()
 
 write_ini "$SINK"
 # stderr gets only what is logged before the config is applied.
-ECHOD_N=1
-"$ECHOD" -f -c "$tmp/file.ini" </dev/null >"$tmp/echod.1.out" 2>"$tmp/echod.1.log" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" -f -c "$tmp/file.ini"
 ECHOD_LOG=$SINK
 wait_until 15 '[ -f "$SINK" ]' || fail "no log file $SINK: $(cat "$tmp/echod.1.log")"
 expect_log 'ready listeners=1' 15

@@ -21,11 +21,7 @@ bind = unix:$SOCK
 service = echo
 INI
 
-ECHOD_N=1
-ECHOD_LOG=$tmp/echod.1.log
-"$ECHOD" -f -c "$tmp/full.ini" </dev/null >"$tmp/echod.1.out" 2>"$ECHOD_LOG" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" -f -c "$tmp/full.ini"
 
 i=0
 until [ -S "$SOCK" ] && tclient connect "unix:$SOCK" - >/dev/null 2>&1; do

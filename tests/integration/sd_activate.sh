@@ -31,13 +31,7 @@ activate()
 	local ini=$1 th=$2 tp=$3
 
 	shift 3
-	ECHOD_N=$((ECHOD_N + 1))
-	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
-	: >"$ECHOD_LOG"
-	systemd-socket-activate "$@" "$ECHOD" -f -c "$ini" </dev/null \
-	    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	ECHOD_PID=$!
-	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+	echod_spawn systemd-socket-activate "$@" "$ECHOD" -f -c "$ini"
 	wait_until 10 '[ "$(grep -c "^Listening on" "$ECHOD_LOG")" -ge "$ACTIVATE_NSOCKS" ] ||
 	    ! proc_alive "$ECHOD_PID"'
 	proc_alive "$ECHOD_PID" || fail "systemd-socket-activate exited: $(cat "$ECHOD_LOG")"

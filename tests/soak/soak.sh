@@ -155,13 +155,10 @@ install_ini()
 
 # ---------------------------------------------------------------- start
 install_ini "$tmp/good-a.ini"
-ECHOD_N=1
-"$ECHOD" -f -c "$INI" </dev/null >"$tmp/echod.out" 2>"$tmp/echod.stderr" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" -f -c "$INI"
 ECHOD_LOG=$LOG
 wait_until 15 '[ -f "$LOG" ] || ! proc_alive "$ECHOD_PID"'
-proc_alive "$ECHOD_PID" || fail "echod exited at start-up: $(tail -n 5 "$tmp/echod.stderr")"
+proc_alive "$ECHOD_PID" || fail "echod exited at start-up: $(tail -n 5 "$tmp/echod.1.log")"
 expect_log 'ready listeners=6' 20
 for l in echo chargen discard command tls; do
 	eval "P_$l=\$(port_of $l)" || fail "no port for listener $l"

@@ -11,7 +11,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -42,10 +41,7 @@ test_closed_hook(struct conn *c, void *owner)
 static void
 setup(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	log_init();
-	log_set_level(LOG_L_WARNING);
-	base = unit_base_new();
+	base = unit_loop_setup(LOG_L_WARNING);
 	conn_init(base);
 	conn_set_closed_hook(test_closed_hook);
 	conn_set_limits(64 * 1024, 16 * 1024, 200);

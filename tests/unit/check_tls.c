@@ -11,7 +11,6 @@
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,9 +196,7 @@ lc_free(struct listener_conf *lc)
 static void
 setup(void)
 {
-	log_init();
-	log_set_level(LOG_L_CRITICAL);
-	base = unit_base_new();
+	base = unit_loop_setup(LOG_L_CRITICAL);
 	conn_init(base);
 	tls_init();
 	conn_set_limits(256 * 1024, 64 * 1024, 200);
@@ -1090,7 +1087,5 @@ tls_suite(void)
 int
 main(void)
 {
-	/* as the daemon does: a write to a closed peer is an error, not a signal */
-	signal(SIGPIPE, SIG_IGN);
 	return unit_main(tls_suite());
 }

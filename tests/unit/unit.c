@@ -9,9 +9,11 @@
 
 #include <check.h>
 #include <event2/event.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "conn.h"
+#include "log.h"
 #include "loop.h"
 #include "util.h"
 #include "unit.h"
@@ -25,6 +27,15 @@ unit_base_new(void)
 	base = loop_base_new(&why);
 	ck_assert_msg(base != NULL, "loop_base_new: %s", why != NULL ? why : "?");
 	return base;
+}
+
+struct event_base *
+unit_loop_setup(int log_level)
+{
+	signal(SIGPIPE, SIG_IGN);
+	log_init();
+	log_set_level((enum log_level)log_level);
+	return unit_base_new();
 }
 
 static void

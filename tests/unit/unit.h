@@ -18,6 +18,10 @@ struct Suite;
 
 /* loop_base_new(), or the test fails. */
 struct event_base *unit_base_new(void);
+/* A test process set up as the daemon's loop thread is: SIGPIPE ignored (a
+ * write to a closed peer is an error, not a signal), logging initialised at
+ * log_level, and unit_base_new(). */
+struct event_base *unit_loop_setup(int log_level);
 /* A persistent 10 ms timer: EVLOOP_ONCE then never blocks longer when nothing
  * else is pending. Free with event_free(). */
 struct event      *unit_tick_new(struct event_base *base);

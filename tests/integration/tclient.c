@@ -7,7 +7,8 @@
  * Single-threaded, poll(2) based, no dependencies. Every wait is bounded by
  * the global deadline (-T SECONDS, default 30). Targets are "HOST PORT" with
  * a numeric IPv4 or IPv6 host (brackets allowed), or "unix:/path -" for a
- * unix-domain socket. Exit status: 0 success, 1 failure or mismatch,
+ * unix-domain socket. -b ADDRESS binds every connection's source address
+ * first (127.0.0.2: another loopback source, for per-source limits). Exit status: 0 success, 1 failure or mismatch,
  * 2 usage, 3 connection refused (connect subcommand).
  */
 #define _GNU_SOURCE
@@ -62,6 +63,8 @@ struct tclient_peer {
 static uint64_t  tclient_deadline_ms;
 static volatile sig_atomic_t tclient_go;	/* SIGUSR1: stop holding */
 static int       tclient_timeout_s = 30;
+static struct sockaddr_storage tclient_src;	/* -b: source address; family 0: none */
+static socklen_t tclient_srclen;
 
 static void
 tclient_go_cb(int sig)
@@ -74,7 +77,7 @@ static void __attribute__((noreturn))
 tclient_usage(void)
 {
 	fprintf(stderr,
-	    "usage: tclient [-T SECONDS] COMMAND ARGS\n"
+	    "usage: tclient [-T SECONDS] [-b SOURCE-ADDRESS] COMMAND ARGS\n"
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
@@ -248,6 +251,19 @@ tclient_resolve(const char *host, const char *port, struct tclient_target *t)
 	freeaddrinfo(res);
 }
 
+/* -b ADDRESS: the numeric source address every connection binds (port 0). */
+static void
+tclient_source(const char *addr)
+{
+	struct tclient_target t;
+
+	tclient_resolve(addr, "0", &t);
+	if (t.family == AF_UNIX)
+		tclient_die("-b needs an IPv4 or IPv6 address, got %s", addr);
+	memcpy(&tclient_src, &t.ss, t.len);
+	tclient_srclen = t.len;
+}
+
 /* Start a non-blocking connect; *pending is set while it is in progress. -1 + errno on failure. */
 static int
 tclient_connect_start(const struct tclient_target *t, int *pending)
@@ -257,6 +273,11 @@ tclient_connect_start(const struct tclient_target *t, int *pending)
 	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	if (tclient_srclen > 0 && t->family != AF_UNIX &&
+	    bind(fd, (const struct sockaddr *)&tclient_src, tclient_srclen) == -1) {
+		close(fd);
+		return -1;
+	}
 	if (t->family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	*pending = 0;
@@ -998,10 +1019,13 @@ main(int argc, char **argv)
 	size_t i;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "+T:h")) != -1) {
-		if (ch != 'T')
+	while ((ch = getopt(argc, argv, "+T:b:h")) != -1) {
+		if (ch == 'T')
+			tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
+		else if (ch == 'b')
+			tclient_source(optarg);
+		else
 			tclient_usage();
-		tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
 	}
 	argc -= optind;
 	argv += optind;

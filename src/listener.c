@@ -663,6 +663,13 @@ listener_conn_closed(struct conn *c, void *owner)
 
 /* ---------------------------------------------------------------- accept */
 
+/* The operator's console is outside the daemon-wide accept rate, as outside max_connections. */
+static unsigned
+listener_access_flags(const struct listener *l)
+{
+	return (l->svc->flags & SERVICE_F_OPERATOR) ? ACCESS_F_OPERATOR : 0;
+}
+
 /* A refusal at accept: counted by reason, logged without flooding, nothing read. */
 static void
 listener_refuse(struct listener *l, enum access_reason why, struct source *src,
@@ -772,7 +779,8 @@ listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info
 	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
 		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
 	sa = conn_peer(c, &len);
-	why = access_check(l->conf, l->scope, sa, &src, rule, sizeof(rule));
+	why = access_check(l->conf, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule));
 	if (why != ACCESS_OK) {
 		listener_refuse(l, why, src, sa, len, rule);
 		*reason = CONN_R_REFUSED;
@@ -858,7 +866,8 @@ listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa
 		pf->listener = l;
 		conn_start_preface(c, listener_proxy_preface, pf, listener_preface_free,
 		    lc->proxy_timeout_ms);
-	} else if ((why = access_check(lc, l->scope, sa, &src, rule, sizeof(rule))) != ACCESS_OK) {
+	} else if ((why = access_check(lc, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule))) != ACCESS_OK) {
 		/* Refused before a byte is read: no connection object at all. */
 		listener_refuse(l, why, src, sa, (socklen_t)slen, rule);
 		close(fd);

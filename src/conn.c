@@ -57,6 +57,7 @@
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
 #define CONN_F_SHAPE_WAIT    0x80  /* output waits for rate_limit tokens (shape timer armed) */
+#define CONN_F_AT_MAX       0x100  /* max_bytes used up: no more reading; close once flushed */
 
 /*
  * What few connections need, allocated on first use so an idle connection
@@ -488,7 +489,7 @@ conn_update_io(struct conn *c)
 	int rd, wr;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
-	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
+	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
 	wr = (p & CONN_P_WRITE) && ((evbuffer_get_length(c->out) > 0 &&
 	    !(c->flags & CONN_F_SHAPE_WAIT)) ||
 	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
@@ -781,11 +782,33 @@ conn_errno_reason(int err)
 
 /* ---------------------------------------------------------------- writing */
 
-/* max_bytes (in + out) reached: the connection ends, its output already counted. */
+/*
+ * max_bytes: what the connection may still move, in + out, counting the
+ * output already queued. Reads are cut to it and writes truncated to it, so
+ * a connection moves exactly max_bytes at most; once it is used up, reading
+ * stops and the connection closes (max-bytes) when the queued output is sent.
+ */
+static uint64_t
+conn_budget(const struct conn *c)
+{
+	uint64_t used;
+
+	if (c->max_bytes == 0)
+		return UINT64_MAX;
+	used = c->bytes_in + c->bytes_out + evbuffer_get_length(c->out);
+	return used >= c->max_bytes ? 0 : c->max_bytes - used;
+}
+
 static void
 conn_check_max_bytes(struct conn *c)
 {
-	if (c->max_bytes > 0 && c->bytes_in + c->bytes_out >= c->max_bytes)
+	if (c->max_bytes == 0 || !conn_is_alive(c) || conn_budget(c) > 0)
+		return;
+	if (!(c->flags & CONN_F_AT_MAX)) {
+		c->flags |= CONN_F_AT_MAX;
+		conn_update_io(c);
+	}
+	if (evbuffer_get_length(c->out) == 0)
 		conn_close(c, CONN_R_MAX_BYTES);
 }
 
@@ -820,6 +843,14 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
+	if (c->max_bytes > 0 && c->state != CONN_S_HANDSHAKE && len > conn_budget(c)) {
+		/* What does not fit in max_bytes is never sent. */
+		len = (size_t)conn_budget(c);
+		if (len == 0) {
+			conn_check_max_bytes(c);
+			return;
+		}
+	}
 	/* Nothing queued and not shaped: try the socket first, queue only what it refuses. */
 	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0 &&
 	    (c->ext == NULL || c->ext->rate == 0)) {
@@ -842,6 +873,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 	if (evbuffer_add(c->out, p, len) == -1)
 		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
 	conn_check_high(c);
+	conn_check_max_bytes(c);
 	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
 	    !(c->flags & CONN_F_SHAPE_WAIT))
 		conn_shape_send(c);
@@ -879,7 +911,8 @@ conn_pending(const struct conn *c)
 int
 conn_writable(const struct conn *c)
 {
-	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high;
+	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high &&
+	    !(c->flags & CONN_F_AT_MAX);
 }
 
 void
@@ -1298,9 +1331,17 @@ conn_on_eof(struct conn *c)
 static int
 conn_read_once(struct conn *c)
 {
+	size_t want = sizeof(conn_scratch);
 	ssize_t n;
 
-	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
+	if (c->max_bytes > 0 && conn_budget(c) < want) {
+		want = (size_t)conn_budget(c);
+		if (want == 0) {
+			conn_check_max_bytes(c);
+			return 0;
+		}
+	}
+	n = c->io->read(c, conn_scratch, want);
 	if (n > 0) {
 		c->bytes_in += (size_t)n;
 		conn_bytes_in += (size_t)n;

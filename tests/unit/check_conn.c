@@ -1,7 +1,8 @@
 /*
  * check_conn.c: the connection state machine, driven over a socketpair with
  * a real event loop (built as the daemon builds it): the transition table,
- * echo, backpressure, half-close, finish, idle timeout, the id table, and
+ * echo, backpressure, half-close, finish, idle timeout, the id table,
+ * max_bytes (exact, in + out), max_lifetime, service deadlines, and
  * deferred close: a service that writes, fails, writes again and closes
  * twice in one callback keeps its state until the callback returns (run
  * under ASan by the sanitizer build, where a use after free would abort).
@@ -29,6 +30,7 @@
 
 static struct event_base *base;
 static int closed_hook_calls;
+static enum conn_reason closed_reason;
 
 /* What a daytime listener would hand its connections. */
 static int daytime_rfc3339 = 1;
@@ -37,6 +39,7 @@ static void
 test_closed_hook(struct conn *c, void *owner)
 {
 	closed_hook_calls++;
+	closed_reason = conn_reason(c);
 }
 
 static void
@@ -53,6 +56,7 @@ setup(void)
 	conn_set_closed_hook(test_closed_hook);
 	conn_set_limits(64 * 1024, 16 * 1024, 200);
 	closed_hook_calls = 0;
+	closed_reason = CONN_R_NONE;
 }
 
 static void
@@ -64,25 +68,33 @@ teardown(void)
 	stats_clear();
 }
 
-/* Open a conn of `svc` on one end of a socketpair; the other end is *peer. */
+/* Open a conn with these parameters on one end of a socketpair; the other end is *peer. */
 static struct conn *
-open_svc(const struct service *svc, const void *svc_conf, uint64_t idle_ms, int *peer)
+open_params(struct conn_params *p, int *peer)
 {
 	static const struct sockaddr_un unix_peer = { .sun_family = AF_UNIX };
-	struct conn_params p;
 	struct conn *c;
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	*peer = sv[1];
+	p->owner_name = "test";
+	c = conn_new(p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
+	conn_start(c);
+	return c;
+}
+
+/* Open a conn of `svc` on one end of a socketpair; the other end is *peer. */
+static struct conn *
+open_svc(const struct service *svc, const void *svc_conf, uint64_t idle_ms, int *peer)
+{
+	struct conn_params p;
+
 	memset(&p, 0, sizeof(p));
 	p.svc = svc;
 	p.svc_conf = svc_conf;
-	p.owner_name = "test";
 	p.idle_timeout_ms = idle_ms;
-	c = conn_new(&p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
-	conn_start(c);
-	return c;
+	return open_params(&p, peer);
 }
 
 static struct conn *
@@ -439,6 +451,210 @@ START_TEST(test_close_reasons_counted)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- per-connection limits */
+
+/* Read from peer until EOF (returns the count, EOF seen in *eof) within `rounds` loop turns. */
+static size_t
+read_to_eof(int peer, char *buf, size_t size, int rounds, int *eof)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	*eof = 0;
+	while (rounds-- > 0) {
+		spin(1);
+		while ((n = read(peer, buf + got, size - got)) > 0)
+			got += (size_t)n;
+		if (n == 0) {
+			*eof = 1;
+			break;
+		}
+		if (got == size)
+			break;
+	}
+	return got;
+}
+
+/* max_bytes counts in + out: 600 in leaves room for 400 out, then a close at exactly 1000. */
+START_TEST(test_max_bytes_echo)
+{
+	static char out[600], in[2048];
+	struct conn_params p;
+	struct conn *c;
+	int peer, eof;
+	size_t i, got;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.max_bytes = 1000;
+	c = open_params(&p, &peer);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (char)(i * 13 + 1);
+	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
+	got = read_to_eof(peer, in, sizeof(in), 200, &eof);
+	ck_assert_uint_eq(got, 400);
+	ck_assert_mem_eq(in, out, 400);
+	ck_assert(eof);
+	ck_assert_int_eq(closed_hook_calls, 1);
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_BYTES);
+	ck_assert_uint_eq(conn_count(), 0);
+	(void)c;
+	close(peer);
+}
+END_TEST
+
+/* A peer that sends far more than max_bytes: only max_bytes is ever read. */
+START_TEST(test_max_bytes_reads_no_more)
+{
+	static char out[3000];
+	struct conn_params p;
+	struct conn_info ci;
+	struct conn *c;
+	int peer;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_discard;
+	p.max_bytes = 1000;
+	c = open_params(&p, &peer);
+	conn_ref(c);
+	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
+	spin(10);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_int_eq(conn_reason(c), CONN_R_MAX_BYTES);
+	conn_info(c, &ci);
+	ck_assert_uint_eq(ci.bytes_in, 1000);
+	ck_assert_uint_eq(ci.bytes_out, 0);
+	conn_unref(c);
+	close(peer);
+}
+END_TEST
+
+/* chargen under max_bytes: exactly that much of the stream, then EOF. */
+START_TEST(test_max_bytes_chargen)
+{
+	static char in[32768], want[10000];
+	struct conn_params p;
+	uint64_t pos = 0;
+	int peer, eof;
+	size_t got;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_chargen;
+	p.max_bytes = 10000;
+	/* as the accept callback would: chargen uses the limit up in on_open */
+	LOOP_CB("test_accept", NULL, NULL, open_params(&p, &peer));
+	got = read_to_eof(peer, in, sizeof(in), 200, &eof);
+	ck_assert_uint_eq(got, 10000);
+	ck_assert(eof);
+	service_chargen_fill(&pos, want, sizeof(want));
+	ck_assert_mem_eq(in, want, sizeof(want));
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_BYTES);
+	close(peer);
+}
+END_TEST
+
+/* Run the loop for ms milliseconds. */
+static void
+run_for(uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* A service that stamps a deadline when it opens: the connection's line_timeout. */
+static uint64_t deadline_ms;
+
+static void
+deadline_on_open(struct conn *c)
+{
+	conn_set_deadline(c, deadline_ms, CONN_R_LINE_TIMEOUT);
+}
+
+static void
+deadline_on_data(struct conn *c, const char *data, size_t len)
+{
+	/* "m": move the deadline; "c": clear it */
+	if (len > 0 && data[0] == 'm')
+		conn_set_deadline(c, deadline_ms, CONN_R_LINE_TIMEOUT);
+	else if (len > 0 && data[0] == 'c')
+		conn_set_deadline(c, 0, CONN_R_LINE_TIMEOUT);
+}
+
+static const struct service deadline_svc = {
+	.name = "deadline",
+	.on_open = deadline_on_open,
+	.on_data = deadline_on_data,
+};
+
+/* A deadline closes with its own reason, unless moved or cleared in time. */
+START_TEST(test_deadline)
+{
+	struct conn *c;
+	uint64_t id, t0;
+	int peer, i;
+
+	deadline_ms = 150;
+	c = open_svc(&deadline_svc, NULL, 0, &peer);
+	id = conn_id(c);
+	t0 = util_now_ms();
+	run_for(400);
+	ck_assert_ptr_null(conn_find(id));
+	ck_assert_int_eq(closed_reason, CONN_R_LINE_TIMEOUT);
+	close(peer);
+
+	/* moved every 100 ms for 500 ms: still open; then it expires */
+	c = open_svc(&deadline_svc, NULL, 0, &peer);
+	id = conn_id(c);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(write(peer, "m", 1), 1);
+		run_for(100);
+		ck_assert_ptr_eq(conn_find(id), c);
+	}
+	run_for(300);
+	ck_assert_ptr_null(conn_find(id));
+	close(peer);
+
+	/* cleared: no deadline at all (and no idle timeout) */
+	c = open_svc(&deadline_svc, NULL, 0, &peer);
+	id = conn_id(c);
+	ck_assert_int_eq(write(peer, "c", 1), 1);
+	run_for(400);
+	ck_assert_ptr_eq(conn_find(id), c);
+	ck_assert_uint_ge(util_now_ms() - t0, 1000);
+	close(peer);
+}
+END_TEST
+
+/* max_lifetime closes a busy connection, which idle_timeout never would. */
+START_TEST(test_max_lifetime)
+{
+	struct conn_params p;
+	char buf[16];
+	struct conn *c;
+	uint64_t id;
+	int peer, i;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.idle_timeout_ms = 100;
+	p.max_lifetime_ms = 300;
+	c = open_params(&p, &peer);
+	id = conn_id(c);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(write(peer, "x", 1), 1);
+		run_for(50);
+		ck_assert_ptr_eq(conn_find(id), c);
+		ck_assert_int_eq(read(peer, buf, sizeof(buf)), 1);
+	}
+	run_for(200);
+	ck_assert_ptr_null(conn_find(id));
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_LIFETIME);
+	close(peer);
+}
+END_TEST
+
 static Suite *
 conn_suite(void)
 {
@@ -458,6 +674,15 @@ conn_suite(void)
 	tcase_add_test(tc, test_close_with_reference_held);
 	tcase_add_test(tc, test_many_ids);
 	tcase_add_test(tc, test_close_reasons_counted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_max_bytes_echo);
+	tcase_add_test(tc, test_max_bytes_reads_no_more);
+	tcase_add_test(tc, test_max_bytes_chargen);
+	tcase_add_test(tc, test_deadline);
+	tcase_add_test(tc, test_max_lifetime);
 	suite_add_tcase(s, tc);
 	return s;
 }

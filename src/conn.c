@@ -490,9 +490,10 @@ conn_update_io(struct conn *c)
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
 	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
-	wr = (p & CONN_P_WRITE) && ((evbuffer_get_length(c->out) > 0 &&
-	    !(c->flags & CONN_F_SHAPE_WAIT)) ||
-	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
+	/* While shaped output waits for tokens, the shape timer, not writability, wakes us. */
+	wr = (p & CONN_P_WRITE) && (((evbuffer_get_length(c->out) > 0 ||
+	    (c->flags & CONN_F_WANT_DRAIN)) && !(c->flags & CONN_F_SHAPE_WAIT)) ||
+	    (c->flags & CONN_F_IO_WANT_WRITE));
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
 	if (rd && !(c->flags & CONN_F_READING)) {
@@ -1124,7 +1125,8 @@ conn_shape_send(struct conn *c)
 		want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
 		if (want < 1000)
 			want = 1000;
-		wait_us = (want - x->tokens) / x->rate + 1;
+		/* milli-bytes at rate milli-bytes per ms: times 1000 for microseconds */
+		wait_us = (want - x->tokens) * 1000 / x->rate + 1;
 		tv.tv_sec = (time_t)(wait_us / 1000000);
 		tv.tv_usec = (suseconds_t)(wait_us % 1000000);
 		c->flags |= CONN_F_SHAPE_WAIT;

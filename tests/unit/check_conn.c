@@ -2,7 +2,8 @@
  * check_conn.c: the connection state machine, driven over a socketpair with
  * a real event loop (built as the daemon builds it): the transition table,
  * echo, backpressure, half-close, finish, idle timeout, the id table,
- * max_bytes (exact, in + out), max_lifetime, service deadlines, and
+ * max_bytes (exact, in + out), max_lifetime, service deadlines, rate_limit
+ * shaping (rate, wake-ups, backpressure), and
  * deferred close: a service that writes, fails, writes again and closes
  * twice in one callback keeps its state until the callback returns (run
  * under ASan by the sanitizer build, where a use after free would abort).
@@ -12,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,16 +597,16 @@ START_TEST(test_deadline)
 	uint64_t id, t0;
 	int peer, i;
 
-	deadline_ms = 150;
+	deadline_ms = 300;
 	c = open_svc(&deadline_svc, NULL, 0, &peer);
 	id = conn_id(c);
 	t0 = util_now_ms();
-	run_for(400);
+	run_for(600);
 	ck_assert_ptr_null(conn_find(id));
 	ck_assert_int_eq(closed_reason, CONN_R_LINE_TIMEOUT);
 	close(peer);
 
-	/* moved every 100 ms for 500 ms: still open; then it expires */
+	/* moved every 100 ms for 500 ms (each time 300 ms ahead): still open; then it expires */
 	c = open_svc(&deadline_svc, NULL, 0, &peer);
 	id = conn_id(c);
 	for (i = 0; i < 5; i++) {
@@ -612,7 +614,7 @@ START_TEST(test_deadline)
 		run_for(100);
 		ck_assert_ptr_eq(conn_find(id), c);
 	}
-	run_for(300);
+	run_for(600);
 	ck_assert_ptr_null(conn_find(id));
 	close(peer);
 
@@ -620,9 +622,9 @@ START_TEST(test_deadline)
 	c = open_svc(&deadline_svc, NULL, 0, &peer);
 	id = conn_id(c);
 	ck_assert_int_eq(write(peer, "c", 1), 1);
-	run_for(400);
+	run_for(600);
 	ck_assert_ptr_eq(conn_find(id), c);
-	ck_assert_uint_ge(util_now_ms() - t0, 1000);
+	ck_assert_uint_ge(util_now_ms() - t0, 1500);
 	close(peer);
 }
 END_TEST
@@ -638,19 +640,101 @@ START_TEST(test_max_lifetime)
 
 	memset(&p, 0, sizeof(p));
 	p.svc = &service_echo;
-	p.idle_timeout_ms = 100;
-	p.max_lifetime_ms = 300;
+	p.idle_timeout_ms = 250;
+	p.max_lifetime_ms = 500;
 	c = open_params(&p, &peer);
 	id = conn_id(c);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		ck_assert_int_eq(write(peer, "x", 1), 1);
 		run_for(50);
 		ck_assert_ptr_eq(conn_find(id), c);
 		ck_assert_int_eq(read(peer, buf, sizeof(buf)), 1);
 	}
-	run_for(200);
+	run_for(400);
 	ck_assert_ptr_null(conn_find(id));
 	ck_assert_int_eq(closed_reason, CONN_R_MAX_LIFETIME);
+	close(peer);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- shaping */
+
+/*
+ * rate_limit on chargen over 600 ms: about rate * 0.6 bytes plus the first
+ * bucket (a tenth of a second's worth), and the loop wakes a few times per
+ * bucket, never per byte or per millisecond (a shaper that spins, or
+ * sleeps microseconds, shows here).
+ */
+START_TEST(test_shape_chargen)
+{
+	static char in[65536], all[200000];
+	struct conn_params p;
+	uint64_t t0, pos = 0;
+	size_t got = 0;
+	unsigned wakes = 0;
+	ssize_t n;
+	int peer;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_chargen;
+	p.rate_limit = 100000;
+	LOOP_CB("test_accept", NULL, NULL, open_params(&p, &peer));
+	t0 = util_now_ms();
+	while (util_now_ms() - t0 < 600) {
+		event_base_loop(base, EVLOOP_ONCE);
+		wakes++;
+		while ((n = read(peer, in, sizeof(in))) > 0) {
+			ck_assert_uint_le(got + (size_t)n, sizeof(all));
+			memcpy(all + got, in, (size_t)n);
+			got += (size_t)n;
+		}
+	}
+	/* 60000 in 600 ms and a first bucket of 10000; the clock runs a little past 600 */
+	ck_assert_msg(got >= 60000 && got <= 75000, "%zu bytes in 600 ms at 100000/s", got);
+	ck_assert_msg(wakes < 120, "%u loop wake-ups in 600 ms of shaping", wakes);
+	/* byte-exact: the stream from its start */
+	{
+		static char want[200000];
+
+		service_chargen_fill(&pos, want, got);
+		ck_assert_mem_eq(all, want, got);
+	}
+	close(peer);
+}
+END_TEST
+
+/* A shaped echo stops reading while its output waits: backpressure holds. */
+START_TEST(test_shape_echo_pauses_reading)
+{
+	static char chunk[32768], in[65536];
+	struct conn_params p;
+	size_t sent = 0, got = 0;
+	uint64_t t0, ms;
+	struct conn *c;
+	ssize_t n;
+	int peer;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.rate_limit = 50000;
+	c = open_params(&p, &peer);
+	memset(chunk, 'e', sizeof(chunk));
+	/* offer 1 MiB, reading the answers as they come, for 400 ms */
+	t0 = util_now_ms();
+	while ((ms = util_now_ms() - t0) < 400 && sent < 1024 * 1024) {
+		if ((n = write(peer, chunk, sizeof(chunk))) > 0)
+			sent += (size_t)n;
+		run_for(1);
+		while ((n = read(peer, in, sizeof(in))) > 0)
+			got += (size_t)n;
+	}
+	/* the output queue is bounded by the high watermark (64K here) and one read */
+	ck_assert_uint_le(conn_pending(c), 64 * 1024 + 64 * 1024);
+	ck_assert(!conn_reading(c));
+	ck_assert_uint_ge(sent, 256 * 1024);
+	/* 50000 bytes/s and a first bucket of 5000, give or take a loop turn */
+	ck_assert_msg(got <= 50 * ms + 5000 + 2000, "%zu bytes in %" PRIu64 " ms at 50000/s", got,
+	    ms);
 	close(peer);
 }
 END_TEST
@@ -683,6 +767,8 @@ conn_suite(void)
 	tcase_add_test(tc, test_max_bytes_chargen);
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_max_lifetime);
+	tcase_add_test(tc, test_shape_chargen);
+	tcase_add_test(tc, test_shape_echo_pauses_reading);
 	suite_add_tcase(s, tc);
 	return s;
 }

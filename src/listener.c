@@ -636,6 +636,18 @@ listener_check_limits(void)
 		listener_update(l, 0);
 }
 
+/* No complete PROXY header within proxy_timeout: a refusal like the others, counted and logged. */
+static void
+listener_proxy_timed_out(struct conn *c, struct listener *l)
+{
+	const struct sockaddr *sa;
+	socklen_t len;
+
+	sa = conn_peer(c, &len);
+	l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+	access_refused(l->name, ACCESS_R_PROXY_TIMEOUT, NULL, sa, len, NULL);
+}
+
 /* conn.c's close hook: one connection of `owner` ended. */
 static void
 listener_conn_closed(struct conn *c, void *owner)
@@ -647,7 +659,7 @@ listener_conn_closed(struct conn *c, void *owner)
 	if (!(l->svc->flags & SERVICE_F_OPERATOR))
 		listener_counted--;
 	if (conn_state(c) == CONN_S_CLOSED && conn_reason(c) == CONN_R_PROXY_TIMEOUT)
-		l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+		listener_proxy_timed_out(c, l);
 	access_release(conn_owner_data(c));
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {

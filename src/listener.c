@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "access.h"
+#include "acl.h"
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
@@ -172,6 +173,17 @@ listener_conf_copy(const struct listener_conf *lc, const char *name)
 	/* owned by the config, which a reload frees; tls.c keeps what it needs */
 	copy->tls_cert = copy->tls_key = copy->tls_ca = NULL;
 	copy->tls_ciphers = copy->tls_ciphersuites = NULL;
+	memset(&copy->allow, 0, sizeof(copy->allow));
+	memset(&copy->deny, 0, sizeof(copy->deny));
+	memset(&copy->proxy_from, 0, sizeof(copy->proxy_from));
+	copy->access_file = NULL;
+	/*
+	 * The lists themselves are shared, not copied (an access file may hold
+	 * 100,000 entries): a reference each, so that a removed listener's
+	 * connections still reading a PROXY header outlive the configuration.
+	 */
+	copy->acl = acl_ref(lc->acl);
+	copy->proxy_acl = acl_ref(lc->proxy_acl);
 	/* the service's options are plain data (service.h): a byte copy */
 	copy->svc_conf = NULL;
 	if (lc->svc_conf != NULL && lc->svc_conf_size > 0) {
@@ -186,6 +198,8 @@ listener_conf_free(struct listener_conf *copy)
 {
 	if (copy == NULL)
 		return;
+	acl_free(copy->acl);
+	acl_free(copy->proxy_acl);
 	free(copy->svc_conf);
 	free(copy);
 }

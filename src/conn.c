@@ -70,6 +70,8 @@ struct conn_ext {
 	void                  *preface_arg;
 	void                 (*preface_free)(void *arg);
 	char                  *via;           /* " via=... proxy=..." for CONNS and the close line */
+	struct sockaddr_storage local;        /* what a proxied client connected to */
+	socklen_t              local_len;     /* 0: the socket's own address */
 	uint64_t               lifetime_at;   /* ms; 0: none */
 	uint64_t               deadline_at;   /* ms; 0: none */
 	enum conn_reason       deadline_reason;
@@ -1249,12 +1251,26 @@ conn_set_owner_data(struct conn *c, void *data)
 	c->owner_data = data;
 }
 
+void
+conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	if (len == 0 || len > sizeof(x->local))
+		return;
+	memcpy(&x->local, sa, len);
+	x->local_len = len;
+}
+
 int
 conn_local_is_loopback(const struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	/* A proxied client: where it connected to, not where the balancer did. */
+	if (c->ext != NULL && c->ext->local_len > 0)
+		return addr_is_local((const struct sockaddr *)&c->ext->local);
 	if (c->flags & CONN_F_UNIX)
 		return 1;
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)

@@ -804,6 +804,9 @@ listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info
 	conn_set_via(c, via);
 	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
 		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
+	/* What the client connected to decides what a service offers (command's RESOLVE). */
+	if (!pi->local && pi->dstlen > 0)
+		conn_set_local(c, (const struct sockaddr *)&pi->dst, pi->dstlen);
 	sa = conn_peer(c, &len);
 	why = access_check(l->conf, l->scope, listener_access_flags(l), sa, &src, rule,
 	    sizeof(rule));

@@ -2,7 +2,9 @@
 # lists what a listener offers (others answer "-ERR X is not offered here",
 # HELP lists only the offered ones); `auto` offers RESOLVE only on
 # connections to a loopback address, shown in a network namespace of our
-# own with a non-loopback address when we may create one. line_timeout
+# own with a non-loopback address when we may create one, and for a client
+# behind a PROXY protocol balancer on the address it connected to (the
+# header's destination), not the balancer's connection. line_timeout
 # closes a client that dribbles a line (reason line-timeout) while whole
 # lines are unaffected; an endless telnet subnegotiation is cut by length
 # (an error, then close) and by time.
@@ -18,11 +20,14 @@ nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' || skip "OpenBSD nc (with -N
 	printf '[listener some]\nbind = 127.0.0.1:0\nservice = command\ncommands = PING, ECHO time\n\n'
 	printf '[listener auto]\nbind = 127.0.0.1:0\nservice = command\n\n'
 	printf '[listener slow]\nbind = 127.0.0.1:0\nservice = command\nline_timeout = 1s\n\n'
+	printf '[listener proxied]\nbind = 127.0.0.1:0\nservice = command\nproxy_protocol = v1\n'
+	printf 'proxy_from = 127.0.0.1\n\n'
 } >"$tmp/echod.ini"
 start_echod "$tmp/echod.ini"
 SP=$(port_of some) || fail "no port for some"
 AP=$(port_of auto) || fail "no port for auto"
 LP=$(port_of slow) || fail "no port for slow"
+XP=$(port_of proxied) || fail "no port for proxied"
 
 # talk PORT INPUT: the replies (CRs stripped) to INPUT, sent at once then EOF.
 talk()
@@ -50,6 +55,22 @@ printf '%s\n' '+OK 1 lines' '127.0.0.1' '+OK 1 lines' '127.0.0.1' | diff -u - "$
     head -n 4 "$tmp/auto.out" >"$tmp/auto.head"; echo "$tmp/auto.head")" >&2 ||
     fail "RESOLVE on a loopback connection with commands = auto"
 grep -q '^RESOLVE <host>' "$tmp/auto.out" || fail "HELP on auto does not list RESOLVE"
+
+# Behind a balancer (on this machine, so the daemon's side is loopback),
+# auto judges the address the client connected to: the header's dst.
+resolve_via()
+{
+	"$PYTHON" "$PROXY_CLIENT" --timeout 10 127.0.0.1 "$XP" --v1 "$1" --data 'RESOLVE 127.0.0.1
+' --read 12 | tr -d '\r' | head -n 1
+}
+[ "$(resolve_via 'TCP4 203.0.113.5 198.51.100.7 1000 7008')" = '-ERR RESOLVE is not offered here' ] ||
+    fail "RESOLVE offered to a proxied client that connected to 198.51.100.7"
+[ "$(resolve_via 'TCP6 2001:db8::5 2001:db8::7 1000 7008')" = '-ERR RESOLVE is not offered here' ] ||
+    fail "RESOLVE offered to a proxied client that connected to 2001:db8::7"
+[ "$(resolve_via 'TCP4 203.0.113.5 127.0.0.1 1000 7008')" = '+OK 1 lines' ] ||
+    fail "RESOLVE not offered to a proxied client that connected to 127.0.0.1"
+[ "$(resolve_via UNKNOWN)" = '+OK 1 lines' ] ||
+    fail "RESOLVE not offered with PROXY UNKNOWN on a loopback connection"
 
 # line_timeout = 1s: a line dribbled a byte every 0.4 s is cut after 1 s...
 t0=$(date +%s%N)

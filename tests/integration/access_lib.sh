@@ -102,3 +102,42 @@ log_sum()
 	grep -E -- "$2" "$ECHOD_LOG" | tr ' ' '\n' | sed -n "s/^$1=\([0-9]*\)$/\1/p" |
 	    awk '{ s += $1 } END { print s + 0 }'
 }
+
+# burst PORT:SOURCE...: one connection each, opened back to back by one
+# process (so that a token bucket sees them at once, however slow the
+# machine), then a ping on each; prints one character per connection, in
+# order: 1 answered, 0 refused.
+burst()
+{
+	"$PYTHON" -c '
+import socket, sys
+socks = []
+for item in sys.argv[1:]:
+    port, src = item.split(":", 1)
+    s = socket.socket()
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", int(port)))
+    socks.append(s)
+for s in socks:
+    try:
+        s.sendall(b"ping\n")
+    except OSError:
+        pass
+out = ""
+for s in socks:
+    try:
+        got = s.recv(16)
+    except OSError:
+        got = b""
+    out += "1" if got == b"ping\n" else "0"
+    s.close()
+print(out)
+' "$@"
+}
+
+# ones STRING: how many 1s.
+ones()
+{
+	printf '%s' "$1" | tr -cd 1 | wc -c
+}

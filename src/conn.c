@@ -1497,7 +1497,9 @@ conn_shutdown_one(struct conn *c)
 			conn_finish(c);
 		break;
 	case CONN_S_NEW:
+	case CONN_S_PREFACE:
 	case CONN_S_HANDSHAKE:
+		/* Nothing is owed to a client the service has not met yet. */
 		conn_close(c, CONN_R_SHUTDOWN);
 		break;
 	default:

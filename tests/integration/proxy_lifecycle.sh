@@ -1,9 +1,11 @@
-# proxy_reload.sh: a reload that removes a PROXY protocol listener while
-# some of its connections are still reading their header. Those connections
-# live on (as every connection of a removed listener does) and finish their
-# header under the rules they were accepted with: the removed listener's
-# deny list still refuses, its other clients are served. Run under ASan, a
-# list freed with the old configuration shows up here.
+# proxy_lifecycle.sh: PROXY protocol connections still reading their header
+# when the daemon reloads or stops. A reload that removes their listener
+# leaves them be (as every connection of a removed listener) and they finish
+# their header under the rules they were accepted with: the removed
+# listener's deny list still refuses, its other clients are served (under
+# ASan, a list freed with the old configuration shows up here). A graceful
+# shutdown closes them at once, as it does a TLS handshake, instead of
+# waiting for proxy_timeout or shutdown_timeout.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/access_lib.sh"
 
@@ -11,7 +13,7 @@
 ini()
 {
 	{
-		printf '[log]\nconnections = yes\n\n'
+		printf '[server]\nshutdown_timeout = 15s\n\n[log]\nconnections = yes\n\n'
 		admin_section
 		printf '[listener %s]\nbind = 127.0.0.1:0\nservice = echo\nproxy_protocol = v1\n' "$1"
 		printf 'proxy_from = 127.0.0.1\nproxy_timeout = 20s\ndeny = 192.0.2.66, 192.0.2.67\n\n'
@@ -49,5 +51,19 @@ expect_log 'close listener=old peer=192\.0\.2\.1:1 reason=eof bytes_in=6 bytes_o
 NP=$(port_of new) || fail "no port for new"
 "$PYTHON" "$PROXY_CLIENT" --timeout 10 127.0.0.1 "$NP" --v1 'TCP4 192.0.2.67 198.51.100.7 1 2' \
     --data x --expect-close >/dev/null 2>&1 || fail "192.0.2.67 served on the new listener"
-stop_echod
+
+# Graceful shutdown with a silent balancer connection: proxy_timeout (20s)
+# and shutdown_timeout (15s) are both far away; the daemon exits at once.
+spawn "$PYTHON" "$PROXY_CLIENT" --timeout 30 127.0.0.1 "$NP" --raw 50524f5859 --expect-close \
+    >"$tmp/silent.out" 2>&1
+SILENT=$SPAWN_PID
+wait_log_count 'open listener=new ' 2 || fail "the silent client did not connect"
+t0=$(date +%s%N)
+stop_echod 10
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+note "graceful shutdown with a connection in its PROXY header: $ms ms"
+[ "$ms" -lt 3000 ] || fail "graceful shutdown took $ms ms with a connection reading its PROXY header"
+expect_log 'close listener=new peer=127\.0\.0\.1:[0-9]+ reason=shutdown '
+wait_exit "$SILENT" 10 || fail "the silent client was not closed"
+[ "$WAIT_STATUS" -eq 0 ] || fail "the silent client: $(cat "$tmp/silent.out")"
 note ok

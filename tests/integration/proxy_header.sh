@@ -69,11 +69,13 @@ close_of "$(last_conn px)" | grep -q -E ' peer=127\.0\.0\.1:[0-9]+ .* via=127\.0
     fail "v1 UNKNOWN close line: $(close_of "$(last_conn px)")"
 
 # v2 PROXY with TLVs, held open while CONNS looks at it.
+n=$(log_count 'open listener=px ')
 spawn "$PYTHON" "$PROXY_CLIENT" --timeout 10 127.0.0.1 "$PP" --v2 proxy --src 192.0.2.9:1000 \
     --dst 198.51.100.1:443 --alpn h2 --authority example.com --unique-id abc \
     --ssl-version TLSv1.3 --ssl-cn 'client one' --crc --hold 1.5 --data v2data >"$tmp/v2.out" 2>&1
 V2=$SPAWN_PID
-wait_log 'open listener=px ' && sleep 0.5
+wait_log_count 'open listener=px ' $((n + 1)) || fail "the v2 client did not connect"
+sleep 0.5
 admin CONNS | grep ' listener=px ' >"$tmp/conns.out"
 grep -q -E '^conn=[0-9]+ listener=px peer=192\.0\.2\.9:1000 state=open .* via=127\.0\.0\.1:[0-9]+ proxy=v2 src=192\.0\.2\.9:1000 dst=198\.51\.100\.1:443 alpn=h2 authority=example\.com unique_id=616263 ssl=TLSv1\.3 ssl_cert=conn ssl_verify=0 ssl_cn="client one" crc32c=ok$' \
     "$tmp/conns.out" || fail "CONNS for v2: $(cat "$tmp/conns.out")"
@@ -106,10 +108,12 @@ grep -q -E 'close listener=px peer=192\.0\.2\.66:5000 reason=refused .* via=127\
     fail "no close line with reason=refused for the denied client"
 
 # Per-source limits count the proxied client, not the balancer.
+n=$(log_count 'open listener=px ')
 spawn "$PYTHON" "$PROXY_CLIENT" --timeout 10 127.0.0.1 "$PP" --v1 'TCP4 192.0.2.5 198.51.100.7 1 443' \
     --hold 3 --data held >"$tmp/held.out" 2>&1
 HELD=$SPAWN_PID
-wait_log 'open listener=px .*' && sleep 0.5
+wait_log_count 'open listener=px ' $((n + 1)) || fail "the held client did not connect"
+sleep 0.5
 pc "$PP" --v1 'TCP4 192.0.2.5 198.51.100.7 2 443' --data second --expect-close ||
     fail "a second connection from 192.0.2.5 was served (max_per_source = 1)"
 expect_log 'refused listener=px peer=192\.0\.2\.5:2 reason=max_per_source '

@@ -47,9 +47,12 @@ void		 access_init(void);
 void		 access_configure(struct event_base *base, const struct config *cf);
 void		 access_stop(void);
 
-/* access_check() flags */
-#define ACCESS_F_OPERATOR	0x1	/* the operator's console: [server] accept_rate does not
-					   apply, so a connection flood cannot lock the operator out */
+/*
+ * access_check() flags. ACCESS_F_OPERATOR: the operator's console; [server]
+ * accept_rate does not apply, so a connection flood cannot lock the
+ * operator out.
+ */
+#define ACCESS_F_OPERATOR	0x1
 
 /*
  * May `sa` connect to the listener `lc` (scope: the listener's number in the

@@ -141,7 +141,8 @@ struct conn_params {
 	const char           *owner_name;    /* for logs; must stay valid until the close hook */
 	void                 *owner;         /* handed to the close hook */
 	uint64_t              idle_timeout_ms;
-	uint64_t              max_bytes;       /* in + out; 0: none */
+	uint64_t              max_bytes;       /* in + out, exact: reads and writes are cut
+	                                          to it, then a max-bytes close; 0: none */
 	uint64_t              max_lifetime_ms; /* 0: none */
 	uint64_t              rate_limit;      /* output bytes/s; 0: none */
 	void                 *owner_data;      /* conn_owner_data() */

@@ -3,20 +3,28 @@
 # a few seconds, byte-exact; reading pauses with the output, so a client
 # that offers 10 MiB to a 64K/s echo is read only as fast as it is answered
 # and the daemon's memory stays bounded; and the daemon sleeps between
-# sends: little CPU and few loop wake-ups per second, never a busy loop.
+# sends: little CPU and few loop wake-ups per second, never a busy loop. A
+# shaped TLS echo is byte-exact at the same rate.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/access_lib.sh"
+. "$(dirname "$0")/tls_certs.sh"
 
 RATE=65536
+[ -n "$PYTHON" ] || skip "python3 not installed"
+CERTS=$tmp/certs
+tls_certs "$CERTS" || fail "cannot make the test certificates"
 {
 	printf '[log]\nconnections = yes\n\n'
 	admin_section
 	printf '[listener echo]\nbind = 127.0.0.1:0\nservice = echo\nrate_limit = 64K/s\n\n'
 	printf '[listener chargen]\nbind = 127.0.0.1:0\nservice = chargen\nrate_limit = 64K/s\n\n'
+	printf '[listener tls]\nbind = 127.0.0.1:0\nservice = echo\nrate_limit = 64K/s\ntls = yes\n'
+	printf 'tls_cert = %s\ntls_key = %s\n\n' "$CERTS/server.pem" "$CERTS/server.key"
 } >"$tmp/echod.ini"
 start_echod "$tmp/echod.ini"
 EP=$(port_of echo) || fail "no echo port"
 CP=$(port_of chargen) || fail "no chargen port"
+TP=$(port_of tls) || fail "no tls port"
 
 # within15 WHAT BYTES MS: BYTES in MS milliseconds is RATE +-15%.
 within15()
@@ -67,6 +75,31 @@ note "chargen: daemon cpu $(( (c1 - c0) * 1000 / hz )) ms, loop wake-ups $((w1 -
 tclient echo-bulk 127.0.0.1 "$EP" $((3 * RATE)) 11 >"$tmp/eb.out" 2>&1 ||
     fail "shaped echo-bulk: $(cat "$tmp/eb.out")"
 within15 echo $((3 * RATE)) "$(sed -n 's/.* ms=\([0-9]*\) .*/\1/p' "$tmp/eb.out")"
+
+# TLS: the shaper writes through SSL_write in pieces of its own choosing.
+"$PYTHON" -c '
+import os, socket, ssl, sys, threading, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.create_default_context(cafile=sys.argv[3])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                    server_hostname="localhost")
+data = os.urandom(n)
+t = threading.Thread(target=s.sendall, args=(data,))
+t0 = time.monotonic()
+t.start()
+got = b""
+while len(got) < n:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+ms = int((time.monotonic() - t0) * 1000)
+t.join()
+print(len(got), ms, "exact" if got == data else "different")
+' "$TP" $((2 * RATE)) "$CERTS/ca.pem" >"$tmp/tls.out" 2>&1 || fail "shaped TLS echo: $(cat "$tmp/tls.out")"
+set -- $(cat "$tmp/tls.out")
+[ "$1" -eq $((2 * RATE)) ] && [ "$3" = exact ] || fail "shaped TLS echo: $(cat "$tmp/tls.out")"
+within15 "TLS echo" "$1" "$2"
 
 # 10 MiB offered to the 64K/s echo by a client that reads everything: the
 # daemon reads only as fast as it sends, its memory does not grow.

@@ -7,7 +7,9 @@
  * Order of the checks at accept, cheapest and most specific first: the
  * lists, the source's open connections, the source's rate, the daemon's
  * rate. A refused source does not spend a daemon-wide token, so one source
- * hammering the server cannot use up the accept rate of everyone else.
+ * hammering the server cannot use up the accept rate of everyone else; the
+ * admin console neither spends nor needs one, so a flood that empties the
+ * daemon's bucket cannot lock the operator out.
  */
 #include "autoconf.h"
 
@@ -81,8 +83,8 @@ access_check_lists(const struct listener_conf *lc, const struct sockaddr *sa, ch
 }
 
 enum access_reason
-access_check(const struct listener_conf *lc, unsigned scope, const struct sockaddr *sa,
-    struct source **srcp, char *rule, size_t rulesize)
+access_check(const struct listener_conf *lc, unsigned scope, unsigned flags,
+    const struct sockaddr *sa, struct source **srcp, char *rule, size_t rulesize)
 {
 	uint64_t now = util_now_ms();
 	struct source *src = NULL;
@@ -100,7 +102,8 @@ access_check(const struct listener_conf *lc, unsigned scope, const struct sockad
 		return ACCESS_R_PER_SOURCE;
 	if (src != NULL && !source_rate_take(src, lc->rate_per_source, lc->burst, now))
 		return ACCESS_R_SOURCE_RATE;
-	if (access_rate > 0 && !source_bucket_take(&access_bucket, now))
+	if (access_rate > 0 && !(flags & ACCESS_F_OPERATOR) &&
+	    !source_bucket_take(&access_bucket, now))
 		return ACCESS_R_ACCEPT_RATE;
 	return ACCESS_OK;
 }

@@ -48,12 +48,19 @@ void		 access_configure(struct event_base *base, const struct config *cf);
 void		 access_stop(void);
 
 /*
+ * access_check() flags. ACCESS_F_OPERATOR: the operator's console; [server]
+ * accept_rate does not apply, so a connection flood cannot lock the
+ * operator out.
+ */
+#define ACCESS_F_OPERATOR	0x1
+
+/*
  * May `sa` connect to the listener `lc` (scope: the listener's number in the
  * source table)? ACCESS_OK and *srcp set (NULL when not tracked: unix peers,
  * a full table) when it may, else the reason; `rule` gets the deciding list
  * entry for the log. Takes a connect-rate token on success.
  */
-enum access_reason access_check(const struct listener_conf *lc, unsigned scope,
+enum access_reason access_check(const struct listener_conf *lc, unsigned scope, unsigned flags,
 		    const struct sockaddr *sa, struct source **srcp, char *rule, size_t rulesize);
 /* PROXY listeners: is the balancer `sa` in proxy_from? */
 enum access_reason access_check_proxy(const struct listener_conf *lc, const struct sockaddr *sa);

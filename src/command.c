@@ -167,6 +167,20 @@ command_reader_byte(struct command_reader *r, unsigned char c, const char **line
 	return command_reader_store(r, c);
 }
 
+/*
+ * n more bytes of a subnegotiation. Bounded: an endless one is an error,
+ * not buffered state; every byte counts, escaped or not.
+ */
+static enum command_event
+command_reader_sb_count(struct command_reader *r, size_t n)
+{
+	r->sblen += n;
+	if (r->sblen <= COMMAND_SB_MAX)
+		return COMMAND_EV_NONE;
+	r->iac = COMMAND_IAC_NONE;
+	return COMMAND_EV_SB_TOO_LONG;
+}
+
 /* A byte following IAC, or inside an option / subnegotiation. */
 static enum command_event
 command_reader_telnet(struct command_reader *r, unsigned char c, const char **line, size_t *len)
@@ -176,17 +190,20 @@ command_reader_telnet(struct command_reader *r, unsigned char c, const char **li
 		r->iac = COMMAND_IAC_NONE;
 		return COMMAND_EV_NONE;
 	case COMMAND_IAC_SB:
-		if (c == TELNET_IAC)
+		if (c == TELNET_IAC) {
+			/* counted with the byte after it, unless that ends the subnegotiation */
 			r->iac = COMMAND_IAC_SB_IAC;
-		else if (++r->sblen > COMMAND_SB_MAX) {
-			/* bounded: an endless subnegotiation is an error, not buffered state */
-			r->iac = COMMAND_IAC_NONE;
-			return COMMAND_EV_SB_TOO_LONG;
+			return COMMAND_EV_NONE;
 		}
-		return COMMAND_EV_NONE;
+		return command_reader_sb_count(r, 1);
 	case COMMAND_IAC_SB_IAC:
-		r->iac = c == TELNET_SE ? COMMAND_IAC_NONE : COMMAND_IAC_SB;
-		return COMMAND_EV_NONE;
+		if (c == TELNET_SE) {
+			r->iac = COMMAND_IAC_NONE;
+			return COMMAND_EV_NONE;
+		}
+		/* IAC IAC (an escaped 0xff), or IAC and anything but SE */
+		r->iac = COMMAND_IAC_SB;
+		return command_reader_sb_count(r, 2);
 	default:
 		break;
 	}

@@ -61,6 +61,7 @@
 #define CONN_F_SHAPING       0x100 /* inside conn_shape_send: a producer's write only queues */
 #define CONN_F_WATCH_PEER    0x200 /* conn_watch_peer: probe the socket while not reading */
 #define CONN_F_PROBING       0x400 /* the probe timer (ext->probe_ev) is armed */
+#define CONN_F_AT_MAX        0x800 /* max_bytes used up: no more reading; close once flushed */
 
 /* conn_watch_peer: how often a connection that is not reading is probed. */
 #define CONN_PEER_PROBE_MS   200
@@ -76,6 +77,8 @@ struct conn_ext {
 	void                  *preface_arg;
 	void                 (*preface_free)(void *arg);
 	char                  *via;           /* " via=... proxy=..." for CONNS and the close line */
+	struct sockaddr_storage local;        /* what a proxied client connected to */
+	socklen_t              local_len;     /* 0: the socket's own address */
 	uint64_t               lifetime_at;   /* ms; 0: none */
 	uint64_t               deadline_at;   /* ms; 0: none */
 	enum conn_reason       deadline_reason;
@@ -501,10 +504,11 @@ conn_update_io(struct conn *c)
 	int rd, wr;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
-	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
-	wr = (p & CONN_P_WRITE) && ((evbuffer_get_length(c->out) > 0 &&
-	    !(c->flags & CONN_F_SHAPE_WAIT)) ||
-	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
+	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
+	/* While shaped output waits for tokens, the shape timer, not writability, wakes us. */
+	wr = (p & CONN_P_WRITE) && (((evbuffer_get_length(c->out) > 0 ||
+	    (c->flags & CONN_F_WANT_DRAIN)) && !(c->flags & CONN_F_SHAPE_WAIT)) ||
+	    (c->flags & CONN_F_IO_WANT_WRITE));
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
 	if (rd && !(c->flags & CONN_F_READING)) {
@@ -800,11 +804,33 @@ conn_errno_reason(int err)
 
 /* ---------------------------------------------------------------- writing */
 
-/* max_bytes (in + out) reached: the connection ends, its output already counted. */
+/*
+ * max_bytes: what the connection may still move, in + out, counting the
+ * output already queued. Reads are cut to it and writes truncated to it, so
+ * a connection moves exactly max_bytes at most; once it is used up, reading
+ * stops and the connection closes (max-bytes) when the queued output is sent.
+ */
+static uint64_t
+conn_budget(const struct conn *c)
+{
+	uint64_t used;
+
+	if (c->max_bytes == 0)
+		return UINT64_MAX;
+	used = c->bytes_in + c->bytes_out + evbuffer_get_length(c->out);
+	return used >= c->max_bytes ? 0 : c->max_bytes - used;
+}
+
 static void
 conn_check_max_bytes(struct conn *c)
 {
-	if (c->max_bytes > 0 && c->bytes_in + c->bytes_out >= c->max_bytes)
+	if (c->max_bytes == 0 || !conn_is_alive(c) || conn_budget(c) > 0)
+		return;
+	if (!(c->flags & CONN_F_AT_MAX)) {
+		c->flags |= CONN_F_AT_MAX;
+		conn_update_io(c);
+	}
+	if (evbuffer_get_length(c->out) == 0)
 		conn_close(c, CONN_R_MAX_BYTES);
 }
 
@@ -839,6 +865,14 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
+	if (c->max_bytes > 0 && c->state != CONN_S_HANDSHAKE && len > conn_budget(c)) {
+		/* What does not fit in max_bytes is never sent. */
+		len = (size_t)conn_budget(c);
+		if (len == 0) {
+			conn_check_max_bytes(c);
+			return;
+		}
+	}
 	/* Nothing queued and not shaped: try the socket first, queue only what it refuses. */
 	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0 &&
 	    (c->ext == NULL || c->ext->rate == 0)) {
@@ -861,6 +895,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 	if (evbuffer_add(c->out, p, len) == -1)
 		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
 	conn_check_high(c);
+	conn_check_max_bytes(c);
 	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
 	    !(c->flags & (CONN_F_SHAPE_WAIT | CONN_F_SHAPING)))
 		conn_shape_send(c);
@@ -898,7 +933,8 @@ conn_pending(const struct conn *c)
 int
 conn_writable(const struct conn *c)
 {
-	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high;
+	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high &&
+	    !(c->flags & CONN_F_AT_MAX);
 }
 
 void
@@ -1114,7 +1150,8 @@ conn_shape_send(struct conn *c)
 		want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
 		if (want < 1000)
 			want = 1000;
-		wait_us = (want - x->tokens) / x->rate + 1;
+		/* milli-bytes at rate milli-bytes per ms: times 1000 for microseconds */
+		wait_us = (want - x->tokens) * 1000 / x->rate + 1;
 		tv.tv_sec = (time_t)(wait_us / 1000000);
 		tv.tv_usec = (suseconds_t)(wait_us % 1000000);
 		c->flags |= CONN_F_SHAPE_WAIT;
@@ -1239,12 +1276,26 @@ conn_set_owner_data(struct conn *c, void *data)
 	c->owner_data = data;
 }
 
+void
+conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	if (len == 0 || len > sizeof(x->local))
+		return;
+	memcpy(&x->local, sa, len);
+	x->local_len = len;
+}
+
 int
 conn_local_is_loopback(const struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	/* A proxied client: where it connected to, not where the balancer did. */
+	if (c->ext != NULL && c->ext->local_len > 0)
+		return addr_is_local((const struct sockaddr *)&c->ext->local);
 	if (c->flags & CONN_F_UNIX)
 		return 1;
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
@@ -1323,9 +1374,17 @@ conn_on_eof(struct conn *c)
 static int
 conn_read_once(struct conn *c)
 {
+	size_t want = sizeof(conn_scratch);
 	ssize_t n;
 
-	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
+	if (c->max_bytes > 0 && conn_budget(c) < want) {
+		want = (size_t)conn_budget(c);
+		if (want == 0) {
+			conn_check_max_bytes(c);
+			return 0;
+		}
+	}
+	n = c->io->read(c, conn_scratch, want);
 	if (n > 0) {
 		c->bytes_in += (size_t)n;
 		conn_bytes_in += (size_t)n;
@@ -1544,7 +1603,9 @@ conn_shutdown_one(struct conn *c)
 			conn_finish(c);
 		break;
 	case CONN_S_NEW:
+	case CONN_S_PREFACE:
 	case CONN_S_HANDSHAKE:
+		/* Nothing is owed to a client the service has not met yet. */
 		conn_close(c, CONN_R_SHUTDOWN);
 		break;
 	default:

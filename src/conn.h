@@ -141,7 +141,8 @@ struct conn_params {
 	const char           *owner_name;    /* for logs; must stay valid until the close hook */
 	void                 *owner;         /* handed to the close hook */
 	uint64_t              idle_timeout_ms;
-	uint64_t              max_bytes;       /* in + out; 0: none */
+	uint64_t              max_bytes;       /* in + out, exact: reads and writes are cut
+	                                          to it, then a max-bytes close; 0: none */
 	uint64_t              max_lifetime_ms; /* 0: none */
 	uint64_t              rate_limit;      /* output bytes/s; 0: none */
 	void                 *owner_data;      /* conn_owner_data() */
@@ -216,8 +217,13 @@ int          conn_is_alive(const struct conn *c);     /* not closing or closed *
  * ms milliseconds (the command service's line_timeout). One per connection.
  */
 void         conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason);
-/* The connection came in on a loopback address (or a unix socket). */
+/*
+ * The connection came in on a loopback address (or a unix socket): for a
+ * proxied client, the address it connected to as its PROXY header says
+ * (conn_set_local), not the balancer's connection to us.
+ */
 int          conn_local_is_loopback(const struct conn *c);
+void         conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len);
 
 uint64_t     conn_id(const struct conn *c);
 void        *conn_svc_data(const struct conn *c);

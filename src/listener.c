@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "access.h"
+#include "acl.h"
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
@@ -172,6 +173,17 @@ listener_conf_copy(const struct listener_conf *lc, const char *name)
 	/* owned by the config, which a reload frees; tls.c keeps what it needs */
 	copy->tls_cert = copy->tls_key = copy->tls_ca = NULL;
 	copy->tls_ciphers = copy->tls_ciphersuites = NULL;
+	memset(&copy->allow, 0, sizeof(copy->allow));
+	memset(&copy->deny, 0, sizeof(copy->deny));
+	memset(&copy->proxy_from, 0, sizeof(copy->proxy_from));
+	copy->access_file = NULL;
+	/*
+	 * The lists themselves are shared, not copied (an access file may hold
+	 * 100,000 entries): a reference each, so that a removed listener's
+	 * connections still reading a PROXY header outlive the configuration.
+	 */
+	copy->acl = acl_ref(lc->acl);
+	copy->proxy_acl = acl_ref(lc->proxy_acl);
 	/* the service's options are plain data (service.h): a byte copy */
 	copy->svc_conf = NULL;
 	if (lc->svc_conf != NULL && lc->svc_conf_size > 0) {
@@ -186,6 +198,8 @@ listener_conf_free(struct listener_conf *copy)
 {
 	if (copy == NULL)
 		return;
+	acl_free(copy->acl);
+	acl_free(copy->proxy_acl);
 	free(copy->svc_conf);
 	free(copy);
 }
@@ -636,6 +650,18 @@ listener_check_limits(void)
 		listener_update(l, 0);
 }
 
+/* No complete PROXY header within proxy_timeout: a refusal like the others, counted and logged. */
+static void
+listener_proxy_timed_out(struct conn *c, struct listener *l)
+{
+	const struct sockaddr *sa;
+	socklen_t len;
+
+	sa = conn_peer(c, &len);
+	l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+	access_refused(l->name, ACCESS_R_PROXY_TIMEOUT, NULL, sa, len, NULL);
+}
+
 /* conn.c's close hook: one connection of `owner` ended. */
 static void
 listener_conn_closed(struct conn *c, void *owner)
@@ -647,7 +673,7 @@ listener_conn_closed(struct conn *c, void *owner)
 	if (!(l->svc->flags & SERVICE_F_OPERATOR))
 		listener_counted--;
 	if (conn_state(c) == CONN_S_CLOSED && conn_reason(c) == CONN_R_PROXY_TIMEOUT)
-		l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+		listener_proxy_timed_out(c, l);
 	access_release(conn_owner_data(c));
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {
@@ -662,6 +688,13 @@ listener_conn_closed(struct conn *c, void *owner)
 }
 
 /* ---------------------------------------------------------------- accept */
+
+/* The operator's console is outside the daemon-wide accept rate, as outside max_connections. */
+static unsigned
+listener_access_flags(const struct listener *l)
+{
+	return (l->svc->flags & SERVICE_F_OPERATOR) ? ACCESS_F_OPERATOR : 0;
+}
 
 /* A refusal at accept: counted by reason, logged without flooding, nothing read. */
 static void
@@ -771,8 +804,12 @@ listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info
 	conn_set_via(c, via);
 	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
 		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
+	/* What the client connected to decides what a service offers (command's RESOLVE). */
+	if (!pi->local && pi->dstlen > 0)
+		conn_set_local(c, (const struct sockaddr *)&pi->dst, pi->dstlen);
 	sa = conn_peer(c, &len);
-	why = access_check(l->conf, l->scope, sa, &src, rule, sizeof(rule));
+	why = access_check(l->conf, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule));
 	if (why != ACCESS_OK) {
 		listener_refuse(l, why, src, sa, len, rule);
 		*reason = CONN_R_REFUSED;
@@ -858,7 +895,8 @@ listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa
 		pf->listener = l;
 		conn_start_preface(c, listener_proxy_preface, pf, listener_preface_free,
 		    lc->proxy_timeout_ms);
-	} else if ((why = access_check(lc, l->scope, sa, &src, rule, sizeof(rule))) != ACCESS_OK) {
+	} else if ((why = access_check(lc, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule))) != ACCESS_OK) {
 		/* Refused before a byte is read: no connection object at all. */
 		listener_refuse(l, why, src, sa, (socklen_t)slen, rule);
 		close(fd);

@@ -7,8 +7,10 @@
  * Single-threaded, poll(2) based, libc and tests/common/tool.c only. Every
  * wait is bounded by the global deadline (-T SECONDS, default 30). Targets
  * are "HOST PORT" with a numeric IPv4 or IPv6 host (brackets allowed), or
- * "unix:/path -" for a unix-domain socket. Exit status: 0 success, 1 failure
- * or mismatch, 2 usage, 3 connection refused (connect subcommand).
+ * "unix:/path -" for a unix-domain socket. -b ADDRESS binds every
+ * connection's source address first (127.0.0.2: another loopback source, for
+ * per-source limits). Exit status: 0 success, 1 failure or mismatch, 2 usage,
+ * 3 connection refused (connect subcommand).
  */
 #define _GNU_SOURCE
 
@@ -56,12 +58,14 @@ struct tclient_peer {
 
 static uint64_t  tclient_deadline_ms;
 static int       tclient_timeout_s = 30;
+static struct sockaddr_storage tclient_src;	/* -b: source address; family 0: none */
+static socklen_t tclient_srclen;
 
 static void __attribute__((noreturn))
 tclient_usage(void)
 {
 	fprintf(stderr,
-	    "usage: tclient [-T SECONDS] COMMAND ARGS\n"
+	    "usage: tclient [-T SECONDS] [-b SOURCE-ADDRESS] COMMAND ARGS\n"
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
@@ -190,6 +194,19 @@ tclient_resolve(const char *host, const char *port, struct tclient_target *t)
 	freeaddrinfo(res);
 }
 
+/* -b ADDRESS: the numeric source address every connection binds (port 0). */
+static void
+tclient_source(const char *addr)
+{
+	struct tclient_target t;
+
+	tclient_resolve(addr, "0", &t);
+	if (t.family == AF_UNIX)
+		tool_die("-b needs an IPv4 or IPv6 address, got %s", addr);
+	memcpy(&tclient_src, &t.ss, t.len);
+	tclient_srclen = t.len;
+}
+
 /* Start a non-blocking connect; *pending is set while it is in progress. -1 + errno on failure. */
 static int
 tclient_connect_start(const struct tclient_target *t, int *pending)
@@ -198,7 +215,9 @@ tclient_connect_start(const struct tclient_target *t, int *pending)
 
 	if ((fd = tool_socket(t->family, SOCK_NONBLOCK)) == -1)
 		return -1;
-	if ((rc = tool_connect(fd, &t->ss, t->len)) == -1) {
+	if ((tclient_srclen > 0 && t->family != AF_UNIX &&
+	    bind(fd, (const struct sockaddr *)&tclient_src, tclient_srclen) == -1) ||
+	    (rc = tool_connect(fd, &t->ss, t->len)) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -892,10 +911,13 @@ main(int argc, char **argv)
 	int ch;
 
 	tool_init("tclient", TCLIENT_EX_FAIL);
-	while ((ch = getopt(argc, argv, "+T:h")) != -1) {
-		if (ch != 'T')
+	while ((ch = getopt(argc, argv, "+T:b:h")) != -1) {
+		if (ch == 'T')
+			tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
+		else if (ch == 'b')
+			tclient_source(optarg);
+		else
 			tclient_usage();
-		tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
 	}
 	argc -= optind;
 	argv += optind;

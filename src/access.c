@@ -28,6 +28,7 @@
 #include "util.h"
 
 #define ACCESS_TICK_MS		1000	/* expiry and the refusal-log summary */
+#define ACCESS_SCOPE_HOOKS	2	/* listener.c, udp.c */
 
 static const char *access_reason_names[ACCESS_R_COUNT] = {
 	[ACCESS_OK] = "none",
@@ -54,7 +55,8 @@ static struct source_bucket	 access_bucket;
 static uint64_t			 access_rate, access_burst;
 static struct access_logstate	 access_log[ACCESS_R_COUNT];
 static struct event		*access_tick_ev;
-static access_scope_name_cb	 access_scope_name;
+static access_scope_name_cb	 access_scope_names[ACCESS_SCOPE_HOOKS];
+static unsigned			 access_next_scope = 1;
 
 const char *
 access_reason_name(enum access_reason r)
@@ -111,6 +113,24 @@ access_check_proxy(const struct listener_conf *lc, const struct sockaddr *sa)
 	if (lc->proxy_acl == NULL || acl_check(lc->proxy_acl, sa, NULL, 0) != ACL_PASS)
 		return ACCESS_R_PROXY_UNTRUSTED;
 	return ACCESS_OK;
+}
+
+enum access_budget
+access_udp_budget(unsigned scope, const struct sockaddr *sa, unsigned prefix_v4,
+    unsigned prefix_v6, const struct source_budget *b, size_t bytes, uint64_t now_ms)
+{
+	struct source *src = NULL;
+
+	if (access_sources != NULL)
+		src = source_lookup(access_sources, scope, sa, prefix_v4, prefix_v6, now_ms);
+	/* Not tracked: no budget to hold it to, so no reply (a spoofed flood of new sources). */
+	if (src == NULL)
+		return ACCESS_BUDGET_UNTRACKED;
+	if (!source_budget_take(src, b, bytes, now_ms)) {
+		source_refused(src, SOURCE_REASONS);	/* counted in the total only */
+		return ACCESS_BUDGET_SPENT;
+	}
+	return ACCESS_BUDGET_OK;
 }
 
 void
@@ -180,9 +200,35 @@ access_tick_cb(evutil_socket_t fd, short what, void *arg)
 /* ---------------------------------------------------------------- SOURCES */
 
 void
-access_set_scope_names(access_scope_name_cb cb)
+access_add_scope_names(access_scope_name_cb cb)
 {
-	access_scope_name = cb;
+	size_t i;
+
+	for (i = 0; i < ACCESS_SCOPE_HOOKS; i++) {
+		if (access_scope_names[i] == NULL || access_scope_names[i] == cb) {
+			access_scope_names[i] = cb;
+			return;
+		}
+	}
+	fatalx("access: more than %d scope name hooks", ACCESS_SCOPE_HOOKS);
+}
+
+static const char *
+access_scope_name(unsigned scope)
+{
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < ACCESS_SCOPE_HOOKS && access_scope_names[i] != NULL; i++)
+		if ((name = access_scope_names[i](scope)) != NULL)
+			return name;
+	return NULL;
+}
+
+unsigned
+access_scope_new(void)
+{
+	return access_next_scope++;
 }
 
 struct access_top_arg {
@@ -196,7 +242,7 @@ access_top_cb(const struct source_info *si, void *arg)
 {
 	struct access_top_arg *t = arg;
 	struct access_source as;
-	const char *name = access_scope_name != NULL ? access_scope_name(si->scope) : NULL;
+	const char *name = access_scope_name(si->scope);
 
 	memset(&as, 0, sizeof(as));
 	snprintf(as.addr, sizeof(as.addr), "%s", si->addr);

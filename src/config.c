@@ -1830,6 +1830,31 @@ config_resolve_srvdef(struct config_parse *ps)
 	}
 }
 
+/*
+ * A UDP listener's reply budget lives in the source table: with max_sources
+ * 0 no source has one, and every reply would be dropped.
+ */
+static void
+config_check_udp_sources(struct config_parse *ps)
+{
+	const struct listener_conf *lc;
+	size_t i;
+
+	if (ps->cf->max_sources > 0)
+		return;
+	for (i = 0; i < ps->cf->nlisteners; i++) {
+		lc = ps->cf->listeners[i];
+		if (!lc->udp || (lc->udp_reply_rate == 0 && lc->udp_reply_bandwidth == 0))
+			continue;
+		config_error(ps, ps->seen[config_key_index(CONFIG_SECT_SERVER, "max_sources")],
+		    "[server] max_sources: expected more than 0 with a UDP listener that has a "
+		    "reply budget ([listener %s] on line %d keeps its sources' budgets in the source "
+		    "table), or udp_reply_rate = 0 and udp_reply_bandwidth = 0 there", lc->name,
+		    lc->line);
+		return;
+	}
+}
+
 /* Checks that need the whole file. */
 static void
 config_finish(struct config_parse *ps)
@@ -1838,6 +1863,7 @@ config_finish(struct config_parse *ps)
 		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
 	config_check_binds(ps);
 	config_resolve_srvdef(ps);
+	config_check_udp_sources(ps);
 	config_svc_apply(ps);
 	config_check_service_binds(ps);
 	config_check_watermarks(ps);

@@ -1164,6 +1164,11 @@ START_TEST(test_udp)
 	/* metrics are HTTP: TCP only */
 	check_one_error(LSN "[metrics]\nbind = udp:127.0.0.1:9107\n",
 	    "t.ini:5: [metrics] bind: expected a TCP address", "");
+	check_one_error("[server]\nmax_sources = 0\n[listener u]\nbind = udp:127.0.0.1:7\n"
+	    "service = echo\n", "t.ini:2: [server] max_sources: expected more than 0 with a UDP "
+	    "listener that has a reply budget ([listener u] on line 3", "");
+	config_free(load_ok("[server]\nmax_sources = 0\n[listener u]\nbind = udp:127.0.0.1:7\n"
+	    "service = echo\nudp_reply_rate = 0\nudp_reply_bandwidth = 0\n"));
 	check_one_error("[server]\nudp_max_amplification = 0\n" LSN,
 	    "t.ini:2: [server] udp_max_amplification: expected an integer from 1 to 1000", "");
 

@@ -288,6 +288,21 @@ udp_drop(struct udp_listener *l, enum udp_reason why, const struct sockaddr *pee
 	st->suppressed = 0;
 }
 
+/* A drop by the access lists names the deciding entry, as TCP refusals do. */
+static void
+udp_drop_rule(struct udp_listener *l, enum udp_reason why, const struct sockaddr *peer,
+    socklen_t peerlen, const char *rule)
+{
+	char detail[ACL_RULELEN + 8];
+
+	if ((why != UDP_R_DENY && why != UDP_R_NOT_ALLOWED) || rule[0] == '\0') {
+		udp_drop(l, why, peer, peerlen, NULL);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "rule=%s", rule);
+	udp_drop(l, why, peer, peerlen, detail);
+}
+
 /* ---------------------------------------------------------------- send queue */
 
 static size_t
@@ -568,14 +583,13 @@ udp_answer(struct udp_sock *s, unsigned i, unsigned *k, time_t now)
 	enum service_dgram_result res;
 	enum udp_reason why;
 	const char *reply;
-	char rule[ACL_RULELEN];
+	char rule[ACL_RULELEN] = "";
 	size_t rlen, cmsglen = 0;
 
 	if ((why = udp_check(l, peer, rule, sizeof(rule))) == UDP_R_COUNT && s->pktinfo)
 		why = udp_dest(in, &b->outcmsg[*k], &cmsglen);
 	if (why != UDP_R_COUNT) {
-		udp_drop(l, why, peer, in->msg_namelen, why == UDP_R_DENY ||
-		    why == UDP_R_NOT_ALLOWED ? rule : NULL);
+		udp_drop_rule(l, why, peer, in->msg_namelen, rule);
 		return;
 	}
 	rq.data = in->msg_iov[0].iov_base;

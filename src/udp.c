@@ -167,6 +167,8 @@ struct udp_batch {
 	union udp_cmsg		 outcmsg[UDP_BATCH];
 	char			 scratch[UDP_BATCH][SERVICE_DGRAM_SCRATCH];
 	char			*buf;		/* UDP_BATCH buffers of UDP_BUFSIZE */
+	unsigned		 dirty;		/* receive headers the last recvmmsg wrote */
+	int			 pktinfo;	/* what their control buffers are set for; -1 */
 };
 
 /* The drop log: one line per reason per second, the rest counted. */
@@ -209,14 +211,30 @@ udp_destroy(void)
 	memset(udp_droplog, 0, sizeof(udp_droplog));
 }
 
-/* The batch buffers: 2 MiB of address space, touched only as far as datagrams reach. */
+/*
+ * The batch buffers: 2 MiB of address space, touched only as far as
+ * datagrams reach. The receive headers point at their buffers for good;
+ * udp_recv() resets only what the kernel writes back.
+ */
 static void
 udp_batch_alloc(void)
 {
+	struct msghdr *mh;
+	unsigned i;
+
 	if (udp_b != NULL)
 		return;
 	udp_b = xcalloc(1, sizeof(*udp_b));
 	udp_b->buf = xmalloc((size_t)UDP_BATCH * UDP_BUFSIZE);
+	udp_b->pktinfo = -1;
+	for (i = 0; i < UDP_BATCH; i++) {
+		mh = &udp_b->in[i].msg_hdr;
+		udp_b->iniov[i].iov_base = udp_b->buf + (size_t)i * UDP_BUFSIZE;
+		udp_b->iniov[i].iov_len = UDP_BUFSIZE;
+		mh->msg_name = &udp_b->peer[i];
+		mh->msg_iov = &udp_b->iniov[i];
+		mh->msg_iovlen = 1;
+	}
 }
 
 /* SOURCES shows the listener a source belongs to. */
@@ -583,9 +601,10 @@ udp_answer(struct udp_sock *s, unsigned i, unsigned *k, time_t now)
 	enum service_dgram_result res;
 	enum udp_reason why;
 	const char *reply;
-	char rule[ACL_RULELEN] = "";
+	char rule[ACL_RULELEN];
 	size_t rlen, cmsglen = 0;
 
+	rule[0] = '\0';
 	if ((why = udp_check(l, peer, rule, sizeof(rule))) == UDP_R_COUNT && s->pktinfo)
 		why = udp_dest(in, &b->outcmsg[*k], &cmsglen);
 	if (why != UDP_R_COUNT) {
@@ -642,21 +661,21 @@ udp_recv(struct udp_sock *s)
 	unsigned i;
 	int n;
 
-	for (i = 0; i < UDP_BATCH; i++) {
+	/* The kernel wrote the name and control lengths of the headers it filled. */
+	if (b->pktinfo != s->pktinfo) {
+		b->pktinfo = s->pktinfo;
+		b->dirty = UDP_BATCH;
+	}
+	for (i = 0; i < b->dirty; i++) {
 		mh = &b->in[i].msg_hdr;
-		b->iniov[i].iov_base = b->buf + (size_t)i * UDP_BUFSIZE;
-		b->iniov[i].iov_len = UDP_BUFSIZE;
-		mh->msg_name = &b->peer[i];
 		mh->msg_namelen = sizeof(b->peer[i]);
-		mh->msg_iov = &b->iniov[i];
-		mh->msg_iovlen = 1;
 		mh->msg_control = s->pktinfo ? b->incmsg[i].buf : NULL;
 		mh->msg_controllen = s->pktinfo ? sizeof(b->incmsg[i].buf) : 0;
-		mh->msg_flags = 0;
 	}
 	do
 		n = recvmmsg(s->fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 	while (n == -1 && errno == EINTR);
+	b->dirty = n > 0 ? (unsigned)n : 0;
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			log_warn(LOG_S_SERVER, "listener=%s udp receive error=\"%s\"", s->owner->name,

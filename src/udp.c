@@ -182,6 +182,7 @@ static struct udp_list		 udp_live = TAILQ_HEAD_INITIALIZER(udp_live);
 static struct udp_batch		*udp_b;
 static struct udp_droplog	 udp_droplog[UDP_R_COUNT];
 static uint64_t			 udp_now_ms;	/* the clock of the batch being answered */
+static uint64_t			 udp_recv_error_second;
 
 static void	udp_read_cb(evutil_socket_t, short, void *);
 static void	udp_write_cb(evutil_socket_t, short, void *);
@@ -659,7 +660,7 @@ udp_recv(struct udp_sock *s)
 	struct udp_batch *b = udp_b;
 	struct msghdr *mh;
 	unsigned i;
-	int n;
+	int n, err;
 
 	/* The kernel wrote the name and control lengths of the headers it filled. */
 	if (b->pktinfo != s->pktinfo) {
@@ -677,9 +678,14 @@ udp_recv(struct udp_sock *s)
 	while (n == -1 && errno == EINTR);
 	b->dirty = n > 0 ? (unsigned)n : 0;
 	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		/* At most a line a second: the event fires again while the error lasts. */
+		err = errno;
+		if (err != EAGAIN && err != EWOULDBLOCK &&
+		    util_now_ms() / 1000 != udp_recv_error_second) {
+			udp_recv_error_second = util_now_ms() / 1000;
 			log_warn(LOG_S_SERVER, "listener=%s udp receive error=\"%s\"", s->owner->name,
-			    strerror(errno));
+			    strerror(err));
+		}
 		return 0;
 	}
 	return (unsigned)n;

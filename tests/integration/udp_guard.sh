@@ -82,6 +82,10 @@ n=$(udp_replies "$out")
 out=$(udp 127.0.0.1 "$R" --data other --count 5 --from 127.0.0.2 --timeout 1)
 [ "$(udp_replies "$out")" = 5 ] || fail "a second source did not get its own budget: $out"
 expect_log 'udp dropped listener=rate peer=127\.0\.0\.1:[0-9]+ reason=budget'
+# The admin console's SOURCES shows the UDP source with its listener and refusals.
+echo SOURCES | nc -N -U "$ADMIN_SOCK" >"$tmp/sources.txt"
+grep -q -E "^source=127\.0\.0\.1 listener=rate conns=0 accepted=0 refused=$((20 - n)) " \
+    "$tmp/sources.txt" || fail "SOURCES: $(cat "$tmp/sources.txt")"
 # Bytes: 100K/s, the bucket holds 100K: two 40,000-byte replies, not a third.
 out=$(udp 127.0.0.1 "$B" --size 40000 --count 3 --all --timeout 1)
 [ "$(udp_replies "$out")" = 2 ] || fail "100K/s: $(udp_replies "$out") replies of 40,000 bytes"

@@ -30,6 +30,7 @@
 #include "util.h"
 
 #define ACCESS_TICK_MS		1000	/* expiry and the refusal-log summary */
+#define ACCESS_SCOPE_HOOKS	2	/* listener.c, udp.c */
 
 static const char *access_reason_names[ACCESS_R_COUNT] = {
 	[ACCESS_OK] = "none",
@@ -56,7 +57,69 @@ static struct source_bucket	 access_bucket;
 static uint64_t			 access_rate, access_burst;
 static struct access_logstate	 access_log[ACCESS_R_COUNT];
 static struct event		*access_tick_ev;
-static access_scope_name_cb	 access_scope_name;
+static access_scope_name_cb	 access_scope_names[ACCESS_SCOPE_HOOKS];
+static unsigned			 access_next_scope = 1;
+
+/*
+ * The entry of the last UDP source looked up, so that the next datagram
+ * from the same address (a sender's burst, a batch) skips the hash. Valid
+ * until the table may free an entry: any other lookup, expiry, new limits,
+ * the end (each clears it; source.h's lifetime rule).
+ */
+static struct {
+	struct source		*src;
+	unsigned		 scope;
+	unsigned		 prefix_v4;
+	unsigned		 prefix_v6;
+	sa_family_t		 family;
+	unsigned char		 addr[16];
+} access_udp_last;
+
+static void
+access_udp_forget(void)
+{
+	access_udp_last.src = NULL;
+}
+
+/* The address bytes of an IP peer into addr (4 or 16); 0 for other families. */
+static size_t
+access_addr_bytes(const struct sockaddr *sa, unsigned char addr[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+/* The entry for a UDP source: the last one again, or a lookup. */
+static struct source *
+access_udp_source(unsigned scope, const struct sockaddr *sa, unsigned prefix_v4,
+    unsigned prefix_v6, uint64_t now_ms)
+{
+	unsigned char addr[16];
+	size_t n = access_addr_bytes(sa, addr);
+
+	if (n > 0 && access_udp_last.src != NULL && access_udp_last.scope == scope &&
+	    access_udp_last.family == sa->sa_family && access_udp_last.prefix_v4 == prefix_v4 &&
+	    access_udp_last.prefix_v6 == prefix_v6 &&
+	    (n == 4 ? memcmp(access_udp_last.addr, addr, 4) : memcmp(access_udp_last.addr, addr, 16)) == 0)
+		return access_udp_last.src;
+	access_udp_forget();
+	if (access_sources == NULL || n == 0)
+		return NULL;
+	access_udp_last.src = source_lookup(access_sources, scope, sa, prefix_v4, prefix_v6, now_ms);
+	access_udp_last.scope = scope;
+	access_udp_last.family = sa->sa_family;
+	access_udp_last.prefix_v4 = prefix_v4;
+	access_udp_last.prefix_v6 = prefix_v6;
+	memcpy(access_udp_last.addr, addr, n);
+	return access_udp_last.src;
+}
 
 const char *
 access_reason_name(enum access_reason r)
@@ -94,6 +157,7 @@ access_check(const struct listener_conf *lc, unsigned scope, unsigned flags,
 	rule[0] = '\0';
 	if ((why = access_check_lists(lc, sa, rule, rulesize)) != ACCESS_OK)
 		return why;
+	access_udp_forget();
 	if (access_sources != NULL)
 		src = source_lookup(access_sources, scope, sa, (unsigned)lc->source_prefix_v4,
 		    (unsigned)lc->source_prefix_v6, now);
@@ -114,6 +178,23 @@ access_check_proxy(const struct listener_conf *lc, const struct sockaddr *sa)
 	if (lc->proxy_acl == NULL || acl_check(lc->proxy_acl, sa, NULL, 0) != ACL_PASS)
 		return ACCESS_R_PROXY_UNTRUSTED;
 	return ACCESS_OK;
+}
+
+enum access_budget
+access_udp_budget(unsigned scope, const struct sockaddr *sa, unsigned prefix_v4,
+    unsigned prefix_v6, const struct source_budget *b, size_t bytes, uint64_t now_ms)
+{
+	struct source *src;
+
+	src = access_udp_source(scope, sa, prefix_v4, prefix_v6, now_ms);
+	/* Not tracked: no budget to hold it to, so no reply (a spoofed flood of new sources). */
+	if (src == NULL)
+		return ACCESS_BUDGET_UNTRACKED;
+	if (!source_budget_take(src, b, bytes, now_ms)) {
+		source_refused(src, SOURCE_REASONS);	/* counted in the total only */
+		return ACCESS_BUDGET_SPENT;
+	}
+	return ACCESS_BUDGET_OK;
 }
 
 void
@@ -169,8 +250,10 @@ access_tick_body(void)
 		    "one)", access_reason_names[r], access_log[r].suppressed);
 		access_log[r].suppressed = 0;
 	}
-	if (access_sources != NULL)
+	if (access_sources != NULL) {
+		access_udp_forget();
 		source_expire(access_sources, util_now_ms());
+	}
 	evtimer_add(access_tick_ev, &tv);
 }
 
@@ -183,9 +266,35 @@ access_tick_cb(evutil_socket_t fd, short what, void *arg)
 /* ---------------------------------------------------------------- SOURCES */
 
 void
-access_set_scope_names(access_scope_name_cb cb)
+access_add_scope_names(access_scope_name_cb cb)
 {
-	access_scope_name = cb;
+	size_t i;
+
+	for (i = 0; i < ACCESS_SCOPE_HOOKS; i++) {
+		if (access_scope_names[i] == NULL || access_scope_names[i] == cb) {
+			access_scope_names[i] = cb;
+			return;
+		}
+	}
+	fatalx("access: more than %d scope name hooks", ACCESS_SCOPE_HOOKS);
+}
+
+static const char *
+access_scope_name(unsigned scope)
+{
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < ACCESS_SCOPE_HOOKS && access_scope_names[i] != NULL; i++)
+		if ((name = access_scope_names[i](scope)) != NULL)
+			return name;
+	return NULL;
+}
+
+unsigned
+access_scope_new(void)
+{
+	return access_next_scope++;
 }
 
 struct access_top_arg {
@@ -199,7 +308,7 @@ access_top_cb(const struct source_info *si, void *arg)
 {
 	struct access_top_arg *t = arg;
 	struct access_source as;
-	const char *name = access_scope_name != NULL ? access_scope_name(si->scope) : NULL;
+	const char *name = access_scope_name(si->scope);
 
 	memset(&as, 0, sizeof(as));
 	snprintf(as.addr, sizeof(as.addr), "%s", si->addr);
@@ -291,6 +400,7 @@ access_configure(struct event_base *base, const struct config *cf)
 {
 	uint64_t now = util_now_ms();
 
+	access_udp_forget();
 	if (access_sources == NULL)
 		access_sources = source_table_new((size_t)cf->max_sources, cf->source_expire_ms);
 	else
@@ -313,6 +423,7 @@ access_stop(void)
 	if (access_tick_ev != NULL)
 		event_free(access_tick_ev);
 	access_tick_ev = NULL;
+	access_udp_forget();
 	source_table_free(access_sources);
 	access_sources = NULL;
 	access_rate = access_burst = 0;

@@ -9,7 +9,9 @@
  *
  * The per-source table (source.h) is one for the daemon, bounded by
  * [server] max_sources; a connection holds its source entry while open
- * (access_admit / access_release), so that entry is never evicted.
+ * (access_admit / access_release), so that entry is never evicted. UDP
+ * listeners (udp.c) keep their sources' reply budgets in the same table,
+ * each listener in its own scope.
  */
 #ifndef ECHOD_ACCESS_H
 #define ECHOD_ACCESS_H
@@ -22,6 +24,7 @@ struct config;
 struct event_base;
 struct listener_conf;
 struct source;
+struct source_budget;
 
 /* Why a connection was refused: a counter per listener and a log reason each. */
 enum access_reason {
@@ -80,9 +83,26 @@ struct access_source {
 	uint64_t	 refused;
 	uint64_t	 idle_ms;
 };
-/* Scope -> listener name, for SOURCES; listener.c installs it. */
+/* Scope -> listener name (NULL: not mine), for SOURCES; listener.c and udp.c install one each. */
 typedef const char *(*access_scope_name_cb)(unsigned scope);
-void		 access_set_scope_names(access_scope_name_cb cb);
+void		 access_add_scope_names(access_scope_name_cb cb);
+/* A listener's own scope in the source table: a number never handed out before. */
+unsigned	 access_scope_new(void);
+
+/*
+ * UDP: may a reply of `bytes` go to `sa` (a source by prefix_v4/v6 in
+ * `scope`) under budget `b`? ACCESS_BUDGET_OK and the budget spent, or why
+ * not: spent, or the source has no entry (the table is full of sources
+ * still refilling; max_sources 0). Loop thread.
+ */
+enum access_budget {
+	ACCESS_BUDGET_OK = 0,
+	ACCESS_BUDGET_SPENT,
+	ACCESS_BUDGET_UNTRACKED,
+};
+enum access_budget access_udp_budget(unsigned scope, const struct sockaddr *sa,
+		    unsigned prefix_v4, unsigned prefix_v6, const struct source_budget *b,
+		    size_t bytes, uint64_t now_ms);
 void		 access_top(size_t n, void (*cb)(const struct access_source *, void *), void *arg);
 
 #endif

@@ -89,7 +89,6 @@ static const char *listener_pause_names[LISTENER_P_COUNT] = {
 
 /* PROXY headers refused, by what was wrong with them (all listeners). */
 static uint64_t              listener_proxy_errors[PROXY_E_COUNT];
-static unsigned              listener_next_scope = 1;
 /* Connections counted against [server] max_connections (operator listeners are not). */
 static uint64_t              listener_counted;
 
@@ -119,7 +118,7 @@ listener_init(struct event_base *base)
 	if (listener_retry_ev == NULL)
 		fatalx("listener_init: evtimer_new failed");
 	conn_set_closed_hook(listener_conn_closed);
-	access_set_scope_names(listener_scope_name);
+	access_add_scope_names(listener_scope_name);
 	listener_register_stats();
 }
 
@@ -438,7 +437,7 @@ listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 	l->conf = listener_conf_copy(lc, l->name);
 	l->svc = service_find(lc->service);
 	l->refs = 1;
-	l->scope = cur != NULL ? cur->scope : listener_next_scope++;
+	l->scope = cur != NULL ? cur->scope : access_scope_new();
 	if (l->svc == NULL) {
 		xasprintf(err, "listener %s: unknown service '%s'", lc->name, lc->service);
 		goto fail;

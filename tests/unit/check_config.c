@@ -1346,6 +1346,95 @@ START_TEST(test_bind_whitespace)
 }
 END_TEST
 
+/* udp: binds: a UDP listener, its keys and defaults, what it refuses and ignores. */
+START_TEST(test_udp)
+{
+	struct config *cf;
+	const struct listener_conf *lc;
+	char *dump;
+
+	cf = load_ok("[server]\nudp_max_amplification = 4\nudp_send_queue = 64K\n"
+	    "[listener u]\nbind = udp:127.0.0.1:7007, udp:[::1]:7007\nservice = chargen\n"
+	    "udp_reply_rate = 50/s\nudp_reply_bandwidth = 16K/s\n"
+	    "[listener t]\nbind = 127.0.0.1:7007\nservice = echo\n"
+	    "[listener v]\nbind = udp:*:7013\nservice = daytime\n");
+	lc = config_find_listener(cf, "u");
+	ck_assert_int_eq(lc->udp, 1);
+	ck_assert_uint_eq(lc->udp_max_amplification, 4);
+	ck_assert_uint_eq(lc->udp_reply_rate, 50);
+	ck_assert_uint_eq(lc->udp_reply_bandwidth, 16384);
+	ck_assert_uint_eq(lc->udp_send_queue, 65536);
+	ck_assert_int_eq(lc->binds[1].addrs[0].socktype, SOCK_DGRAM);
+	/* TCP and UDP ports are separate: the same address and port, no conflict */
+	lc = config_find_listener(cf, "t");
+	ck_assert_int_eq(lc->udp, 0);
+	lc = config_find_listener(cf, "v");
+	ck_assert_int_eq(lc->udp, 1);
+	ck_assert_int_eq(lc->binds[0].naddrs, 2);
+	ck_assert_uint_eq(lc->udp_reply_rate, 1000);
+	ck_assert_uint_eq(lc->udp_reply_bandwidth, 1024 * 1024);
+	ck_assert_uint_eq(lc->udp_max_amplification, 4);
+	ck_assert_uint_eq(cf->nwarnings, 0);
+	config_free(cf);
+
+	/* the dump writes udp: binds and the keys back as read */
+	dump = dump_round_trip("[listener u]\nbind = udp:127.0.0.1:0\nservice = echo\n"
+	    "udp_reply_bandwidth = 64K/s\n");
+	dump_has_line(dump, "bind = udp:127.0.0.1:0");
+	dump_has_line(dump, "udp_max_amplification = 1");
+	dump_has_line(dump, "udp_reply_rate = 1000/s");
+	dump_has_line(dump, "udp_reply_bandwidth = 64K/s");
+	dump_has_line(dump, "udp_send_queue = 1M");
+	free(dump);
+
+	/* a listener is all UDP or all TCP */
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nbind = 127.0.0.1:8\nservice = echo\n",
+	    "t.ini:3: [listener u] bind: expected every address of a listener to be UDP "
+	    "(udp:...), like 'udp:127.0.0.1:7' on line 2 (a listener is either all UDP or all "
+	    "TCP; use another [listener] for the other), got '127.0.0.1:8'", "");
+	check_one_error("[listener u]\nservice = echo\nbind = unix:/tmp/x udp:*:7\n",
+	    "t.ini:3: [listener u] bind: expected every address of a listener to be TCP or unix",
+	    "got 'udp:*:7'");
+	/* services that answer datagrams only */
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = command\n",
+	    "t.ini:3: [listener u] service: expected a service that answers datagrams (echo, "
+	    "discard, chargen, daytime or time) on a listener with udp: binds, got 'command'", "");
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\ntls = yes\n"
+	    "tls_cert = /x\ntls_key = /y\n",
+	    "t.ini:4: [listener u] tls: expected no on a listener with udp: binds", "DTLS");
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\n"
+	    "proxy_protocol = v2\nproxy_from = 127.0.0.1\n",
+	    "t.ini:4: [listener u] proxy_protocol: expected no", "");
+	/* the same UDP address twice is a conflict */
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\n"
+	    "[listener w]\nbind = udp:127.0.0.1:7\nservice = discard\n",
+	    "t.ini:5: [listener w] bind: expected an address used only once", "");
+	/* metrics are HTTP: TCP only */
+	check_one_error(LSN "[metrics]\nbind = udp:127.0.0.1:9107\n",
+	    "t.ini:5: [metrics] bind: expected a TCP address", "");
+	check_one_error("[server]\nmax_sources = 0\n[listener u]\nbind = udp:127.0.0.1:7\n"
+	    "service = echo\n", "t.ini:2: [server] max_sources: expected more than 0 with a UDP "
+	    "listener that has a reply budget ([listener u] on line 3", "");
+	config_free(load_ok("[server]\nmax_sources = 0\n[listener u]\nbind = udp:127.0.0.1:7\n"
+	    "service = echo\nudp_reply_rate = 0\nudp_reply_bandwidth = 0\n"));
+	check_one_error("[server]\nudp_max_amplification = 0\n" LSN,
+	    "t.ini:2: [server] udp_max_amplification: expected an integer from 1 to 1000", "");
+
+	/* keys of the other transport: ignored with a warning */
+	cf = load_ok("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\nidle_timeout = 5s\n"
+	    "max_connections = 3\n[listener t]\nbind = 127.0.0.1:7\nservice = echo\n"
+	    "udp_reply_rate = 5/s\n");
+	ck_assert_uint_eq(cf->nwarnings, 3);
+	ck_assert_str_eq(cf->warnings[0], "t.ini:5: [listener u] max_connections: not used by a "
+	    "listener with udp: binds; ignored");
+	ck_assert_str_eq(cf->warnings[1], "t.ini:4: [listener u] idle_timeout: not used by a "
+	    "listener with udp: binds; ignored");
+	ck_assert_str_eq(cf->warnings[2], "t.ini:9: [listener t] udp_reply_rate: applies only to "
+	    "a listener with udp: binds; ignored");
+	config_free(cf);
+}
+END_TEST
+
 static char *
 sample_path(void)
 {
@@ -1488,6 +1577,7 @@ config_suite(void)
 	tcase_add_test(tc, test_access_keys);
 	tcase_add_test(tc, test_access_keys_bad);
 	tcase_add_test(tc, test_dump_access_keys);
+	tcase_add_test(tc, test_udp);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(doc, 20);

@@ -82,11 +82,11 @@ tclient_usage(void)
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
-	    "  echo-loop [-b BYTES] HOST PORT SECONDS\n"
-	    "                                   echo sessions one after another for SECONDS (or until\n"
-	    "                                   SIGUSR1): connect, send BYTES, shut down the write side,\n"
-	    "                                   read them back to a clean EOF; counts refused, reset and\n"
-	    "                                   cut sessions, stops at a wrong byte\n"
+	    "  echo-loop [-b BYTES] [-i MS] HOST PORT SECONDS\n"
+	    "                                   echo sessions one after another (MS apart) for SECONDS\n"
+	    "                                   (or until SIGUSR1): connect, send BYTES, shut down the\n"
+	    "                                   write side, read them back to a clean EOF; counts\n"
+	    "                                   refused, reset and cut sessions, stops at a wrong byte\n"
 	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s\n"
 	    "                                   (or until SIGUSR1);\n"
 	    "                                   -r: then shut down the write side and read all\n"
@@ -513,15 +513,18 @@ tclient_cmd_echo_loop(int argc, char **argv)
 {
 	static const char *names[TCLIENT_SESS_COUNT] = { "ok", "refused", "reset", "cut" };
 	struct tclient_target t;
-	uint64_t bytes = 4096, seconds, t0, n = 0, count[TCLIENT_SESS_COUNT] = { 0 };
+	uint64_t bytes = 4096, seconds, t0, n = 0, count[TCLIENT_SESS_COUNT] = { 0 }, pause_ms = 0;
 	enum tclient_session_end end;
 	char why[160];
 	int ch, i;
 
-	while ((ch = getopt(argc, argv, "+b:")) != -1) {
-		if (ch != 'b')
+	while ((ch = getopt(argc, argv, "+b:i:")) != -1) {
+		if (ch == 'b')
+			bytes = tclient_parse_num(optarg, "byte count");
+		else if (ch == 'i')
+			pause_ms = tclient_parse_num(optarg, "interval");
+		else
 			tclient_usage();
-		bytes = tclient_parse_num(optarg, "byte count");
 	}
 	argc -= optind;
 	argv += optind;
@@ -536,9 +539,12 @@ tclient_cmd_echo_loop(int argc, char **argv)
 	printf("echo-loop: started\n");
 	fflush(stdout);
 	while (!tclient_go && tclient_now_ms() - t0 < seconds * 1000) {
+		if (n > 0 && pause_ms > 0)
+			poll(NULL, 0, tclient_wait_ms((int)pause_ms, "pausing"));
 		end = tclient_session(&t, bytes, ++n, why, sizeof(why));
 		count[end]++;
-		if (end != TCLIENT_SESS_OK) {
+		/* The first few failures in full; the rest are only counted. */
+		if (end != TCLIENT_SESS_OK && n - count[TCLIENT_SESS_OK] <= 10) {
 			printf("echo-loop: session %" PRIu64 " %s: %s\n", n, names[end], why);
 			fflush(stdout);
 		}

@@ -6,6 +6,11 @@
  * listener's or the server's max_connections is reached, or when accept
  * fails for lack of descriptors (EMFILE/ENFILE); it resumes when a
  * connection ends or, for descriptor shortage, on a back-off timer.
+ *
+ * A socket that shares its port with other processes (SO_REUSEPORT) is
+ * drained before it closes: Linux resets the connections still queued on a
+ * closed listening socket (unless net.ipv4.tcp_migrate_req hands them to
+ * another socket of the port), so what the kernel queued is accepted first.
  */
 #include "autoconf.h"
 
@@ -13,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -109,6 +116,9 @@ static void listener_conn_closed(struct conn *c, void *owner);
 static void listener_register_stats(void);
 static const char *listener_scope_name(unsigned scope);
 static void listener_unregister_stats(void);
+static void listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int slen);
+static void listener_sock_drain(struct listener *l, struct listener_sock *s);
 
 void
 listener_init(struct event_base *base)
@@ -494,6 +504,7 @@ listener_merge(struct listener *cur, struct listener *staged, const struct liste
 			keep = strcmp(lc->binds[b].spec, cur->socks[i].spec) == 0 &&
 			    cur->socks[i].index < lc->binds[b].naddrs;
 		if (!keep) {
+			listener_sock_drain(cur, &cur->socks[i]);
 			log_info(LOG_S_SERVER, "listener=%s bind=%s closed", cur->name, cur->socks[i].spec);
 			listener_sock_close(&cur->socks[i]);
 			continue;
@@ -541,6 +552,83 @@ listener_discard(struct listener *staged)
 	listener_free(staged);
 }
 
+/*
+ * A TCP socket of ours whose port other sockets may share (SO_REUSEPORT).
+ * Not one systemd passed: systemd keeps it open, queue included, for the
+ * next instance.
+ */
+static int
+listener_sock_shared(const struct listener_sock *s)
+{
+	socklen_t len = sizeof(int);
+	int on = 0;
+
+	if (s->fd == -1 || s->bound.ss.ss_family == AF_UNIX || sd_listen_is_inherited(s->fd))
+		return 0;
+	return getsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 && on;
+}
+
+/*
+ * Connections waiting in a listening socket's accept queue, and the queue's
+ * length (TCP_INFO on a listener: tcpi_unacked and tcpi_sacked). -1 when
+ * the kernel does not say.
+ */
+static int
+listener_sock_queue(int fd, unsigned *max)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 || ti.tcpi_state != TCP_LISTEN)
+		return -1;
+	if (max != NULL)
+		*max = ti.tcpi_sacked;
+	return (int)ti.tcpi_unacked;
+}
+
+/*
+ * Before a shared socket closes: accept what the kernel queued on it, as
+ * connections like any other (limits do not pause this; access rules
+ * apply). The kernel keeps choosing this socket for a share of the new
+ * connections until it is closed, so the loop stops at an empty queue or
+ * after twice the queue's length. A connection whose handshake completes
+ * between the last accept and the close is still reset, unless
+ * tcp_migrate_req is on; `left` in the log says how many the kernel held
+ * at the close.
+ */
+static void
+listener_sock_drain(struct listener *l, struct listener_sock *s)
+{
+	char abuf[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned max = 0, n = 0, bound;
+	int fd, err = 0, left;
+
+	if (!listener_sock_shared(s))
+		return;
+	bound = listener_sock_queue(s->fd, &max) >= 0 && max > 0 ? 2 * max : 2 * 65535;
+	while (n < bound) {
+		len = sizeof(ss);
+		fd = accept4(s->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err = errno;
+			break;
+		}
+		n++;
+		listener_accept_body(l, fd, (struct sockaddr *)&ss, (int)len);
+	}
+	left = listener_sock_queue(s->fd, NULL);
+	log_info(LOG_S_SERVER, "listener=%s addr=%s reuse_port drained=%u left=%d%s%s%s", l->name,
+	    addr_format((const struct sockaddr *)&s->bound.ss, s->bound.len, abuf, sizeof(abuf)),
+	    n, left, err != 0 ? " error=\"" : "", err != 0 ? strerror(err) : "",
+	    err != 0 ? "\"" : "");
+}
+
 /* Stop accepting, close the sockets, leave the table, drop the table's reference. */
 static void
 listener_close(struct listener *l)
@@ -549,6 +637,8 @@ listener_close(struct listener *l)
 
 	if (l->closed)
 		return;
+	for (i = 0; i < l->nsocks; i++)
+		listener_sock_drain(l, &l->socks[i]);
 	l->closed = 1;
 	for (i = 0; i < l->nsocks; i++)
 		listener_sock_close(&l->socks[i]);

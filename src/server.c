@@ -4,8 +4,10 @@
  * (SIGTERM/SIGINT). Every function here runs on the loop thread.
  *
  * Start-up: config -> log sink -> listeners bound -> signals -> accepting
- * -> log thread -> loop. Shutdown: stop accepting, ask every connection to
- * finish (flush what is owed), exit when none is left or at shutdown_timeout.
+ * -> log thread -> loop. Shutdown: stop accepting (a reuse_port socket
+ * first accepts what the kernel queued on it), read what has already
+ * arrived, then ask every connection to finish (flush what is owed), exit
+ * when none is left or at shutdown_timeout.
  */
 #include "autoconf.h"
 
@@ -46,7 +48,7 @@ static time_t               server_started_wall;
 static int                  server_stopping;
 static int                  server_exit_code;
 static struct event        *server_sig_term, *server_sig_int, *server_sig_hup, *server_sig_usr1;
-static struct event        *server_shutdown_ev;
+static struct event        *server_shutdown_ev, *server_finish_ev;
 
 /* Settings that apply to the running process, at start-up and on reload. */
 static int
@@ -426,10 +428,29 @@ server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	LOOP_CB("server_shutdown_timeout_cb", NULL, NULL, server_shutdown_timeout_body());
 }
 
+/*
+ * The second step of a graceful shutdown, one loop iteration after the
+ * signal: every connection is asked to finish (flush what it owes, then
+ * close) and queued jobs answer "shutting down".
+ */
+static void
+server_finish_body(void)
+{
+	pool_shutdown_begin();
+	conn_shutdown_all();
+	server_check_done();
+}
+
+static void
+server_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	LOOP_CB("server_finish_cb", NULL, NULL, server_finish_body());
+}
+
 static void
 server_shutdown(int graceful)
 {
-	struct timeval tv;
+	struct timeval tv, now = { 0, 0 };
 
 	if (!server_stopping)
 		sd_notify_stopping();
@@ -445,19 +466,26 @@ server_shutdown(int graceful)
 	server_stopping = 1;
 	log_info(LOG_S_SERVER, "shutting down gracefully connections=%zu timeout_ms=%" PRIu64,
 	    conn_count(), server_cf->shutdown_timeout_ms);
+	/* reuse_port sockets accept what the kernel queued on them first (listener.c). */
 	listener_close_all();
 	/* UDP replies still queued get their last try here. */
 	udp_close_all();
-	/* Queued jobs complete with "shutting down"; running ones may still reply. */
-	pool_shutdown_begin();
-	conn_shutdown_all();
+	/*
+	 * Connections finish on the next loop iteration, not now: libevent runs
+	 * the read callbacks that iteration's poll reports before its timers,
+	 * so input the kernel already holds (a request sent just before the
+	 * signal, or by a client just accepted from a queue) is read and
+	 * answered rather than dropped. Queued jobs then complete with
+	 * "shutting down"; running ones may still reply.
+	 */
+	server_finish_ev = evtimer_new(server_evbase, server_finish_cb, NULL);
 	tv.tv_sec = (time_t)(server_cf->shutdown_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(server_cf->shutdown_timeout_ms % 1000) * 1000;
 	server_shutdown_ev = evtimer_new(server_evbase, server_shutdown_timeout_cb, NULL);
-	if (server_shutdown_ev == NULL)
+	if (server_shutdown_ev == NULL || server_finish_ev == NULL)
 		fatalx("evtimer_new failed");
+	evtimer_add(server_finish_ev, &now);
 	evtimer_add(server_shutdown_ev, &tv);
-	server_check_done();
 }
 
 /* ---------------------------------------------------------------- signals */
@@ -581,7 +609,7 @@ static void
 server_cleanup(void)
 {
 	struct event **evs[] = { &server_sig_term, &server_sig_int, &server_sig_hup,
-	    &server_sig_usr1, &server_shutdown_ev };
+	    &server_sig_usr1, &server_shutdown_ev, &server_finish_ev };
 	size_t i;
 
 	server_report_pending("exit");

@@ -9,7 +9,7 @@
  *   churn     connect, one round-trip, close, repeat
  *
  * Every echoed byte is checked against a deterministic per-connection
- * pattern. With --reconnect (pingpong and stream), a connection the server
+ * pattern. With --reconnect (not idle), a connection the server
  * closes or resets is no error if every byte it echoed was right: it is
  * counted (closed=) and opened again; the fault-injection tests use this.
  * Round-trip latencies go into a log-linear histogram. The result is one
@@ -151,7 +151,7 @@ loadgen_usage(void)
 	    "  -S, --src-range A-B   spread source addresses over A..B (127.0.0.0/8)\n"
 	    "  -b, --burst N         connects in progress at once (default 256)\n"
 	    "  -t, --timeout SEC     idle: bound on connect and verify phases (default 60)\n"
-	    "  -r, --reconnect       pingpong/stream: a connection the server closes or\n"
+	    "  -r, --reconnect       not idle: a connection the server closes or\n"
 	    "                        resets (every byte so far verified) is counted and\n"
 	    "                        reopened, not an error\n"
 	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
@@ -442,8 +442,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		loadgen_fatal("--src-range needs an IPv4 target");
 	if (lg->mode != LOADGEN_STREAM)
 		lg->window = 1;
-	if (lg->reconnect && lg->mode != LOADGEN_PINGPONG && lg->mode != LOADGEN_STREAM)
-		loadgen_fatal("--reconnect needs pingpong or stream");
+	if (lg->reconnect && lg->mode == LOADGEN_IDLE)
+		loadgen_fatal("--reconnect does not go with idle");
 }
 
 static void
@@ -522,6 +522,7 @@ loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
 }
 
 static void loadgen_connect(struct loadgen *, struct lg_conn *);
+static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
 
 /*
  * --reconnect: the server closed or reset c, and every byte it echoed was
@@ -537,7 +538,9 @@ loadgen_server_closed(struct loadgen *lg, struct lg_conn *c)
 	lg->issued -= sent_msgs - done_msgs;
 	lg->closed++;
 	loadgen_close(lg, c, LG_S_FREE);
-	if (!lg->stopping)
+	if (lg->mode == LOADGEN_CHURN)
+		loadgen_churn_next(lg, c);
+	else if (!lg->stopping)
 		loadgen_connect(lg, c);
 }
 

@@ -88,8 +88,22 @@ static uint64_t			 fault_calls[F_COUNT], fault_injected[F_COUNT];
 static uint64_t			 fault_rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t			 fault_checked_ns;
 static struct timespec		 fault_file_mtime;
-static __thread int		 fault_inside;	/* no faults inside our own work */
+/* initial-exec: no __tls_get_addr, which is not usable yet when ld.so or ASan allocate early */
+/* volatile: dlsym cannot see it, so the compiler would drop the ++/-- around that call */
+static __thread volatile int	 fault_inside __attribute__((tls_model("initial-exec")));
 static int			 fault_ready;
+/*
+ * Set by our constructor. Before it, allocations are passed through
+ * unchecked: under ASan they come from its start-up, when the functions a
+ * check calls (pthread_mutex_lock, getenv) are not usable yet.
+ */
+static int			 fault_live;
+
+__attribute__((constructor)) static void
+fault_start(void)
+{
+	fault_live = 1;
+}
 
 /* The real functions, found lazily. dlsym may allocate: a static arena serves that. */
 static void	*(*real_malloc)(size_t);
@@ -323,7 +337,7 @@ fault_report(void)
 /* ---------------------------------------------------------------- calls */
 
 #define FAIL_IF(call, fd, ret) do {					\
-	int fault_e_ = fault_hit((call), (fd));				\
+	int fault_e_ = fault_live ? fault_hit((call), (fd)) : 0;	\
 	if (fault_e_ != 0) {						\
 		errno = fault_e_;					\
 		return (ret);						\
@@ -552,8 +566,12 @@ free(void *p)
 	/* the arena is never freed */
 	if ((char *)p >= fault_arena && (char *)p < fault_arena + sizeof(fault_arena))
 		return;
-	if (real == NULL)
+	if (real == NULL) {
+		/* dlsym frees its last error while we look free up: that one is let go */
+		if (fault_inside > 0)
+			return;
 		real = fault_sym("free");
+	}
 	real(p);
 }
 

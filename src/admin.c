@@ -129,7 +129,11 @@ admin_cmd_stats(struct conn *c, struct admin_request *a)
 	size_t len;
 	char *text;
 
-	text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len);
+	/* Out of memory: this reply fails, the console stays. */
+	if ((text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len)) == NULL) {
+		admin_err(c, "out of memory");
+		return;
+	}
 	conn_write(c, text, len);
 	free(text);
 	admin_ok(c, NULL);

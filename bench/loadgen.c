@@ -683,8 +683,6 @@ loadgen_record(struct loadgen *lg, uint64_t started, uint64_t now)
 	hist_add(&lg->hist, now - started);
 }
 
-static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
-
 /* One message fully echoed on connection c. */
 static void
 loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,

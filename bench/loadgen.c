@@ -14,8 +14,11 @@
  * the connection's own addresses, as HAProxy's send-proxy-v2 would.
  *
  * Every echoed byte is checked against a deterministic per-connection
- * pattern. Round-trip latencies go into a log-linear histogram. The result is
- * one key=value line on stdout and a human summary on stderr.
+ * pattern. With --reconnect (not idle), a connection the server
+ * closes or resets is no error if every byte it echoed was right: it is
+ * counted (closed=) and opened again; the fault-injection tests use this.
+ * Round-trip latencies go into a log-linear histogram. The result is one
+ * key=value line on stdout and a human summary on stderr.
  */
 
 #ifndef _GNU_SOURCE
@@ -108,6 +111,7 @@ struct loadgen {
 	uint64_t		 max_requests;	/* 0 = unbounded */
 	unsigned		 burst;		/* connects in progress at once */
 	int			 proxy;		/* --proxy: a PROXY v2 header first */
+	int			 reconnect;	/* a server close is counted, not an error */
 
 	int			 epfd;
 	struct lg_conn		*slots;
@@ -131,6 +135,7 @@ struct loadgen {
 	uint64_t		 bytes;		/* echoed bytes in the window */
 	uint64_t		 errors;	/* verification, reset, early EOF */
 	uint64_t		 connect_errors;
+	uint64_t		 closed;	/* --reconnect: closed by the server */
 	struct lg_hist		 hist;
 };
 
@@ -150,6 +155,9 @@ loadgen_usage(void)
 	    "  -b, --burst N         connects in progress at once (default 256)\n"
 	    "  -t, --timeout SEC     idle: bound on connect and verify phases (default 60)\n"
 	    "  -P, --proxy           send a PROXY v2 header first (the socket's own addresses)\n"
+	    "  -r, --reconnect       not idle: a connection the server closes or\n"
+	    "                        resets (every byte so far verified) is counted and\n"
+	    "                        reopened, not an error\n"
 	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
 	exit(2);
 }
@@ -270,6 +278,7 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		{ "burst", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "proxy", no_argument, NULL, 'P' },
+		{ "reconnect", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -299,7 +308,7 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 	else
 		loadgen_usage();
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:Ph", longopts,
+	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:Prh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -339,6 +348,9 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		case 'P':
 			lg->proxy = 1;
 			break;
+		case 'r':
+			lg->reconnect = 1;
+			break;
 		default:
 			loadgen_usage();
 		}
@@ -357,6 +369,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		tool_die("--src-range needs an IPv4 target");
 	if (lg->mode != LOADGEN_STREAM)
 		lg->window = 1;
+	if (lg->reconnect && lg->mode == LOADGEN_IDLE)
+		tool_die("--reconnect does not go with idle");
 }
 
 static void
@@ -416,6 +430,39 @@ loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
 	else
 		lg->errors++;
 	loadgen_close(lg, c, LG_S_DEAD);
+}
+
+static void loadgen_connect(struct loadgen *, struct lg_conn *);
+static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
+
+/*
+ * --reconnect: the server closed or reset c, and every byte it echoed was
+ * verified. Messages issued but not echoed are given back (so --requests
+ * still counts only completed ones) and the slot connects again.
+ */
+static void
+loadgen_server_closed(struct loadgen *lg, struct lg_conn *c)
+{
+	uint64_t sent_msgs = (c->tx_limit + lg->size - 1) / lg->size;
+	uint64_t done_msgs = c->rx_off / lg->size;
+
+	lg->issued -= sent_msgs - done_msgs;
+	lg->closed++;
+	loadgen_close(lg, c, LG_S_FREE);
+	if (lg->mode == LOADGEN_CHURN)
+		loadgen_churn_next(lg, c);
+	else if (!lg->stopping)
+		loadgen_connect(lg, c);
+}
+
+/* A failed recv/send or an EOF: an error, or with --reconnect a counted close. */
+static void
+loadgen_io_end(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
+{
+	if (lg->reconnect && (err == 0 || err == ECONNRESET || err == EPIPE))
+		loadgen_server_closed(lg, c);
+	else
+		loadgen_fail(lg, c, why, err);
 }
 
 /* Start a non-blocking connect for slot c. */
@@ -491,7 +538,7 @@ loadgen_send(struct loadgen *lg, struct lg_conn *c)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			loadgen_fail(lg, c, "send", errno);
+			loadgen_io_end(lg, c, "send", errno);
 			return;
 		}
 		c->tx_off += (uint64_t)n;
@@ -542,8 +589,6 @@ loadgen_record(struct loadgen *lg, uint64_t started, uint64_t now)
 	hist_add(&lg->hist, now - started);
 }
 
-static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
-
 /* One message fully echoed on connection c. */
 static void
 loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,
@@ -589,11 +634,11 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			loadgen_fail(lg, c, "recv", errno);
+			loadgen_io_end(lg, c, "recv", errno);
 			return;
 		}
 		if (n == 0) {
-			loadgen_fail(lg, c, "closed by server", 0);
+			loadgen_io_end(lg, c, "closed by server", 0);
 			return;
 		}
 		if (c->rx_off + (uint64_t)n > c->tx_off) {
@@ -683,7 +728,7 @@ loadgen_flood_next(struct loadgen *lg, struct lg_conn *c)
 	struct linger	lin = { 1, 0 };
 
 	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
-	loadgen_record(lg, c->started, loadgen_now());
+	loadgen_record(lg, c->started, tool_now_ns());
 	loadgen_close(lg, c, LG_S_FREE);
 	loadgen_churn_next(lg, c);
 }
@@ -746,8 +791,12 @@ loadgen_dispatch(struct loadgen *lg, struct lg_conn *c, uint32_t events)
 		loadgen_fail(lg, c, "held connection closed or got data", 0);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		loadgen_readable(lg, c);
+		/* closed, or (--reconnect) connecting again: the events were the old socket's */
+		if (c->state != LG_S_ACTIVE && c->state != LG_S_VERIFYING)
+			return;
+	}
 	if (c->fd != -1 && (events & EPOLLOUT))
 		loadgen_send(lg, c);
 }
@@ -870,12 +919,12 @@ loadgen_report(struct loadgen *lg, double measured)
 	    "duration=%.3f requests=%" PRIu64 " requests_total=%" PRIu64
 	    " rps=%.1f mibps=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "max_us=%.1f errors=%" PRIu64 " connect_errors=%" PRIu64
-	    " connected=%u held=%u verified=%u\n",
+	    " connected=%u held=%u verified=%u closed=%" PRIu64 "\n",
 	    mode[lg->mode], lg->target_str, lg->conns, lg->size, lg->window,
 	    lg->warmup, measured, lg->done, lg->done_total, rps, mibps,
 	    (double)p50 / 1e3, (double)p99 / 1e3, (double)p999 / 1e3,
 	    (double)lg->hist.max / 1e3, lg->errors, lg->connect_errors,
-	    lg->opened, lg->held, lg->verified);
+	    lg->opened, lg->held, lg->verified, lg->closed);
 	fflush(stdout);
 	fprintf(stderr, "%s %s: %u conns x %zu B: %.0f req/s, %.2f MiB/s, "
 	    "latency p50 %.1f us p99 %.1f us p99.9 %.1f us max %.1f us, "

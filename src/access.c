@@ -44,6 +44,7 @@ static const char *access_reason_names[ACCESS_R_COUNT] = {
 	[ACCESS_R_PROXY_UNTRUSTED] = "proxy_untrusted",
 	[ACCESS_R_PROXY_HEADER] = "proxy_header",
 	[ACCESS_R_PROXY_TIMEOUT] = "proxy_timeout",
+	[ACCESS_R_OOM] = "oom",
 };
 
 /* The refusal log: one line per reason per second, the rest counted. */

@@ -39,6 +39,7 @@ enum access_reason {
 	ACCESS_R_PROXY_UNTRUSTED,   /* a PROXY listener, not from proxy_from */
 	ACCESS_R_PROXY_HEADER,      /* a malformed, truncated or refused PROXY header */
 	ACCESS_R_PROXY_TIMEOUT,     /* no complete PROXY header within proxy_timeout */
+	ACCESS_R_OOM,               /* accept: out of memory for the connection */
 	ACCESS_R_COUNT
 };
 /* "deny_list", "max_per_source", ... (labels and log reasons) */

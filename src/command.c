@@ -55,12 +55,13 @@ command_help(enum command_id id)
 
 /* ---------------------------------------------------------------- line reader */
 
-void
+int
 command_reader_init(struct command_reader *r, size_t max_line)
 {
 	memset(r, 0, sizeof *r);
 	r->max_line = max_line > 0 ? max_line : 1;
-	r->line = xmalloc(r->max_line + 1);
+	r->line = util_malloc(r->max_line + 1);
+	return r->line != NULL ? 0 : -1;
 }
 
 void
@@ -71,13 +72,14 @@ command_reader_free(struct command_reader *r)
 	memset(r, 0, sizeof *r);
 }
 
-void
+int
 command_reader_push(struct command_reader *r, const void *data, size_t len)
 {
-	size_t need;
+	size_t need, cap;
+	char *in;
 
 	if (len == 0)
-		return;
+		return 0;
 	if (r->inoff == r->inlen)
 		r->inoff = r->inlen = 0;
 	if (r->inoff > 0 && r->inlen + len > r->incap) {
@@ -87,11 +89,15 @@ command_reader_push(struct command_reader *r, const void *data, size_t len)
 	}
 	need = r->inlen + len;
 	if (need > r->incap) {
-		r->incap = need < 1024 ? 1024 : need;
-		r->in = xrealloc(r->in, r->incap);
+		cap = need < 1024 ? 1024 : need;
+		if ((in = util_reallocarray(r->in, cap, 1)) == NULL)
+			return -1;
+		r->in = in;
+		r->incap = cap;
 	}
 	memcpy(r->in + r->inlen, data, len);
 	r->inlen += len;
+	return 0;
 }
 
 size_t

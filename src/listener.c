@@ -794,7 +794,11 @@ listener_refuse(struct listener *l, enum access_reason why, struct source *src,
 	access_refused(l->name, why, src, sa, salen, rule);
 }
 
-/* The connection object for an accepted socket; the listener is referenced while it lives. */
+/*
+ * The connection object for an accepted socket; the listener is referenced
+ * while it lives. Out of memory: the socket is closed, the refusal counted
+ * (reason oom) and logged, and NULL returned.
+ */
 static struct conn *
 listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen_t slen,
     struct source *src)
@@ -813,7 +817,11 @@ listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen
 	p.max_bytes = lc->max_bytes;
 	p.max_lifetime_ms = lc->max_lifetime_ms;
 	p.rate_limit = lc->rate_limit;
-	c = conn_new(&p, fd, sa, slen);
+	if ((c = conn_new(&p, fd, sa, slen)) == NULL) {
+		listener_refuse(l, ACCESS_R_OOM, NULL, sa, slen, NULL);
+		close(fd);
+		return NULL;
+	}
 	listener_ref(l);
 	l->current++;
 	l->total++;
@@ -826,6 +834,9 @@ listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen
 static void
 listener_conn_begin(struct listener *l, struct conn *c)
 {
+	/* Already closing (out of memory arming its timer): nothing to begin. */
+	if (!conn_is_alive(c))
+		return;
 	if (l->tls != NULL)
 		tls_conn_accept(c, l->tls);
 	else
@@ -890,7 +901,11 @@ listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info
 	proxy_describe(pi, desc, sizeof(desc));
 	snprintf(via, sizeof(via), " via=%s proxy=%s", sa != NULL ? addr_format(sa, len, abuf,
 	    sizeof(abuf)) : "unix", desc);
-	conn_set_via(c, via);
+	if (conn_set_via(c, via) == -1) {
+		conn_close_oom(c, "PROXY via");
+		*reason = CONN_R_OOM;
+		return -1;
+	}
 	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
 		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
 	/* What the client connected to decides what a service offers (command's RESOLVE). */
@@ -979,11 +994,16 @@ listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa
 			close(fd);
 			return;
 		}
-		c = listener_conn_new(l, fd, sa, (socklen_t)slen, NULL);
-		pf = xcalloc(1, sizeof(*pf));
-		pf->listener = l;
-		conn_start_preface(c, listener_proxy_preface, pf, listener_preface_free,
-		    lc->proxy_timeout_ms);
+		if ((c = listener_conn_new(l, fd, sa, (socklen_t)slen, NULL)) == NULL)
+			return;
+		if ((pf = util_calloc(1, sizeof(*pf))) == NULL)
+			conn_close_oom(c, "PROXY header");
+		else {
+			pf->listener = l;
+			/* -1: out of memory, already closing (oom) and pf freed */
+			(void)conn_start_preface(c, listener_proxy_preface, pf,
+			    listener_preface_free, lc->proxy_timeout_ms);
+		}
 	} else if ((why = access_check(lc, l->scope, listener_access_flags(l), sa, &src, rule,
 	    sizeof(rule))) != ACCESS_OK) {
 		/* Refused before a byte is read: no connection object at all. */
@@ -991,7 +1011,8 @@ listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa
 		close(fd);
 		return;
 	} else {
-		c = listener_conn_new(l, fd, sa, (socklen_t)slen, src);
+		if ((c = listener_conn_new(l, fd, sa, (socklen_t)slen, src)) == NULL)
+			return;
 		access_admit(src);
 		listener_conn_begin(l, c);
 	}

@@ -123,7 +123,8 @@ sd_status_line(char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (i = 0; i < ARRAY_LEN(sd_status_stats); i++) {
-		text = stats_render_text(sd_status_stats[i], &len);
+		if ((text = stats_render_text(sd_status_stats[i], &len)) == NULL)
+			continue;	/* out of memory: this STATUS= line is shorter */
 		/* Only the family of exactly that name: the first line, "name=value\r\n". */
 		if ((nl = strstr(text, "\r\n")) != NULL)
 			*nl = '\0';

@@ -546,6 +546,12 @@ server_collect_uptime(struct stats_emit *e, void *arg)
 	stats_emit_u64(e, (util_now_ms() - server_started_ms) * 1000);
 }
 
+static void
+server_collect_oom(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, util_oom_count());
+}
+
 static const struct stats_family server_families[] = {
 	{ "build_info", STATS_GAUGE, STATS_UNIT_NONE, "Always 1; the version is a label.",
 	  { "version", NULL }, server_collect_build, NULL },
@@ -553,6 +559,9 @@ static const struct stats_family server_families[] = {
 	  "Start time, seconds since the epoch.", { NULL }, server_collect_start, NULL },
 	{ "uptime_seconds", STATS_GAUGE, STATS_UNIT_SECONDS, "Seconds since start.", { NULL },
 	  server_collect_uptime, NULL },
+	{ "allocation_failures_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Runtime allocations that failed; each cost one connection, reply or log line, "
+	  "never the daemon.", { NULL }, server_collect_oom, NULL },
 };
 
 static void

@@ -283,7 +283,9 @@ source_rehash(struct source_table *t, size_t nbuckets)
 	struct source **nb, *s, *next;
 	size_t i, h;
 
-	nb = xcalloc(nbuckets, sizeof(*nb));
+	/* Out of memory the table keeps its size: longer chains, nothing lost. */
+	if ((nb = util_calloc(nbuckets, sizeof(*nb))) == NULL)
+		return;
 	for (i = 0; i < t->nbuckets; i++) {
 		for (s = t->buckets[i]; s != NULL; s = next) {
 			next = s->hnext;
@@ -486,8 +488,11 @@ source_lookup(struct source_table *t, unsigned scope, const struct sockaddr *sa,
 		t->untracked++;
 		return NULL;
 	}
-	if (s == NULL)
-		s = xmalloc(sizeof(*s));
+	/* Out of memory: untracked, as when the table is full. */
+	if (s == NULL && (s = util_malloc(sizeof(*s))) == NULL) {
+		t->untracked++;
+		return NULL;
+	}
 	if (t->entries + 1 > t->nbuckets && t->nbuckets < source_pow2(t->max))
 		source_rehash(t, t->nbuckets * 2);
 	source_init(s, &k, now_ms);

@@ -9,9 +9,9 @@
  *
  *   CALL=RESULT[,MODE...]      rules separated by ';' or newlines
  *
- *   CALL     accept accept4 read recv write send writev readv malloc calloc
- *            realloc eventfd pthread_create timerfd_create epoll_create1
- *            socket SSL_new SSL_CTX_new, or clock (see below)
+ *   CALL     accept accept4 read recv write send writev readv sendmmsg
+ *            malloc calloc realloc eventfd pthread_create timerfd_create
+ *            epoll_create1 socket SSL_new SSL_CTX_new, or clock (see below)
  *   RESULT   an errno name (EMFILE, ENFILE, ENOBUFS, ECONNABORTED, EINTR,
  *            EAGAIN, ECONNRESET, EPIPE, ENOMEM) the call fails with; for
  *            SSL_new and SSL_CTX_new, NULL
@@ -60,13 +60,13 @@
 enum fault_call {
 	F_ACCEPT, F_ACCEPT4, F_READ, F_RECV, F_WRITE, F_SEND, F_WRITEV, F_READV, F_MALLOC,
 	F_CALLOC, F_REALLOC, F_EVENTFD, F_PTHREAD_CREATE, F_TIMERFD_CREATE, F_EPOLL_CREATE1,
-	F_SOCKET, F_SSL_NEW, F_SSL_CTX_NEW, F_COUNT
+	F_SOCKET, F_SSL_NEW, F_SSL_CTX_NEW, F_SENDMMSG, F_COUNT
 };
 
 static const char *fault_names[F_COUNT] = {
 	"accept", "accept4", "read", "recv", "write", "send", "writev", "readv", "malloc",
 	"calloc", "realloc", "eventfd", "pthread_create", "timerfd_create", "epoll_create1",
-	"socket", "SSL_new", "SSL_CTX_new",
+	"socket", "SSL_new", "SSL_CTX_new", "sendmmsg",
 };
 
 struct fault_rule {
@@ -430,6 +430,18 @@ readv(int fd, const struct iovec *iov, int n)
 	if (real == NULL)
 		real = fault_sym("readv");
 	return real(fd, iov, n);
+}
+
+/* UDP replies: EAGAIN is a full socket, which loopback never has of itself. */
+int
+sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	static int (*real)(int, struct mmsghdr *, unsigned int, int);
+
+	FAIL_IF(F_SENDMMSG, fd, -1);
+	if (real == NULL)
+		real = fault_sym("sendmmsg");
+	return real(fd, vec, n, flags);
 }
 
 int

@@ -7,14 +7,14 @@
 #   4. no reply to a request sent to a broadcast address (udp:*:P);
 #   5. the send queue: replies a full socket does not take wait, up to
 #      udp_send_queue bytes, and go out in order once it drains; the rest
-#      are dropped and counted (sendmmsg sees a full socket through
-#      udp_shim.so, since loopback never fills one);
+#      are dropped and counted (sendmmsg sees a full socket through the
+#      fault library, tests/fault/, since loopback never fills one);
 # and every drop in STATS udp_datagrams_dropped_total by reason.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/udp_lib.sh"
 
-SHIM=$top_builddir/tests/integration/udp_shim.so
-[ -f "$SHIM" ] || fail "not built: $SHIM (make check builds it)"
+[ -r "${FAULT_LIB:-}" ] || fail "not built: the fault library (make check builds it)"
+[ "${SANITIZER:-}" != tsan ] || skip "the preloaded fault library and TSan's interceptors do not mix"
 
 dropped()
 {
@@ -55,12 +55,14 @@ udp_send_queue = 2600
 
 $(admin_ini)
 INI
-# The shim only acts while $tmp/full exists; sanitizer runtimes are told
-# they need not come first (the shim is preloaded before them).
-ECHOD_TEST_UDP_FULL=$tmp/full
-LD_PRELOAD=$SHIM
+# The fault library fails sendmmsg only while its rules file says so;
+# sanitizer runtimes are told they need not come first (the library is
+# preloaded before them).
+: >"$tmp/faults"
+ECHOD_FAULT_FILE=$tmp/faults
+LD_PRELOAD=$FAULT_LIB
 ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0
-export ECHOD_TEST_UDP_FULL LD_PRELOAD ASAN_OPTIONS
+export ECHOD_FAULT_FILE LD_PRELOAD ASAN_OPTIONS
 start_echod "$tmp/g.ini"
 unset LD_PRELOAD
 R=$(port_of rate) || fail "no rate port"
@@ -142,7 +144,9 @@ out=$(udp 127.0.0.9 "$W" --data unicast)
 # ---------------------------------------------------------------- 5. send queue
 # Each 1,000-byte reply takes 1,000 bytes and an entry header (about 200)
 # of the 2,600-byte queue: two fit, the other eight are dropped.
-: >"$tmp/full"
+# The library reads its rules file at most every 50 ms.
+echo 'sendmmsg=EAGAIN' >"$tmp/faults.new" && mv "$tmp/faults.new" "$tmp/faults"
+sleep 0.2
 "$PYTHON" - "$Q" >"$tmp/q.out" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -174,7 +178,7 @@ qb=$(stat 'udp_send_queue_bytes{listener="queue",service="echo"}')
 [ "$(dropped queue echo queue_full)" = 8 ] || fail "queue_full drops $(dropped queue echo queue_full)"
 [ "$(stat 'udp_datagrams_sent_total{listener="queue",service="echo"}')" = 0 ] ||
     fail "sent while the socket was full"
-rm -f "$tmp/full"
+: >"$tmp/faults.new" && mv "$tmp/faults.new" "$tmp/faults"
 wait_exit "$QPID" 30 || fail "the queue client did not finish"
 grep -q '^got=01$' "$tmp/q.out" || fail "after the socket drained: $(cat "$tmp/q.out")"
 [ "$(stat 'udp_send_queue_bytes{listener="queue",service="echo"}')" = 0 ] || fail "queue not empty"

@@ -7,10 +7,18 @@
  *   idle      open N connections, one round-trip each, hold them, then one
  *             more round-trip each to prove they are still alive
  *   churn     connect, one round-trip, close, repeat
+ *   flood     connect and reset at once, repeat, as fast as possible: an
+ *             attacker; refused connects are counted, not fatal
+ *
+ * --proxy starts every connection with a PROXY protocol v2 header carrying
+ * the connection's own addresses, as HAProxy's send-proxy-v2 would.
  *
  * Every echoed byte is checked against a deterministic per-connection
- * pattern. Round-trip latencies go into a log-linear histogram (tool.h).
- * The result is one key=value line on stdout and a human summary on stderr.
+ * pattern. With --reconnect (not idle), a connection the server
+ * closes or resets is no error if every byte it echoed was right: it is
+ * counted (closed=) and opened again; the fault-injection tests use this.
+ * Round-trip latencies go into a log-linear histogram (tool.h). The result
+ * is one key=value line on stdout and a human summary on stderr.
  */
 
 #ifndef _GNU_SOURCE
@@ -47,7 +55,8 @@ enum loadgen_mode {
 	LOADGEN_PINGPONG,
 	LOADGEN_STREAM,
 	LOADGEN_IDLE,
-	LOADGEN_CHURN
+	LOADGEN_CHURN,
+	LOADGEN_FLOOD
 };
 
 enum loadgen_state {
@@ -80,6 +89,7 @@ struct loadgen {
 	char			 target_str[128];
 	uint32_t		 src_first;	/* host order, 0 = no binding */
 	uint32_t		 src_count;
+	uint32_t		 src_next;	/* connects so far: picks the next source */
 	unsigned		 conns;
 	size_t			 size;
 	unsigned		 window;
@@ -88,6 +98,8 @@ struct loadgen {
 	double			 timeout;
 	uint64_t		 max_requests;	/* 0 = unbounded */
 	unsigned		 burst;		/* connects in progress at once */
+	int			 proxy;		/* --proxy: a PROXY v2 header first */
+	int			 reconnect;	/* a server close is counted, not an error */
 
 	int			 epfd;
 	struct lg_conn		*slots;
@@ -111,6 +123,7 @@ struct loadgen {
 	uint64_t		 bytes;		/* echoed bytes in the window */
 	uint64_t		 errors;	/* verification, reset, early EOF */
 	uint64_t		 connect_errors;
+	uint64_t		 closed;	/* --reconnect: closed by the server */
 	struct tool_hist	 hist;
 };
 
@@ -119,16 +132,20 @@ loadgen_usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen MODE [options] HOST:PORT\n"
-	    "  MODE: pingpong | stream | idle | churn\n"
+	    "  MODE: pingpong | stream | idle | churn | flood\n"
 	    "  -c, --connections N   concurrent connections (default 1)\n"
 	    "  -s, --size N          message size in bytes (default 64)\n"
 	    "  -d, --duration SEC    measured time; idle: hold time (default 5)\n"
 	    "  -w, --warmup SEC      warm-up before measuring (default 1)\n"
 	    "  -W, --window N        stream: messages in flight per connection (default 4)\n"
 	    "  -n, --requests N      stop after N round-trips (duration is then a bound)\n"
-	    "  -S, --src-range A-B   spread source addresses over A..B (127.0.0.0/8)\n"
+	    "  -S, --src-range A-B   source addresses A..B (127.0.0.0/8), the next one per connect\n"
 	    "  -b, --burst N         connects in progress at once (default 256)\n"
 	    "  -t, --timeout SEC     idle: bound on connect and verify phases (default 60)\n"
+	    "  -P, --proxy           send a PROXY v2 header first (the socket's own addresses)\n"
+	    "  -r, --reconnect       not idle: a connection the server closes or\n"
+	    "                        resets (every byte so far verified) is counted and\n"
+	    "                        reopened, not an error\n"
 	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
 	exit(2);
 }
@@ -182,6 +199,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		{ "src-range", required_argument, NULL, 'S' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "proxy", no_argument, NULL, 'P' },
+		{ "reconnect", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -206,10 +225,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		lg->mode = LOADGEN_IDLE;
 	else if (strcmp(mode, "churn") == 0)
 		lg->mode = LOADGEN_CHURN;
+	else if (strcmp(mode, "flood") == 0)
+		lg->mode = LOADGEN_FLOOD;
 	else
 		loadgen_usage();
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:h", longopts,
+	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:Prh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -246,6 +267,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		case 't':
 			lg->timeout = loadgen_parse_double(optarg, "timeout");
 			break;
+		case 'P':
+			lg->proxy = 1;
+			break;
+		case 'r':
+			lg->reconnect = 1;
+			break;
 		default:
 			loadgen_usage();
 		}
@@ -264,6 +291,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		tool_die("--src-range needs an IPv4 target");
 	if (lg->mode != LOADGEN_STREAM)
 		lg->window = 1;
+	if (lg->reconnect && lg->mode == LOADGEN_IDLE)
+		tool_die("--reconnect does not go with idle");
 }
 
 static void
@@ -325,6 +354,39 @@ loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
 	loadgen_close(lg, c, LG_S_DEAD);
 }
 
+static void loadgen_connect(struct loadgen *, struct lg_conn *);
+static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
+
+/*
+ * --reconnect: the server closed or reset c, and every byte it echoed was
+ * verified. Messages issued but not echoed are given back (so --requests
+ * still counts only completed ones) and the slot connects again.
+ */
+static void
+loadgen_server_closed(struct loadgen *lg, struct lg_conn *c)
+{
+	uint64_t sent_msgs = (c->tx_limit + lg->size - 1) / lg->size;
+	uint64_t done_msgs = c->rx_off / lg->size;
+
+	lg->issued -= sent_msgs - done_msgs;
+	lg->closed++;
+	loadgen_close(lg, c, LG_S_FREE);
+	if (lg->mode == LOADGEN_CHURN)
+		loadgen_churn_next(lg, c);
+	else if (!lg->stopping)
+		loadgen_connect(lg, c);
+}
+
+/* A failed recv/send or an EOF: an error, or with --reconnect a counted close. */
+static void
+loadgen_io_end(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
+{
+	if (lg->reconnect && (err == 0 || err == ECONNRESET || err == EPIPE))
+		loadgen_server_closed(lg, c);
+	else
+		loadgen_fail(lg, c, why, err);
+}
+
 /* Start a non-blocking connect for slot c. */
 static void
 loadgen_connect(struct loadgen *lg, struct lg_conn *c)
@@ -346,8 +408,10 @@ loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 		    sizeof one);
 		memset(&src, 0, sizeof src);
 		src.sin_family = AF_INET;
+		/* One address after the other, per connect: a churn or flood
+		 * run goes through the whole range, not one per slot. */
 		src.sin_addr.s_addr = htonl(lg->src_first +
-		    c->index % lg->src_count);
+		    lg->src_next++ % lg->src_count);
 		if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
 			close(fd);
 			c->state = LG_S_CONNECTING;
@@ -396,7 +460,7 @@ loadgen_send(struct loadgen *lg, struct lg_conn *c)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			loadgen_fail(lg, c, "send", errno);
+			loadgen_io_end(lg, c, "send", errno);
 			return;
 		}
 		c->tx_off += (uint64_t)n;
@@ -447,8 +511,6 @@ loadgen_record(struct loadgen *lg, uint64_t started, uint64_t now)
 	tool_hist_add(&lg->hist, now - started);
 }
 
-static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
-
 /* One message fully echoed on connection c. */
 static void
 loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,
@@ -477,6 +539,9 @@ loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,
 		loadgen_close(lg, c, LG_S_FREE);
 		loadgen_churn_next(lg, c);
 		break;
+	case LOADGEN_FLOOD:
+		/* Never exchanges a message: reset as soon as it connects. */
+		break;
 	}
 }
 
@@ -491,11 +556,11 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			loadgen_fail(lg, c, "recv", errno);
+			loadgen_io_end(lg, c, "recv", errno);
 			return;
 		}
 		if (n == 0) {
-			loadgen_fail(lg, c, "closed by server", 0);
+			loadgen_io_end(lg, c, "closed by server", 0);
 			return;
 		}
 		if (c->rx_off + (uint64_t)n > c->tx_off) {
@@ -521,6 +586,75 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 	}
 }
 
+/*
+ * PROXY protocol v2 (PROXY, TCP over IPv4 or IPv6): the connection's own
+ * source and destination, sent before the first message. 28 or 52 bytes
+ * always fit in a fresh socket's buffer.
+ */
+static int
+loadgen_proxy_header(struct loadgen *lg, struct lg_conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+	    0x55, 0x49, 0x54, 0x0a };
+	struct sockaddr_storage	 src, dst;
+	socklen_t		 slen = sizeof src, dlen = sizeof dst;
+	uint8_t			 h[16 + 36];
+	size_t			 len;
+
+	if (getsockname(c->fd, (struct sockaddr *)&src, &slen) != 0 ||
+	    getpeername(c->fd, (struct sockaddr *)&dst, &dlen) != 0) {
+		loadgen_fail(lg, c, "proxy header: address", errno);
+		return -1;
+	}
+	memcpy(h, sig, sizeof sig);
+	h[12] = 0x21;	/* version 2, PROXY */
+	if (src.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+		const struct sockaddr_in *d4 = (struct sockaddr_in *)&dst;
+
+		h[13] = 0x11;	/* TCP over IPv4 */
+		h[14] = 0;
+		h[15] = 12;
+		memcpy(h + 16, &s4->sin_addr, 4);
+		memcpy(h + 20, &d4->sin_addr, 4);
+		memcpy(h + 24, &s4->sin_port, 2);
+		memcpy(h + 26, &d4->sin_port, 2);
+		len = 28;
+	} else {
+		const struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+		const struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&dst;
+
+		h[13] = 0x21;	/* TCP over IPv6 */
+		h[14] = 0;
+		h[15] = 36;
+		memcpy(h + 16, &s6->sin6_addr, 16);
+		memcpy(h + 32, &d6->sin6_addr, 16);
+		memcpy(h + 48, &s6->sin6_port, 2);
+		memcpy(h + 50, &d6->sin6_port, 2);
+		len = 52;
+	}
+	if (send(c->fd, h, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		loadgen_fail(lg, c, "proxy header: send", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Flood: the connection is up; reset it at once (SO_LINGER 0: no TIME_WAIT,
+ * so one source address does not run out of ports) and connect again.
+ */
+static void
+loadgen_flood_next(struct loadgen *lg, struct lg_conn *c)
+{
+	struct linger	lin = { 1, 0 };
+
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
+	loadgen_record(lg, c->started, tool_now_ns());
+	loadgen_close(lg, c, LG_S_FREE);
+	loadgen_churn_next(lg, c);
+}
+
 static void
 loadgen_connected(struct loadgen *lg, struct lg_conn *c)
 {
@@ -528,11 +662,19 @@ loadgen_connected(struct loadgen *lg, struct lg_conn *c)
 
 	if ((err = tool_sock_error(c->fd)) != 0) {
 		loadgen_fail(lg, c, "connect", err);
+		if (lg->mode == LOADGEN_FLOOD)
+			loadgen_churn_next(lg, c);
 		return;
 	}
 	lg->connecting--;
 	lg->opened++;
+	if (lg->mode == LOADGEN_FLOOD) {
+		loadgen_flood_next(lg, c);
+		return;
+	}
 	c->state = LG_S_ACTIVE;
+	if (lg->proxy && loadgen_proxy_header(lg, c) != 0)
+		return;
 	if (lg->mode == LOADGEN_IDLE || lg->mode == LOADGEN_CHURN) {
 		/* The one round-trip is part of the connection cycle. */
 		c->tx_limit = lg->size;
@@ -571,8 +713,12 @@ loadgen_dispatch(struct loadgen *lg, struct lg_conn *c, uint32_t events)
 		loadgen_fail(lg, c, "held connection closed or got data", 0);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		loadgen_readable(lg, c);
+		/* closed, or (--reconnect) connecting again: the events were the old socket's */
+		if (c->state != LG_S_ACTIVE && c->state != LG_S_VERIFYING)
+			return;
+	}
 	if (c->fd != -1 && (events & EPOLLOUT))
 		loadgen_send(lg, c);
 }
@@ -586,7 +732,7 @@ loadgen_open_more(struct loadgen *lg)
 	while (!lg->stopping && lg->next_connect < lg->conns &&
 	    lg->connecting < lg->burst) {
 		c = &lg->slots[lg->next_connect++];
-		if (lg->mode == LOADGEN_CHURN)
+		if (lg->mode == LOADGEN_CHURN || lg->mode == LOADGEN_FLOOD)
 			loadgen_churn_next(lg, c);
 		else
 			loadgen_connect(lg, c);
@@ -682,7 +828,7 @@ loadgen_run_idle(struct loadgen *lg)
 static void
 loadgen_report(struct loadgen *lg, double measured)
 {
-	const char	*mode[] = { "pingpong", "stream", "idle", "churn" };
+	const char	*mode[] = { "pingpong", "stream", "idle", "churn", "flood" };
 	double		 rps, mibps;
 	uint64_t	 p50, p99, p999;
 
@@ -695,12 +841,12 @@ loadgen_report(struct loadgen *lg, double measured)
 	    "duration=%.3f requests=%" PRIu64 " requests_total=%" PRIu64
 	    " rps=%.1f mibps=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "max_us=%.1f errors=%" PRIu64 " connect_errors=%" PRIu64
-	    " connected=%u held=%u verified=%u\n",
+	    " connected=%u held=%u verified=%u closed=%" PRIu64 "\n",
 	    mode[lg->mode], lg->target_str, lg->conns, lg->size, lg->window,
 	    lg->warmup, measured, lg->done, lg->done_total, rps, mibps,
 	    (double)p50 / 1e3, (double)p99 / 1e3, (double)p999 / 1e3,
 	    (double)lg->hist.max / 1e3, lg->errors, lg->connect_errors,
-	    lg->opened, lg->held, lg->verified);
+	    lg->opened, lg->held, lg->verified, lg->closed);
 	fflush(stdout);
 	fprintf(stderr, "%s %s: %u conns x %zu B: %.0f req/s, %.2f MiB/s, "
 	    "latency p50 %.1f us p99 %.1f us p99.9 %.1f us max %.1f us, "
@@ -774,6 +920,9 @@ main(int argc, char **argv)
 	loadgen_report(&lg, measured);
 
 	ok = lg.errors == 0 && lg.connect_errors == 0 && !tool_signalled;
+	/* An attacker expects refusals: it fails only if nothing got through. */
+	if (lg.mode == LOADGEN_FLOOD)
+		ok = lg.done_total > 0 && !tool_signalled;
 	if (lg.mode == LOADGEN_IDLE && lg.verified != lg.conns)
 		ok = 0;
 	if (lg.max_requests != 0 && lg.done_total < lg.max_requests)

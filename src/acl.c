@@ -56,6 +56,7 @@ struct acl {
 	uint32_t	 root[ACL_NFAMILIES];
 	size_t		 entries;
 	size_t		 allows;
+	unsigned	 refs;
 };
 
 /* A parsed entry or peer address. */
@@ -229,13 +230,22 @@ acl_new(void)
 
 	for (f = 0; f < ACL_NFAMILIES; f++)
 		a->root[f] = ACL_NIL;
+	a->refs = 1;
+	return a;
+}
+
+struct acl *
+acl_ref(struct acl *a)
+{
+	if (a != NULL)
+		a->refs++;
 	return a;
 }
 
 void
 acl_free(struct acl *a)
 {
-	if (a == NULL)
+	if (a == NULL || --a->refs > 0)
 		return;
 	free(a->nodes);
 	free(a);

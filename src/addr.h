@@ -2,6 +2,7 @@
  * addr.h: listener bind specifications and IP prefix keys (pure functions, any thread).
  *   127.0.0.1:7007   [::1]:7007   *:7007 (IPv4 and IPv6)   0.0.0.0:0
  *   unix:/path/to/socket
+ *   udp:127.0.0.1:7007   udp:[::1]:7007   udp:*:7007 (datagram sockets)
  */
 #ifndef ECHOD_ADDR_H
 #define ECHOD_ADDR_H
@@ -15,6 +16,7 @@
 struct addr {
 	struct sockaddr_storage ss;
 	socklen_t               len;
+	int                     socktype;   /* SOCK_STREAM, or SOCK_DGRAM for "udp:" */
 };
 
 /* Maximum number of socket addresses one spec expands to ("*" gives two). */
@@ -30,6 +32,15 @@ int  addr_parse(const char *spec, struct addr *out, const char **why);
 /* Format "127.0.0.1:7007", "[::1]:7007" or "unix:/path" into buf. Returns buf. */
 char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 #define ADDR_STRLEN 128
+
+/*
+ * 1 if a datagram from `sa` may be answered: an IPv4 or IPv6 unicast
+ * address. 0 for the unspecified address and 0.0.0.0/8, IPv4 multicast,
+ * reserved and broadcast (224.0.0.0/3, 255.255.255.255 included), IPv6
+ * multicast (ff00::/8) and the IPv4-mapped forms of those, and non-IP
+ * families. A reply to such an address would reach many hosts, or none.
+ */
+int  addr_is_unicast(const struct sockaddr *sa);
 
 /* Port of an inet address (host order), 0 for unix. */
 int  addr_port(const struct sockaddr *sa);

@@ -129,7 +129,11 @@ admin_cmd_stats(struct conn *c, struct admin_request *a)
 	size_t len;
 	char *text;
 
-	text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len);
+	/* Out of memory: this reply fails, the console stays. */
+	if ((text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len)) == NULL) {
+		admin_err(c, "out of memory");
+		return;
+	}
 	conn_write(c, text, len);
 	free(text);
 	admin_ok(c, NULL);
@@ -594,9 +598,13 @@ static void
 admin_on_open(struct conn *c)
 {
 	const struct admin_conf *ac = conn_svc_conf(c);
-	struct admin *ad = xcalloc(1, sizeof(*ad));
+	struct admin *ad = util_calloc(1, sizeof(*ad));
 
-	command_reader_init(&ad->rd, ADMIN_MAX_LINE);
+	if (ad == NULL || command_reader_init(&ad->rd, ADMIN_MAX_LINE) == -1) {
+		free(ad);
+		conn_close_oom(c, "admin session");
+		return;
+	}
 	ad->authed = ac->auth.token[0] == '\0';
 	if (!ad->authed)
 		SHA256((const unsigned char *)ac->auth.token, strlen(ac->auth.token),
@@ -611,7 +619,10 @@ admin_on_data(struct conn *c, const char *data, size_t len)
 {
 	struct admin *ad = conn_svc_data(c);
 
-	command_reader_push(&ad->rd, data, len);
+	if (command_reader_push(&ad->rd, data, len) == -1) {
+		conn_close_oom(c, "admin input");
+		return;
+	}
 	admin_run(c, 0);
 }
 

@@ -61,6 +61,7 @@
 #define CONN_F_SHAPING       0x100 /* inside conn_shape_send: a producer's write only queues */
 #define CONN_F_WATCH_PEER    0x200 /* conn_watch_peer: probe the socket while not reading */
 #define CONN_F_PROBING       0x400 /* the probe timer (ext->probe_ev) is armed */
+#define CONN_F_AT_MAX        0x800 /* max_bytes used up: no more reading; close once flushed */
 
 /* conn_watch_peer: how often a connection that is not reading is probed. */
 #define CONN_PEER_PROBE_MS   200
@@ -76,6 +77,8 @@ struct conn_ext {
 	void                  *preface_arg;
 	void                 (*preface_free)(void *arg);
 	char                  *via;           /* " via=... proxy=..." for CONNS and the close line */
+	struct sockaddr_storage local;        /* what a proxied client connected to */
+	socklen_t              local_len;     /* 0: the socket's own address */
 	uint64_t               lifetime_at;   /* ms; 0: none */
 	uint64_t               deadline_at;   /* ms; 0: none */
 	enum conn_reason       deadline_reason;
@@ -212,6 +215,7 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 	[CONN_R_PROXY_HEADER] = "proxy-header",
 	[CONN_R_REFUSED] = "refused",
 	[CONN_R_AUTH] = "auth-failed",
+	[CONN_R_OOM] = "oom",
 };
 
 /*
@@ -337,15 +341,24 @@ conn_hash_insert(struct conn *c)
 	conn_hash[b] = c;
 }
 
-/* Ids are sequential, so id & mask spreads them evenly; grow at load 1. */
+/*
+ * Ids are sequential, so id & mask spreads them evenly; grow at load 1.
+ * Out of memory the table keeps its size (longer chains) and tries again
+ * at the next connection.
+ */
 static void
 conn_hash_grow(void)
 {
-	struct conn **old = conn_hash, *c, *next;
-	size_t oldsize = conn_hash_size, i;
+	struct conn **old = conn_hash, **nh, *c, *next;
+	size_t oldsize = conn_hash_size, i, size = oldsize ? oldsize * 2 : CONN_HASH_INIT;
 
-	conn_hash_size = oldsize ? oldsize * 2 : CONN_HASH_INIT;
-	conn_hash = xcalloc(conn_hash_size, sizeof(*conn_hash));
+	if ((nh = util_calloc(size, sizeof(*nh))) == NULL) {
+		if (oldsize == 0)
+			fatalx("out of memory (connection table)");
+		return;
+	}
+	conn_hash = nh;
+	conn_hash_size = size;
 	for (i = 0; i < oldsize; i++) {
 		for (c = old[i]; c != NULL; c = next) {
 			next = c->hnext;
@@ -501,21 +514,29 @@ conn_update_io(struct conn *c)
 	int rd, wr;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
-	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
-	wr = (p & CONN_P_WRITE) && ((evbuffer_get_length(c->out) > 0 &&
-	    !(c->flags & CONN_F_SHAPE_WAIT)) ||
-	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
+	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
+	/* While shaped output waits for tokens, the shape timer, not writability, wakes us. */
+	wr = (p & CONN_P_WRITE) && (((evbuffer_get_length(c->out) > 0 ||
+	    (c->flags & CONN_F_WANT_DRAIN)) && !(c->flags & CONN_F_SHAPE_WAIT)) ||
+	    (c->flags & CONN_F_IO_WANT_WRITE));
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
+	/* event_add allocates (libevent's per-descriptor map): out of memory, close. */
 	if (rd && !(c->flags & CONN_F_READING)) {
-		event_add(&c->read_ev, NULL);
+		if (event_add(&c->read_ev, NULL) == -1) {
+			conn_close_oom(c, "event_add");
+			return;
+		}
 		c->flags |= CONN_F_READING;
 	} else if (!rd && (c->flags & CONN_F_READING)) {
 		event_del(&c->read_ev);
 		c->flags &= ~CONN_F_READING;
 	}
 	if (wr && !(c->flags & CONN_F_WRITING)) {
-		event_add(&c->write_ev, NULL);
+		if (event_add(&c->write_ev, NULL) == -1) {
+			conn_close_oom(c, "event_add");
+			return;
+		}
 		c->flags |= CONN_F_WRITING;
 	} else if (!wr && (c->flags & CONN_F_WRITING)) {
 		event_del(&c->write_ev);
@@ -524,19 +545,25 @@ conn_update_io(struct conn *c)
 	conn_update_probe(c);
 }
 
+/* A closing connection's timer stays off: conn_set_state(CLOSING) removed it for good. */
 static void
 conn_arm_timer(struct conn *c, uint64_t ms)
 {
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
-	event_add(&c->timer_ev, &tv);
+	if (!conn_is_alive(c))
+		return;
+	/* A connection without its timer would never time out: close it instead. */
+	if (event_add(&c->timer_ev, &tv) == -1)
+		conn_close_oom(c, "timer");
 }
 
+/* NULL (and the connection closing, oom) when out of memory. */
 static struct conn_ext *
 conn_ext(struct conn *c)
 {
-	if (c->ext == NULL)
-		c->ext = xcalloc(1, sizeof(*c->ext));
+	if (c->ext == NULL && (c->ext = util_calloc(1, sizeof(*c->ext))) == NULL)
+		conn_close_oom(c, "connection state");
 	return c->ext;
 }
 
@@ -606,7 +633,13 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	struct conn *c;
 	int one = 1;
 
-	c = xcalloc(1, sizeof(*c));
+	if ((c = util_calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->out = evbuffer_new()) == NULL) {
+		util_oom();
+		free(c);
+		return NULL;
+	}
 	c->id = conn_next_id++;
 	c->fd = fd;
 	c->state = CONN_S_NEW;
@@ -616,8 +649,6 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	c->owner = p->owner;
 	c->owner_name = p->owner_name;
 	c->io = &conn_io_plain;
-	if ((c->out = evbuffer_new()) == NULL)
-		fatalx("conn_new: evbuffer_new failed");
 	if (peer != NULL && peer->sa_family == AF_UNIX)
 		c->flags |= CONN_F_UNIX;
 	else if (peer != NULL && plen <= sizeof(c->peer)) {
@@ -633,10 +664,18 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	c->idle_timeout_ms = p->idle_timeout_ms;
 	c->max_bytes = p->max_bytes;
 	c->owner_data = p->owner_data;
-	if (p->max_lifetime_ms > 0)
-		conn_ext(c)->lifetime_at = c->created_ms + p->max_lifetime_ms;
-	if (p->rate_limit > 0)
-		conn_shape_init(c, p->rate_limit);
+	if (p->max_lifetime_ms > 0 || p->rate_limit > 0) {
+		/* Before the table knows it: out of memory, it is simply undone. */
+		if ((c->ext = util_calloc(1, sizeof(*c->ext))) == NULL) {
+			evbuffer_free(c->out);
+			free(c);
+			return NULL;
+		}
+		if (p->max_lifetime_ms > 0)
+			c->ext->lifetime_at = c->created_ms + p->max_lifetime_ms;
+		if (p->rate_limit > 0)
+			conn_shape_init(c, p->rate_limit);
+	}
 
 	if (conn_current >= conn_hash_size)
 		conn_hash_grow();
@@ -659,8 +698,12 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 void
 conn_start(struct conn *c)
 {
+	/* Closed while setting up (out of memory arming a timer): it never opens. */
+	if (!conn_is_alive(c))
+		return;
 	conn_set_state(c, CONN_S_OPEN);
-	if (c->svc->on_open != NULL)
+	/* Arming its events may have failed (oom): on_close runs, on_open never did. */
+	if (conn_is_alive(c) && c->svc->on_open != NULL)
 		c->svc->on_open(c);
 	/* The options belong to the listener's configuration, which a reload replaces. */
 	c->svc_conf = NULL;
@@ -784,6 +827,15 @@ conn_close(struct conn *c, enum conn_reason reason)
 	loop_defer(conn_flush_slot);
 }
 
+void
+conn_close_oom(struct conn *c, const char *what)
+{
+	if (!conn_is_alive(c))
+		return;
+	log_warn(LOG_S_CONN, "conn=%" PRIu64 " out of memory what=%s", c->id, what);
+	conn_close(c, CONN_R_OOM);
+}
+
 static enum conn_reason
 conn_errno_reason(int err)
 {
@@ -791,6 +843,8 @@ conn_errno_reason(int err)
 	case ECONNRESET:
 	case EPIPE:
 		return CONN_R_RESET;
+	case ENOMEM:
+		return CONN_R_OOM;
 	case ETIMEDOUT:
 		return CONN_R_TIMEOUT;
 	default:
@@ -800,11 +854,33 @@ conn_errno_reason(int err)
 
 /* ---------------------------------------------------------------- writing */
 
-/* max_bytes (in + out) reached: the connection ends, its output already counted. */
+/*
+ * max_bytes: what the connection may still move, in + out, counting the
+ * output already queued. Reads are cut to it and writes truncated to it, so
+ * a connection moves exactly max_bytes at most; once it is used up, reading
+ * stops and the connection closes (max-bytes) when the queued output is sent.
+ */
+static uint64_t
+conn_budget(const struct conn *c)
+{
+	uint64_t used;
+
+	if (c->max_bytes == 0)
+		return UINT64_MAX;
+	used = c->bytes_in + c->bytes_out + evbuffer_get_length(c->out);
+	return used >= c->max_bytes ? 0 : c->max_bytes - used;
+}
+
 static void
 conn_check_max_bytes(struct conn *c)
 {
-	if (c->max_bytes > 0 && c->bytes_in + c->bytes_out >= c->max_bytes)
+	if (c->max_bytes == 0 || !conn_is_alive(c) || conn_budget(c) > 0)
+		return;
+	if (!(c->flags & CONN_F_AT_MAX)) {
+		c->flags |= CONN_F_AT_MAX;
+		conn_update_io(c);
+	}
+	if (evbuffer_get_length(c->out) == 0)
 		conn_close(c, CONN_R_MAX_BYTES);
 }
 
@@ -839,6 +915,14 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
+	if (c->max_bytes > 0 && c->state != CONN_S_HANDSHAKE && len > conn_budget(c)) {
+		/* What does not fit in max_bytes is never sent. */
+		len = (size_t)conn_budget(c);
+		if (len == 0) {
+			conn_check_max_bytes(c);
+			return;
+		}
+	}
 	/* Nothing queued and not shaped: try the socket first, queue only what it refuses. */
 	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0 &&
 	    (c->ext == NULL || c->ext->rate == 0)) {
@@ -858,9 +942,13 @@ conn_write(struct conn *c, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (evbuffer_add(c->out, p, len) == -1)
-		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
+	if (evbuffer_add(c->out, p, len) == -1) {
+		util_oom();
+		conn_close_oom(c, "output buffer");
+		return;
+	}
 	conn_check_high(c);
+	conn_check_max_bytes(c);
 	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
 	    !(c->flags & (CONN_F_SHAPE_WAIT | CONN_F_SHAPING)))
 		conn_shape_send(c);
@@ -883,8 +971,12 @@ conn_printf(struct conn *c, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	n = xvasprintf(&big, fmt, ap);
+	n = util_vasprintf(&big, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		conn_close_oom(c, "reply");
+		return;
+	}
 	conn_write(c, big, (size_t)n);
 	free(big);
 }
@@ -898,7 +990,8 @@ conn_pending(const struct conn *c)
 int
 conn_writable(const struct conn *c)
 {
-	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high;
+	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high &&
+	    !(c->flags & CONN_F_AT_MAX);
 }
 
 void
@@ -1087,8 +1180,12 @@ conn_shape_send(struct conn *c)
 		chunk = pending < allow ? pending : allow;
 		if (chunk > CONN_READ_SIZE)
 			chunk = CONN_READ_SIZE;
-		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL)
-			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", c->id);
+		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL) {
+			util_oom();
+			c->flags &= ~CONN_F_SHAPING;
+			conn_close_oom(c, "output buffer");
+			return;
+		}
 		n = c->io->write(c, p, chunk);
 		if (n < 0) {
 			c->flags &= ~CONN_F_SHAPING;
@@ -1114,11 +1211,16 @@ conn_shape_send(struct conn *c)
 		want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
 		if (want < 1000)
 			want = 1000;
-		wait_us = (want - x->tokens) / x->rate + 1;
+		/* milli-bytes at rate milli-bytes per ms: times 1000 for microseconds */
+		wait_us = (want - x->tokens) * 1000 / x->rate + 1;
 		tv.tv_sec = (time_t)(wait_us / 1000000);
 		tv.tv_usec = (suseconds_t)(wait_us % 1000000);
+		if (evtimer_add(&x->shape_ev, &tv) == -1) {
+			c->flags &= ~CONN_F_SHAPING;
+			conn_close_oom(c, "timer");
+			return;
+		}
 		c->flags |= CONN_F_SHAPE_WAIT;
-		evtimer_add(&x->shape_ev, &tv);
 	}
 	conn_update_io(c);
 	/* may run the producer (on_drain): its writes only queue, sent on the next write event */
@@ -1151,7 +1253,8 @@ conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason)
 
 	if (!conn_is_alive(c) || (ms == 0 && (c->ext == NULL || c->ext->deadline_at == 0)))
 		return;
-	x = conn_ext(c);
+	if ((x = conn_ext(c)) == NULL)
+		return;
 	x->deadline_at = ms > 0 ? conn_now_ms() + ms : 0;
 	x->deadline_reason = reason;
 	if (conn_props[c->state] & CONN_P_IDLE)
@@ -1160,17 +1263,23 @@ conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason)
 
 /* ---------------------------------------------------------------- preface */
 
-void
+int
 conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg, void (*free_fn)(void *),
     uint64_t timeout_ms)
 {
-	struct conn_ext *x = conn_ext(c);
+	struct conn_ext *x = conn_is_alive(c) ? conn_ext(c) : NULL;
 
+	if (x == NULL) {
+		if (free_fn != NULL)
+			free_fn(arg);
+		return -1;
+	}
 	x->preface = fn;
 	x->preface_arg = arg;
 	x->preface_free = free_fn;
 	conn_set_state(c, CONN_S_PREFACE);
 	conn_arm_timer(c, timeout_ms);
+	return 0;
 }
 
 /* Readable in PREFACE: the owner's reader either needs more, refuses, or has moved on. */
@@ -1218,13 +1327,21 @@ conn_peer(const struct conn *c, socklen_t *len)
 	return (c->flags & CONN_F_UNIX) ? NULL : &c->peer.sa;
 }
 
-void
+int
 conn_set_via(struct conn *c, const char *text)
 {
-	struct conn_ext *x = conn_ext(c);
+	struct conn_ext *x;
+	char *via;
 
+	if ((via = util_strdup(text)) == NULL)
+		return -1;
+	if ((x = conn_ext(c)) == NULL) {
+		free(via);
+		return -1;
+	}
 	free(x->via);
-	x->via = xstrdup(text);
+	x->via = via;
+	return 0;
 }
 
 void *
@@ -1239,12 +1356,26 @@ conn_set_owner_data(struct conn *c, void *data)
 	c->owner_data = data;
 }
 
+void
+conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	if (len == 0 || len > sizeof(x->local))
+		return;
+	memcpy(&x->local, sa, len);
+	x->local_len = len;
+}
+
 int
 conn_local_is_loopback(const struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	/* A proxied client: where it connected to, not where the balancer did. */
+	if (c->ext != NULL && c->ext->local_len > 0)
+		return addr_is_local((const struct sockaddr *)&c->ext->local);
 	if (c->flags & CONN_F_UNIX)
 		return 1;
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
@@ -1266,8 +1397,11 @@ conn_io_want_write(struct conn *c)
 void
 conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data, uint64_t timeout_ms)
 {
+	/* Closing already: the transport is still handed over, so its free() releases io_data. */
 	c->io = io;
 	c->io_data = io_data;
+	if (!conn_is_alive(c))
+		return;
 	conn_set_state(c, CONN_S_HANDSHAKE);
 	if (timeout_ms > 0)
 		conn_arm_timer(c, timeout_ms);
@@ -1323,9 +1457,17 @@ conn_on_eof(struct conn *c)
 static int
 conn_read_once(struct conn *c)
 {
+	size_t want = sizeof(conn_scratch);
 	ssize_t n;
 
-	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
+	if (c->max_bytes > 0 && conn_budget(c) < want) {
+		want = (size_t)conn_budget(c);
+		if (want == 0) {
+			conn_check_max_bytes(c);
+			return 0;
+		}
+	}
+	n = c->io->read(c, conn_scratch, want);
 	if (n > 0) {
 		c->bytes_in += (size_t)n;
 		conn_bytes_in += (size_t)n;
@@ -1449,11 +1591,16 @@ conn_update_probe(struct conn *c)
 	if (want && !(c->flags & CONN_F_PROBING)) {
 		struct conn_ext *x = conn_ext(c);
 
+		if (x == NULL)
+			return;
 		if (!x->probe_set) {
 			event_assign(&x->probe_ev, conn_base, -1, EV_PERSIST, conn_probe_cb, c);
 			x->probe_set = 1;
 		}
-		event_add(&x->probe_ev, conn_probe_tv);
+		if (event_add(&x->probe_ev, conn_probe_tv) == -1) {
+			conn_close_oom(c, "timer");
+			return;
+		}
 		c->flags |= CONN_F_PROBING;
 	} else if (!want && (c->flags & CONN_F_PROBING)) {
 		event_del(&c->ext->probe_ev);
@@ -1544,7 +1691,9 @@ conn_shutdown_one(struct conn *c)
 			conn_finish(c);
 		break;
 	case CONN_S_NEW:
+	case CONN_S_PREFACE:
 	case CONN_S_HANDSHAKE:
+		/* Nothing is owed to a client the service has not met yet. */
 		conn_close(c, CONN_R_SHUTDOWN);
 		break;
 	default:

@@ -332,16 +332,24 @@ log_render(char *out, int journal, const struct log_rec *r, const char *msg)
 	return n;
 }
 
-/* Format the message and stamp the record on the caller's thread. */
-static void
+/*
+ * Format the message and stamp the record on the caller's thread. -1 when
+ * the C library could not format it (vsnprintf fails for want of memory
+ * with some conversions): the caller drops the record.
+ */
+static int
 log_format(struct log_rec *r, char *msg, enum log_level l, enum log_subsys s,
     const char *fmt, va_list ap)
 {
 	struct timespec ts;
-	int n;
+	int n, rv = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = vsnprintf(msg, LOG_MSG_MAX, fmt, ap);
+	if ((n = vsnprintf(msg, LOG_MSG_MAX, fmt, ap)) < 0) {
+		/* the format string itself: what log_sync still writes */
+		n = snprintf(msg, LOG_MSG_MAX, "(not formatted) %s", fmt);
+		rv = -1;
+	}
 	if (n < 0)
 		n = 0;
 	if (n > LOG_MSG_MAX - 1)
@@ -351,6 +359,7 @@ log_format(struct log_rec *r, char *msg, enum log_level l, enum log_subsys s,
 	r->subsys = (uint8_t)((unsigned)s < LOG_S_COUNT ? s : LOG_S_SERVER);
 	r->sec = (int64_t)ts.tv_sec;
 	r->msec = (uint16_t)(ts.tv_nsec / 1000000);
+	return rv;
 }
 
 /* ---------------------------------------------------------------- sinks */
@@ -649,7 +658,15 @@ log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap)
 
 	if (!log_enabled(s, l))
 		return;
-	log_format(&r, msg, l, s, fmt, ap);
+	if (log_format(&r, msg, l, s, fmt, ap) == -1) {
+		/* Counted like a full queue's loss, and named by the next dropped= line. */
+		pthread_mutex_lock(&log_qlock);
+		if (log_state != LOG_ST_SYNC)
+			log_drop_pending++;
+		pthread_mutex_unlock(&log_qlock);
+		atomic_fetch_add_explicit(&log_dropped, 1, memory_order_relaxed);
+		return;
+	}
 	if (log_enqueue(&r, msg) == -1)
 		log_write_sync(&r, msg);
 }
@@ -673,7 +690,7 @@ log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
 	size_t n;
 
 	va_start(ap, fmt);
-	log_format(&r, msg, l, s, fmt, ap);
+	(void)log_format(&r, msg, l, s, fmt, ap);	/* -1: the format string is written */
 	va_end(ap);
 	n = log_render(line, atomic_load_explicit(&log_stderr_journal, memory_order_relaxed),
 	    &r, msg);
@@ -912,7 +929,8 @@ static const struct stats_family log_families[] = {
 	{ "log_records_written_total", STATS_COUNTER, STATS_UNIT_NONE, "Log records written.",
 	  { NULL }, log_collect, "w" },
 	{ "log_records_dropped_total", STATS_COUNTER, STATS_UNIT_NONE,
-	  "Log records dropped because the log queue was full.", { NULL }, log_collect, "d" },
+	  "Log records dropped: the log queue was full, or a record could not be formatted "
+	  "(out of memory).", { NULL }, log_collect, "d" },
 };
 
 /* The log's counters in the statistics registry (start-up; log_unregister_stats at exit). */

@@ -244,39 +244,56 @@ metrics_text_free(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
-/* Queue the whole answer to the request in mc->head (status from the request line, or 431). */
+/* An allocation for this scrape failed: it ends (the client sees a close), the daemon goes on. */
 static void
+metrics_conn_oom(struct metrics_conn *mc, const char *what)
+{
+	log_warn(LOG_S_SERVER, "metrics peer=%s out of memory what=%s", mc->peer, what);
+	metrics_conn_close(mc);
+}
+
+/*
+ * Queue the whole answer to the request in mc->head (status from the
+ * request line, or 431); -1 when out of memory (nothing usable queued).
+ */
+static int
 metrics_answer(struct metrics_conn *mc, int status, int head)
 {
-	char date[64], *body, *text = NULL;
+	char date[64], *body = NULL, *text = NULL;
 	struct tm tm;
-	size_t len;
+	size_t len = 0;
 	time_t now = time(NULL);
 
 	if (status == 200) {
 		metrics_n.scrapes++;
 		body = stats_render_prometheus(&len);
-	} else {
-		xasprintf(&body, "%d %s%s\n", status, metrics_reason(status),
-		    status == 404 ? " (try " METRICS_PATH ")" : "");
+	} else if (util_asprintf(&body, "%d %s%s\n", status, metrics_reason(status),
+	    status == 404 ? " (try " METRICS_PATH ")" : "") >= 0)
 		len = strlen(body);
-	}
+	if (body == NULL)
+		return -1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	xasprintf(&text, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\n"
+	if (util_asprintf(&text, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, metrics_reason(status),
 	    date, status == 200 ? METRICS_CONTENT_TYPE : "text/plain; charset=utf-8", len,
-	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
-	if (evbuffer_add(mc->out, text, strlen(text)) == -1)
-		fatalx("metrics: evbuffer_add failed");
+	    status == 405 ? "Allow: GET, HEAD\r\n" : "") < 0 ||
+	    evbuffer_add(mc->out, text, strlen(text)) == -1) {
+		free(text);
+		free(body);
+		return -1;
+	}
 	free(text);
 	/* The body goes out by reference; the evbuffer frees it once sent. */
 	if (head)
 		free(body);
-	else if (evbuffer_add_reference(mc->out, body, len, metrics_text_free, NULL) == -1)
-		fatalx("metrics: evbuffer_add_reference failed");
+	else if (evbuffer_add_reference(mc->out, body, len, metrics_text_free, NULL) == -1) {
+		free(body);
+		return -1;
+	}
 	if (status != 200)
 		log_debug(LOG_S_SERVER, "metrics peer=%s status=%d", mc->peer, status);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- connections */
@@ -291,14 +308,16 @@ metrics_conn_write(struct metrics_conn *mc)
 		return;
 	}
 	if (evbuffer_get_length(mc->out) > 0) {
-		event_add(&mc->write_ev, NULL);
+		if (event_add(&mc->write_ev, NULL) == -1)
+			metrics_conn_oom(mc, "event_add");
 		return;
 	}
 	event_del(&mc->write_ev);
 	/* All sent: a FIN after it, then read until the client closes (no reset). */
 	shutdown(mc->fd, SHUT_WR);
 	mc->state = METRICS_C_DRAINING;
-	event_add(&mc->read_ev, NULL);
+	if (event_add(&mc->read_ev, NULL) == -1)
+		metrics_conn_oom(mc, "event_add");
 }
 
 static void
@@ -310,7 +329,10 @@ metrics_conn_request(struct metrics_conn *mc, size_t scanned)
 	if (end == 0 && mc->headlen < sizeof(mc->head))
 		return;		/* more to come */
 	status = end == 0 ? 431 : metrics_request_status(mc->head, end, &head);
-	metrics_answer(mc, status, head);
+	if (metrics_answer(mc, status, head) == -1) {
+		metrics_conn_oom(mc, "answer");
+		return;
+	}
 	mc->state = METRICS_C_WRITING;
 	event_del(&mc->read_ev);
 	metrics_conn_write(mc);
@@ -411,12 +433,19 @@ metrics_accept_body(evutil_socket_t fd, struct sockaddr *sa, int slen)
 		close(fd);
 		return;
 	}
-	mc = xcalloc(1, sizeof(*mc));
+	if ((mc = util_calloc(1, sizeof(*mc))) == NULL || (mc->out = evbuffer_new()) == NULL) {
+		/* Out of memory: this scrape is refused, the next may do. */
+		if (mc != NULL)
+			util_oom();
+		free(mc);
+		metrics_n.rejected++;
+		log_warn(LOG_S_SERVER, "metrics peer=%s out of memory what=connection", peer);
+		close(fd);
+		return;
+	}
 	mc->fd = fd;
 	mc->accepted_ms = util_now_ms();
 	snprintf(mc->peer, sizeof(mc->peer), "%s", peer);
-	if ((mc->out = evbuffer_new()) == NULL)
-		fatalx("metrics: evbuffer_new failed");
 	event_assign(&mc->read_ev, metrics_base, fd, EV_READ | EV_PERSIST, metrics_read_cb, mc);
 	event_assign(&mc->write_ev, metrics_base, fd, EV_WRITE | EV_PERSIST, metrics_write_cb, mc);
 	evtimer_assign(&mc->deadline_ev, metrics_base, metrics_deadline_cb, mc);
@@ -425,8 +454,8 @@ metrics_accept_body(evutil_socket_t fd, struct sockaddr *sa, int slen)
 	metrics_n.accepted++;
 	tv.tv_sec = (time_t)(metrics_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(metrics_timeout_ms % 1000) * 1000;
-	evtimer_add(&mc->deadline_ev, &tv);
-	event_add(&mc->read_ev, NULL);
+	if (evtimer_add(&mc->deadline_ev, &tv) == -1 || event_add(&mc->read_ev, NULL) == -1)
+		metrics_conn_oom(mc, "event_add");
 }
 
 static void

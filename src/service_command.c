@@ -119,6 +119,7 @@ struct command_session {
 	uint64_t                   lines;       /* complete lines read, for the line timer */
 	uint64_t                   timed_lines; /* `lines` when the line timer was set */
 	int                        timing;      /* the line timer is set */
+	int                        oom;         /* a reply could not be allocated: close */
 };
 
 /* A job's private copy of its request: plain data, no pointers. */
@@ -212,11 +213,20 @@ command_work_resolve(struct pool_work *w)
 
 /* ---------------------------------------------------------------- replies */
 
+/*
+ * Out of memory for a reply (or its text): the session is marked and
+ * command_run closes the connection (reason oom); answers cannot be
+ * skipped without the client losing count of them.
+ */
 static struct command_reply *
 command_reply_add(struct command_session *s)
 {
-	struct command_reply *r = xcalloc(1, sizeof *r);
+	struct command_reply *r = util_calloc(1, sizeof *r);
 
+	if (r == NULL) {
+		s->oom = 1;
+		return NULL;
+	}
 	r->session = s;
 	TAILQ_INSERT_TAIL(&s->replies, r, entry);
 	s->pending++;
@@ -226,7 +236,11 @@ command_reply_add(struct command_session *s)
 static void
 command_reply_set(struct command_reply *r, const char *text, size_t len)
 {
-	r->text = xstrndup(text, len);
+	if ((r->text = util_strndup(text, len)) == NULL) {
+		if (r->session != NULL)
+			r->session->oom = 1;
+		return;
+	}
 	r->len = len;
 	r->ready = 1;
 }
@@ -242,9 +256,15 @@ command_reply_printf(struct command_session *s, const char *fmt, ...)
 	va_list               ap;
 	int                   n;
 
+	if (r == NULL)
+		return;
 	va_start(ap, fmt);
-	n = xvasprintf(&r->text, fmt, ap);
+	n = util_vasprintf(&r->text, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		s->oom = 1;
+		return;
+	}
 	r->len = (size_t)n;
 	r->ready = 1;
 }
@@ -265,14 +285,23 @@ command_do_help(struct command_session *s)
 	char                 *text = NULL, *next;
 	int                   i, n;
 
+	if (r == NULL)
+		return;
 	for (i = 0, n = 0; i < COMMAND_COUNT; i++)
 		n += (s->offered & (1u << i)) != 0;
-	xasprintf(&text, "+OK %d lines\r\n", n);
+	if (util_asprintf(&text, "+OK %d lines\r\n", n) < 0) {
+		s->oom = 1;
+		return;
+	}
 	for (i = 0; i < COMMAND_COUNT; i++) {
 		if (!(s->offered & (1u << i)))
 			continue;
-		xasprintf(&next, "%s%s\r\n", text, command_help((enum command_id)i));
+		n = util_asprintf(&next, "%s%s\r\n", text, command_help((enum command_id)i));
 		free(text);
+		if (n < 0) {
+			s->oom = 1;
+			return;
+		}
 		text = next;
 	}
 	r->text = text;
@@ -307,9 +336,11 @@ command_do_bye(struct command_session *s)
 {
 	struct command_reply *r = command_reply_add(s);
 
+	s->closing = 1;
+	if (r == NULL)
+		return;
 	command_reply_set(r, "+OK bye\r\n", 9);
 	r->close_after = 1;
-	s->closing = 1;
 }
 
 static void	command_job_done(const struct pool_done *);
@@ -324,7 +355,12 @@ command_do_job(struct conn *c, struct command_session *s, const struct command_r
 	size_t                   size = sizeof *cw + req->textlen;
 	int                      rc;
 
-	cw = xcalloc(1, size);
+	if (r == NULL)
+		return;
+	if ((cw = util_calloc(1, size)) == NULL) {
+		s->oom = 1;
+		return;
+	}
 	cw->id = req->id;
 	cw->family = req->family;
 	cw->ms = req->ms;
@@ -350,7 +386,9 @@ command_do_job(struct conn *c, struct command_session *s, const struct command_r
 		if (errno == EAGAIN) {
 			log_info(LOG_S_POOL, "conn=%" PRIu64 " command=%s reason=busy", conn_id(c), a.kind);
 			command_reply_set(r, "-ERR busy\r\n", 11);
-		} else
+		} else if (errno == ENOMEM)
+			s->oom = 1;
+		else
 			command_reply_set(r, "-ERR shutting down\r\n", 20);
 		return;
 	}
@@ -538,6 +576,10 @@ command_run(struct conn *c, struct command_session *s)
 	size_t             len;
 
 	for (;;) {
+		if (s->oom) {
+			conn_close_oom(c, "command reply");
+			return;
+		}
 		if (command_flush(c, s)) {
 			/* QUIT, Ctrl-C, Ctrl-D: the goodbye is queued; nothing after it was parsed. */
 			conn_finish(c);
@@ -549,6 +591,10 @@ command_run(struct conn *c, struct command_session *s)
 		if (ev == COMMAND_EV_NONE)
 			break;
 		command_do_event(c, s, ev, line, len);
+	}
+	if (s->oom) {
+		conn_close_oom(c, "command reply");
+		return;
 	}
 	if ((s->eof || s->shutdown) && TAILQ_EMPTY(&s->replies)) {
 		/* Half-close or shutdown: everything received is answered. */
@@ -578,7 +624,10 @@ command_job_done(const struct pool_done *d)
 	switch (d->status) {
 	case POOL_OK:
 	case POOL_FAILED:
-		command_reply_set(r, d->out, d->outlen);
+		if (d->oom)
+			command_reply_set(r, "-ERR out of memory\r\n", 20);
+		else
+			command_reply_set(r, d->out, d->outlen);
 		break;
 	case POOL_TIMEOUT:
 		command_reply_set(r, "-ERR timeout\r\n", 14);
@@ -656,10 +705,18 @@ static void
 command_on_open(struct conn *c)
 {
 	const struct command_conf *cc = conn_svc_conf(c);
-	struct command_session    *s = xcalloc(1, sizeof *s);
+	struct command_session    *s = util_calloc(1, sizeof *s);
 
+	if (s == NULL) {
+		conn_close_oom(c, "command session");
+		return;
+	}
 	TAILQ_INIT(&s->replies);
-	command_reader_init(&s->reader, (size_t)cc->max_line);
+	if (command_reader_init(&s->reader, (size_t)cc->max_line) == -1) {
+		free(s);
+		conn_close_oom(c, "command session");
+		return;
+	}
 	s->max_pending = (unsigned)cc->max_pending;
 	s->max_sleep_ms = cc->max_sleep_ms;
 	s->line_timeout_ms = cc->line_timeout_ms;
@@ -674,7 +731,10 @@ command_on_data(struct conn *c, const char *data, size_t len)
 {
 	struct command_session *s = conn_svc_data(c);
 
-	command_reader_push(&s->reader, data, len);
+	if (command_reader_push(&s->reader, data, len) == -1) {
+		conn_close_oom(c, "command input");
+		return;
+	}
 	command_run(c, s);
 }
 

@@ -225,20 +225,37 @@ tls_err_detail(char *buf, size_t size)
 	return n >= 0 ? buf : "?";
 }
 
-/* RFC 2253 one-line form of a name: "CN=client,O=Example". */
+/* RFC 2253 one-line form of a name: "CN=client,O=Example"; NULL when out of memory. */
+static char *
+tls_name_try(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data = NULL, *s;
+	long n;
+
+	if (b == NULL) {
+		util_oom();
+		return NULL;
+	}
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) < 0) {
+		BIO_free(b);
+		util_oom();
+		return NULL;
+	}
+	n = BIO_get_mem_data(b, &data);
+	s = util_strndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
+	BIO_free(b);
+	return s;
+}
+
+/* The same at start-up and reload, where out of memory stops the process. */
 static char *
 tls_name_string(const X509_NAME *name)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *s;
-	long n;
+	char *s = tls_name_try(name);
 
-	if (b == NULL)
-		fatalx("tls: BIO_new failed");
-	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253);
-	n = BIO_get_mem_data(b, &data);
-	s = xstrndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
-	BIO_free(b);
+	if (s == NULL)
+		fatalx("tls: out of memory formatting a certificate name");
 	return s;
 }
 
@@ -610,7 +627,8 @@ tls_handshake_error(struct conn *c, int err, enum conn_reason *reason)
 	return -1;
 }
 
-static void
+/* 0, or -1 when out of memory (the connection then closes with reason oom). */
+static int
 tls_handshake_done(struct conn *c)
 {
 	struct tls_conn *tc = conn_io_data(c);
@@ -630,12 +648,15 @@ tls_handshake_done(struct conn *c)
 		v = TLS_VSTAT_OTHER;
 	tls_totals.version[v]++;
 	if (peer != NULL && SSL_get_verify_result(tc->ssl) == X509_V_OK) {
-		tc->subject = tls_name_string(X509_get_subject_name(peer));
+		/* No subject is no verified identity: the connection fails rather than show "" */
+		if ((tc->subject = tls_name_try(X509_get_subject_name(peer))) == NULL)
+			return -1;
 		tls_totals.client_certs++;
 	}
 	log_info(LOG_S_TLS, "conn=%" PRIu64 " tls handshake ok version=%s cipher=%s resumed=%s "
 	    "subject=\"%s\"", conn_id(c), version, SSL_get_cipher_name(tc->ssl),
 	    resumed ? "yes" : "no", tc->subject != NULL ? tc->subject : "");
+	return 0;
 }
 
 enum tls_first
@@ -694,7 +715,12 @@ tls_io_handshake(struct conn *c, enum conn_reason *reason)
 	errno = 0;
 	rv = SSL_do_handshake(tc->ssl);
 	if (rv == 1) {
-		tls_handshake_done(c);
+		if (tls_handshake_done(c) == -1) {
+			tc->flags |= TLS_C_FAILED;
+			conn_close_oom(c, "TLS client subject");
+			*reason = CONN_R_OOM;
+			return -1;
+		}
 		return 1;
 	}
 	switch ((err = SSL_get_error(tc->ssl, rv))) {
@@ -724,7 +750,11 @@ tls_conn_accept(struct conn *c, struct tls_ctx *t)
 		return;
 	}
 	SSL_set_accept_state(ssl);
-	tc = xcalloc(1, sizeof(*tc));
+	if ((tc = util_calloc(1, sizeof(*tc))) == NULL) {
+		SSL_free(ssl);
+		conn_close_oom(c, "TLS state");
+		return;
+	}
 	tc->ssl = ssl;
 	conn_start_handshake(c, &tls_io, tc, t->handshake_timeout_ms);
 }
@@ -737,7 +767,7 @@ tls_io_error(struct conn *c, int rv, const char *op)
 {
 	struct tls_conn *tc = conn_io_data(c);
 	char detail[TLS_DETAIL_MAX];
-	int err = SSL_get_error(tc->ssl, rv), saved = errno;
+	int err = SSL_get_error(tc->ssl, rv), saved = errno, oom;
 
 	switch (err) {
 	case SSL_ERROR_WANT_READ:
@@ -759,9 +789,11 @@ tls_io_error(struct conn *c, int rv, const char *op)
 		return -1;
 	default:
 		tc->flags |= TLS_C_FATAL;
+		/* OpenSSL could not allocate: the close reason says oom, not a protocol error */
+		oom = ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE;
 		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s failed detail=\"%s\"", conn_id(c), op,
 		    tls_err_detail(detail, sizeof(detail)));
-		errno = EPROTO;
+		errno = oom ? ENOMEM : EPROTO;
 		return -1;
 	}
 }
@@ -834,8 +866,13 @@ tls_io_write_buf(struct conn *c, struct evbuffer *buf)
 
 	while (done < TLS_WRITE_BURST && (len = evbuffer_get_length(buf)) > 0) {
 		n = len > TLS_RECORD_MAX ? TLS_RECORD_MAX : (int)len;
-		if ((p = evbuffer_pullup(buf, n)) == NULL)
-			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", conn_id(c));
+		if ((p = evbuffer_pullup(buf, n)) == NULL) {
+			util_oom();
+			if (done > 0)
+				return (ssize_t)done;
+			errno = ENOMEM;		/* conn.c closes with reason oom */
+			return -1;
+		}
 		errno = 0;
 		rv = SSL_write(tc->ssl, p, n);
 		if (rv <= 0) {

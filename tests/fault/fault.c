@@ -9,9 +9,9 @@
  *
  *   CALL=RESULT[,MODE...]      rules separated by ';' or newlines
  *
- *   CALL     accept accept4 read recv write send writev readv malloc calloc
- *            realloc eventfd pthread_create timerfd_create epoll_create1
- *            socket SSL_new SSL_CTX_new, or clock (see below)
+ *   CALL     accept accept4 read recv write send writev readv sendmmsg
+ *            malloc calloc realloc eventfd pthread_create timerfd_create
+ *            epoll_create1 socket SSL_new SSL_CTX_new, or clock (see below)
  *   RESULT   an errno name (EMFILE, ENFILE, ENOBUFS, ECONNABORTED, EINTR,
  *            EAGAIN, ECONNRESET, EPIPE, ENOMEM) the call fails with; for
  *            SSL_new and SSL_CTX_new, NULL
@@ -21,9 +21,12 @@
  *            count=K     at most K failures in all (0: no bound)
  *            any         also non-socket descriptors (read/write family)
  *   clock=+MS            CLOCK_MONOTONIC*, CLOCK_BOOTTIME and CLOCK_REALTIME
- *                        jump forward MS milliseconds from now on (negative:
+ *                        (also as time() and gettimeofday() read it) jump
+ *                        forward MS milliseconds from now on (negative:
  *                        back, for the wall clock only; monotonic clocks
  *                        never go back)
+ *   wallclock=+MS        the wall clock alone jumps (either way); monotonic
+ *                        clocks keep running
  *
  * The read/write family fails only on sockets (unless `any`), so files and
  * the eventfd stay untouched. Every injected failure is counted, and the
@@ -35,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
@@ -56,13 +60,13 @@
 enum fault_call {
 	F_ACCEPT, F_ACCEPT4, F_READ, F_RECV, F_WRITE, F_SEND, F_WRITEV, F_READV, F_MALLOC,
 	F_CALLOC, F_REALLOC, F_EVENTFD, F_PTHREAD_CREATE, F_TIMERFD_CREATE, F_EPOLL_CREATE1,
-	F_SOCKET, F_SSL_NEW, F_SSL_CTX_NEW, F_COUNT
+	F_SOCKET, F_SSL_NEW, F_SSL_CTX_NEW, F_SENDMMSG, F_COUNT
 };
 
 static const char *fault_names[F_COUNT] = {
 	"accept", "accept4", "read", "recv", "write", "send", "writev", "readv", "malloc",
 	"calloc", "realloc", "eventfd", "pthread_create", "timerfd_create", "epoll_create1",
-	"socket", "SSL_new", "SSL_CTX_new",
+	"socket", "SSL_new", "SSL_CTX_new", "sendmmsg",
 };
 
 struct fault_rule {
@@ -79,12 +83,27 @@ static struct fault_rule	 fault_rules[FAULT_RULES];
 static int			 fault_nrules;
 static pthread_mutex_t		 fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t			 fault_clock_ms;	/* the clock jump */
+static int64_t			 fault_wall_ms;		/* the wall clock's own jump */
 static uint64_t			 fault_calls[F_COUNT], fault_injected[F_COUNT];
 static uint64_t			 fault_rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t			 fault_checked_ns;
 static struct timespec		 fault_file_mtime;
-static __thread int		 fault_inside;	/* no faults inside our own work */
+/* initial-exec: no __tls_get_addr, which is not usable yet when ld.so or ASan allocate early */
+/* volatile: dlsym cannot see it, so the compiler would drop the ++/-- around that call */
+static __thread volatile int	 fault_inside __attribute__((tls_model("initial-exec")));
 static int			 fault_ready;
+/*
+ * Set by our constructor. Before it, allocations are passed through
+ * unchecked: under ASan they come from its start-up, when the functions a
+ * check calls (pthread_mutex_lock, getenv) are not usable yet.
+ */
+static int			 fault_live;
+
+__attribute__((constructor)) static void
+fault_start(void)
+{
+	fault_live = 1;
+}
 
 /* The real functions, found lazily. dlsym may allocate: a static arena serves that. */
 static void	*(*real_malloc)(size_t);
@@ -109,8 +128,15 @@ fault_sym(const char *name)
 	return p;
 }
 
-#define REAL(type, name) ((type)(real_##name != NULL ? (void *)real_##name : \
-	(void *)(real_##name = fault_sym(#name))))
+/* The real clock_gettime, found on first use. */
+static int
+fault_real_clock(clockid_t id, struct timespec *ts)
+{
+	if (real_clock_gettime == NULL)
+		real_clock_gettime = (int (*)(clockid_t, struct timespec *))
+		    fault_sym("clock_gettime");
+	return real_clock_gettime(id, ts);
+}
 
 /* ---------------------------------------------------------------- rules */
 
@@ -146,7 +172,11 @@ fault_parse_rule(char *spec)
 		goto bad;
 	*eq++ = '\0';
 	if (strcmp(spec, "clock") == 0) {
-		fault_clock_ms = strtoll(eq, NULL, 10);
+		__atomic_store_n(&fault_clock_ms, strtoll(eq, NULL, 10), __ATOMIC_RELAXED);
+		return;
+	}
+	if (strcmp(spec, "wallclock") == 0) {
+		__atomic_store_n(&fault_wall_ms, strtoll(eq, NULL, 10), __ATOMIC_RELAXED);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
@@ -200,7 +230,7 @@ fault_now_ns(void)
 {
 	struct timespec ts;
 
-	REAL(int (*)(clockid_t, struct timespec *), clock_gettime)(CLOCK_MONOTONIC_COARSE, &ts);
+	fault_real_clock(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -307,7 +337,7 @@ fault_report(void)
 /* ---------------------------------------------------------------- calls */
 
 #define FAIL_IF(call, fd, ret) do {					\
-	int fault_e_ = fault_hit((call), (fd));				\
+	int fault_e_ = fault_live ? fault_hit((call), (fd)) : 0;	\
 	if (fault_e_ != 0) {						\
 		errno = fault_e_;					\
 		return (ret);						\
@@ -400,6 +430,18 @@ readv(int fd, const struct iovec *iov, int n)
 	if (real == NULL)
 		real = fault_sym("readv");
 	return real(fd, iov, n);
+}
+
+/* UDP replies: EAGAIN is a full socket, which loopback never has of itself. */
+int
+sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	static int (*real)(int, struct mmsghdr *, unsigned int, int);
+
+	FAIL_IF(F_SENDMMSG, fd, -1);
+	if (real == NULL)
+		real = fault_sym("sendmmsg");
+	return real(fd, vec, n, flags);
 }
 
 int
@@ -536,21 +578,42 @@ free(void *p)
 	/* the arena is never freed */
 	if ((char *)p >= fault_arena && (char *)p < fault_arena + sizeof(fault_arena))
 		return;
-	if (real == NULL)
+	if (real == NULL) {
+		/* dlsym frees its last error while we look free up: that one is let go */
+		if (fault_inside > 0)
+			return;
 		real = fault_sym("free");
+	}
 	real(p);
 }
 
 /* Clock jumps: what echod's timers and the daytime/time services see. */
+static int
+fault_is_wall(clockid_t id)
+{
+	return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE;
+}
+
+/* The jump for clock `id` in milliseconds. */
+static int64_t
+fault_jump_ms(clockid_t id)
+{
+	int64_t ms = __atomic_load_n(&fault_clock_ms, __ATOMIC_RELAXED);
+
+	if (ms < 0 && !fault_is_wall(id))
+		ms = 0;
+	if (fault_is_wall(id))
+		ms += __atomic_load_n(&fault_wall_ms, __ATOMIC_RELAXED);
+	return ms;
+}
+
 int
 clock_gettime(clockid_t id, struct timespec *ts)
 {
-	int64_t ms = __atomic_load_n(&fault_clock_ms, __ATOMIC_RELAXED);
-	int rv = REAL(int (*)(clockid_t, struct timespec *), clock_gettime)(id, ts);
+	int rv = fault_real_clock(id, ts);
+	int64_t ms = fault_jump_ms(id);
 
 	if (rv != 0 || ms == 0)
-		return rv;
-	if (ms < 0 && id != CLOCK_REALTIME && id != CLOCK_REALTIME_COARSE)
 		return rv;
 	ts->tv_sec += ms / 1000;
 	ts->tv_nsec += (ms % 1000) * 1000000;
@@ -562,4 +625,30 @@ clock_gettime(clockid_t id, struct timespec *ts)
 		ts->tv_nsec += 1000000000;
 	}
 	return rv;
+}
+
+/* glibc reads these from the vDSO without clock_gettime: they jump too. */
+time_t
+time(time_t *t)
+{
+	struct timespec ts;
+	time_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ts.tv_sec;
+	if (t != NULL)
+		*t = now;
+	return now;
+}
+
+int
+gettimeofday(struct timeval *tv, void *tz)
+{
+	struct timespec ts;
+
+	(void)tz;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+	return 0;
 }

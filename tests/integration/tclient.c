@@ -7,8 +7,10 @@
  * Single-threaded, poll(2) based, libc and tests/common/tool.c only. Every
  * wait is bounded by the global deadline (-T SECONDS, default 30). Targets
  * are "HOST PORT" with a numeric IPv4 or IPv6 host (brackets allowed), or
- * "unix:/path -" for a unix-domain socket. Exit status: 0 success, 1 failure
- * or mismatch, 2 usage, 3 connection refused (connect subcommand).
+ * "unix:/path -" for a unix-domain socket. -b ADDRESS binds every
+ * connection's source address first (127.0.0.2: another loopback source, for
+ * per-source limits). Exit status: 0 success, 1 failure or mismatch, 2 usage,
+ * 3 connection refused (connect subcommand).
  */
 #define _GNU_SOURCE
 
@@ -56,15 +58,22 @@ struct tclient_peer {
 
 static uint64_t  tclient_deadline_ms;
 static int       tclient_timeout_s = 30;
+static struct sockaddr_storage tclient_src;	/* -b: source address; family 0: none */
+static socklen_t tclient_srclen;
 
 static void __attribute__((noreturn))
 tclient_usage(void)
 {
 	fprintf(stderr,
-	    "usage: tclient [-T SECONDS] COMMAND ARGS\n"
+	    "usage: tclient [-T SECONDS] [-b SOURCE-ADDRESS] COMMAND ARGS\n"
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
+	    "  echo-loop [-b BYTES] [-i MS] HOST PORT SECONDS\n"
+	    "                                   echo sessions one after another (MS apart) for SECONDS\n"
+	    "                                   (or until SIGUSR1): connect, send BYTES, shut down the\n"
+	    "                                   write side, read them back to a clean EOF; counts\n"
+	    "                                   refused, reset and cut sessions, stops at a wrong byte\n"
 	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s\n"
 	    "                                   (or until SIGUSR1);\n"
 	    "                                   -r: then shut down the write side and read all\n"
@@ -75,7 +84,8 @@ tclient_usage(void)
 	    "                                   send DATA or BYTES random bytes (-s: then shut down\n"
 	    "                                   the write side; -w: then wait MS before reading),\n"
 	    "                                   copy up to MAX bytes read to stdout\n"
-	    "HOST is numeric IPv4/IPv6, or unix:/path (PORT then ignored).\n");
+	    "HOST is numeric IPv4/IPv6, or unix:/path (PORT then ignored).\n"
+	    "-B ADDR: connect from this numeric source address.\n");
 	exit(TCLIENT_EX_USAGE);
 }
 
@@ -190,15 +200,36 @@ tclient_resolve(const char *host, const char *port, struct tclient_target *t)
 	freeaddrinfo(res);
 }
 
+/* -b ADDRESS: the numeric source address every connection binds (port 0). */
+static void
+tclient_source(const char *addr)
+{
+	struct tclient_target t;
+
+	tclient_resolve(addr, "0", &t);
+	if (t.family == AF_UNIX)
+		tool_die("-b needs an IPv4 or IPv6 address, got %s", addr);
+	memcpy(&tclient_src, &t.ss, t.len);
+	tclient_srclen = t.len;
+}
+
 /* Start a non-blocking connect; *pending is set while it is in progress. -1 + errno on failure. */
 static int
 tclient_connect_start(const struct tclient_target *t, int *pending)
 {
-	int fd, rc, saved;
+	int fd, rc, saved, one = 1;
 
 	if ((fd = tool_socket(t->family, SOCK_NONBLOCK)) == -1)
 		return -1;
-	if ((rc = tool_connect(fd, &t->ss, t->len)) == -1) {
+	if (tclient_srclen > 0 && t->family != AF_UNIX) {
+		if (tclient_src.ss_family != t->family)
+			tool_die("-b: the source and %s are not of the same family", t->name);
+		/* The port comes with connect(): only the 4-tuple must be unique. */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	}
+	if ((tclient_srclen > 0 && t->family != AF_UNIX &&
+	    bind(fd, (const struct sockaddr *)&tclient_src, tclient_srclen) == -1) ||
+	    (rc = tool_connect(fd, &t->ss, t->len)) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -341,6 +372,136 @@ tclient_cmd_echo_bulk(int argc, char **argv)
 	printf("echo-bulk: ok bytes=%" PRIu64 " ms=%" PRIu64 " mib_per_s=%.1f eof=clean\n",
 	    total, us / 1000, us ? (double)total / (1024.0 * 1024.0) / ((double)us / 1e6) : 0.0);
 	return TCLIENT_EX_OK;
+}
+
+/* How one echo-loop session ended. */
+enum tclient_session_end {
+	TCLIENT_SESS_OK,
+	TCLIENT_SESS_REFUSED,	/* connect failed */
+	TCLIENT_SESS_RESET,	/* send or receive failed (a reset) */
+	TCLIENT_SESS_CUT,	/* a clean EOF before every byte came back */
+	TCLIENT_SESS_COUNT
+};
+
+/*
+ * One session: send `total` bytes of `seed`, shut down the write side, read
+ * every byte back to a clean EOF. A wrong byte is fatal (tclient_verify);
+ * anything else is returned, with what happened in `why`.
+ */
+static enum tclient_session_end
+tclient_session(const struct tclient_target *t, uint64_t total, uint64_t seed, char *why,
+    size_t whysize)
+{
+	static uint8_t wbuf[TCLIENT_BUFSZ], rbuf[TCLIENT_BUFSZ];
+	enum tclient_session_end end = TCLIENT_SESS_OK;
+	uint64_t sent = 0, recvd = 0;
+	struct pollfd pfd;
+	int fd, shut = 0;
+	size_t len;
+	ssize_t n;
+
+	if ((fd = tclient_dial(t)) == -1) {
+		snprintf(why, whysize, "connect: %s", strerror(errno));
+		return TCLIENT_SESS_REFUSED;
+	}
+	for (;;) {
+		while (sent < total) {
+			len = total - sent < sizeof(wbuf) ? (size_t)(total - sent) : sizeof(wbuf);
+			tclient_gen(seed, sent, wbuf, len);
+			n = send(fd, wbuf, len, MSG_NOSIGNAL);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n == -1) {
+				snprintf(why, whysize, "send after %" PRIu64 " bytes: %s", sent,
+				    strerror(errno));
+				end = TCLIENT_SESS_RESET;
+				goto out;
+			}
+			sent += (uint64_t)n;
+		}
+		if (sent == total && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN | (sent < total ? POLLOUT : 0);
+		if (poll(&pfd, 1, tclient_wait_ms(-1, "echo-loop session")) <= 0 ||
+		    !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = recv(fd, rbuf, sizeof(rbuf), 0);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n == -1) {
+			snprintf(why, whysize, "receive after %" PRIu64 " of %" PRIu64 " bytes: %s",
+			    recvd, total, tclient_eof_name(errno));
+			end = TCLIENT_SESS_RESET;
+			goto out;
+		}
+		if (n == 0) {
+			if (recvd < total) {
+				snprintf(why, whysize, "clean EOF after %" PRIu64 " of %" PRIu64 " bytes",
+				    recvd, total);
+				end = TCLIENT_SESS_CUT;
+			}
+			goto out;
+		}
+		if (recvd + (uint64_t)n > total)
+			tool_die("echo-loop: %" PRIu64 " bytes more than sent", recvd + (uint64_t)n - total);
+		tclient_verify("echo-loop", seed, recvd, rbuf, (size_t)n);
+		recvd += (uint64_t)n;
+	}
+out:
+	close(fd);
+	return end;
+}
+
+static int
+tclient_cmd_echo_loop(int argc, char **argv)
+{
+	static const char *names[TCLIENT_SESS_COUNT] = { "ok", "refused", "reset", "cut" };
+	struct tclient_target t;
+	uint64_t bytes = 4096, seconds, t0, n = 0, count[TCLIENT_SESS_COUNT] = { 0 }, pause_ms = 0;
+	enum tclient_session_end end;
+	char why[160];
+	int ch, i;
+
+	while ((ch = getopt(argc, argv, "+b:i:")) != -1) {
+		if (ch == 'b')
+			bytes = tclient_parse_num(optarg, "byte count");
+		else if (ch == 'i')
+			pause_ms = tclient_parse_num(optarg, "interval");
+		else
+			tclient_usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 || bytes == 0)
+		tclient_usage();
+	tclient_resolve(argv[0], argv[1], &t);
+	seconds = tclient_parse_num(argv[2], "seconds");
+	/* The loop and its last session fit in the deadline. */
+	if (tclient_deadline_ms < tool_now_ms() + seconds * 1000 + 10000)
+		tclient_deadline_ms = tool_now_ms() + seconds * 1000 + 10000;
+	t0 = tool_now_ms();
+	printf("echo-loop: started\n");
+	fflush(stdout);
+	while (!tool_signalled && tool_now_ms() - t0 < seconds * 1000) {
+		if (n > 0 && pause_ms > 0)
+			poll(NULL, 0, tclient_wait_ms((int)pause_ms, "pausing"));
+		end = tclient_session(&t, bytes, ++n, why, sizeof(why));
+		count[end]++;
+		/* The first few failures in full; the rest are only counted. */
+		if (end != TCLIENT_SESS_OK && n - count[TCLIENT_SESS_OK] <= 10) {
+			printf("echo-loop: session %" PRIu64 " %s: %s\n", n, names[end], why);
+			fflush(stdout);
+		}
+	}
+	printf("echo-loop: %s sessions=%" PRIu64 " bytes=%" PRIu64, count[TCLIENT_SESS_OK] == n ?
+	    "ok" : "failed", n, bytes);
+	for (i = 0; i < TCLIENT_SESS_COUNT; i++)
+		printf(" %s=%" PRIu64, names[i], count[i]);
+	printf(" ms=%" PRIu64 "\n", tool_now_ms() - t0);
+	return count[TCLIENT_SESS_OK] == n ? TCLIENT_EX_OK : TCLIENT_EX_FAIL;
 }
 
 static int
@@ -874,6 +1035,7 @@ main(int argc, char **argv)
 		{ "echo-bulk", tclient_cmd_echo_bulk },
 		{ "halfclose", tclient_cmd_halfclose },
 		{ "concurrent", tclient_cmd_concurrent },
+		{ "echo-loop", tclient_cmd_echo_loop },
 		{ "flood", tclient_cmd_flood },
 		{ "rtt", tclient_cmd_rtt },
 		{ "hold", tclient_cmd_hold },
@@ -884,10 +1046,13 @@ main(int argc, char **argv)
 	int ch;
 
 	tool_init("tclient", TCLIENT_EX_FAIL);
-	while ((ch = getopt(argc, argv, "+T:h")) != -1) {
-		if (ch != 'T')
+	while ((ch = getopt(argc, argv, "+T:b:h")) != -1) {
+		if (ch == 'T')
+			tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
+		else if (ch == 'b')
+			tclient_source(optarg);
+		else
 			tclient_usage();
-		tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
 	}
 	argc -= optind;
 	argv += optind;

@@ -28,7 +28,7 @@ struct event      *unit_tick_new(struct event_base *base);
 
 /* `rounds` non-blocking turns of the loop. */
 void	unit_spin(struct event_base *base, int rounds);
-/* Turn the loop (EVLOOP_ONCE) for `ms` milliseconds. */
+/* Run the loop for `ms` milliseconds (bounded even with nothing else pending). */
 void	unit_run_for(struct event_base *base, uint64_t ms);
 /* Turn the loop until *count reaches n or `ms` passed; returns *count. */
 int	unit_run_until(struct event_base *base, const int *count, int n, uint64_t ms);

@@ -416,3 +416,20 @@ wait_until()
 	done
 	return 0
 }
+
+# activator_spawn NSOCKS ARGS...: echod_spawn systemd-socket-activate ARGS
+# (ARGS end with "$ECHOD" and its arguments; the activator execs it, so
+# ECHOD_PID becomes echod's), then wait up to 10 s until the activator says
+# it listens on NSOCKS sockets, or fail.
+activator_spawn()
+{
+	local as_n=$1
+
+	shift
+	echod_spawn systemd-socket-activate "$@"
+	wait_until 10 '[ "$(grep -c "^Listening on" "$ECHOD_LOG")" -ge "$as_n" ] ||
+	    ! proc_alive "$ECHOD_PID"'
+	proc_alive "$ECHOD_PID" || fail "systemd-socket-activate exited: $(cat "$ECHOD_LOG")"
+	[ "$(grep -c '^Listening on' "$ECHOD_LOG")" -ge "$as_n" ] ||
+	    fail "systemd-socket-activate did not listen: $(cat "$ECHOD_LOG")"
+}

@@ -31,12 +31,7 @@ activate()
 	local ini=$1 th=$2 tp=$3
 
 	shift 3
-	echod_spawn systemd-socket-activate "$@" "$ECHOD" -f -c "$ini"
-	wait_until 10 '[ "$(grep -c "^Listening on" "$ECHOD_LOG")" -ge "$ACTIVATE_NSOCKS" ] ||
-	    ! proc_alive "$ECHOD_PID"'
-	proc_alive "$ECHOD_PID" || fail "systemd-socket-activate exited: $(cat "$ECHOD_LOG")"
-	[ "$(grep -c '^Listening on' "$ECHOD_LOG")" -ge "$ACTIVATE_NSOCKS" ] ||
-	    fail "systemd-socket-activate did not listen: $(cat "$ECHOD_LOG")"
+	activator_spawn "$ACTIVATE_NSOCKS" "$@" "$ECHOD" -f -c "$ini"
 	# The first client wakes the activator; echod then serves it.
 	spawn "$TCLIENT" -T 20 connect "$th" "$tp" >/dev/null 2>&1
 	wait_log 'ready listeners=[0-9]+' 15 || fail "echod not ready under socket activation"

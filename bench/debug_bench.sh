@@ -292,9 +292,7 @@ done
 # median NAME COLUMN
 median()
 {
-	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
-	        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | bench_median %.3f
 }
 
 

@@ -1,8 +1,9 @@
 # bench/lib.sh: what the benchmark scripts share, sourced by run.sh,
-# callgrind.sh, pool_bench.sh, log_bench.sh, debug_bench.sh and tls_bench.sh:
-# messages, compiling the C clients, finding a plain echod build, waiting
-# (bounded) for a server's port, stopping a process, reading its CPU time
-# from /proc, and the lines every report starts with.
+# callgrind.sh, pool_bench.sh, log_bench.sh, debug_bench.sh, tls_bench.sh,
+# access_bench.sh and udp_bench.sh: messages, compiling the C clients,
+# finding a plain echod build, waiting (bounded) for a server's port,
+# stopping a process, reading its CPU time from /proc, medians, and the
+# lines every report starts with.
 #
 # Bash. The caller sets BENCH_NAME (the prefix of its messages) and srcdir
 # (the source tree) before sourcing, and tmp (its temporary directory)
@@ -200,4 +201,21 @@ bench_cpu_pct()
 {
 	awk -v d="$1" -v hz="$BENCH_HZ" -v a="$2" -v b="$3" \
 	    'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }'
+}
+
+# bench_median [FMT]: the median of the numbers on stdin, one a line ("nan"
+# when there are none); the mean of the middle two when their count is even,
+# printed with printf FMT when given (awk's print otherwise).
+bench_median()
+{
+	sort -g | awk -v fmt="${1:-}" '{ v[NR] = $1 } END {
+		if (NR == 0)
+			print "nan"
+		else if (NR % 2)
+			print v[(NR + 1) / 2]
+		else if (fmt == "")
+			print (v[NR / 2] + v[NR / 2 + 1]) / 2
+		else
+			printf fmt "\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
 }

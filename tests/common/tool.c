@@ -463,3 +463,28 @@ tool_cmp_u64(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+uint64_t
+tool_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Byte pos is byte (pos & 7) of tool_mix64(base + pos / 8). */
+void
+tool_stream(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
+{
+	uint64_t base = tool_mix64(seed ^ 0x5bd1e995ULL);
+	size_t i = 0;
+
+	while (i < len) {
+		uint64_t pos = off + i, v = tool_mix64(base + (pos >> 3));
+		unsigned b;
+
+		for (b = (unsigned)(pos & 7); b < 8 && i < len; b++, i++)
+			buf[i] = (uint8_t)(v >> (8 * b));
+	}
+}

@@ -111,6 +111,15 @@ struct tool_hist {
 void	 tool_hist_add(struct tool_hist *h, uint64_t v);
 uint64_t tool_hist_percentile(const struct tool_hist *h, double p);
 
+/*
+ * splitmix64: a well-mixed 64-bit value of x. tool_stream: the bytes
+ * [off, off + len) of the endless byte stream of `seed`, a pure function of
+ * the offset, so a client checks an echo from any offset without keeping
+ * what it sent (tclient and soak_client write and verify with it).
+ */
+uint64_t tool_mix64(uint64_t x);
+void	 tool_stream(uint64_t seed, uint64_t off, uint8_t *buf, size_t len);
+
 /* qsort() comparator of uint64_t, ascending. */
 int	tool_cmp_u64(const void *a, const void *b);
 

@@ -305,16 +305,6 @@ static void	soak_conn_fail(struct soak_conn *, enum soak_error, const char *, ..
 
 /* ---------------------------------------------------------------- helpers */
 
-/* splitmix64 */
-static uint64_t
-soak_mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* The driver's own choices (sizes, delays, victims): xorshift64. */
 static uint64_t
 soak_rand(void)
@@ -330,22 +320,6 @@ static uint64_t
 soak_range(uint64_t lo, uint64_t hi)
 {
 	return lo + soak_rand() % (hi - lo + 1);
-}
-
-/* The byte stream of `seed`: a pure function of the offset. */
-static void
-soak_gen(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
-{
-	uint64_t base = soak_mix(seed ^ 0x5bd1e995ULL);
-	size_t i = 0;
-
-	while (i < len) {
-		uint64_t pos = off + i, v = soak_mix(base + (pos >> 3));
-		unsigned b;
-
-		for (b = (unsigned)(pos & 7); b < 8 && i < len; b++, i++)
-			buf[i] = (uint8_t)(v >> (8 * b));
-	}
 }
 
 static void
@@ -937,7 +911,7 @@ soak_check(struct soak_conn *c, const uint8_t *buf, size_t n)
 			    c->rx + n - c->tx);
 			return -1;
 		}
-		soak_gen(c->seed, c->rx, want, n);
+		tool_stream(c->seed, c->rx, want, n);
 		if (memcmp(want, buf, n) != 0) {
 			for (i = 0; want[i] == buf[i]; i++)
 				;
@@ -1122,7 +1096,7 @@ soak_send_stream(struct soak_conn *c)
 		len = c->tx_limit - c->tx < sizeof(buf) ? (size_t)(c->tx_limit - c->tx) : sizeof(buf);
 		if (c->tls_wlen > 0 && (size_t)c->tls_wlen < len)
 			len = (size_t)c->tls_wlen;
-		soak_gen(c->seed, c->tx, buf, len);
+		tool_stream(c->seed, c->tx, buf, len);
 		n = soak_io_send(c, buf, len);
 		if (n > 0) {
 			c->tx += (uint64_t)n;
@@ -1910,7 +1884,7 @@ main(int argc, char **argv)
 		case 'f': soak_finals = soak_open_out(optarg); break;
 		case 'r': soak_report_path = optarg; break;
 		case 'T': max_s = tool_uint_arg(optarg, "--max-seconds", 1, 86400); break;
-		case 'S': soak_rng = soak_mix(tool_uint_arg(optarg, "--seed", 0, UINT64_MAX)) | 1;
+		case 'S': soak_rng = tool_mix64(tool_uint_arg(optarg, "--seed", 0, UINT64_MAX)) | 1;
 			break;
 		case 'k': soak_kill_interval_ms = tool_uint_arg(optarg, "--kill-ms", 0, 86400000);
 			break;

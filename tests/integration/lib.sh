@@ -161,14 +161,9 @@ spawn()
 # Returns 1 (and leaves it running) if it is still alive after TIMEOUT seconds.
 wait_exit()
 {
-	local i=0 n
+	local we_pid=$1
 
-	n=$(($2 * 20))
-	while proc_alive "$1"; do
-		[ "$i" -ge "$n" ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until "$2" '! proc_alive "$we_pid"' || return 1
 	wait "$1"
 	WAIT_STATUS=$?
 	return 0
@@ -184,19 +179,12 @@ tclient()
 # Gives up early when FILE is the daemon's log and the daemon has exited.
 wait_file_grep()
 {
-	local i=0 n
+	local wf_re=$1 wf_file=$3
 
-	n=$(($2 * 20))
-	while [ "$i" -lt "$n" ]; do
-		grep -q -E -- "$1" "$3" 2>/dev/null && return 0
-		if [ "$3" = "$ECHOD_LOG" ] && [ -n "$ECHOD_PID" ] && ! proc_alive "$ECHOD_PID"; then
-			grep -q -E -- "$1" "$3" 2>/dev/null
-			return
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$2" 'grep -q -E -- "$wf_re" "$wf_file" 2>/dev/null ||
+	    { [ "$wf_file" = "$ECHOD_LOG" ] && [ -n "$ECHOD_PID" ] && ! proc_alive "$ECHOD_PID"; }' ||
+	    return 1
+	grep -q -E -- "$1" "$3" 2>/dev/null
 }
 
 # wait_log PATTERN [TIMEOUT]: wait for an extended regex in the daemon log.
@@ -214,15 +202,9 @@ log_count()
 # wait_log_count PATTERN N [TIMEOUT]: wait until at least N lines match.
 wait_log_count()
 {
-	local i=0 n
+	local wl_re=$1 wl_n=$2
 
-	n=$((${3:-10} * 20))
-	while [ "$i" -lt "$n" ]; do
-		[ "$(log_count "$1")" -ge "$2" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "${3:-10}" '[ "$(log_count "$wl_re")" -ge "$wl_n" ]'
 }
 
 # expect_log PATTERN [TIMEOUT]: wait_log or fail.
@@ -270,13 +252,9 @@ addr_of()
 # Use as P=$(port_of echo) || fail ...
 port_of()
 {
-	local a i=0
+	local a po_name=$1 po_n=${2:-1}
 
-	while ! a=$(addr_of "$1" "${2:-1}"); do
-		[ "$i" -ge 200 ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 'a=$(addr_of "$po_name" "$po_n")' || return 1
 	case $a in
 	unix:*) echo "-" ;;
 	*) echo "${a##*:}" ;;

@@ -129,13 +129,9 @@ busy_ms(uint64_t ms)
 static struct conn *
 open_pair(int *peer)
 {
-	struct conn_params p;
 	struct conn *c;
 
-	memset(&p, 0, sizeof(p));
-	p.svc = &service_echo;
-	p.owner_name = "test";
-	c = unit_conn_pair(&p, peer);
+	c = unit_echo_pair("test", peer);
 	conn_start(c);
 	return c;
 }

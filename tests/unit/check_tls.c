@@ -228,13 +228,9 @@ tls_listener(const struct listener_conf *lc)
 static struct conn *
 tls_accept_pair(struct tls_ctx *t, int *peer)
 {
-	struct conn_params p;
 	struct conn *c;
 
-	memset(&p, 0, sizeof(p));
-	p.svc = &service_echo;
-	p.owner_name = "unit";
-	c = unit_conn_pair(&p, peer);
+	c = unit_echo_pair("unit", peer);
 	tls_conn_accept(c, t);
 	ck_assert_int_eq(conn_state(c), CONN_S_HANDSHAKE);
 	/* keep it past conn_close, to read its close reason */

@@ -11,11 +11,13 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "service.h"
 #include "util.h"
 #include "unit.h"
 
@@ -92,6 +94,17 @@ unit_conn_pair(const struct conn_params *p, int *peer)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	*peer = sv[1];
 	return conn_new(p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
+}
+
+struct conn *
+unit_echo_pair(const char *owner, int *peer)
+{
+	struct conn_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.owner_name = owner;
+	return unit_conn_pair(&p, peer);
 }
 
 int

@@ -39,6 +39,8 @@ int	unit_run_until(struct event_base *base, const int *count, int n, uint64_t ms
  * end. Not started: the caller runs conn_start() or a TLS accept.
  */
 struct conn *unit_conn_pair(const struct conn_params *p, int *peer);
+/* unit_conn_pair() with the echo service and listener name `owner`. */
+struct conn *unit_echo_pair(const char *owner, int *peer);
 
 /* A suite's main(): runs it in fork mode (each test in its own process, so
  * a crash fails that test only); EXIT_SUCCESS if every test passed. */

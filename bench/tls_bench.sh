@@ -29,6 +29,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=tls_bench.sh
+. "$srcdir/bench/lib.sh"
 reps=3
 secs=5
 mib=256
@@ -47,31 +49,16 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die()
-{
-	echo "tls_bench.sh: $*" >&2
-	exit 1
-}
+bench_need openssl socat
+bench_find_echod
+[ -n "$ECHOD" ] && [ -x "$ECHOD" ] || bench_die "set ECHOD to the echod binary"
 
-command -v openssl >/dev/null || die "openssl not installed"
-command -v socat >/dev/null || die "socat not installed"
-if [ -z "${ECHOD:-}" ]; then
-	for e in "$srcdir"/src/echod "$srcdir"/build*/src/echod; do
-		[ -x "$e" ] && ECHOD=$e && break
-	done
-fi
-[ -n "${ECHOD:-}" ] && [ -x "$ECHOD" ] || die "set ECHOD to the echod binary"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX") || die "mktemp"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX") || bench_die "mktemp"
 PIDS=""
 cleanup()
 {
-	local p
-
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086
+	bench_reap $PIDS
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -86,25 +73,18 @@ fi
 
 # ---------------------------------------------------------------- client
 # shellcheck disable=SC2046
-${CC:-cc} -O2 -pthread -I"$srcdir/tests/common" -o "$tmp/tls_pingpong" \
-    "$srcdir/bench/tls_pingpong.c" "$srcdir/tests/common/tool.c" \
+bench_cc "$tmp/tls_pingpong" tls_pingpong -pthread \
     $(pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto) ||
-    die "cannot compile bench/tls_pingpong.c"
+    bench_die "cannot compile bench/tls_pingpong.c"
 
 # ---------------------------------------------------------------- certificates
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/key.pem" 2>/dev/null &&
 openssl req -x509 -new -key "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 -subj /CN=localhost \
-    -addext subjectAltName=IP:127.0.0.1 2>/dev/null || die "cannot make a certificate"
+    -addext subjectAltName=IP:127.0.0.1 2>/dev/null || bench_die "cannot make a certificate"
 
 now_ns()
 {
 	date +%s%N
-}
-
-# cpu_ticks PID: user + system CPU time in clock ticks (all threads).
-cpu_ticks()
-{
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
 median()
@@ -139,19 +119,10 @@ INI
 	$SERVER_CPU "$ECHOD" -f -c "$tmp/echod.ini" 2>"$tmp/echod.log" &
 	ECHOD_PID=$!
 	PIDS="$PIDS $ECHOD_PID"
-	for _ in $(seq 100); do
-		grep -q 'ready listeners=' "$tmp/echod.log" && break
-		sleep 0.05
-	done
-	TLS_PORT=$(sed -n 's/.*listening listener=tls .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
-	PLAIN_PORT=$(sed -n 's/.*listening listener=plain .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
-	[ -n "$TLS_PORT" ] && [ -n "$PLAIN_PORT" ] || die "echod did not start: $(tail -5 "$tmp/echod.log")"
-}
-
-stop_pid()
-{
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	bench_echod_ready "$tmp/echod.log" "$ECHOD_PID" &&
+	    TLS_PORT=$(bench_echod_port "$tmp/echod.log" tls "$ECHOD_PID" 1) &&
+	    PLAIN_PORT=$(bench_echod_port "$tmp/echod.log" plain "$ECHOD_PID" 1) ||
+	    bench_die "echod did not start: $(tail -5 "$tmp/echod.log")"
 }
 
 # listening PORT: something listens on 127.0.0.1:PORT.
@@ -184,10 +155,9 @@ start_s_server()
 			fi
 			sleep 0.05
 		done
-		kill "$SSERVER_PID" 2>/dev/null
-		wait "$SSERVER_PID" 2>/dev/null
+		bench_stop "$SSERVER_PID"
 	done
-	die "cannot start openssl s_server: $(tail -n 3 "$tmp/s_server.log")"
+	bench_die "cannot start openssl s_server: $(tail -n 3 "$tmp/s_server.log")"
 }
 
 # s_time_rate PID PORT ARGS...: handshakes per wall-clock second into
@@ -197,13 +167,13 @@ s_time_rate()
 	local pid=$1 p=$2 t0 t1 c0 c1 n
 
 	shift 2
-	c0=$(cpu_ticks "$pid")
+	c0=$(bench_cpu_ticks "$pid")
 	t0=$(now_ns)
 	n=$($CLIENT_CPU openssl s_time -connect "127.0.0.1:$p" -time "$secs" "$@" 2>/dev/null |
 	    sed -n 's/^\([0-9]*\) connections in [0-9.]*s;.*/\1/p' | head -n 1)
 	t1=$(now_ns)
-	c1=$(cpu_ticks "$pid")
-	[ -n "$n" ] && [ "$n" -gt 0 ] || die "s_time $* against port $p made no connection"
+	c1=$(bench_cpu_ticks "$pid")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || bench_die "s_time $* against port $p made no connection"
 	HS_RATE=$(awk -v n="$n" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }')
 	HS_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.0f\n", t / hz * 1e6 / n }')
 }
@@ -224,13 +194,13 @@ for r in $(seq "$reps"); do
 		s_time_rate "$SSERVER_PID" "$SSERVER_PORT" $args
 		hs[sserver.$name]="${hs[sserver.$name]:-} $HS_RATE"
 		hscpu[sserver.$name]="${hscpu[sserver.$name]:-} $HS_CPU"
-		stop_pid "$SSERVER_PID"
+		bench_stop "$SSERVER_PID"
 		start_echod
 		# shellcheck disable=SC2086
 		s_time_rate "$ECHOD_PID" "$TLS_PORT" $args
 		hs[echod.$name]="${hs[echod.$name]:-} $HS_RATE"
 		hscpu[echod.$name]="${hscpu[echod.$name]:-} $HS_CPU"
-		stop_pid "$ECHOD_PID"
+		bench_stop "$ECHOD_PID"
 		IFS='|'
 	done
 	IFS=$' \t\n'
@@ -243,13 +213,13 @@ pingpong()
 {
 	local c0 c1 r n sec
 
-	c0=$(cpu_ticks "$ECHOD_PID")
+	c0=$(bench_cpu_ticks "$ECHOD_PID")
 	r=$($CLIENT_CPU "$tmp/tls_pingpong" "$1" "$2" "$3" 16384 "$secs") ||
-	    die "tls_pingpong $1 failed"
-	c1=$(cpu_ticks "$ECHOD_PID")
+	    bench_die "tls_pingpong $1 failed"
+	c1=$(bench_cpu_ticks "$ECHOD_PID")
 	n=$(echo "$r" | sed -n 's/.*messages=\([0-9]*\).*/\1/p')
 	sec=$(echo "$r" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
-	[ -n "$n" ] && [ "$n" -gt 0 ] || die "tls_pingpong $1: no message echoed"
+	[ -n "$n" ] && [ "$n" -gt 0 ] || bench_die "tls_pingpong $1: no message echoed"
 	PP_RATE=$(awk -v n="$n" -v s="$sec" 'BEGIN { printf "%.0f\n", n / s }')
 	PP_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.1f\n", t / hz * 1e6 / n }')
 }
@@ -266,7 +236,7 @@ for r in $(seq "$reps"); do
 		pp[tls.$conns]="${pp[tls.$conns]:-} $PP_RATE"
 		ppcpu[tls.$conns]="${ppcpu[tls.$conns]:-} $PP_CPU"
 	done
-	stop_pid "$ECHOD_PID"
+	bench_stop "$ECHOD_PID"
 done
 
 # ---------------------------------------------------------------- throughput
@@ -277,15 +247,15 @@ stream()
 {
 	local t0 t1 c0 c1 bytes
 
-	c0=$(cpu_ticks "$ECHOD_PID")
+	c0=$(bench_cpu_ticks "$ECHOD_PID")
 	t0=$(now_ns)
 	$CLIENT_CPU socat -b 16384 -t 30 - "$1" <"$tmp/data" >"$tmp/data.out" 2>"$tmp/socat.err" ||
-	    die "socat $1: $(cat "$tmp/socat.err")"
+	    bench_die "socat $1: $(cat "$tmp/socat.err")"
 	t1=$(now_ns)
-	c1=$(cpu_ticks "$ECHOD_PID")
+	c1=$(bench_cpu_ticks "$ECHOD_PID")
 	bytes=$(wc -c <"$tmp/data.out")
-	[ "$bytes" -eq $((mib * 1048576)) ] || die "socat $1: $bytes bytes came back"
-	cmp -s "$tmp/data" "$tmp/data.out" || die "socat $1: the echo changed the data"
+	[ "$bytes" -eq $((mib * 1048576)) ] || bench_die "socat $1: $bytes bytes came back"
+	cmp -s "$tmp/data" "$tmp/data.out" || bench_die "socat $1: the echo changed the data"
 	STREAM_MIBS=$(awk -v b="$bytes" -v ns="$((t1 - t0))" 'BEGIN { printf "%.1f\n", b / 1048576 / (ns / 1e9) }')
 	STREAM_TICKS=$((c1 - c0))
 }
@@ -300,7 +270,7 @@ for r in $(seq "$reps"); do
 	stream "OPENSSL:127.0.0.1:$TLS_PORT,verify=0"
 	tput_tls="$tput_tls $STREAM_MIBS"
 	cpu_tls="$cpu_tls $(awk -v t="$STREAM_TICKS" -v hz="$hz" -v m="$mib" 'BEGIN { printf "%.2f\n", t / hz / (2 * m / 1024) }')"
-	stop_pid "$ECHOD_PID"
+	bench_stop "$ECHOD_PID"
 done
 
 # ---------------------------------------------------------------- report

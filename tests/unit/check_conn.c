@@ -612,7 +612,7 @@ END_TEST
 /* stall_after: exactly that many bytes, then nothing sent or read; a shutdown closes it. */
 START_TEST(test_mb_stall)
 {
-	char out[50], in[50];
+	char out[50], in[64];
 	struct misbehave *m = mb_reset();
 	struct conn_info ci;
 	struct conn *c;
@@ -623,7 +623,7 @@ START_TEST(test_mb_stall)
 	c = open_mb(&service_echo, m, 0, 0, &peer);
 	fill(out, sizeof(out), 4);
 	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
-	ck_assert_uint_eq(read_for(peer, in, sizeof(in), 200, NULL, NULL), 20);
+	ck_assert_uint_eq(read_for(peer, in, sizeof(out), 200, NULL, NULL), 20);
 	ck_assert_mem_eq(in, out, 20);
 	conn_info(c, &ci);
 	ck_assert_str_eq(ci.misbehave, " misbehave=stalled");
@@ -638,6 +638,7 @@ START_TEST(test_mb_stall)
 	mb_changed();
 	ck_assert_uint_eq(read_for(peer, in + 20, 40, 500, NULL, NULL), 40);
 	ck_assert_mem_eq(in + 20, out + 20, 30);
+	ck_assert_mem_eq(in + 50, out, 10);
 	/* stalled again: a graceful shutdown does not wait for it */
 	m->conf.stall_after = 60;
 	mb_changed();

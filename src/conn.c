@@ -65,7 +65,7 @@
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
 #define CONN_F_SHAPE_WAIT    0x80  /* output waits for the shape timer (tokens, due time, slice) */
-#define CONN_F_SCHED        0x100  /* rate_limit or a misbehaviour: check the scheduler */
+#define CONN_F_SCHED        0x100  /* rate_limit or a misbehaviour (now or once): the scheduler */
 #define CONN_F_MB_HOLD      0x200  /* misbehave: nothing more sent or read (stall, reset) */
 #define CONN_F_MB_RESET     0x400  /* misbehave: the hold ends in a reset (RST) */
 #define CONN_F_MB_CUT       0x800  /* misbehave: close_after fired, output is dropped */
@@ -512,8 +512,8 @@ static void
 conn_update_io(struct conn *c)
 {
 	unsigned p = conn_props[c->state];
-	size_t pending = evbuffer_get_length(c->out);
-	int rd, wr;
+	size_t pending;
+	int rd, wr = 0;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
 	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
@@ -522,12 +522,15 @@ conn_update_io(struct conn *c)
 	 * a producer waiting for it to drain (on_drain comes from the timer's
 	 * sends), or writability would wake the loop over and over.
 	 */
-	wr = (p & CONN_P_WRITE) && ((pending > 0 && !(c->flags & CONN_F_SHAPE_WAIT)) ||
-	    (pending == 0 && (c->flags & CONN_F_WANT_DRAIN)) ||
-	    (c->flags & CONN_F_IO_WANT_WRITE));
+	if (p & CONN_P_WRITE) {
+		pending = evbuffer_get_length(c->out);
+		wr = (pending > 0 && !(c->flags & CONN_F_SHAPE_WAIT)) ||
+		    (pending == 0 && (c->flags & CONN_F_WANT_DRAIN)) ||
+		    (c->flags & CONN_F_IO_WANT_WRITE);
+	}
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
-	if (c->flags & CONN_F_MB_HOLD)
+	if (__builtin_expect((c->flags & CONN_F_MB_HOLD) != 0, 0))
 		rd = wr = 0;
 	if (rd && !(c->flags & CONN_F_READING)) {
 		event_add(&c->read_ev, NULL);
@@ -663,7 +666,8 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 		conn_shape_init(c, p->rate_limit);
 	c->mb = p->misbehave;
 	c->mb_rng = p->misbehave_state;
-	if (p->rate_limit > 0 || c->mb != NULL)
+	/* A misbehaviour turned on later sets it then (conn_misbehave_changed). */
+	if (p->rate_limit > 0 || (c->mb != NULL && c->mb->on))
 		c->flags |= CONN_F_SCHED;
 
 	if (conn_current >= conn_hash_size)
@@ -1464,6 +1468,8 @@ conn_misbehave_changed(struct misbehave *m)
 	TAILQ_FOREACH(c, &conn_live, entry) {
 		if (c->mb != m || !conn_is_alive(c))
 			continue;
+		if (m->on)
+			c->flags |= CONN_F_SCHED;
 		if (conn_props[c->state] & CONN_P_IDLE)
 			conn_arm_wake(c);       /* close_after moved */
 		if ((c->flags & CONN_F_MB_HOLD) && !conn_mb_unstall(c))

@@ -6,6 +6,11 @@
  * listener's or the server's max_connections is reached, or when accept
  * fails for lack of descriptors (EMFILE/ENFILE); it resumes when a
  * connection ends or, for descriptor shortage, on a back-off timer.
+ *
+ * A listener also owns its live misbehaviour (misbehave.h): the settings
+ * its connections read at every decision, the stream that picks them, and
+ * the counters; the admin console changes it through
+ * listener_misbehave_set().
  */
 #include "autoconf.h"
 

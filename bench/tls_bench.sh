@@ -86,7 +86,8 @@ fi
 
 # ---------------------------------------------------------------- client
 # shellcheck disable=SC2046
-${CC:-cc} -O2 -pthread -o "$tmp/tls_pingpong" "$srcdir/bench/tls_pingpong.c" \
+${CC:-cc} -O2 -pthread -I"$srcdir/tests/common" -o "$tmp/tls_pingpong" \
+    "$srcdir/bench/tls_pingpong.c" "$srcdir/tests/common/tool.c" \
     $(pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto) ||
     die "cannot compile bench/tls_pingpong.c"
 

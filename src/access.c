@@ -7,7 +7,9 @@
  * Order of the checks at accept, cheapest and most specific first: the
  * lists, the source's open connections, the source's rate, the daemon's
  * rate. A refused source does not spend a daemon-wide token, so one source
- * hammering the server cannot use up the accept rate of everyone else.
+ * hammering the server cannot use up the accept rate of everyone else; the
+ * admin console neither spends nor needs one, so a flood that empties the
+ * daemon's bucket cannot lock the operator out.
  */
 #include "autoconf.h"
 
@@ -28,6 +30,7 @@
 #include "util.h"
 
 #define ACCESS_TICK_MS		1000	/* expiry and the refusal-log summary */
+#define ACCESS_SCOPE_HOOKS	2	/* listener.c, udp.c */
 
 static const char *access_reason_names[ACCESS_R_COUNT] = {
 	[ACCESS_OK] = "none",
@@ -41,6 +44,7 @@ static const char *access_reason_names[ACCESS_R_COUNT] = {
 	[ACCESS_R_PROXY_UNTRUSTED] = "proxy_untrusted",
 	[ACCESS_R_PROXY_HEADER] = "proxy_header",
 	[ACCESS_R_PROXY_TIMEOUT] = "proxy_timeout",
+	[ACCESS_R_OOM] = "oom",
 };
 
 /* The refusal log: one line per reason per second, the rest counted. */
@@ -54,7 +58,69 @@ static struct source_bucket	 access_bucket;
 static uint64_t			 access_rate, access_burst;
 static struct access_logstate	 access_log[ACCESS_R_COUNT];
 static struct event		*access_tick_ev;
-static access_scope_name_cb	 access_scope_name;
+static access_scope_name_cb	 access_scope_names[ACCESS_SCOPE_HOOKS];
+static unsigned			 access_next_scope = 1;
+
+/*
+ * The entry of the last UDP source looked up, so that the next datagram
+ * from the same address (a sender's burst, a batch) skips the hash. Valid
+ * until the table may free an entry: any other lookup, expiry, new limits,
+ * the end (each clears it; source.h's lifetime rule).
+ */
+static struct {
+	struct source		*src;
+	unsigned		 scope;
+	unsigned		 prefix_v4;
+	unsigned		 prefix_v6;
+	sa_family_t		 family;
+	unsigned char		 addr[16];
+} access_udp_last;
+
+static void
+access_udp_forget(void)
+{
+	access_udp_last.src = NULL;
+}
+
+/* The address bytes of an IP peer into addr (4 or 16); 0 for other families. */
+static size_t
+access_addr_bytes(const struct sockaddr *sa, unsigned char addr[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+/* The entry for a UDP source: the last one again, or a lookup. */
+static struct source *
+access_udp_source(unsigned scope, const struct sockaddr *sa, unsigned prefix_v4,
+    unsigned prefix_v6, uint64_t now_ms)
+{
+	unsigned char addr[16];
+	size_t n = access_addr_bytes(sa, addr);
+
+	if (n > 0 && access_udp_last.src != NULL && access_udp_last.scope == scope &&
+	    access_udp_last.family == sa->sa_family && access_udp_last.prefix_v4 == prefix_v4 &&
+	    access_udp_last.prefix_v6 == prefix_v6 &&
+	    (n == 4 ? memcmp(access_udp_last.addr, addr, 4) : memcmp(access_udp_last.addr, addr, 16)) == 0)
+		return access_udp_last.src;
+	access_udp_forget();
+	if (access_sources == NULL || n == 0)
+		return NULL;
+	access_udp_last.src = source_lookup(access_sources, scope, sa, prefix_v4, prefix_v6, now_ms);
+	access_udp_last.scope = scope;
+	access_udp_last.family = sa->sa_family;
+	access_udp_last.prefix_v4 = prefix_v4;
+	access_udp_last.prefix_v6 = prefix_v6;
+	memcpy(access_udp_last.addr, addr, n);
+	return access_udp_last.src;
+}
 
 const char *
 access_reason_name(enum access_reason r)
@@ -64,14 +130,21 @@ access_reason_name(enum access_reason r)
 
 /* ---------------------------------------------------------------- checks */
 
+/*
+ * The deciding entry is only wanted for a refusal's log line: formatting it
+ * for every admitted connection cost more than the lookup itself (about
+ * 2,700 of 3,000 instructions per accept, bench/access_bench.sh). So the
+ * lists are looked up without it, and once more with it for a denial.
+ */
 static enum access_reason
 access_check_lists(const struct listener_conf *lc, const struct sockaddr *sa, char *rule,
     size_t rulesize)
 {
 	if (lc->acl == NULL)
 		return ACCESS_OK;
-	switch (acl_check(lc->acl, sa, rule, rulesize)) {
+	switch (acl_check(lc->acl, sa, NULL, 0)) {
 	case ACL_DENIED:
+		(void)acl_check(lc->acl, sa, rule, rulesize);
 		return ACCESS_R_DENY;
 	case ACL_NOT_ALLOWED:
 		return ACCESS_R_NOT_ALLOWED;
@@ -81,8 +154,8 @@ access_check_lists(const struct listener_conf *lc, const struct sockaddr *sa, ch
 }
 
 enum access_reason
-access_check(const struct listener_conf *lc, unsigned scope, const struct sockaddr *sa,
-    struct source **srcp, char *rule, size_t rulesize)
+access_check(const struct listener_conf *lc, unsigned scope, unsigned flags,
+    const struct sockaddr *sa, struct source **srcp, char *rule, size_t rulesize)
 {
 	uint64_t now = util_now_ms();
 	struct source *src = NULL;
@@ -92,6 +165,7 @@ access_check(const struct listener_conf *lc, unsigned scope, const struct sockad
 	rule[0] = '\0';
 	if ((why = access_check_lists(lc, sa, rule, rulesize)) != ACCESS_OK)
 		return why;
+	access_udp_forget();
 	if (access_sources != NULL)
 		src = source_lookup(access_sources, scope, sa, (unsigned)lc->source_prefix_v4,
 		    (unsigned)lc->source_prefix_v6, now);
@@ -100,7 +174,8 @@ access_check(const struct listener_conf *lc, unsigned scope, const struct sockad
 		return ACCESS_R_PER_SOURCE;
 	if (src != NULL && !source_rate_take(src, lc->rate_per_source, lc->burst, now))
 		return ACCESS_R_SOURCE_RATE;
-	if (access_rate > 0 && !source_bucket_take(&access_bucket, now))
+	if (access_rate > 0 && !(flags & ACCESS_F_OPERATOR) &&
+	    !source_bucket_take(&access_bucket, now))
 		return ACCESS_R_ACCEPT_RATE;
 	return ACCESS_OK;
 }
@@ -111,6 +186,23 @@ access_check_proxy(const struct listener_conf *lc, const struct sockaddr *sa)
 	if (lc->proxy_acl == NULL || acl_check(lc->proxy_acl, sa, NULL, 0) != ACL_PASS)
 		return ACCESS_R_PROXY_UNTRUSTED;
 	return ACCESS_OK;
+}
+
+enum access_budget
+access_udp_budget(unsigned scope, const struct sockaddr *sa, unsigned prefix_v4,
+    unsigned prefix_v6, const struct source_budget *b, size_t bytes, uint64_t now_ms)
+{
+	struct source *src;
+
+	src = access_udp_source(scope, sa, prefix_v4, prefix_v6, now_ms);
+	/* Not tracked: no budget to hold it to, so no reply (a spoofed flood of new sources). */
+	if (src == NULL)
+		return ACCESS_BUDGET_UNTRACKED;
+	if (!source_budget_take(src, b, bytes, now_ms)) {
+		source_refused(src, SOURCE_REASONS);	/* counted in the total only */
+		return ACCESS_BUDGET_SPENT;
+	}
+	return ACCESS_BUDGET_OK;
 }
 
 void
@@ -166,8 +258,10 @@ access_tick_body(void)
 		    "one)", access_reason_names[r], access_log[r].suppressed);
 		access_log[r].suppressed = 0;
 	}
-	if (access_sources != NULL)
+	if (access_sources != NULL) {
+		access_udp_forget();
 		source_expire(access_sources, util_now_ms());
+	}
 	evtimer_add(access_tick_ev, &tv);
 }
 
@@ -180,9 +274,35 @@ access_tick_cb(evutil_socket_t fd, short what, void *arg)
 /* ---------------------------------------------------------------- SOURCES */
 
 void
-access_set_scope_names(access_scope_name_cb cb)
+access_add_scope_names(access_scope_name_cb cb)
 {
-	access_scope_name = cb;
+	size_t i;
+
+	for (i = 0; i < ACCESS_SCOPE_HOOKS; i++) {
+		if (access_scope_names[i] == NULL || access_scope_names[i] == cb) {
+			access_scope_names[i] = cb;
+			return;
+		}
+	}
+	fatalx("access: more than %d scope name hooks", ACCESS_SCOPE_HOOKS);
+}
+
+static const char *
+access_scope_name(unsigned scope)
+{
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < ACCESS_SCOPE_HOOKS && access_scope_names[i] != NULL; i++)
+		if ((name = access_scope_names[i](scope)) != NULL)
+			return name;
+	return NULL;
+}
+
+unsigned
+access_scope_new(void)
+{
+	return access_next_scope++;
 }
 
 struct access_top_arg {
@@ -196,7 +316,7 @@ access_top_cb(const struct source_info *si, void *arg)
 {
 	struct access_top_arg *t = arg;
 	struct access_source as;
-	const char *name = access_scope_name != NULL ? access_scope_name(si->scope) : NULL;
+	const char *name = access_scope_name(si->scope);
 
 	memset(&as, 0, sizeof(as));
 	snprintf(as.addr, sizeof(as.addr), "%s", si->addr);
@@ -288,6 +408,7 @@ access_configure(struct event_base *base, const struct config *cf)
 {
 	uint64_t now = util_now_ms();
 
+	access_udp_forget();
 	if (access_sources == NULL)
 		access_sources = source_table_new((size_t)cf->max_sources, cf->source_expire_ms);
 	else
@@ -310,6 +431,7 @@ access_stop(void)
 	if (access_tick_ev != NULL)
 		event_free(access_tick_ev);
 	access_tick_ev = NULL;
+	access_udp_forget();
 	source_table_free(access_sources);
 	access_sources = NULL;
 	access_rate = access_burst = 0;

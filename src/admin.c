@@ -48,8 +48,6 @@
 #include "stats.h"
 #include "util.h"
 
-#define ADMIN_MAX_LINE		1024
-#define ADMIN_MAX_ARGS		4
 #define ADMIN_SLOWLOG_DEFAULT	10
 
 struct admin {
@@ -59,15 +57,11 @@ struct admin {
 	unsigned char		token_sha[SHA256_DIGEST_LENGTH];
 };
 
-struct admin_args {
-	int	 n;
-	char	*v[ADMIN_MAX_ARGS];
-};
 
 struct admin_cmd {
 	const char	*name;
 	int		 min, max;		/* argument count */
-	void		(*fn)(struct conn *, struct admin_args *);
+	void		(*fn)(struct conn *, struct admin_request *);
 	const char	*help;
 };
 
@@ -97,8 +91,9 @@ static const struct service_key admin_keys[] = {
 
 static struct admin_hooks admin_hooks;
 
-static void admin_cmd_help(struct conn *, struct admin_args *);
-static void admin_auth(struct conn *, struct admin_args *);
+static void admin_cmd_help(struct conn *, struct admin_request *);
+static void admin_auth(struct conn *, struct admin_request *);
+static void admin_auth_failed(struct conn *);
 
 void
 admin_set_hooks(const struct admin_hooks *h)
@@ -132,12 +127,16 @@ admin_ms(uint64_t us, char *buf, size_t size)
 
 /* Every counter, gauge and histogram of the registry; an argument keeps names with that prefix. */
 static void
-admin_cmd_stats(struct conn *c, struct admin_args *a)
+admin_cmd_stats(struct conn *c, struct admin_request *a)
 {
 	size_t len;
 	char *text;
 
-	text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len);
+	/* Out of memory: this reply fails, the console stays. */
+	if ((text = stats_render_text(a->n > 1 ? a->v[1] : NULL, &len)) == NULL) {
+		admin_err(c, "out of memory");
+		return;
+	}
 	conn_write(c, text, len);
 	free(text);
 	admin_ok(c, NULL);
@@ -158,7 +157,7 @@ admin_conn_cb(const struct conn_info *ci, void *arg)
 }
 
 static void
-admin_cmd_conns(struct conn *c, struct admin_args *a)
+admin_cmd_conns(struct conn *c, struct admin_request *a)
 {
 	conn_foreach(admin_conn_cb, c);
 	admin_ok(c, NULL);
@@ -171,7 +170,7 @@ admin_parse_u64(const char *s, uint64_t *out)
 }
 
 static void
-admin_cmd_kill(struct conn *c, struct admin_args *a)
+admin_cmd_kill(struct conn *c, struct admin_request *a)
 {
 	uint64_t id;
 	char msg[64];
@@ -207,7 +206,7 @@ admin_source_cb(const struct access_source *as, void *arg)
 
 /* The busiest sources of the per-source table: open connections, then refusals. */
 static void
-admin_cmd_sources(struct conn *c, struct admin_args *a)
+admin_cmd_sources(struct conn *c, struct admin_request *a)
 {
 	uint64_t n = ADMIN_SLOWLOG_DEFAULT;
 
@@ -233,7 +232,7 @@ admin_job_cb(const struct pool_job_info *ji, void *arg)
 }
 
 static void
-admin_cmd_jobs(struct conn *c, struct admin_args *a)
+admin_cmd_jobs(struct conn *c, struct admin_request *a)
 {
 	pool_foreach_job(admin_job_cb, c);
 	admin_ok(c, NULL);
@@ -253,7 +252,7 @@ admin_slow_cb(const struct debug_slow *e, void *arg)
 }
 
 static void
-admin_cmd_slowlog(struct conn *c, struct admin_args *a)
+admin_cmd_slowlog(struct conn *c, struct admin_request *a)
 {
 	uint64_t n = ADMIN_SLOWLOG_DEFAULT;
 
@@ -268,7 +267,7 @@ admin_cmd_slowlog(struct conn *c, struct admin_args *a)
 /* ---------------------------------------------------------------- DEBUG, LOGLEVEL */
 
 static void
-admin_cmd_debug(struct conn *c, struct admin_args *a)
+admin_cmd_debug(struct conn *c, struct admin_request *a)
 {
 	int on;
 
@@ -286,7 +285,7 @@ admin_cmd_debug(struct conn *c, struct admin_args *a)
 }
 
 static void
-admin_cmd_loglevel(struct conn *c, struct admin_args *a)
+admin_cmd_loglevel(struct conn *c, struct admin_request *a)
 {
 	int level = log_level_parse(a->v[1]), sub = -1;
 
@@ -328,7 +327,7 @@ admin_misbehave_cb(const char *name, const struct misbehave *m, void *arg)
  * on its open ones (like toxiproxy's API, to flip a failure on and off).
  */
 static void
-admin_cmd_misbehave(struct conn *c, struct admin_args *a)
+admin_cmd_misbehave(struct conn *c, struct admin_request *a)
 {
 	const struct misbehave *m;
 	const char *why;
@@ -361,7 +360,7 @@ admin_cmd_misbehave(struct conn *c, struct admin_args *a)
 /* ---------------------------------------------------------------- RELOAD, SHUTDOWN */
 
 static void
-admin_cmd_reload(struct conn *c, struct admin_args *a)
+admin_cmd_reload(struct conn *c, struct admin_request *a)
 {
 	log_info(LOG_S_ADMIN, "reload by=conn=%" PRIu64, conn_id(c));
 	if (admin_hooks.reload == NULL)
@@ -373,7 +372,7 @@ admin_cmd_reload(struct conn *c, struct admin_args *a)
 }
 
 static void
-admin_cmd_shutdown(struct conn *c, struct admin_args *a)
+admin_cmd_shutdown(struct conn *c, struct admin_request *a)
 {
 	int graceful = 1;
 
@@ -400,7 +399,7 @@ admin_cmd_shutdown(struct conn *c, struct admin_args *a)
 /* ---------------------------------------------------------------- QUIT, the table, HELP */
 
 static void
-admin_cmd_quit(struct conn *c, struct admin_args *a)
+admin_cmd_quit(struct conn *c, struct admin_request *a)
 {
 	admin_ok(c, "bye");
 	((struct admin *)conn_svc_data(c))->quit = 1;
@@ -430,7 +429,7 @@ static const struct admin_cmd admin_cmds[] = {
 };
 
 static void
-admin_cmd_help(struct conn *c, struct admin_args *a)
+admin_cmd_help(struct conn *c, struct admin_request *a)
 {
 	const struct admin_cmd *cmd;
 
@@ -495,48 +494,53 @@ admin_token_format(const void *field, char *buf, size_t size)
  * compared as SHA-256 digests with CRYPTO_memcmp: constant time, whatever
  * the lengths. Anything else, or a wrong token, ends the session.
  */
+/* No AUTH, a malformed one, or a wrong token: logged, and the session ends. */
 static void
-admin_auth(struct conn *c, struct admin_args *a)
+admin_auth_failed(struct conn *c)
 {
 	struct admin *ad = conn_svc_data(c);
-	unsigned char sha[SHA256_DIGEST_LENGTH];
 	char pbuf[128];
 
-	if (strcasecmp(a->v[0], "AUTH") != 0 || a->n != 2) {
-		admin_err(c, "authentication required: the first line must be AUTH <token>");
-	} else {
-		SHA256((const unsigned char *)a->v[1], strlen(a->v[1]), sha);
-		if (CRYPTO_memcmp(sha, ad->token_sha, sizeof(sha)) == 0) {
-			ad->authed = 1;
-			log_info(LOG_S_ADMIN, "conn=%" PRIu64 " admin auth ok", conn_id(c));
-			admin_ok(c, "authenticated");
-			return;
-		}
-		admin_err(c, "authentication failed");
-	}
 	log_warn(LOG_S_ADMIN, "conn=%" PRIu64 " peer=%s admin auth failed", conn_id(c),
 	    conn_peer_str(c, pbuf, sizeof(pbuf)));
 	ad->quit = 1;
 	conn_close(c, CONN_R_AUTH);
 }
 
+static void
+admin_auth(struct conn *c, struct admin_request *a)
+{
+	struct admin *ad = conn_svc_data(c);
+	unsigned char sha[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)a->v[1], strlen(a->v[1]), sha);
+	if (CRYPTO_memcmp(sha, ad->token_sha, sizeof(sha)) == 0) {
+		ad->authed = 1;
+		log_info(LOG_S_ADMIN, "conn=%" PRIu64 " admin auth ok", conn_id(c));
+		admin_ok(c, "authenticated");
+		return;
+	}
+	admin_err(c, "authentication failed");
+	admin_auth_failed(c);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
-/* Split a line (modified in place) into words; -1 if there are too many. */
+/* Split req->buf (modified in place) into words; -1 if there are too many. */
 static int
-admin_split(char *line, struct admin_args *a)
+admin_split(struct admin_request *req)
 {
-	char *p = line;
+	char *p = req->buf;
 
-	a->n = 0;
+	req->n = 0;
 	for (;;) {
 		while (*p != '\0' && isspace((unsigned char)*p))
 			p++;
 		if (*p == '\0')
 			return 0;
-		if (a->n == ADMIN_MAX_ARGS)
+		if (req->n == ADMIN_MAX_ARGS)
 			return -1;
-		a->v[a->n++] = p;
+		req->v[req->n++] = p;
 		while (*p != '\0' && !isspace((unsigned char)*p))
 			p++;
 		if (*p != '\0')
@@ -544,39 +548,74 @@ admin_split(char *line, struct admin_args *a)
 	}
 }
 
+int
+admin_parse(const char *line, size_t len, int authed, struct admin_request *req)
+{
+	const struct admin_cmd *cmd;
+
+	memset(req, 0, sizeof(*req));
+	req->cmd = -1;
+	if (len > ADMIN_MAX_LINE)
+		len = ADMIN_MAX_LINE;
+	memcpy(req->buf, line, len);
+	req->buf[len] = '\0';
+	/* a NUL inside the line ends it: what follows is not a word */
+	if (admin_split(req) == -1) {
+		snprintf(req->error, sizeof(req->error), "too many arguments");
+		return -1;
+	}
+	if (req->n == 0)
+		return 0;
+	if (!authed) {
+		if (strcasecmp(req->v[0], "AUTH") != 0 || req->n != 2) {
+			snprintf(req->error, sizeof(req->error), "authentication required: the first "
+			    "line must be AUTH <token>");
+			return -1;
+		}
+		return 2;
+	}
+	for (cmd = admin_cmds; cmd->name != NULL; cmd++) {
+		if (strcasecmp(cmd->name, req->v[0]) != 0)
+			continue;
+		if (req->n - 1 < cmd->min || req->n - 1 > cmd->max) {
+			snprintf(req->error, sizeof(req->error), "usage: %s", cmd->help);
+			return -1;
+		}
+		req->cmd = (int)(cmd - admin_cmds);
+		return 1;
+	}
+	snprintf(req->error, sizeof(req->error), "unknown command (try HELP)");
+	return -1;
+}
+
+const char *
+admin_command_name(int cmd)
+{
+	return cmd >= 0 && cmd < (int)ARRAY_LEN(admin_cmds) - 1 ? admin_cmds[cmd].name : "?";
+}
+
 static void
 admin_execute(struct conn *c, const char *line, size_t len)
 {
-	const struct admin_cmd *cmd;
-	struct admin_args a;
-	char buf[ADMIN_MAX_LINE + 1];
+	struct admin *ad = conn_svc_data(c);
+	struct admin_request req;
 
-	if (len > ADMIN_MAX_LINE)
-		len = ADMIN_MAX_LINE;
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	if (admin_split(buf, &a) == -1) {
-		admin_err(c, "too many arguments");
+	switch (admin_parse(line, len, ad->authed, &req)) {
+	case 0:
 		return;
+	case -1:
+		admin_err(c, req.error);
+		if (!ad->authed)
+			admin_auth_failed(c);
+		return;
+	case 2:
+		admin_auth(c, &req);
+		return;
+	default:
+		log_debug(LOG_S_ADMIN, "conn=%" PRIu64 " command=%s", conn_id(c),
+		    admin_cmds[req.cmd].name);
+		admin_cmds[req.cmd].fn(c, &req);
 	}
-	if (a.n == 0)
-		return;
-	if (!((struct admin *)conn_svc_data(c))->authed) {
-		admin_auth(c, &a);
-		return;
-	}
-	for (cmd = admin_cmds; cmd->name != NULL; cmd++) {
-		if (strcasecmp(cmd->name, a.v[0]) != 0)
-			continue;
-		if (a.n - 1 < cmd->min || a.n - 1 > cmd->max) {
-			conn_printf(c, "-ERR usage: %s\r\n", cmd->help);
-			return;
-		}
-		log_debug(LOG_S_ADMIN, "conn=%" PRIu64 " command=%s", conn_id(c), cmd->name);
-		cmd->fn(c, &a);
-		return;
-	}
-	admin_err(c, "unknown command (try HELP)");
 }
 
 /* Run every complete line; stop when a command ended this session. */
@@ -615,9 +654,13 @@ static void
 admin_on_open(struct conn *c)
 {
 	const struct admin_conf *ac = conn_svc_conf(c);
-	struct admin *ad = xcalloc(1, sizeof(*ad));
+	struct admin *ad = util_calloc(1, sizeof(*ad));
 
-	command_reader_init(&ad->rd, ADMIN_MAX_LINE);
+	if (ad == NULL || command_reader_init(&ad->rd, ADMIN_MAX_LINE) == -1) {
+		free(ad);
+		conn_close_oom(c, "admin session");
+		return;
+	}
 	ad->authed = ac->auth.token[0] == '\0';
 	if (!ad->authed)
 		SHA256((const unsigned char *)ac->auth.token, strlen(ac->auth.token),
@@ -632,7 +675,10 @@ admin_on_data(struct conn *c, const char *data, size_t len)
 {
 	struct admin *ad = conn_svc_data(c);
 
-	command_reader_push(&ad->rd, data, len);
+	if (command_reader_push(&ad->rd, data, len) == -1) {
+		conn_close_oom(c, "admin input");
+		return;
+	}
 	admin_run(c, 0);
 }
 

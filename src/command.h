@@ -54,9 +54,10 @@ struct command_reader {
 	size_t   incap;
 };
 
-void     command_reader_init(struct command_reader *r, size_t max_line);
+/* Both return -1 when out of memory (nothing taken; the caller fails the connection). */
+int      command_reader_init(struct command_reader *r, size_t max_line);
 void     command_reader_free(struct command_reader *r);
-void     command_reader_push(struct command_reader *r, const void *data, size_t len);
+int      command_reader_push(struct command_reader *r, const void *data, size_t len);
 /* Bytes pushed and not yet parsed. */
 size_t   command_reader_pending(const struct command_reader *r);
 /* 1 while part of a line (or of a telnet sequence) has arrived and its end has not. */

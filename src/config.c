@@ -39,6 +39,7 @@
 #define CONFIG_SIZE_MAX		((uint64_t)1 << 30)
 #define CONFIG_DURATION_MAX	((uint64_t)168 * 3600 * 1000)
 #define CONFIG_WORKERS_MAX	256	/* 0 is kept: pool.c then uses one per CPU */
+#define CONFIG_AMPLIFICATION_MAX 1000	/* udp_max_amplification */
 #define CONFIG_UNIX_MODE_UNSET	((mode_t)07777)	/* not a mode config_set_mode takes */
 #define CONFIG_DEFAULT_TEXT \
 	"[listener echo]\nservice = echo\nbind = 127.0.0.1:7007\n"
@@ -163,6 +164,14 @@ static const struct config_key config_keys[] = {
 	{ SRV, "rate_per_source", config_set_rate, G(rate_per_source), 0, CONFIG_COUNT_MAX, "0", 0,
 	  NULL },
 	{ SRV, "burst", config_set_uint, G(burst), 1, CONFIG_COUNT_MAX, "10", 0, NULL },
+	{ SRV, "udp_max_amplification", config_set_uint, G(udp_max_amplification), 1,
+	  CONFIG_AMPLIFICATION_MAX, "1", 0, NULL },
+	{ SRV, "udp_reply_rate", config_set_rate, G(udp_reply_rate), 0, CONFIG_COUNT_MAX, "1000/s", 0,
+	  NULL },
+	{ SRV, "udp_reply_bandwidth", config_set_byte_rate, G(udp_reply_bandwidth), 0,
+	  CONFIG_SIZE_MAX, "1M/s", 0, NULL },
+	{ SRV, "udp_send_queue", config_set_size, G(udp_send_queue), 0, CONFIG_SIZE_MAX, "1M", 0,
+	  NULL },
 	{ SRV, "pidfile", config_set_text, G(pidfile), 0, 0, NULL, 0, NULL },
 	{ SRV, "user", config_set_text, G(user), 0, 0, NULL, 0, NULL },
 	{ SRV, "group", config_set_text, G(group), 0, 0, NULL, 0, NULL },
@@ -197,6 +206,14 @@ static const struct config_key config_keys[] = {
 	{ LSN, "rate_per_source", config_set_rate, L(rate_per_source), 0, CONFIG_COUNT_MAX, NULL,
 	  CONFIG_K_SRVDEF, NULL },
 	{ LSN, "burst", config_set_uint, L(burst), 1, CONFIG_COUNT_MAX, NULL, CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_max_amplification", config_set_uint, L(udp_max_amplification), 1,
+	  CONFIG_AMPLIFICATION_MAX, NULL, CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_reply_rate", config_set_rate, L(udp_reply_rate), 0, CONFIG_COUNT_MAX, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_reply_bandwidth", config_set_byte_rate, L(udp_reply_bandwidth), 0,
+	  CONFIG_SIZE_MAX, NULL, CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_send_queue", config_set_size, L(udp_send_queue), 0, CONFIG_SIZE_MAX, NULL,
+	  CONFIG_K_SRVDEF, NULL },
 	{ LSN, "max_bytes", config_set_size, L(max_bytes), 0, (uint64_t)1 << 50, "0", 0, NULL },
 	{ LSN, "max_lifetime", config_set_duration, L(max_lifetime_ms), 0, CONFIG_DURATION_MAX, "0",
 	  0, NULL },
@@ -246,6 +263,10 @@ static const struct config_key config_keys[] = {
 	  3600000, "100", 0, NULL },
 
 	{ CONFIG_SECT_METRICS, "bind", config_set_metrics_bind, G(metrics_bind), 0, 0, "", 0, NULL },
+	{ CONFIG_SECT_METRICS, "max_connections", config_set_uint, G(metrics_max_connections), 1,
+	  4096, "16", 0, NULL },
+	{ CONFIG_SECT_METRICS, "request_timeout", config_set_duration,
+	  G(metrics_request_timeout_ms), 100, 3600 * 1000, "10s", 0, NULL },
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 
@@ -556,16 +577,21 @@ config_set_int(struct config_parse *ps, const struct config_key *k, void *obj, c
 	return 0;
 }
 
+/*
+ * A value in k's range, read by `parse` and written in messages by `fmt`:
+ * "expected a WHAT from MIN to MAX (HOW)".
+ */
 static int
-config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+config_set_ranged(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value, int (*parse)(const char *, uint64_t *),
+    const char *(*fmt)(uint64_t, char *, size_t), const char *what, const char *how)
 {
 	char expect[160], lo[32], hi[32];
 	uint64_t v;
 
-	if (util_parse_size(value, &v) == -1 || v < k->min || v > k->max) {
-		snprintf(expect, sizeof(expect), "expected a size from %s to %s (bytes, or a number "
-		    "with a K, M or G suffix)", config_fmt_size(k->min, lo, sizeof(lo)),
-		    config_fmt_size(k->max, hi, sizeof(hi)));
+	if (parse(value, &v) == -1 || v < k->min || v > k->max) {
+		snprintf(expect, sizeof(expect), "expected a %s from %s to %s (%s)", what,
+		    fmt(k->min, lo, sizeof(lo)), fmt(k->max, hi, sizeof(hi)), how);
 		return config_bad_value(ps, expect, value);
 	}
 	*config_u64(obj, k) = v;
@@ -573,20 +599,18 @@ config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, 
 }
 
 static int
+config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	return config_set_ranged(ps, k, obj, value, util_parse_size, config_fmt_size, "size",
+	    "bytes, or a number with a K, M or G suffix");
+}
+
+static int
 config_set_duration(struct config_parse *ps, const struct config_key *k, void *obj,
     const char *value)
 {
-	char expect[160], lo[32], hi[32];
-	uint64_t v;
-
-	if (util_parse_duration_ms(value, &v) == -1 || v < k->min || v > k->max) {
-		snprintf(expect, sizeof(expect), "expected a duration from %s to %s (a number with "
-		    "ms, s, m or h; seconds if bare)", config_fmt_duration(k->min, lo, sizeof(lo)),
-		    config_fmt_duration(k->max, hi, sizeof(hi)));
-		return config_bad_value(ps, expect, value);
-	}
-	*config_u64(obj, k) = v;
-	return 0;
+	return config_set_ranged(ps, k, obj, value, util_parse_duration_ms, config_fmt_duration,
+	    "duration", "a number with ms, s, m or h; seconds if bare");
 }
 
 static int
@@ -779,26 +803,34 @@ config_set_custom(struct config_parse *ps, const struct config_key *k, void *obj
 	return 0;
 }
 
+/*
+ * A rate, "100/s" or "100" ("/s" is optional): the number before the "/s"
+ * in buf (empty when it does not fit, which no parser accepts).
+ */
+static void
+config_rate_number(const char *value, char *buf, size_t size)
+{
+	size_t n = strlen(value);
+
+	if (n >= 2 && strcmp(value + n - 2, "/s") == 0)
+		n -= 2;
+	if (n >= size)
+		n = 0;
+	memcpy(buf, value, n);
+	buf[n] = '\0';
+}
+
 /* "100/s" or "100": a count per second (connect rates). */
 static int
 config_set_rate(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
 {
-	char buf[64], expect[128];
-	size_t n = strlen(value);
+	char buf[64];
 	uint64_t v;
 
-	if (n >= 2 && n < sizeof(buf) && strcmp(value + n - 2, "/s") == 0) {
-		memcpy(buf, value, n - 2);
-		buf[n - 2] = '\0';
-	} else if (n < sizeof(buf))
-		memcpy(buf, value, n + 1);
-	else
-		buf[0] = '\0';
-	if (util_parse_uint(buf, k->max, &v) == -1) {
-		snprintf(expect, sizeof(expect), "expected a rate such as 100/s (a count per "
-		    "second, 0 for none)");
-		return config_bad_value(ps, expect, value);
-	}
+	config_rate_number(value, buf, sizeof(buf));
+	if (util_parse_uint(buf, k->max, &v) == -1)
+		return config_bad_value(ps, "expected a rate such as 100/s (a count per second, "
+		    "0 for none)", value);
 	*config_u64(obj, k) = v;
 	return 0;
 }
@@ -809,16 +841,9 @@ config_set_byte_rate(struct config_parse *ps, const struct config_key *k, void *
     const char *value)
 {
 	char buf[64];
-	size_t n = strlen(value);
 	uint64_t v;
 
-	if (n >= 2 && n < sizeof(buf) && strcmp(value + n - 2, "/s") == 0) {
-		memcpy(buf, value, n - 2);
-		buf[n - 2] = '\0';
-	} else if (n < sizeof(buf))
-		memcpy(buf, value, n + 1);
-	else
-		buf[0] = '\0';
+	config_rate_number(value, buf, sizeof(buf));
 	if (util_parse_size(buf, &v) == -1 || v > k->max)
 		return config_bad_value(ps, "expected bytes per second such as 64K/s (a size with "
 		    "a K, M or G suffix, 0 for no limit)", value);
@@ -1107,6 +1132,88 @@ config_build_access(struct config_parse *ps)
 		    lc->proxy_protocol == PROXY_MODE_V2 ? "v2" : "any");
 }
 
+static void config_warning(struct config_parse *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Keys a UDP listener does not use (connections, TLS, PROXY protocol). */
+static const char *const config_tcp_only_keys[] = {
+	"backlog", "max_connections", "idle_timeout", "unix_mode", "max_per_source",
+	"rate_per_source", "burst", "max_bytes", "max_lifetime", "rate_limit", "proxy_from",
+	"proxy_timeout", "tls_cert", "tls_key", "tls_ca", "tls_verify_client", "tls_min_version",
+	"tls_ciphers", "tls_ciphersuites", "tls_handshake_timeout", "tls_session_tickets",
+};
+
+/* Where key `name` of this [listener] was set, 0 if it was not. */
+static int
+config_seen_line(struct config_parse *ps, const char *name)
+{
+	return ps->seen[config_key_index(CONFIG_SECT_LISTENER, name)];
+}
+
+/* The keys of the other transport are ignored with a warning; tls and PROXY are errors. */
+static void
+config_check_transport_keys(struct config_parse *ps)
+{
+	const struct listener_conf *lc = ps->lc;
+	static const char *const udp_keys[] = { "udp_max_amplification", "udp_reply_rate",
+	    "udp_reply_bandwidth", "udp_send_queue" };
+	size_t i;
+	int line;
+
+	if (!lc->udp) {
+		for (i = 0; i < ARRAY_LEN(udp_keys); i++)
+			if ((line = config_seen_line(ps, udp_keys[i])) != 0)
+				config_warning(ps, line, "[%s] %s: applies only to a listener with "
+				    "udp: binds; ignored", ps->sect_name, udp_keys[i]);
+		return;
+	}
+	if (lc->tls)
+		config_error(ps, config_seen_line(ps, "tls"), "[%s] tls: expected no on a "
+		    "listener with udp: binds (there is no DTLS), got 'yes'", ps->sect_name);
+	if (lc->proxy_protocol != PROXY_MODE_NO)
+		config_error(ps, config_seen_line(ps, "proxy_protocol"), "[%s] proxy_protocol: "
+		    "expected no on a listener with udp: binds (PROXY headers are a stream's "
+		    "preface)", ps->sect_name);
+	for (i = 0; i < ARRAY_LEN(config_tcp_only_keys); i++)
+		if ((line = config_seen_line(ps, config_tcp_only_keys[i])) != 0)
+			config_warning(ps, line, "[%s] %s: not used by a listener with udp: binds; "
+			    "ignored", ps->sect_name, config_tcp_only_keys[i]);
+}
+
+/*
+ * A listener is all UDP or all TCP (and unix): one kind of socket, one
+ * code path. A UDP listener needs a service that answers datagrams.
+ */
+static void
+config_check_udp(struct config_parse *ps)
+{
+	struct listener_conf *lc = ps->lc;
+	const struct bind_conf *first = NULL, *b;
+	const struct service *svc;
+	size_t i;
+
+	for (i = 0; i < lc->nbinds; i++) {
+		b = &lc->binds[i];
+		if (first == NULL) {
+			first = b;
+			lc->udp = b->addrs[0].socktype == SOCK_DGRAM;
+			continue;
+		}
+		if ((b->addrs[0].socktype == SOCK_DGRAM) == lc->udp)
+			continue;
+		config_error(ps, b->line, "[%s] bind: expected every address of a listener to be "
+		    "%s, like '%s' on line %d (a listener is either all UDP or all TCP; use another "
+		    "[listener] for the other), got '%s'", ps->sect_name, lc->udp ?
+		    "UDP (udp:...)" : "TCP or unix", first->spec, first->line, b->spec);
+	}
+	if (lc->udp && lc->service != NULL && (svc = service_find(lc->service)) != NULL &&
+	    svc->on_datagram == NULL)
+		config_error(ps, config_seen_line(ps, "service"), "[%s] service: expected a service "
+		    "that answers datagrams (echo, discard, chargen, daytime or time) on a listener "
+		    "with udp: binds, got '%s'", ps->sect_name, lc->service);
+	config_check_transport_keys(ps);
+}
+
 /* Leaving a [listener]: report required keys it did not set, at its header line. */
 static void
 config_section_end(struct config_parse *ps)
@@ -1115,6 +1222,7 @@ config_section_end(struct config_parse *ps)
 
 	if (ps->sect != CONFIG_SECT_LISTENER)
 		return;
+	config_check_udp(ps);
 	config_check_tls(ps);
 	config_build_access(ps);
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
@@ -1622,7 +1730,9 @@ config_addr_same(const struct addr *a, const struct addr *b)
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
 	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
 
-	if (a->ss.ss_family != b->ss.ss_family)
+	/* TCP and UDP have separate port spaces: udp:127.0.0.1:7 and 127.0.0.1:7 coexist. */
+	if (a->ss.ss_family != b->ss.ss_family ||
+	    (a->socktype == SOCK_DGRAM) != (b->socktype == SOCK_DGRAM))
 		return 0;
 	switch (a->ss.ss_family) {
 	case AF_INET:
@@ -1724,7 +1834,7 @@ config_set_metrics_bind(struct config_parse *ps, const struct config_key *k, voi
 
 	if (*value != '\0' && addr_parse(value, addrs, &why) == -1)
 		return config_bad_value(ps, why, value);
-	if (*value != '\0' && addrs[0].ss.ss_family == AF_UNIX)
+	if (*value != '\0' && (addrs[0].ss.ss_family == AF_UNIX || addrs[0].socktype != SOCK_STREAM))
 		return config_bad_value(ps, "expected a TCP address such as 127.0.0.1:9107 "
 		    "(or nothing: metrics off)", value);
 	config_set_str(obj, k, value);
@@ -1758,6 +1868,31 @@ config_resolve_srvdef(struct config_parse *ps)
 	}
 }
 
+/*
+ * A UDP listener's reply budget lives in the source table: with max_sources
+ * 0 no source has one, and every reply would be dropped.
+ */
+static void
+config_check_udp_sources(struct config_parse *ps)
+{
+	const struct listener_conf *lc;
+	size_t i;
+
+	if (ps->cf->max_sources > 0)
+		return;
+	for (i = 0; i < ps->cf->nlisteners; i++) {
+		lc = ps->cf->listeners[i];
+		if (!lc->udp || (lc->udp_reply_rate == 0 && lc->udp_reply_bandwidth == 0))
+			continue;
+		config_error(ps, ps->seen[config_key_index(CONFIG_SECT_SERVER, "max_sources")],
+		    "[server] max_sources: expected more than 0 with a UDP listener that has a "
+		    "reply budget ([listener %s] on line %d keeps its sources' budgets in the source "
+		    "table), or udp_reply_rate = 0 and udp_reply_bandwidth = 0 there", lc->name,
+		    lc->line);
+		return;
+	}
+}
+
 /* Checks that need the whole file. */
 static void
 config_finish(struct config_parse *ps)
@@ -1766,6 +1901,7 @@ config_finish(struct config_parse *ps)
 		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
 	config_check_binds(ps);
 	config_resolve_srvdef(ps);
+	config_check_udp_sources(ps);
 	config_svc_apply(ps);
 	config_check_service_binds(ps);
 	config_check_watermarks(ps);

@@ -84,6 +84,13 @@ struct listener_conf {
 	uint64_t             rate_per_source;   /* connections/s per source, 0 = none */
 	uint64_t             burst;             /* of rate_per_source; default [server] */
 
+	/* UDP (udp.c): every bind is udp:...; the keys below apply only then */
+	int                  udp;
+	uint64_t             udp_max_amplification; /* reply <= this x request; default [server] */
+	uint64_t             udp_reply_rate;    /* replies/s per source, 0 = none; default [server] */
+	uint64_t             udp_reply_bandwidth; /* reply bytes/s per source, 0 = none; [server] */
+	uint64_t             udp_send_queue;    /* bytes queued while the socket is full; [server] */
+
 	/* Per connection (conn.c) */
 	uint64_t             max_bytes;         /* in + out; 0 = none */
 	uint64_t             max_lifetime_ms;   /* 0 = none */
@@ -142,6 +149,12 @@ struct config {
 	uint64_t               rate_per_source;       /* default 0 (none) */
 	uint64_t               burst;                 /* default 10 */
 
+	/* UDP listeners: defaults of the listener keys of the same name */
+	uint64_t               udp_max_amplification; /* default 1 */
+	uint64_t               udp_reply_rate;        /* default 1000/s */
+	uint64_t               udp_reply_bandwidth;   /* default 1M/s */
+	uint64_t               udp_send_queue;        /* default 1M */
+
 	/* [log] */
 	enum log_level         log_level;             /* default info */
 	int                    log_subsys_level[LOG_S_COUNT]; /* -1 = not set */
@@ -158,6 +171,8 @@ struct config {
 
 	/* [metrics] (metrics.h) */
 	char                  *metrics_bind;          /* "" = off */
+	uint64_t               metrics_max_connections; /* default 16 */
+	uint64_t               metrics_request_timeout_ms; /* default 10s */
 
 	struct listener_conf **listeners;
 	size_t                 nlisteners;

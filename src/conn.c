@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,11 +66,18 @@
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
 #define CONN_F_SHAPE_WAIT    0x80  /* output waits for the shape timer (tokens, due time, slice) */
-#define CONN_F_SCHED        0x100  /* rate_limit or a misbehaviour (now or once): the scheduler */
-#define CONN_F_MB_HOLD      0x200  /* misbehave: nothing more sent or read (stall, reset) */
-#define CONN_F_MB_RESET     0x400  /* misbehave: the hold ends in a reset (RST) */
-#define CONN_F_MB_CUT       0x800  /* misbehave: close_after fired, output is dropped */
-#define CONN_F_MB_SEEN     0x1000  /* misbehave: counted as a connection it acted on */
+#define CONN_F_SHAPING      0x100  /* inside conn_sched_send: a producer's write only queues */
+#define CONN_F_WATCH_PEER   0x200  /* conn_watch_peer: probe the socket while not reading */
+#define CONN_F_PROBING      0x400  /* the probe timer (ext->probe_ev) is armed */
+#define CONN_F_AT_MAX       0x800  /* max_bytes used up: no more reading; close once flushed */
+#define CONN_F_SCHED       0x1000  /* rate_limit or a misbehaviour (now or once): the scheduler */
+#define CONN_F_MB_HOLD     0x2000  /* misbehave: nothing more sent or read (stall, reset) */
+#define CONN_F_MB_RESET    0x4000  /* misbehave: the hold ends in a reset (RST) */
+#define CONN_F_MB_CUT      0x8000  /* misbehave: close_after fired, output is dropped */
+#define CONN_F_MB_SEEN    0x10000  /* misbehave: counted as a connection it acted on */
+
+/* conn_watch_peer: how often a connection that is not reading is probed. */
+#define CONN_PEER_PROBE_MS   200
 
 /*
  * What few connections need, allocated on first use so an idle connection
@@ -83,6 +91,8 @@ struct conn_ext {
 	void                  *preface_arg;
 	void                 (*preface_free)(void *arg);
 	char                  *via;           /* " via=... proxy=..." for CONNS and the close line */
+	struct sockaddr_storage local;        /* what a proxied client connected to */
+	socklen_t              local_len;     /* 0: the socket's own address */
 	uint64_t               lifetime_at;   /* ms; 0: none */
 	uint64_t               deadline_at;   /* ms; 0: none */
 	enum conn_reason       deadline_reason;
@@ -98,6 +108,9 @@ struct conn_ext {
 	uint64_t               slice_at_us;   /* the next slice may leave then */
 	uint64_t               hold_since_ms; /* reset_after reached: waiting for the peer's ACKs */
 	size_t                 retry_len;     /* a write that would block is retried with >= this */
+	/* conn_watch_peer: polls the socket while the service waits but does not read */
+	struct event           probe_ev;
+	int                    probe_set;     /* probe_ev assigned */
 };
 
 struct conn {
@@ -163,11 +176,14 @@ static conn_closed_cb     conn_closed_hook;
 static struct conn       *conn_close_list, **conn_close_tail = &conn_close_list;
 static struct conn       *conn_free_list;
 static int                conn_flush_slot = -1;
+static const struct timeval *conn_probe_tv; /* common timeout: one timer-heap slot for all */
 
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_read_body(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
+static void conn_probe_cb(evutil_socket_t, short, void *);
+static void conn_update_probe(struct conn *c);
 static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
 static void conn_handshake(struct conn *c);
@@ -226,6 +242,7 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 	[CONN_R_AUTH] = "auth-failed",
 	[CONN_R_MB_RESET] = "misbehave-reset",
 	[CONN_R_MB_CLOSE] = "misbehave-close",
+	[CONN_R_OOM] = "oom",
 };
 
 /*
@@ -351,15 +368,24 @@ conn_hash_insert(struct conn *c)
 	conn_hash[b] = c;
 }
 
-/* Ids are sequential, so id & mask spreads them evenly; grow at load 1. */
+/*
+ * Ids are sequential, so id & mask spreads them evenly; grow at load 1.
+ * Out of memory the table keeps its size (longer chains) and tries again
+ * at the next connection.
+ */
 static void
 conn_hash_grow(void)
 {
-	struct conn **old = conn_hash, *c, *next;
-	size_t oldsize = conn_hash_size, i;
+	struct conn **old = conn_hash, **nh, *c, *next;
+	size_t oldsize = conn_hash_size, i, size = oldsize ? oldsize * 2 : CONN_HASH_INIT;
 
-	conn_hash_size = oldsize ? oldsize * 2 : CONN_HASH_INIT;
-	conn_hash = xcalloc(conn_hash_size, sizeof(*conn_hash));
+	if ((nh = util_calloc(size, sizeof(*nh))) == NULL) {
+		if (oldsize == 0)
+			fatalx("out of memory (connection table)");
+		return;
+	}
+	conn_hash = nh;
+	conn_hash_size = size;
 	for (i = 0; i < oldsize; i++) {
 		for (c = old[i]; c != NULL; c = next) {
 			next = c->hnext;
@@ -516,7 +542,7 @@ conn_update_io(struct conn *c)
 	int rd, wr = 0;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
-	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
+	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
 	/*
 	 * Output waiting for the shape timer does not want the socket; nor does
 	 * a producer waiting for it to drain (on_drain comes from the timer's
@@ -532,37 +558,60 @@ conn_update_io(struct conn *c)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
 	if (__builtin_expect((c->flags & CONN_F_MB_HOLD) != 0, 0))
 		rd = wr = 0;
+	/* event_add allocates (libevent's per-descriptor map): out of memory, close. */
 	if (rd && !(c->flags & CONN_F_READING)) {
-		event_add(&c->read_ev, NULL);
+		if (event_add(&c->read_ev, NULL) == -1) {
+			conn_close_oom(c, "event_add");
+			return;
+		}
 		c->flags |= CONN_F_READING;
 	} else if (!rd && (c->flags & CONN_F_READING)) {
 		event_del(&c->read_ev);
 		c->flags &= ~CONN_F_READING;
 	}
 	if (wr && !(c->flags & CONN_F_WRITING)) {
-		event_add(&c->write_ev, NULL);
+		if (event_add(&c->write_ev, NULL) == -1) {
+			conn_close_oom(c, "event_add");
+			return;
+		}
 		c->flags |= CONN_F_WRITING;
 	} else if (!wr && (c->flags & CONN_F_WRITING)) {
 		event_del(&c->write_ev);
 		c->flags &= ~CONN_F_WRITING;
 	}
+	conn_update_probe(c);
 }
 
+/* A closing connection's timer stays off: conn_set_state(CLOSING) removed it for good. */
 static void
 conn_arm_timer(struct conn *c, uint64_t ms)
 {
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
-	event_add(&c->timer_ev, &tv);
+	if (!conn_is_alive(c))
+		return;
+	/* A connection without its timer would never time out: close it instead. */
+	if (event_add(&c->timer_ev, &tv) == -1)
+		conn_close_oom(c, "timer");
 }
 
+/* A connection's extension, its shape timer assigned; NULL when out of memory. */
+static struct conn_ext *
+conn_ext_new(struct conn *c)
+{
+	struct conn_ext *x;
+
+	if ((x = util_calloc(1, sizeof(*x))) != NULL)
+		evtimer_assign(&x->shape_ev, conn_base, conn_shape_cb, c);
+	return x;
+}
+
+/* NULL (and the connection closing, oom) when out of memory. */
 static struct conn_ext *
 conn_ext(struct conn *c)
 {
-	if (c->ext == NULL) {
-		c->ext = xcalloc(1, sizeof(*c->ext));
-		evtimer_assign(&c->ext->shape_ev, conn_base, conn_shape_cb, c);
-	}
+	if (c->ext == NULL && (c->ext = conn_ext_new(c)) == NULL)
+		conn_close_oom(c, "connection state");
 	return c->ext;
 }
 
@@ -619,7 +668,10 @@ conn_init(struct event_base *base)
 {
 	size_t i;
 
+	struct timeval tv = { CONN_PEER_PROBE_MS / 1000, (CONN_PEER_PROBE_MS % 1000) * 1000 };
+
 	conn_base = base;
+	conn_probe_tv = event_base_init_common_timeout(base, &tv);
 	if (conn_hash == NULL)
 		conn_hash_grow();
 	conn_flush_slot = loop_flush_hook(conn_flush_cb);
@@ -633,7 +685,13 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	struct conn *c;
 	int one = 1;
 
-	c = xcalloc(1, sizeof(*c));
+	if ((c = util_calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->out = evbuffer_new()) == NULL) {
+		util_oom();
+		free(c);
+		return NULL;
+	}
 	c->id = conn_next_id++;
 	c->fd = fd;
 	c->state = CONN_S_NEW;
@@ -643,8 +701,6 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	c->owner = p->owner;
 	c->owner_name = p->owner_name;
 	c->io = &conn_io_plain;
-	if ((c->out = evbuffer_new()) == NULL)
-		fatalx("conn_new: evbuffer_new failed");
 	if (peer != NULL && peer->sa_family == AF_UNIX)
 		c->flags |= CONN_F_UNIX;
 	else if (peer != NULL && plen <= sizeof(c->peer)) {
@@ -660,10 +716,18 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	c->idle_timeout_ms = p->idle_timeout_ms;
 	c->max_bytes = p->max_bytes;
 	c->owner_data = p->owner_data;
-	if (p->max_lifetime_ms > 0)
-		conn_ext(c)->lifetime_at = c->created_ms + p->max_lifetime_ms;
-	if (p->rate_limit > 0)
-		conn_shape_init(c, p->rate_limit);
+	if (p->max_lifetime_ms > 0 || p->rate_limit > 0) {
+		/* Before the table knows it: out of memory, it is simply undone. */
+		if ((c->ext = conn_ext_new(c)) == NULL) {
+			evbuffer_free(c->out);
+			free(c);
+			return NULL;
+		}
+		if (p->max_lifetime_ms > 0)
+			c->ext->lifetime_at = c->created_ms + p->max_lifetime_ms;
+		if (p->rate_limit > 0)
+			conn_shape_init(c, p->rate_limit);
+	}
 	c->mb = p->misbehave;
 	c->mb_rng = p->misbehave_state;
 	/* A misbehaviour turned on later sets it then (conn_misbehave_changed). */
@@ -692,8 +756,12 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 void
 conn_start(struct conn *c)
 {
+	/* Closed while setting up (out of memory arming a timer): it never opens. */
+	if (!conn_is_alive(c))
+		return;
 	conn_set_state(c, CONN_S_OPEN);
-	if (c->svc->on_open != NULL)
+	/* Arming its events may have failed (oom): on_close runs, on_open never did. */
+	if (conn_is_alive(c) && c->svc->on_open != NULL)
 		c->svc->on_open(c);
 	/* The options belong to the listener's configuration, which a reload replaces. */
 	c->svc_conf = NULL;
@@ -760,9 +828,11 @@ conn_close_now(struct conn *c)
 	event_del(&c->write_ev);
 	if (c->ext != NULL)
 		event_del(&c->ext->shape_ev);
+	if (c->ext != NULL && c->ext->probe_set)
+		event_del(&c->ext->probe_ev);
 	if (c->ext != NULL)
 		conn_preface_end(c->ext);
-	c->flags &= ~(CONN_F_READING | CONN_F_WRITING | CONN_F_SHAPE_WAIT);
+	c->flags &= ~(CONN_F_READING | CONN_F_WRITING | CONN_F_SHAPE_WAIT | CONN_F_PROBING);
 	/* The service cancels its queued jobs here; running ones keep a reference. */
 	if (c->svc->on_close != NULL)
 		c->svc->on_close(c);
@@ -823,6 +893,15 @@ conn_close(struct conn *c, enum conn_reason reason)
 	loop_defer(conn_flush_slot);
 }
 
+void
+conn_close_oom(struct conn *c, const char *what)
+{
+	if (!conn_is_alive(c))
+		return;
+	log_warn(LOG_S_CONN, "conn=%" PRIu64 " out of memory what=%s", c->id, what);
+	conn_close(c, CONN_R_OOM);
+}
+
 static enum conn_reason
 conn_errno_reason(int err)
 {
@@ -830,6 +909,8 @@ conn_errno_reason(int err)
 	case ECONNRESET:
 	case EPIPE:
 		return CONN_R_RESET;
+	case ENOMEM:
+		return CONN_R_OOM;
 	case ETIMEDOUT:
 		return CONN_R_TIMEOUT;
 	default:
@@ -839,11 +920,33 @@ conn_errno_reason(int err)
 
 /* ---------------------------------------------------------------- writing */
 
-/* max_bytes (in + out) reached: the connection ends, its output already counted. */
+/*
+ * max_bytes: what the connection may still move, in + out, counting the
+ * output already queued. Reads are cut to it and writes truncated to it, so
+ * a connection moves exactly max_bytes at most; once it is used up, reading
+ * stops and the connection closes (max-bytes) when the queued output is sent.
+ */
+static uint64_t
+conn_budget(const struct conn *c)
+{
+	uint64_t used;
+
+	if (c->max_bytes == 0)
+		return UINT64_MAX;
+	used = c->bytes_in + c->bytes_out + evbuffer_get_length(c->out);
+	return used >= c->max_bytes ? 0 : c->max_bytes - used;
+}
+
 static void
 conn_check_max_bytes(struct conn *c)
 {
-	if (c->max_bytes > 0 && c->bytes_in + c->bytes_out >= c->max_bytes)
+	if (c->max_bytes == 0 || !conn_is_alive(c) || conn_budget(c) > 0)
+		return;
+	if (!(c->flags & CONN_F_AT_MAX)) {
+		c->flags |= CONN_F_AT_MAX;
+		conn_update_io(c);
+	}
+	if (evbuffer_get_length(c->out) == 0)
 		conn_close(c, CONN_R_MAX_BYTES);
 }
 
@@ -884,6 +987,14 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
+	if (c->max_bytes > 0 && c->state != CONN_S_HANDSHAKE && len > conn_budget(c)) {
+		/* What does not fit in max_bytes is never sent. */
+		len = (size_t)conn_budget(c);
+		if (len == 0) {
+			conn_check_max_bytes(c);
+			return;
+		}
+	}
 	if (__builtin_expect((c->flags & CONN_F_SCHED) != 0, 0) && conn_sched_on(c)) {
 		conn_sched_write(c, data, len);
 		return;
@@ -906,9 +1017,13 @@ conn_write(struct conn *c, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (evbuffer_add(c->out, p, len) == -1)
-		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
+	if (evbuffer_add(c->out, p, len) == -1) {
+		util_oom();
+		conn_close_oom(c, "output buffer");
+		return;
+	}
 	conn_check_high(c);
+	conn_check_max_bytes(c);
 }
 
 void
@@ -928,8 +1043,12 @@ conn_printf(struct conn *c, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	n = xvasprintf(&big, fmt, ap);
+	n = util_vasprintf(&big, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		conn_close_oom(c, "reply");
+		return;
+	}
 	conn_write(c, big, (size_t)n);
 	free(big);
 }
@@ -943,7 +1062,8 @@ conn_pending(const struct conn *c)
 int
 conn_writable(const struct conn *c)
 {
-	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high;
+	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high &&
+	    !(c->flags & CONN_F_AT_MAX);
 }
 
 void
@@ -1252,14 +1372,17 @@ conn_sched_sent(struct conn *c, size_t n, uint64_t now)
 	conn_account_out(c, n);
 }
 
-static void
+/* -1: the timer could not be added (libevent allocates: out of memory). */
+static int
 conn_shape_arm(struct conn *c, uint64_t wait_us)
 {
 	struct timeval tv = { .tv_sec = (time_t)(wait_us / 1000000),
 	    .tv_usec = (suseconds_t)(wait_us % 1000000) };
 
+	if (evtimer_add(&c->ext->shape_ev, &tv) == -1)
+		return -1;
 	c->flags |= CONN_F_SHAPE_WAIT;
-	evtimer_add(&c->ext->shape_ev, &tv);
+	return 0;
 }
 
 /* reset_after: once the peer has acknowledged every byte (bounded by linger_timeout), RST. */
@@ -1270,10 +1393,9 @@ conn_mb_reset_wait(struct conn *c)
 
 	if (ioctl(c->fd, SIOCOUTQ, &queued) == -1)
 		queued = 0;
-	if (queued > 0 && conn_now_ms() - c->ext->hold_since_ms < conn_linger_ms) {
-		conn_shape_arm(c, 1000);
+	if (queued > 0 && conn_now_ms() - c->ext->hold_since_ms < conn_linger_ms &&
+	    conn_shape_arm(c, 1000) == 0)
 		return;
-	}
 	c->mb->resets++;
 	conn_close(c, CONN_R_MB_RESET);
 }
@@ -1324,56 +1446,79 @@ conn_sched_send(struct conn *c)
 	ssize_t n;
 
 	if (c->state == CONN_S_HANDSHAKE || !(conn_props[c->state] & CONN_P_WRITE) ||
-	    (c->flags & CONN_F_MB_HOLD))
+	    (c->flags & CONN_F_MB_HOLD) || x == NULL)
 		return;
+	c->flags |= CONN_F_SHAPING;
 	if (x->rate > 0)
 		conn_shape_refill(x);
 	for (;;) {
 		if (c->mb != NULL && conn_mb_tripped(c))
-			return;
+			goto out;
 		if ((chunk = conn_sched_allow(c, now, &wake)) == 0)
 			break;
-		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL)
-			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", c->id);
+		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL) {
+			util_oom();
+			conn_close_oom(c, "output buffer");
+			goto out;
+		}
 		n = c->io->write(c, p, chunk);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			conn_close(c, conn_errno_reason(errno));
-			return;
+			goto out;
 		}
 		x->retry_len = n < 0 ? chunk : chunk - (size_t)n;
 		if (n > 0)
 			conn_sched_sent(c, (size_t)n, now);
 		if (!conn_is_alive(c))
-			return;
+			goto out;
 		if (x->retry_len > 0) {
 			wake = 0;       /* the socket is full: wait for it */
 			break;
 		}
 	}
-	if (wake != 0 && evbuffer_get_length(c->out) > 0)
-		conn_shape_arm(c, wake > now ? wake - now : 0);
+	if (wake != 0 && evbuffer_get_length(c->out) > 0 &&
+	    conn_shape_arm(c, wake > now ? wake - now : 0) == -1) {
+		conn_close_oom(c, "timer");
+		goto out;
+	}
 	conn_update_io(c);
+	/* may run the producer (on_drain): its writes only queue, sent on the next write event */
 	conn_after_write(c);
+out:
+	c->flags &= ~CONN_F_SHAPING;
 }
 
 /* Queue output on a scheduled connection; send it if nothing is waiting already. */
 static void
 conn_sched_write(struct conn *c, const void *data, size_t len)
 {
-	struct conn_ext *x = conn_ext(c);
+	struct conn_ext *x;
 	const struct misbehave *m = c->mb;
 
 	if (c->flags & CONN_F_MB_CUT)
 		return;         /* close_after fired: what is still written goes nowhere */
-	if (evbuffer_add(c->out, data, len) == -1)
-		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
+	if ((x = conn_ext(c)) == NULL)
+		return;
+	if (evbuffer_add(c->out, data, len) == -1) {
+		util_oom();
+		conn_close_oom(c, "output buffer");
+		return;
+	}
 	/* Marked while delays apply, and while marks remain (they cover the tail). */
-	if (m != NULL && (m->conf.delay_ms > 0 || m->conf.jitter_ms > 0 || x->marks.n > 0))
-		misbehave_marks_push(&x->marks, util_now_us(), len,
-		    (uint32_t)(misbehave_next(&c->mb_rng) >> 32));
+	if (m != NULL && (m->conf.delay_ms > 0 || m->conf.jitter_ms > 0 || x->marks.n > 0) &&
+	    misbehave_marks_push(&x->marks, util_now_us(), len,
+	    (uint32_t)(misbehave_next(&c->mb_rng) >> 32)) == -1) {
+		conn_close_oom(c, "output marks");
+		return;
+	}
 	conn_mark_high(c);
-	/* conn_sched_send re-arms the events once it knows whether it waits for a timer. */
-	if (c->state == CONN_S_HANDSHAKE || (c->flags & (CONN_F_SHAPE_WAIT | CONN_F_MB_HOLD)))
+	/*
+	 * conn_sched_send re-arms the events once it knows whether it waits for
+	 * a timer. A producer writing from its own on_drain only queues: the
+	 * next write event or timer sends it (no recursion).
+	 */
+	if (c->state == CONN_S_HANDSHAKE ||
+	    (c->flags & (CONN_F_SHAPE_WAIT | CONN_F_MB_HOLD | CONN_F_SHAPING)))
 		conn_update_io(c);
 	else
 		conn_sched_send(c);
@@ -1461,6 +1606,7 @@ void
 conn_misbehave_changed(struct misbehave *m)
 {
 	static const struct timeval now = { 0, 0 };
+	struct conn_ext *x;
 	struct conn *c;
 
 	if (debug_wrong_thread(__func__))
@@ -1477,8 +1623,13 @@ conn_misbehave_changed(struct misbehave *m)
 		if (!conn_sched_on(c) && !(c->flags & CONN_F_SHAPE_WAIT))
 			continue;
 		/* The scheduler looks again from the timer: new due times, slices, thresholds. */
+		if ((x = conn_ext(c)) == NULL)
+			continue;
+		if (evtimer_add(&x->shape_ev, &now) == -1) {
+			conn_close_oom(c, "timer");
+			continue;
+		}
 		c->flags |= CONN_F_SHAPE_WAIT;
-		evtimer_add(&conn_ext(c)->shape_ev, &now);
 		conn_update_io(c);
 	}
 }
@@ -1492,7 +1643,8 @@ conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason)
 
 	if (!conn_is_alive(c) || (ms == 0 && (c->ext == NULL || c->ext->deadline_at == 0)))
 		return;
-	x = conn_ext(c);
+	if ((x = conn_ext(c)) == NULL)
+		return;
 	x->deadline_at = ms > 0 ? conn_now_ms() + ms : 0;
 	x->deadline_reason = reason;
 	if (conn_props[c->state] & CONN_P_IDLE)
@@ -1501,17 +1653,23 @@ conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason)
 
 /* ---------------------------------------------------------------- preface */
 
-void
+int
 conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg, void (*free_fn)(void *),
     uint64_t timeout_ms)
 {
-	struct conn_ext *x = conn_ext(c);
+	struct conn_ext *x = conn_is_alive(c) ? conn_ext(c) : NULL;
 
+	if (x == NULL) {
+		if (free_fn != NULL)
+			free_fn(arg);
+		return -1;
+	}
 	x->preface = fn;
 	x->preface_arg = arg;
 	x->preface_free = free_fn;
 	conn_set_state(c, CONN_S_PREFACE);
 	conn_arm_timer(c, timeout_ms);
+	return 0;
 }
 
 /* Readable in PREFACE: the owner's reader either needs more, refuses, or has moved on. */
@@ -1559,13 +1717,21 @@ conn_peer(const struct conn *c, socklen_t *len)
 	return (c->flags & CONN_F_UNIX) ? NULL : &c->peer.sa;
 }
 
-void
+int
 conn_set_via(struct conn *c, const char *text)
 {
-	struct conn_ext *x = conn_ext(c);
+	struct conn_ext *x;
+	char *via;
 
+	if ((via = util_strdup(text)) == NULL)
+		return -1;
+	if ((x = conn_ext(c)) == NULL) {
+		free(via);
+		return -1;
+	}
 	free(x->via);
-	x->via = xstrdup(text);
+	x->via = via;
+	return 0;
 }
 
 void *
@@ -1580,12 +1746,26 @@ conn_set_owner_data(struct conn *c, void *data)
 	c->owner_data = data;
 }
 
+void
+conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	if (len == 0 || len > sizeof(x->local))
+		return;
+	memcpy(&x->local, sa, len);
+	x->local_len = len;
+}
+
 int
 conn_local_is_loopback(const struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	/* A proxied client: where it connected to, not where the balancer did. */
+	if (c->ext != NULL && c->ext->local_len > 0)
+		return addr_is_local((const struct sockaddr *)&c->ext->local);
 	if (c->flags & CONN_F_UNIX)
 		return 1;
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
@@ -1607,8 +1787,11 @@ conn_io_want_write(struct conn *c)
 void
 conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data, uint64_t timeout_ms)
 {
+	/* Closing already: the transport is still handed over, so its free() releases io_data. */
 	c->io = io;
 	c->io_data = io_data;
+	if (!conn_is_alive(c))
+		return;
 	conn_set_state(c, CONN_S_HANDSHAKE);
 	if (timeout_ms > 0)
 		conn_arm_timer(c, timeout_ms);
@@ -1664,9 +1847,17 @@ conn_on_eof(struct conn *c)
 static int
 conn_read_once(struct conn *c)
 {
+	size_t want = sizeof(conn_scratch);
 	ssize_t n;
 
-	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
+	if (c->max_bytes > 0 && conn_budget(c) < want) {
+		want = (size_t)conn_budget(c);
+		if (want == 0) {
+			conn_check_max_bytes(c);
+			return 0;
+		}
+	}
+	n = c->io->read(c, conn_scratch, want);
 	if (n > 0) {
 		c->bytes_in += (size_t)n;
 		conn_bytes_in += (size_t)n;
@@ -1775,6 +1966,92 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	LOOP_CB("conn_timer_cb", conn_describe, c, conn_timer_body(c));
 }
 
+/* ---------------------------------------------------------------- peer probe */
+
+/*
+ * A connection the service waits on (jobs in flight) but does not read
+ * (paused at a limit, or half-closed) has no event on its socket, so a peer
+ * that resets it, or closes a unix socket, would go unnoticed until a reply
+ * is written. While the service asks for it (conn_watch_peer) and reading
+ * is off, a timer polls the socket: POLLHUP or POLLERR means the peer is
+ * gone. A TCP peer's FIN alone is no such sign (it is a half-close, and is
+ * answered), so only a reset is seen on TCP.
+ */
+static void
+conn_update_probe(struct conn *c)
+{
+	int want = (c->flags & CONN_F_WATCH_PEER) && (conn_props[c->state] & CONN_P_SERVICE) &&
+	    !(c->flags & CONN_F_READING);
+
+	if (want && !(c->flags & CONN_F_PROBING)) {
+		struct conn_ext *x = conn_ext(c);
+
+		if (x == NULL)
+			return;
+		if (!x->probe_set) {
+			event_assign(&x->probe_ev, conn_base, -1, EV_PERSIST, conn_probe_cb, c);
+			x->probe_set = 1;
+		}
+		if (event_add(&x->probe_ev, conn_probe_tv) == -1) {
+			conn_close_oom(c, "timer");
+			return;
+		}
+		c->flags |= CONN_F_PROBING;
+	} else if (!want && (c->flags & CONN_F_PROBING)) {
+		event_del(&c->ext->probe_ev);
+		c->flags &= ~CONN_F_PROBING;
+	}
+}
+
+void
+conn_watch_peer(struct conn *c, int on)
+{
+	if (debug_wrong_thread(__func__))
+		return;
+	if (on)
+		c->flags |= CONN_F_WATCH_PEER;
+	else
+		c->flags &= ~CONN_F_WATCH_PEER;
+	if (conn_is_alive(c))
+		conn_update_probe(c);
+}
+
+/* 1 and the close reason if the socket says the peer is gone. */
+static int
+conn_peer_gone(struct conn *c, enum conn_reason *why)
+{
+	struct pollfd pfd = { c->fd, 0, 0 };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLHUP | POLLERR)))
+		return 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	*why = err != 0 ? conn_errno_reason(err) : CONN_R_EOF;
+	return 1;
+}
+
+static void
+conn_probe_body(struct conn *c)
+{
+	enum conn_reason why;
+
+	if (!conn_is_alive(c) || !conn_peer_gone(c, &why))
+		return;
+	log_debug(LOG_S_CONN, "conn=%" PRIu64 " peer gone while not reading state=%s",
+	    c->id, conn_state_name(c->state));
+	conn_close(c, why);
+}
+
+static void
+conn_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	LOOP_CB("conn_probe_cb", conn_describe, c, conn_probe_body(c));
+}
+
 /* ---------------------------------------------------------------- server-wide */
 
 /* Snapshot the live connections, each with a reference held. */
@@ -1814,7 +2091,9 @@ conn_shutdown_one(struct conn *c)
 			conn_finish(c);
 		break;
 	case CONN_S_NEW:
+	case CONN_S_PREFACE:
 	case CONN_S_HANDSHAKE:
+		/* Nothing is owed to a client the service has not met yet. */
 		conn_close(c, CONN_R_SHUTDOWN);
 		break;
 	default:

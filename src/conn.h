@@ -95,6 +95,7 @@ enum conn_reason {
 	CONN_R_AUTH,                /* the admin console's AUTH failed */
 	CONN_R_MB_RESET,            /* misbehaving on purpose: reset_after (RST) */
 	CONN_R_MB_CLOSE,            /* misbehaving on purpose: close_after (FIN) */
+	CONN_R_OOM,                 /* out of memory for this connection (the daemon goes on) */
 	CONN_R_COUNT
 };
 const char  *conn_reason_name(enum conn_reason r);
@@ -144,7 +145,8 @@ struct conn_params {
 	const char           *owner_name;    /* for logs; must stay valid until the close hook */
 	void                 *owner;         /* handed to the close hook */
 	uint64_t              idle_timeout_ms;
-	uint64_t              max_bytes;       /* in + out; 0: none */
+	uint64_t              max_bytes;       /* in + out, exact: reads and writes are cut
+	                                          to it, then a max-bytes close; 0: none */
 	uint64_t              max_lifetime_ms; /* 0: none */
 	uint64_t              rate_limit;      /* output bytes/s; 0: none */
 	void                 *owner_data;      /* conn_owner_data() */
@@ -157,7 +159,7 @@ struct conn_params {
 	struct misbehave     *misbehave;
 	uint64_t              misbehave_state;
 };
-/* Accept path: take ownership of `fd`. */
+/* Accept path: take ownership of `fd`. NULL when out of memory (fd untouched, not taken). */
 struct conn *conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer,
                  socklen_t plen);
 /* Called once per connection, at its close (the owner counts and resumes accepting). */
@@ -180,12 +182,16 @@ void         conn_start_handshake(struct conn *c, const struct conn_io *io, void
  * the whole preface (closed with proxy-timeout).
  */
 typedef int (*conn_preface_cb)(struct conn *c, void *arg, enum conn_reason *reason);
-/* free_fn(arg) runs when the preface ends, however it ends (close included). */
-void         conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg,
+/*
+ * free_fn(arg) runs when the preface ends, however it ends (close included).
+ * -1 when out of memory: the connection is closing (oom) and free_fn(arg) has run.
+ */
+int          conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg,
                  void (*free_fn)(void *arg), uint64_t timeout_ms);
 /* The client's real address (from a PROXY header) and how it came ("via=..."). */
 void         conn_set_peer(struct conn *c, const struct sockaddr *sa, socklen_t len);
-void         conn_set_via(struct conn *c, const char *text);
+/* -1 when out of memory (the caller closes with CONN_R_OOM). */
+int          conn_set_via(struct conn *c, const char *text);
 /* The peer address, NULL for unix peers. */
 const struct sockaddr *conn_peer(const struct conn *c, socklen_t *len);
 void        *conn_owner_data(const struct conn *c);
@@ -206,9 +212,19 @@ size_t       conn_pending(const struct conn *c);
 void         conn_finish(struct conn *c);
 /* Mark the connection closing (idempotent; see the top of this file). */
 void         conn_close(struct conn *c, enum conn_reason reason);
+/* An allocation for this connection failed (`what`): a warning, then close with reason oom. */
+void         conn_close_oom(struct conn *c, const char *what);
 /* Stop / restart reading on behalf of the service (pipelining limits). */
 void         conn_pause_read(struct conn *c);
 void         conn_resume_read(struct conn *c);
+/*
+ * While `on`, a connection the service does not read (paused, or half-closed)
+ * is still watched: a peer that resets it (or closes a unix socket) closes it
+ * within a fraction of a second, so its jobs are cancelled then, not when a
+ * reply finally meets the reset. A TCP FIN alone is a half-close and is
+ * still answered. The command service turns it on while it has jobs in flight.
+ */
+void         conn_watch_peer(struct conn *c, int on);
 /* Call the service's on_drain once pending output is below the low watermark. */
 void         conn_want_drain(struct conn *c);
 /* 1 while the service may produce output (OPEN or HALFCLOSED) and it is below the high watermark. */
@@ -219,8 +235,13 @@ int          conn_is_alive(const struct conn *c);     /* not closing or closed *
  * ms milliseconds (the command service's line_timeout). One per connection.
  */
 void         conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason);
-/* The connection came in on a loopback address (or a unix socket). */
+/*
+ * The connection came in on a loopback address (or a unix socket): for a
+ * proxied client, the address it connected to as its PROXY header says
+ * (conn_set_local), not the balancer's connection to us.
+ */
 int          conn_local_is_loopback(const struct conn *c);
+void         conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len);
 
 uint64_t     conn_id(const struct conn *c);
 void        *conn_svc_data(const struct conn *c);

@@ -11,6 +11,11 @@
  * its connections read at every decision, the stream that picks them, and
  * the counters; the admin console changes it through
  * listener_misbehave_set().
+ *
+ * A socket that shares its port with other processes (SO_REUSEPORT) is
+ * drained before it closes: Linux resets the connections still queued on a
+ * closed listening socket (unless net.ipv4.tcp_migrate_req hands them to
+ * another socket of the port), so what the kernel queued is accepted first.
  */
 #include "autoconf.h"
 
@@ -19,6 +24,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +40,7 @@
 #include <event2/listener.h>
 
 #include "access.h"
+#include "acl.h"
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
@@ -99,7 +107,6 @@ static const char *listener_pause_names[LISTENER_P_COUNT] = {
 
 /* PROXY headers refused, by what was wrong with them (all listeners). */
 static uint64_t              listener_proxy_errors[PROXY_E_COUNT];
-static unsigned              listener_next_scope = 1;
 /* Connections counted against [server] max_connections (operator listeners are not). */
 static uint64_t              listener_counted;
 
@@ -120,6 +127,9 @@ static void listener_conn_closed(struct conn *c, void *owner);
 static void listener_register_stats(void);
 static const char *listener_scope_name(unsigned scope);
 static void listener_unregister_stats(void);
+static void listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int slen);
+static void listener_sock_drain(struct listener *l, struct listener_sock *s);
 
 void
 listener_init(struct event_base *base)
@@ -129,7 +139,7 @@ listener_init(struct event_base *base)
 	if (listener_retry_ev == NULL)
 		fatalx("listener_init: evtimer_new failed");
 	conn_set_closed_hook(listener_conn_closed);
-	access_set_scope_names(listener_scope_name);
+	access_add_scope_names(listener_scope_name);
 	listener_register_stats();
 }
 
@@ -183,6 +193,17 @@ listener_conf_copy(const struct listener_conf *lc, const char *name)
 	/* owned by the config, which a reload frees; tls.c keeps what it needs */
 	copy->tls_cert = copy->tls_key = copy->tls_ca = NULL;
 	copy->tls_ciphers = copy->tls_ciphersuites = NULL;
+	memset(&copy->allow, 0, sizeof(copy->allow));
+	memset(&copy->deny, 0, sizeof(copy->deny));
+	memset(&copy->proxy_from, 0, sizeof(copy->proxy_from));
+	copy->access_file = NULL;
+	/*
+	 * The lists themselves are shared, not copied (an access file may hold
+	 * 100,000 entries): a reference each, so that a removed listener's
+	 * connections still reading a PROXY header outlive the configuration.
+	 */
+	copy->acl = acl_ref(lc->acl);
+	copy->proxy_acl = acl_ref(lc->proxy_acl);
 	/* the service's options are plain data (service.h): a byte copy */
 	copy->svc_conf = NULL;
 	if (lc->svc_conf != NULL && lc->svc_conf_size > 0) {
@@ -197,6 +218,8 @@ listener_conf_free(struct listener_conf *copy)
 {
 	if (copy == NULL)
 		return;
+	acl_free(copy->acl);
+	acl_free(copy->proxy_acl);
 	free(copy->svc_conf);
 	free(copy);
 }
@@ -514,7 +537,7 @@ listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 	l->conf = listener_conf_copy(lc, l->name);
 	l->svc = service_find(lc->service);
 	l->refs = 1;
-	l->scope = cur != NULL ? cur->scope : listener_next_scope++;
+	l->scope = cur != NULL ? cur->scope : access_scope_new();
 	l->mb.conf = lc->misbehave;
 	misbehave_start(&l->mb, listener_random_seed());
 	if (l->svc == NULL) {
@@ -575,6 +598,7 @@ listener_merge(struct listener *cur, struct listener *staged, const struct liste
 			keep = strcmp(lc->binds[b].spec, cur->socks[i].spec) == 0 &&
 			    cur->socks[i].index < lc->binds[b].naddrs;
 		if (!keep) {
+			listener_sock_drain(cur, &cur->socks[i]);
 			log_info(LOG_S_SERVER, "listener=%s bind=%s closed", cur->name, cur->socks[i].spec);
 			listener_sock_close(&cur->socks[i]);
 			continue;
@@ -624,6 +648,83 @@ listener_discard(struct listener *staged)
 	listener_free(staged);
 }
 
+/*
+ * A TCP socket of ours whose port other sockets may share (SO_REUSEPORT).
+ * Not one systemd passed: systemd keeps it open, queue included, for the
+ * next instance.
+ */
+static int
+listener_sock_shared(const struct listener_sock *s)
+{
+	socklen_t len = sizeof(int);
+	int on = 0;
+
+	if (s->fd == -1 || s->bound.ss.ss_family == AF_UNIX || sd_listen_is_inherited(s->fd))
+		return 0;
+	return getsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 && on;
+}
+
+/*
+ * Connections waiting in a listening socket's accept queue, and the queue's
+ * length (TCP_INFO on a listener: tcpi_unacked and tcpi_sacked). -1 when
+ * the kernel does not say.
+ */
+static int
+listener_sock_queue(int fd, unsigned *max)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 || ti.tcpi_state != TCP_LISTEN)
+		return -1;
+	if (max != NULL)
+		*max = ti.tcpi_sacked;
+	return (int)ti.tcpi_unacked;
+}
+
+/*
+ * Before a shared socket closes: accept what the kernel queued on it, as
+ * connections like any other (limits do not pause this; access rules
+ * apply). The kernel keeps choosing this socket for a share of the new
+ * connections until it is closed, so the loop stops at an empty queue or
+ * after twice the queue's length. A connection whose handshake completes
+ * between the last accept and the close is still reset, unless
+ * tcp_migrate_req is on; `left` in the log says how many the kernel held
+ * at the close.
+ */
+static void
+listener_sock_drain(struct listener *l, struct listener_sock *s)
+{
+	char abuf[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned max = 0, n = 0, bound;
+	int fd, err = 0, left;
+
+	if (!listener_sock_shared(s))
+		return;
+	bound = listener_sock_queue(s->fd, &max) >= 0 && max > 0 ? 2 * max : 2 * 65535;
+	while (n < bound) {
+		len = sizeof(ss);
+		fd = accept4(s->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err = errno;
+			break;
+		}
+		n++;
+		listener_accept_body(l, fd, (struct sockaddr *)&ss, (int)len);
+	}
+	left = listener_sock_queue(s->fd, NULL);
+	log_info(LOG_S_SERVER, "listener=%s addr=%s reuse_port drained=%u left=%d%s%s%s", l->name,
+	    addr_format((const struct sockaddr *)&s->bound.ss, s->bound.len, abuf, sizeof(abuf)),
+	    n, left, err != 0 ? " error=\"" : "", err != 0 ? strerror(err) : "",
+	    err != 0 ? "\"" : "");
+}
+
 /* Stop accepting, close the sockets, leave the table, drop the table's reference. */
 static void
 listener_close(struct listener *l)
@@ -632,6 +733,8 @@ listener_close(struct listener *l)
 
 	if (l->closed)
 		return;
+	for (i = 0; i < l->nsocks; i++)
+		listener_sock_drain(l, &l->socks[i]);
 	l->closed = 1;
 	for (i = 0; i < l->nsocks; i++)
 		listener_sock_close(&l->socks[i]);
@@ -732,6 +835,18 @@ listener_check_limits(void)
 		listener_update(l, 0);
 }
 
+/* No complete PROXY header within proxy_timeout: a refusal like the others, counted and logged. */
+static void
+listener_proxy_timed_out(struct conn *c, struct listener *l)
+{
+	const struct sockaddr *sa;
+	socklen_t len;
+
+	sa = conn_peer(c, &len);
+	l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+	access_refused(l->name, ACCESS_R_PROXY_TIMEOUT, NULL, sa, len, NULL);
+}
+
 /* conn.c's close hook: one connection of `owner` ended. */
 static void
 listener_conn_closed(struct conn *c, void *owner)
@@ -743,7 +858,7 @@ listener_conn_closed(struct conn *c, void *owner)
 	if (!(l->svc->flags & SERVICE_F_OPERATOR))
 		listener_counted--;
 	if (conn_state(c) == CONN_S_CLOSED && conn_reason(c) == CONN_R_PROXY_TIMEOUT)
-		l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+		listener_proxy_timed_out(c, l);
 	access_release(conn_owner_data(c));
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {
@@ -759,6 +874,13 @@ listener_conn_closed(struct conn *c, void *owner)
 
 /* ---------------------------------------------------------------- accept */
 
+/* The operator's console is outside the daemon-wide accept rate, as outside max_connections. */
+static unsigned
+listener_access_flags(const struct listener *l)
+{
+	return (l->svc->flags & SERVICE_F_OPERATOR) ? ACCESS_F_OPERATOR : 0;
+}
+
 /* A refusal at accept: counted by reason, logged without flooding, nothing read. */
 static void
 listener_refuse(struct listener *l, enum access_reason why, struct source *src,
@@ -768,7 +890,11 @@ listener_refuse(struct listener *l, enum access_reason why, struct source *src,
 	access_refused(l->name, why, src, sa, salen, rule);
 }
 
-/* The connection object for an accepted socket; the listener is referenced while it lives. */
+/*
+ * The connection object for an accepted socket; the listener is referenced
+ * while it lives. Out of memory: the socket is closed, the refusal counted
+ * (reason oom) and logged, and NULL returned.
+ */
 static struct conn *
 listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen_t slen,
     struct source *src)
@@ -789,7 +915,11 @@ listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen
 	p.rate_limit = lc->rate_limit;
 	if (misbehave_choose(&l->mb, &p.misbehave_state))
 		p.misbehave = &l->mb;
-	c = conn_new(&p, fd, sa, slen);
+	if ((c = conn_new(&p, fd, sa, slen)) == NULL) {
+		listener_refuse(l, ACCESS_R_OOM, NULL, sa, slen, NULL);
+		close(fd);
+		return NULL;
+	}
 	listener_ref(l);
 	l->current++;
 	l->total++;
@@ -802,6 +932,9 @@ listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen
 static void
 listener_conn_begin(struct listener *l, struct conn *c)
 {
+	/* Already closing (out of memory arming its timer): nothing to begin. */
+	if (!conn_is_alive(c))
+		return;
 	if (l->tls != NULL)
 		tls_conn_accept(c, l->tls);
 	else
@@ -866,11 +999,19 @@ listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info
 	proxy_describe(pi, desc, sizeof(desc));
 	snprintf(via, sizeof(via), " via=%s proxy=%s", sa != NULL ? addr_format(sa, len, abuf,
 	    sizeof(abuf)) : "unix", desc);
-	conn_set_via(c, via);
+	if (conn_set_via(c, via) == -1) {
+		conn_close_oom(c, "PROXY via");
+		*reason = CONN_R_OOM;
+		return -1;
+	}
 	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
 		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
+	/* What the client connected to decides what a service offers (command's RESOLVE). */
+	if (!pi->local && pi->dstlen > 0)
+		conn_set_local(c, (const struct sockaddr *)&pi->dst, pi->dstlen);
 	sa = conn_peer(c, &len);
-	why = access_check(l->conf, l->scope, sa, &src, rule, sizeof(rule));
+	why = access_check(l->conf, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule));
 	if (why != ACCESS_OK) {
 		listener_refuse(l, why, src, sa, len, rule);
 		*reason = CONN_R_REFUSED;
@@ -951,18 +1092,25 @@ listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa
 			close(fd);
 			return;
 		}
-		c = listener_conn_new(l, fd, sa, (socklen_t)slen, NULL);
-		pf = xcalloc(1, sizeof(*pf));
-		pf->listener = l;
-		conn_start_preface(c, listener_proxy_preface, pf, listener_preface_free,
-		    lc->proxy_timeout_ms);
-	} else if ((why = access_check(lc, l->scope, sa, &src, rule, sizeof(rule))) != ACCESS_OK) {
+		if ((c = listener_conn_new(l, fd, sa, (socklen_t)slen, NULL)) == NULL)
+			return;
+		if ((pf = util_calloc(1, sizeof(*pf))) == NULL)
+			conn_close_oom(c, "PROXY header");
+		else {
+			pf->listener = l;
+			/* -1: out of memory, already closing (oom) and pf freed */
+			(void)conn_start_preface(c, listener_proxy_preface, pf,
+			    listener_preface_free, lc->proxy_timeout_ms);
+		}
+	} else if ((why = access_check(lc, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule))) != ACCESS_OK) {
 		/* Refused before a byte is read: no connection object at all. */
 		listener_refuse(l, why, src, sa, (socklen_t)slen, rule);
 		close(fd);
 		return;
 	} else {
-		c = listener_conn_new(l, fd, sa, (socklen_t)slen, src);
+		if ((c = listener_conn_new(l, fd, sa, (socklen_t)slen, src)) == NULL)
+			return;
 		access_admit(src);
 		listener_conn_begin(l, c);
 	}

@@ -248,24 +248,25 @@ misbehave_jitter_us(uint32_t draw, uint64_t jitter_us)
 
 /* ---------------------------------------------------------------- marks */
 
-void
+int
 misbehave_marks_push(struct misbehave_marks *q, uint64_t stamp_us, uint64_t len, uint32_t draw)
 {
 	struct misbehave_mark *tail, *v;
 	size_t i, cap;
 
-	q->bytes += len;
 	if (q->n > 0) {
 		tail = &q->v[(q->head + q->n - 1) % q->cap];
 		if (q->n == MISBEHAVE_MARKS_MAX || stamp_us < tail->stamp_us + MISBEHAVE_MARK_MERGE_US) {
 			tail->len += len;
-			return;
+			q->bytes += len;
+			return 0;
 		}
 	}
 	if (q->n == q->cap) {
 		/* grow, unrolling the ring so it starts at 0 */
 		cap = q->cap == 0 ? 8 : q->cap * 2;
-		v = xreallocarray(NULL, cap, sizeof(*v));
+		if ((v = util_reallocarray(NULL, cap, sizeof(*v))) == NULL)
+			return -1;
 		for (i = 0; i < q->n; i++)
 			v[i] = q->v[(q->head + i) % q->cap];
 		free(q->v);
@@ -275,6 +276,8 @@ misbehave_marks_push(struct misbehave_marks *q, uint64_t stamp_us, uint64_t len,
 	}
 	q->v[(q->head + q->n) % q->cap] = (struct misbehave_mark){ stamp_us, len, draw };
 	q->n++;
+	q->bytes += len;
+	return 0;
 }
 
 struct misbehave_mark *

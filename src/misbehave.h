@@ -115,7 +115,8 @@ struct misbehave_marks {
 	uint64_t		 bytes;		/* sum of len */
 };
 
-void		misbehave_marks_push(struct misbehave_marks *q, uint64_t stamp_us, uint64_t len,
+/* -1 when the queue cannot grow (out of memory): nothing is added. */
+int		misbehave_marks_push(struct misbehave_marks *q, uint64_t stamp_us, uint64_t len,
 		    uint32_t draw);
 /* The oldest mark, NULL when empty. */
 struct misbehave_mark *misbehave_marks_at(struct misbehave_marks *q, size_t i);

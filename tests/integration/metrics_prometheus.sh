@@ -1,4 +1,4 @@
-# metrics_prometheus.sh: GET /metrics over evhttp: counters compared with
+# metrics_prometheus.sh: GET /metrics over HTTP: counters compared with
 # known echo traffic, histograms present, 404 elsewhere, a reload that moves
 # the metrics address (the old one closes) and one that turns metrics off.
 # The exposition is validated with `promtool check metrics` (Debian package

@@ -46,6 +46,8 @@ start_echod "$tmp/echod.ini"
 PS=$(port_of slow) || fail "no slow listener"
 PJ=$(port_of jittery) || fail "no jittery listener"
 PP=$(port_of plain) || fail "no plain listener"
+# a listener that delays at start-up: the loop runs precise timers
+expect_log 'echod .* starting pid=[0-9]+ .* backend=[a-z]+ timers=precise'
 expect_log 'listener=slow misbehave delay=100ms delay_jitter=0 .* misbehave_probability=1 misbehave_seed=[1-9][0-9]* at=start'
 expect_log 'listener=jittery misbehave delay=50ms delay_jitter=20ms .*misbehave_seed=7 at=start'
 no_log 'listener=plain misbehave'
@@ -66,18 +68,28 @@ SLACK_US=$(($(kv "$base" p99_us) + 10000))
 [ "$(kv "$out" p50_us)" -le $((100000 + SLACK_US)) ] ||
     fail "median round trip more than $SLACK_US us late: $out (baseline $base)"
 
-# 1000 connections at once: first without a delay (what the loop needs now), then with.
-base=$(tclient -T 60 concurrent 127.0.0.1 "$PP" 1000 64) || fail "1000 plain round trips: $base"
-out=$(tclient -T 60 concurrent 127.0.0.1 "$PS" 1000 64) || fail "1000 delayed round trips: $out"
-note "1000 connections, no delay: $base"
-note "1000 connections, delay=100ms: $out"
-[ "$(kv "$out" rtt_min_us)" -ge 100000 ] || fail "a round trip shorter than the delay: $out"
-allow=$((100000 + $(kv "$base" rtt_p99_us) + 15000))
-[ "$(kv "$out" rtt_p50_us)" -le "$allow" ] ||
-    fail "median round trip at 1000 connections later than ${allow} us: $out (baseline $base)"
-wait_log_count 'close listener=slow .*reason=eof bytes_in=64 bytes_out=64' 1000 20 ||
+# 1000 connections at once: first without a delay (what the loop needs now),
+# then with. Never early, every time; the lateness bound may be missed when
+# the machine stalls the daemon between the two runs (seen at a load average
+# of 11 on 2 CPUs: every delayed round trip 120 ms late), so up to three
+# attempts; a wrong delay misses all three.
+tries=0
+while :; do
+	tries=$((tries + 1))
+	base=$(tclient -T 60 concurrent 127.0.0.1 "$PP" 1000 64) || fail "1000 plain round trips: $base"
+	out=$(tclient -T 60 concurrent 127.0.0.1 "$PS" 1000 64) || fail "1000 delayed round trips: $out"
+	note "1000 connections, no delay: $base"
+	note "1000 connections, delay=100ms: $out"
+	[ "$(kv "$out" rtt_min_us)" -ge 100000 ] || fail "a round trip shorter than the delay: $out"
+	allow=$((100000 + $(kv "$base" rtt_p99_us) + 15000))
+	[ "$(kv "$out" rtt_p50_us)" -le "$allow" ] && break
+	[ "$tries" -lt 3 ] ||
+	    fail "median round trip at 1000 connections later than ${allow} us: $out (baseline $base)"
+	note "attempt $tries: median later than ${allow} us, again"
+done
+wait_log_count 'close listener=slow .*reason=eof bytes_in=64 bytes_out=64' $((1000 * tries)) 20 ||
     fail "the 1000 delayed connections did not all close after 64 bytes each way"
-[ "$(log_count 'open listener=slow .* misbehave=yes')" -eq 1001 ] ||
+[ "$(log_count 'open listener=slow .* misbehave=yes')" -eq $((1 + 1000 * tries)) ] ||
     fail "not every connection of the slow listener was marked misbehave=yes"
 no_log 'open listener=plain .*misbehave'
 
@@ -102,10 +114,12 @@ grep -q '^conn=[0-9]* listener=slow .* misbehave=yes' "$tmp/conns.out" ||
     fail "CONNS does not mark the misbehaving connection: $(cat "$tmp/conns.out")"
 kill "$HOLD"
 printf 'STATS misbehave_\n' | nc -N -U "$tmp/admin.sock" | tr -d '\r' >"$tmp/stats.out" || fail "STATS"
-grep -q '^misbehave_connections_total{listener="slow",service="echo"}=1002' "$tmp/stats.out" ||
+grep -q "^misbehave_connections_total{listener=\"slow\",service=\"echo\"}=$((2 + 1000 * tries))\$" \
+    "$tmp/stats.out" ||
     fail "misbehave_connections_total: $(grep slow "$tmp/stats.out")"
-# 20 rtt messages of 19 bytes, 1000 x 64, the hold client's ping (5)
-grep -q '^misbehave_delayed_bytes_total{listener="slow",service="echo"}=64385$' "$tmp/stats.out" ||
+# 20 rtt messages of 19 bytes, 1000 x 64 per attempt, the hold client's ping (5)
+grep -q "^misbehave_delayed_bytes_total{listener=\"slow\",service=\"echo\"}=$((385 + 64000 * tries))\$" \
+    "$tmp/stats.out" ||
     fail "misbehave_delayed_bytes_total: $(grep slow "$tmp/stats.out")"
 grep -q '^misbehave_connections_total{listener="plain",service="echo"}=0' "$tmp/stats.out" ||
     fail "the plain listener counted a misbehaving connection"

@@ -122,9 +122,18 @@ wait_exit "$STALLER" 10 || fail "mbclient still waiting"
 [ "$(result "$tmp/stall.out" end)" = silence ] || fail "stall: $(cat "$tmp/stall.out")"
 [ "$(result "$tmp/stall.out" bytes)" = 100 ] && [ "$(result "$tmp/stall.out" match)" = yes ] ||
     fail "stall: $(sed -n 's/^result //p' "$tmp/stall.out")"
-# a client that stays: nothing, then the server's idle_timeout (3 s after the last byte)
-spawn tclient fetch -n 1000 127.0.0.1 "$PS" 2000
+# tclient (C), a client that stays: 100 bytes, then silence until the server's
+# idle_timeout (3 s after the last byte) ends it
+t0=$(now_ms)
+spawn tclient fetch -n 1000 127.0.0.1 "$PS" 2000 >"$tmp/stall.fetch" 2>"$tmp/stall.fetch.err"
 wait_exit "$SPAWN_PID" 15 || fail "the stalled connection outlived idle_timeout"
+ms=$(($(now_ms) - t0))
+note "stall, tclient: $(cat "$tmp/stall.fetch.err"), after $ms ms"
+grep -q '^fetch: sent=1000 received=100 ' "$tmp/stall.fetch.err" ||
+    fail "tclient: $(cat "$tmp/stall.fetch.err")"
+[ "$ms" -ge 2900 ] || fail "tclient: the stalled connection ended after $ms ms, before idle_timeout"
+tclient fetch -n 1000 127.0.0.1 "$PP" 100 >"$tmp/stall.ref" 2>/dev/null || fail "reference fetch"
+cmp -s "$tmp/stall.ref" "$tmp/stall.fetch" || fail "tclient: wrong bytes before the stall"
 expect_log 'close listener=stall .*reason=idle-timeout bytes_in=1000 bytes_out=100 duration_ms=3[0-9]{3}'
 
 # ---- close_after = 400ms: the bytes so far, then a clean EOF
@@ -136,6 +145,16 @@ note "close, python: $(sed -n 's/^result //p' "$tmp/close.out")"
 awk -v t="$(result "$tmp/close.out" conn_end_ms)" 'BEGIN { exit !(t >= 400 && t < 1500) }' ||
     fail "close: EOF $(result "$tmp/close.out" conn_end_ms) ms after connecting, not 400"
 expect_log 'close listener=close .*reason=misbehave-close bytes_in=10 bytes_out=10'
+# tclient (C): its 10 bytes back, then a clean EOF (FIN, no reset) at close_after
+t0=$(now_ms)
+tclient fetch -d 0123456789 127.0.0.1 "$PC" 100 >"$tmp/close.fetch" 2>"$tmp/close.fetch.err" ||
+    fail "tclient close: $(cat "$tmp/close.fetch.err")"
+ms=$(($(now_ms) - t0))
+note "close, tclient: $(cat "$tmp/close.fetch.err"), after $ms ms"
+grep -q '^fetch: sent=10 received=10 eof=clean$' "$tmp/close.fetch.err" ||
+    fail "tclient close: $(cat "$tmp/close.fetch.err")"
+[ "$(cat "$tmp/close.fetch")" = 0123456789 ] || fail "tclient close: '$(cat "$tmp/close.fetch")'"
+[ "$ms" -ge 400 ] || fail "tclient saw the close after $ms ms"
 # nc -d (reads the network only) ends at the EOF
 t0=$(now_ms)
 timeout 5 nc -d 127.0.0.1 "$PC" >"$tmp/close.nc" 2>&1 || fail "nc did not see the close (status $?)"
@@ -163,7 +182,7 @@ admin 'STATS misbehave_' >"$tmp/stats.out"
 for kv in 'resets_total{listener="reset",service="echo"}=4' \
     'resets_total{listener="treset",service="echo"}=2' \
     'stalls_total{listener="stall",service="echo"}=3' \
-    'closes_total{listener="close",service="echo"}=3' \
+    'closes_total{listener="close",service="echo"}=4' \
     'closes_total{listener="tclose",service="echo"}=1' \
     'connections_total{listener="reset",service="echo"}=4' \
     'connections_total{listener="plain",service="echo"}=0'; do

@@ -997,6 +997,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 	}
 	if (__builtin_expect((c->flags & CONN_F_SCHED) != 0, 0) && conn_sched_on(c)) {
 		conn_sched_write(c, data, len);
+		conn_check_max_bytes(c);        /* queued output counts: reading stops at the budget */
 		return;
 	}
 	/* Nothing queued: try the socket first, queue only what it refuses. */

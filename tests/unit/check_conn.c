@@ -794,12 +794,14 @@ END_TEST
 /* ---------------------------------------------------------------- misbehaviour */
 
 static struct misbehave test_mb;
+static uint64_t test_mb_max_bytes;      /* open_mb's max_bytes */
 
 /* A live misbehaviour with every behaviour off, probability 1. */
 static struct misbehave *
 mb_reset(void)
 {
 	memset(&test_mb, 0, sizeof(test_mb));
+	test_mb_max_bytes = 0;
 	misbehave_conf_default(&test_mb.conf);
 	misbehave_start(&test_mb, 1);
 	return &test_mb;
@@ -851,6 +853,7 @@ open_mb(const struct service *svc, struct misbehave *m, uint64_t rate, int tcp, 
 	p.svc = svc;
 	p.owner_name = "test";
 	p.rate_limit = rate;
+	p.max_bytes = test_mb_max_bytes;
 	p.misbehave = m;
 	p.misbehave_state = 12345;
 	if (tcp)
@@ -1098,6 +1101,59 @@ START_TEST(test_mb_delay_backpressure)
 }
 END_TEST
 
+/* max_bytes through the scheduler: delayed output counts, exactly max_bytes, then EOF. */
+START_TEST(test_mb_delay_max_bytes)
+{
+	char out[600], in[1024];
+	struct misbehave *m = mb_reset();
+	uint64_t t0;
+	int peer, end = 0;
+
+	m->conf.delay_ms = 30;
+	m->on = 1;
+	test_mb_max_bytes = 1000;
+	open_mb(&service_echo, m, 0, 0, &peer);
+	fill(out, sizeof(out), 6);
+	t0 = util_now_us();
+	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
+	ck_assert_uint_eq(read_for(peer, in, sizeof(in), 2000, NULL, &end), 400);
+	ck_assert_uint_ge(util_now_us() - t0, 30000);
+	ck_assert_mem_eq(in, out, 400);
+	ck_assert_int_eq(end, 1);
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_BYTES);
+	ck_assert_uint_eq(m->delayed_bytes, 400);
+	close(peer);
+}
+END_TEST
+
+/*
+ * chargen (a producer writing from on_drain) through delay and slices: its
+ * writes from inside the scheduler only queue, the stream arrives whole and
+ * in order, and the output queue stays near the watermark.
+ */
+START_TEST(test_mb_producer_delayed_sliced)
+{
+	static char in[120000], want[120000];
+	struct misbehave *m = mb_reset();
+	uint64_t pos = 0;
+	struct conn *c;
+	size_t got;
+	int peer;
+
+	m->conf.delay_ms = 10;
+	m->conf.slice_size = 4096;
+	m->on = 1;
+	LOOP_CB("test_accept", NULL, NULL, c = open_mb(&service_chargen, m, 0, 0, &peer));
+	got = read_for(peer, in, sizeof(in), 5000, NULL, NULL);
+	ck_assert_uint_eq(got, sizeof(in));
+	service_chargen_fill(&pos, want, sizeof(want));
+	ck_assert_mem_eq(in, want, sizeof(want));
+	ck_assert_uint_le(conn_pending(c), 64 * 1024 + 64 * 1024);
+	ck_assert_uint_gt(m->delayed_bytes, 0);
+	close(peer);
+}
+END_TEST
+
 /*
  * chargen under rate_limit: while the output waits for tokens, the loop
  * sleeps on the timer instead of waking for writability over and over.
@@ -1169,6 +1225,8 @@ conn_suite(void)
 	tcase_add_test(tc, test_mb_close_after);
 	tcase_add_test(tc, test_mb_runtime_change);
 	tcase_add_test(tc, test_mb_delay_backpressure);
+	tcase_add_test(tc, test_mb_delay_max_bytes);
+	tcase_add_test(tc, test_mb_producer_delayed_sliced);
 	tcase_add_test(tc, test_rate_limit_no_busy_loop);
 	suite_add_tcase(s, tc);
 	return s;

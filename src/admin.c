@@ -4,8 +4,9 @@
  *
  * Every reply is zero or more data lines (key=value) followed by one status
  * line: "+OK [text]" or "-ERR <reason>". Commands: STATS, CONNS, KILL <id>,
- * JOBS, SLOWLOG [n], DEBUG [on|off], LOGLEVEL <level> [subsystem], RELOAD,
- * SHUTDOWN [graceful|now], HELP, QUIT.
+ * JOBS, SLOWLOG [n], DEBUG [on|off], LOGLEVEL <level> [subsystem],
+ * MISBEHAVE [<listener> [<key> <value>]], RELOAD, SHUTDOWN [graceful|now],
+ * HELP, QUIT.
  *
  * Every command runs inline: closing connections (KILL, SHUTDOWN) only marks
  * them, and the closes run after this callback (conn.h), so the console's
@@ -39,7 +40,9 @@
 #include "command.h"
 #include "conn.h"
 #include "debug.h"
+#include "listener.h"
 #include "log.h"
+#include "misbehave.h"
 #include "pool.h"
 #include "service.h"
 #include "stats.h"
@@ -148,9 +151,9 @@ admin_conn_cb(const struct conn_info *ci, void *arg)
 
 	conn_printf(c, "conn=%" PRIu64 " listener=%s peer=%s state=%s age_ms=%" PRIu64
 	    " idle_ms=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " pending_out=%zu"
-	    " jobs=%u%s%s%s\r\n", ci->id, ci->owner, ci->peer, ci->state, ci->age_ms, ci->idle_ms,
+	    " jobs=%u%s%s%s%s\r\n", ci->id, ci->owner, ci->peer, ci->state, ci->age_ms, ci->idle_ms,
 	    ci->bytes_in, ci->bytes_out, ci->pending_out, ci->jobs, ci->transport, ci->via,
-	    ci->id == conn_id(c) ? " self=1" : "");
+	    ci->misbehave, ci->id == conn_id(c) ? " self=1" : "");
 }
 
 static void
@@ -304,6 +307,56 @@ admin_cmd_loglevel(struct conn *c, struct admin_request *a)
 	admin_ok(c, NULL);
 }
 
+/* ---------------------------------------------------------------- MISBEHAVE */
+
+/* "listener=echo delay=100ms ... misbehave_seed=42 connections=3 resets=1 ..." */
+static void
+admin_misbehave_cb(const char *name, const struct misbehave *m, void *arg)
+{
+	char buf[512];
+
+	conn_printf(arg, "listener=%s %s connections=%" PRIu64 " resets=%" PRIu64 " stalls=%" PRIu64
+	    " closes=%" PRIu64 " delayed_bytes=%" PRIu64 "\r\n", name,
+	    misbehave_format(&m->conf, m->seed, buf, sizeof(buf)), m->connections, m->resets,
+	    m->stalls, m->closes, m->delayed_bytes);
+}
+
+/*
+ * Show every listener's misbehaviour, or one's; or change one setting of
+ * one listener now, for its new connections and the output still to come
+ * on its open ones (like toxiproxy's API, to flip a failure on and off).
+ */
+static void
+admin_cmd_misbehave(struct conn *c, struct admin_request *a)
+{
+	const struct misbehave *m;
+	const char *why;
+
+	if (a->n == 1) {
+		listener_foreach_misbehave(admin_misbehave_cb, c);
+		admin_ok(c, NULL);
+		return;
+	}
+	if (a->n == 3) {
+		admin_err(c, "usage: MISBEHAVE [<listener> [<key> <value>]]");
+		return;
+	}
+	if (a->n == 4) {
+		if (listener_misbehave_set(a->v[1], a->v[2], a->v[3], &why) == -1) {
+			admin_err(c, why);
+			return;
+		}
+		log_info(LOG_S_ADMIN, "misbehave listener=%s %s=%s by=conn=%" PRIu64, a->v[1],
+		    a->v[2], a->v[3], conn_id(c));
+	}
+	if ((m = listener_misbehave(a->v[1])) == NULL) {
+		admin_err(c, "no such listener");
+		return;
+	}
+	admin_misbehave_cb(a->v[1], m, c);
+	admin_ok(c, NULL);
+}
+
 /* ---------------------------------------------------------------- RELOAD, SHUTDOWN */
 
 static void
@@ -365,6 +418,9 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "DEBUG", 0, 1, admin_cmd_debug, "DEBUG [on|off] - show or set debug mode" },
 	{ "LOGLEVEL", 1, 2, admin_cmd_loglevel,
 	  "LOGLEVEL <level> [subsystem] - set the log level, for all or one subsystem" },
+	{ "MISBEHAVE", 0, 3, admin_cmd_misbehave, "MISBEHAVE [<listener> [<key> <value>]] - show "
+	  "or change misbehaviour (delay, delay_jitter, slice_size, slice_delay, reset_after, "
+	  "stall_after, close_after, misbehave_probability, misbehave_seed)" },
 	{ "RELOAD", 0, 0, admin_cmd_reload, "RELOAD - reload the configuration file" },
 	{ "SHUTDOWN", 0, 1, admin_cmd_shutdown, "SHUTDOWN [graceful|now] - stop the server" },
 	{ "HELP", 0, 0, admin_cmd_help, "HELP - this list" },

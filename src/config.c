@@ -122,6 +122,8 @@ static int	config_set_tls_verify(struct config_parse *, const struct config_key 
 		    const char *);
 static int	config_set_tls_version(struct config_parse *, const struct config_key *, void *,
 		    const char *);
+static int	config_set_probability(struct config_parse *, const struct config_key *, void *,
+		    const char *);
 
 #define SRV	CONFIG_SECT_SERVER
 #define LOG	CONFIG_SECT_LOG
@@ -216,6 +218,23 @@ static const struct config_key config_keys[] = {
 	{ LSN, "max_lifetime", config_set_duration, L(max_lifetime_ms), 0, CONFIG_DURATION_MAX, "0",
 	  0, NULL },
 	{ LSN, "rate_limit", config_set_byte_rate, L(rate_limit), 0, CONFIG_SIZE_MAX, "0", 0, NULL },
+	{ LSN, "delay", config_set_duration, L(misbehave.delay_ms), 0, MISBEHAVE_DELAY_MAX_MS, "0",
+	  0, NULL },
+	{ LSN, "delay_jitter", config_set_duration, L(misbehave.jitter_ms), 0,
+	  MISBEHAVE_DELAY_MAX_MS, "0", 0, NULL },
+	{ LSN, "slice_size", config_set_size, L(misbehave.slice_size), 0, MISBEHAVE_SLICE_MAX, "0",
+	  0, NULL },
+	{ LSN, "slice_delay", config_set_duration, L(misbehave.slice_delay_ms), 0,
+	  MISBEHAVE_DELAY_MAX_MS, "0", 0, NULL },
+	{ LSN, "reset_after", config_set_size, L(misbehave.reset_after), 0, MISBEHAVE_BYTES_MAX, "0",
+	  0, NULL },
+	{ LSN, "stall_after", config_set_size, L(misbehave.stall_after), 0, MISBEHAVE_BYTES_MAX, "0",
+	  0, NULL },
+	{ LSN, "close_after", config_set_duration, L(misbehave.close_after_ms), 0,
+	  MISBEHAVE_CLOSE_MAX_MS, "0", 0, NULL },
+	{ LSN, "misbehave_probability", config_set_probability, L(misbehave.probability), 0,
+	  MISBEHAVE_PPM, "1", 0, NULL },
+	{ LSN, "misbehave_seed", config_set_uint, L(misbehave.seed), 0, UINT64_MAX, "0", 0, NULL },
 	{ LSN, "proxy_protocol", config_set_proxy_mode, L(proxy_protocol), 0, 0, "no", 0, NULL },
 	{ LSN, "proxy_from", config_set_acl_list, L(proxy_from), ACL_ALLOW, 0, NULL, CONFIG_K_REPEAT,
 	  NULL },
@@ -926,6 +945,17 @@ config_set_tls_version(struct config_parse *ps, const struct config_key *k, void
 		*p = TLS_MIN_TLS13;
 	else
 		return config_bad_value(ps, "expected TLS1.2 or TLS1.3", value);
+	return 0;
+}
+
+/* misbehave_probability: "0.25", stored in millionths (misbehave.c reads it). */
+static int
+config_set_probability(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	if (misbehave_parse_probability(value, config_u64(obj, k)) == -1)
+		return config_bad_value(ps, "expected a probability from 0 to 1 such as 0.25 "
+		    "(at most six decimals)", value);
 	return 0;
 }
 
@@ -2332,6 +2362,15 @@ config_dump_tls_version(FILE *fp, const struct config_key *k, const void *obj)
 	    "TLS1.3" : "TLS1.2");
 }
 
+static void
+config_dump_probability(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[16];
+
+	config_dump_line(fp, k->name, misbehave_format_probability(
+	    *(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf)));
+}
+
 /* How to write back what each setter stored: a new key with a known setter needs nothing. */
 static const struct {
 	config_set_cb	set;
@@ -2359,6 +2398,7 @@ static const struct {
 	{ config_set_text, config_dump_str },
 	{ config_set_tls_verify, config_dump_tls_verify },
 	{ config_set_tls_version, config_dump_tls_version },
+	{ config_set_probability, config_dump_probability },
 };
 
 static void

@@ -13,6 +13,7 @@
 #include "acl.h"
 #include "addr.h"
 #include "log.h"
+#include "misbehave.h"
 
 /* tls_verify_client: ask for a client certificate (mTLS). */
 enum tls_verify {
@@ -94,6 +95,9 @@ struct listener_conf {
 	uint64_t             max_bytes;         /* in + out; 0 = none */
 	uint64_t             max_lifetime_ms;   /* 0 = none */
 	uint64_t             rate_limit;        /* output bytes/s; 0 = none */
+
+	/* Misbehaving on purpose (misbehave.h): delay, slicing, reset, stall, close */
+	struct misbehave_conf misbehave;
 
 	/* PROXY protocol (proxy.c): a balancer's header before anything else */
 	enum proxy_mode      proxy_protocol;    /* default no */

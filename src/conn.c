@@ -13,6 +13,11 @@
  * new state needs. The few flags left are not states: why reading is
  * paused, what the write event waits for, and which events are armed.
  *
+ * Scheduled output: with rate_limit, or on a listener that misbehaves on
+ * purpose (misbehave.h), output goes through the scheduler below instead:
+ * queued, and sent when due, in slices, up to a reset or a stall, with one
+ * timer per connection.
+ *
  * Close: conn_close() only marks CLOSING and queues the connection; the
  * real close runs from conn_flush_cb, which loop.c calls when the outermost
  * callback returns. Frees are deferred the same way. No function here ever
@@ -29,8 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
+#include <linux/sockios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +50,7 @@
 #include "debug.h"
 #include "log.h"
 #include "loop.h"
+#include "misbehave.h"
 #include "service.h"
 #include "stats.h"
 #include "util.h"
@@ -57,11 +65,16 @@
 #define CONN_F_UNIX          0x10  /* unix-domain peer */
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
-#define CONN_F_SHAPE_WAIT    0x80  /* output waits for rate_limit tokens (shape timer armed) */
-#define CONN_F_SHAPING       0x100 /* inside conn_shape_send: a producer's write only queues */
-#define CONN_F_WATCH_PEER    0x200 /* conn_watch_peer: probe the socket while not reading */
-#define CONN_F_PROBING       0x400 /* the probe timer (ext->probe_ev) is armed */
-#define CONN_F_AT_MAX        0x800 /* max_bytes used up: no more reading; close once flushed */
+#define CONN_F_SHAPE_WAIT    0x80  /* output waits for the shape timer (tokens, due time, slice) */
+#define CONN_F_SHAPING      0x100  /* inside conn_sched_send: a producer's write only queues */
+#define CONN_F_WATCH_PEER   0x200  /* conn_watch_peer: probe the socket while not reading */
+#define CONN_F_PROBING      0x400  /* the probe timer (ext->probe_ev) is armed */
+#define CONN_F_AT_MAX       0x800  /* max_bytes used up: no more reading; close once flushed */
+#define CONN_F_SCHED       0x1000  /* rate_limit or a misbehaviour (now or once): the scheduler */
+#define CONN_F_MB_HOLD     0x2000  /* misbehave: nothing more sent or read (stall, reset) */
+#define CONN_F_MB_RESET    0x4000  /* misbehave: the hold ends in a reset (RST) */
+#define CONN_F_MB_CUT      0x8000  /* misbehave: close_after fired, output is dropped */
+#define CONN_F_MB_SEEN    0x10000  /* misbehave: counted as a connection it acted on */
 
 /* conn_watch_peer: how often a connection that is not reading is probed. */
 #define CONN_PEER_PROBE_MS   200
@@ -69,8 +82,9 @@
 /*
  * What few connections need, allocated on first use so an idle connection
  * stays small: the preface reader (PROXY protocol), where a proxied client
- * came through, output shaping (rate_limit), and deadlines besides the idle
- * timeout (max_lifetime, a service's deadline such as line_timeout).
+ * came through, the output scheduler (rate_limit, misbehaviour), and
+ * deadlines besides the idle timeout (max_lifetime, a service's deadline
+ * such as line_timeout).
  */
 struct conn_ext {
 	conn_preface_cb        preface;       /* NULL once the preface is over */
@@ -82,12 +96,18 @@ struct conn_ext {
 	uint64_t               lifetime_at;   /* ms; 0: none */
 	uint64_t               deadline_at;   /* ms; 0: none */
 	enum conn_reason       deadline_reason;
-	/* rate_limit: a token bucket in milli-bytes, refilled from a microsecond clock */
+	/* the scheduler's one timer: tokens, due times, slices, the wait before a reset */
 	struct event           shape_ev;
+	/* rate_limit: a token bucket in milli-bytes, refilled from a microsecond clock */
 	uint64_t               rate;          /* bytes/s; 0: not shaped */
 	uint64_t               tokens;        /* milli-bytes */
 	uint64_t               cap;           /* milli-bytes */
 	uint64_t               stamp_us;
+	/* misbehaviour: when the queued chunks were written, the next slice, the reset wait */
+	struct misbehave_marks marks;
+	uint64_t               slice_at_us;   /* the next slice may leave then */
+	uint64_t               hold_since_ms; /* reset_after reached: waiting for the peer's ACKs */
+	size_t                 retry_len;     /* a write that would block is retried with >= this */
 	/* conn_watch_peer: polls the socket while the service waits but does not read */
 	struct event           probe_ev;
 	int                    probe_set;     /* probe_ev assigned */
@@ -120,6 +140,8 @@ struct conn {
 	uint64_t               max_bytes;     /* in + out; 0: none */
 	void                  *owner_data;    /* the owner's, e.g. its source-table entry */
 	struct conn_ext       *ext;           /* NULL until needed */
+	struct misbehave      *mb;            /* the owner's misbehaviour, if picked for it */
+	uint64_t               mb_rng;        /* this connection's draws (jitter) */
 
 	union {
 		struct sockaddr     sa;
@@ -166,8 +188,11 @@ static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
 static void conn_handshake(struct conn *c);
 static void conn_shape_init(struct conn *c, uint64_t rate);
-static void conn_shape_send(struct conn *c);
+static int  conn_sched_on(const struct conn *c);
+static void conn_sched_write(struct conn *c, const void *data, size_t len);
+static void conn_sched_send(struct conn *c);
 static void conn_shape_cb(evutil_socket_t, short, void *);
+static void conn_mb_close(struct conn *c);
 static void conn_preface(struct conn *c);
 static void conn_preface_end(struct conn_ext *x);
 static enum conn_reason conn_errno_reason(int err);
@@ -215,6 +240,8 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 	[CONN_R_PROXY_HEADER] = "proxy-header",
 	[CONN_R_REFUSED] = "refused",
 	[CONN_R_AUTH] = "auth-failed",
+	[CONN_R_MB_RESET] = "misbehave-reset",
+	[CONN_R_MB_CLOSE] = "misbehave-close",
 	[CONN_R_OOM] = "oom",
 };
 
@@ -511,16 +538,26 @@ static void
 conn_update_io(struct conn *c)
 {
 	unsigned p = conn_props[c->state];
-	int rd, wr;
+	size_t pending;
+	int rd, wr = 0;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
 	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
-	/* While shaped output waits for tokens, the shape timer, not writability, wakes us. */
-	wr = (p & CONN_P_WRITE) && (((evbuffer_get_length(c->out) > 0 ||
-	    (c->flags & CONN_F_WANT_DRAIN)) && !(c->flags & CONN_F_SHAPE_WAIT)) ||
-	    (c->flags & CONN_F_IO_WANT_WRITE));
+	/*
+	 * Output waiting for the shape timer does not want the socket; nor does
+	 * a producer waiting for it to drain (on_drain comes from the timer's
+	 * sends), or writability would wake the loop over and over.
+	 */
+	if (p & CONN_P_WRITE) {
+		pending = evbuffer_get_length(c->out);
+		wr = (pending > 0 && !(c->flags & CONN_F_SHAPE_WAIT)) ||
+		    (pending == 0 && (c->flags & CONN_F_WANT_DRAIN)) ||
+		    (c->flags & CONN_F_IO_WANT_WRITE);
+	}
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
+	if (__builtin_expect((c->flags & CONN_F_MB_HOLD) != 0, 0))
+		rd = wr = 0;
 	/* event_add allocates (libevent's per-descriptor map): out of memory, close. */
 	if (rd && !(c->flags & CONN_F_READING)) {
 		if (event_add(&c->read_ev, NULL) == -1) {
@@ -558,18 +595,30 @@ conn_arm_timer(struct conn *c, uint64_t ms)
 		conn_close_oom(c, "timer");
 }
 
+/* A connection's extension, its shape timer assigned; NULL when out of memory. */
+static struct conn_ext *
+conn_ext_new(struct conn *c)
+{
+	struct conn_ext *x;
+
+	if ((x = util_calloc(1, sizeof(*x))) != NULL)
+		evtimer_assign(&x->shape_ev, conn_base, conn_shape_cb, c);
+	return x;
+}
+
 /* NULL (and the connection closing, oom) when out of memory. */
 static struct conn_ext *
 conn_ext(struct conn *c)
 {
-	if (c->ext == NULL && (c->ext = util_calloc(1, sizeof(*c->ext))) == NULL)
+	if (c->ext == NULL && (c->ext = conn_ext_new(c)) == NULL)
 		conn_close_oom(c, "connection state");
 	return c->ext;
 }
 
 /*
  * Arm the timer for the earliest of the idle timeout (lazy: activity only
- * stamps last_active_ms), max_lifetime and the service's deadline.
+ * stamps last_active_ms), max_lifetime, the service's deadline and a
+ * misbehaviour's close_after (read live: a change re-arms it).
  */
 static void
 conn_arm_wake(struct conn *c)
@@ -582,6 +631,9 @@ conn_arm_wake(struct conn *c)
 		at = c->ext->lifetime_at;
 	if (c->ext != NULL && c->ext->deadline_at != 0 && (at == 0 || c->ext->deadline_at < at))
 		at = c->ext->deadline_at;
+	if (c->mb != NULL && c->mb->conf.close_after_ms > 0 && !(c->flags & CONN_F_MB_CUT) &&
+	    (at == 0 || c->created_ms + c->mb->conf.close_after_ms < at))
+		at = c->created_ms + c->mb->conf.close_after_ms;
 	if (at == 0)
 		event_del(&c->timer_ev);
 	else
@@ -666,7 +718,7 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	c->owner_data = p->owner_data;
 	if (p->max_lifetime_ms > 0 || p->rate_limit > 0) {
 		/* Before the table knows it: out of memory, it is simply undone. */
-		if ((c->ext = util_calloc(1, sizeof(*c->ext))) == NULL) {
+		if ((c->ext = conn_ext_new(c)) == NULL) {
 			evbuffer_free(c->out);
 			free(c);
 			return NULL;
@@ -676,6 +728,11 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 		if (p->rate_limit > 0)
 			conn_shape_init(c, p->rate_limit);
 	}
+	c->mb = p->misbehave;
+	c->mb_rng = p->misbehave_state;
+	/* A misbehaviour turned on later sets it then (conn_misbehave_changed). */
+	if (p->rate_limit > 0 || (c->mb != NULL && c->mb->on))
+		c->flags |= CONN_F_SCHED;
 
 	if (conn_current >= conn_hash_size)
 		conn_hash_grow();
@@ -688,8 +745,9 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 		char pbuf[ADDR_STRLEN];
 
 		log_msg(conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG, LOG_S_CONN,
-		    "conn=%" PRIu64 " open listener=%s peer=%s", c->id, c->owner_name,
-		    conn_peer_str(c, pbuf, sizeof(pbuf)));
+		    "conn=%" PRIu64 " open listener=%s peer=%s%s", c->id, c->owner_name,
+		    conn_peer_str(c, pbuf, sizeof(pbuf)),
+		    c->mb != NULL && c->mb->on ? " misbehave=yes" : "");
 	}
 	conn_arm_wake(c);
 	return c;
@@ -719,8 +777,10 @@ static void
 conn_free(struct conn *c)
 {
 	DEBUG_ASSERT(c->refs == 0 && c->state == CONN_S_FREEING);
-	if (c->ext != NULL)
+	if (c->ext != NULL) {
 		free(c->ext->via);
+		misbehave_marks_clear(&c->ext->marks);
+	}
 	free(c->ext);
 	evbuffer_free(c->out);
 	free(c);
@@ -766,7 +826,7 @@ conn_close_now(struct conn *c)
 	conn_set_state(c, CONN_S_CLOSED);
 	event_del(&c->read_ev);
 	event_del(&c->write_ev);
-	if (c->ext != NULL && c->ext->rate > 0)
+	if (c->ext != NULL)
 		event_del(&c->ext->shape_ev);
 	if (c->ext != NULL && c->ext->probe_set)
 		event_del(&c->ext->probe_ev);
@@ -778,6 +838,12 @@ conn_close_now(struct conn *c)
 		c->svc->on_close(c);
 	c->io->free(c);
 	c->io_data = NULL;
+	if (c->reason == CONN_R_MB_RESET) {
+		/* reset_after: an abortive close sends RST, as a crashed peer would */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
 	close(c->fd);
 	c->fd = -1;
 	conn_hash_remove(c);
@@ -893,15 +959,21 @@ conn_account_out(struct conn *c, size_t n)
 	conn_check_max_bytes(c);
 }
 
-/* Pause reading a client whose replies pile up. */
+/* Pause reading a client whose replies pile up (the caller re-arms the events). */
 static void
-conn_check_high(struct conn *c)
+conn_mark_high(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) > conn_high && !(c->flags & CONN_F_READ_PAUSED)) {
 		c->flags |= CONN_F_READ_PAUSED;
 		log_debug(LOG_S_CONN, "conn=%" PRIu64 " read paused pending=%zu", c->id,
 		    evbuffer_get_length(c->out));
 	}
+}
+
+static void
+conn_check_high(struct conn *c)
+{
+	conn_mark_high(c);
 	conn_update_io(c);
 }
 
@@ -923,9 +995,13 @@ conn_write(struct conn *c, const void *data, size_t len)
 			return;
 		}
 	}
-	/* Nothing queued and not shaped: try the socket first, queue only what it refuses. */
-	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0 &&
-	    (c->ext == NULL || c->ext->rate == 0)) {
+	if (__builtin_expect((c->flags & CONN_F_SCHED) != 0, 0) && conn_sched_on(c)) {
+		conn_sched_write(c, data, len);
+		conn_check_max_bytes(c);        /* queued output counts: reading stops at the budget */
+		return;
+	}
+	/* Nothing queued: try the socket first, queue only what it refuses. */
+	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0) {
 		n = c->io->write(c, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -949,9 +1025,6 @@ conn_write(struct conn *c, const void *data, size_t len)
 	}
 	conn_check_high(c);
 	conn_check_max_bytes(c);
-	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
-	    !(c->flags & (CONN_F_SHAPE_WAIT | CONN_F_SHAPING)))
-		conn_shape_send(c);
 }
 
 void
@@ -1022,8 +1095,8 @@ conn_write_body(struct conn *c)
 		if (!conn_is_alive(c))
 			return;
 	}
-	if (c->ext != NULL && c->ext->rate > 0) {
-		conn_shape_send(c);
+	if ((c->flags & CONN_F_SCHED) && conn_sched_on(c)) {
+		conn_sched_send(c);
 		return;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
@@ -1074,6 +1147,9 @@ conn_after_write(struct conn *c)
 static void
 conn_flushed(struct conn *c)
 {
+	/* A stalled connection sends nothing more, not even its FIN. */
+	if (c->flags & CONN_F_MB_HOLD)
+		return;
 	if (c->state == CONN_S_FLUSHING) {
 		conn_close(c, c->reason != CONN_R_NONE ? c->reason : CONN_R_EOF);
 		return;
@@ -1127,15 +1203,38 @@ conn_resume_read(struct conn *c)
 		conn_update_io(c);
 }
 
-/* ---------------------------------------------------------------- shaping */
+/* ---------------------------------------------------------------- scheduled output */
+
+/*
+ * Output that may not leave as soon as the socket takes it goes through
+ * the scheduler: rate_limit's token bucket and the owner's misbehaviour
+ * (misbehave.h: delay and jitter, slices, reset_after, stall_after). The
+ * bytes wait in the output buffer, so they count against the watermarks
+ * (backpressure) and are never copied; for delays, marks over the buffer
+ * say when each queued chunk was written. One timer per connection
+ * (shape_ev) wakes the scheduler when the next byte may leave: never a
+ * timer per chunk, never a sleep. Each write hands the transport one
+ * contiguous piece (what is due, one slice, what the tokens allow, up to a
+ * threshold), so TLS cuts its records at those bounds and never corrupts
+ * one. Settings are read live at every decision: a change (admin
+ * MISBEHAVE, reload) applies to every byte still queued.
+ */
+
+/* The connection's output goes through the scheduler now (CONN_F_SCHED set). */
+static int
+conn_sched_on(const struct conn *c)
+{
+	const struct conn_ext *x = c->ext;
+
+	return (c->mb != NULL && c->mb->on) || (x != NULL && (x->rate > 0 || x->marks.n > 0)) ||
+	    (c->flags & (CONN_F_MB_HOLD | CONN_F_MB_CUT)) != 0;
+}
 
 /*
  * rate_limit: output leaves at most `rate` bytes a second. A token bucket
  * holds up to a tenth of a second's worth (at least 1 byte); when it runs
- * dry the write event is dropped and one timer per connection wakes when a
- * useful amount has refilled. Pending output still counts against the
- * watermarks, so reading pauses as the queue grows (backpressure), and
- * chargen produces only as fast as the shaper drains.
+ * dry the write event is dropped and the timer wakes when a useful amount
+ * has refilled, so chargen produces only as fast as the shaper drains.
  */
 static void
 conn_shape_init(struct conn *c, uint64_t rate)
@@ -1146,7 +1245,6 @@ conn_shape_init(struct conn *c, uint64_t rate)
 	x->cap = (rate / 10 > 0 ? rate / 10 : 1) * 1000;
 	x->tokens = x->cap;
 	x->stamp_us = util_now_us();
-	evtimer_assign(&x->shape_ev, conn_base, conn_shape_cb, c);
 }
 
 static void
@@ -1162,78 +1260,281 @@ conn_shape_refill(struct conn_ext *x)
 	x->stamp_us = now;
 }
 
-/* Send what the tokens allow; then wait for the socket, or for tokens. */
-static void
-conn_shape_send(struct conn *c)
+/* Out of tokens: when a quarter of the bucket (or what is owed) is back. */
+static uint64_t
+conn_shape_wake(const struct conn_ext *x, size_t pending, uint64_t now)
+{
+	uint64_t want;
+
+	want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
+	if (want < 1000)
+		want = 1000;
+	/* milli-bytes at `rate` bytes/s: (want - tokens) * 1000 / rate microseconds */
+	return now + (want - x->tokens) * 1000 / x->rate + 1;
+}
+
+static size_t
+conn_min(size_t a, uint64_t b)
+{
+	return (uint64_t)a < b ? a : (size_t)b;
+}
+
+/* The bytes before the marks, then each mark that is due, in order (up to `cap`). */
+static size_t
+conn_mb_due(struct conn *c, size_t pending, size_t cap, uint64_t now, uint64_t *wake)
 {
 	struct conn_ext *x = c->ext;
-	size_t pending, allow, chunk;
-	uint64_t want, wait_us;
-	struct timeval tv;
+	const struct misbehave_conf *mc = &c->mb->conf;
+	struct misbehave_mark *m;
+	uint64_t at, due = pending - x->marks.bytes;
+	size_t i;
+
+	for (i = 0; due < cap && (m = misbehave_marks_at(&x->marks, i)) != NULL; i++) {
+		at = misbehave_due_us(m, mc->delay_ms * 1000, mc->jitter_ms * 1000);
+		if (at > now) {
+			*wake = at;
+			break;
+		}
+		due += m->len;
+	}
+	return conn_min(cap, due);
+}
+
+/*
+ * How many bytes may leave now: what is due, one slice, what the tokens
+ * allow, up to reset_after or stall_after, 64 KiB. 0: nothing now, and
+ * *wake says when to look again (0: when the socket or new output says so).
+ */
+static size_t
+conn_sched_allow(struct conn *c, uint64_t now, uint64_t *wake)
+{
+	struct conn_ext *x = c->ext;
+	const struct misbehave_conf *mc = c->mb != NULL ? &c->mb->conf : NULL;
+	size_t pending = evbuffer_get_length(c->out), allow = pending;
+
+	if (pending == 0)
+		return 0;
+	allow = conn_min(allow, CONN_READ_SIZE);
+	if (x->marks.n > 0 && (allow = conn_mb_due(c, pending, allow, now, wake)) == 0)
+		return 0;
+	if (mc != NULL && mc->slice_size > 0) {
+		if (now < x->slice_at_us) {
+			*wake = x->slice_at_us;
+			return 0;
+		}
+		allow = conn_min(allow, mc->slice_size);
+	}
+	if (x->rate > 0) {
+		if (x->tokens < 1000) {
+			*wake = conn_shape_wake(x, pending, now);
+			return 0;
+		}
+		allow = conn_min(allow, x->tokens / 1000);
+	}
+	if (mc != NULL && mc->reset_after > c->bytes_out)
+		allow = conn_min(allow, mc->reset_after - c->bytes_out);
+	if (mc != NULL && mc->stall_after > c->bytes_out)
+		allow = conn_min(allow, mc->stall_after - c->bytes_out);
+	/* A write that would block is retried with at least the same bytes (OpenSSL's rule). */
+	if (allow < x->retry_len)
+		allow = conn_min(pending, x->retry_len);
+	return allow;
+}
+
+/* A misbehaviour acted on this connection: count it once. */
+static void
+conn_mb_seen(struct conn *c)
+{
+	if (c->flags & CONN_F_MB_SEEN)
+		return;
+	c->flags |= CONN_F_MB_SEEN;
+	c->mb->connections++;
+}
+
+/* n bytes left from the front of the buffer: the marks, tokens, the next slice. */
+static void
+conn_sched_sent(struct conn *c, size_t n, uint64_t now)
+{
+	struct conn_ext *x = c->ext;
+	uint64_t unmarked = evbuffer_get_length(c->out) - x->marks.bytes;
+
+	evbuffer_drain(c->out, n);
+	if (n > unmarked) {
+		misbehave_marks_consume(&x->marks, n - unmarked);
+		c->mb->delayed_bytes += n - unmarked;
+		conn_mb_seen(c);
+	}
+	if (x->rate > 0)
+		x->tokens -= (uint64_t)n * 1000;
+	if (c->mb != NULL && c->mb->conf.slice_size > 0) {
+		x->slice_at_us = now + c->mb->conf.slice_delay_ms * 1000;
+		conn_mb_seen(c);
+	}
+	conn_account_out(c, n);
+}
+
+/* -1: the timer could not be added (libevent allocates: out of memory). */
+static int
+conn_shape_arm(struct conn *c, uint64_t wait_us)
+{
+	struct timeval tv = { .tv_sec = (time_t)(wait_us / 1000000),
+	    .tv_usec = (suseconds_t)(wait_us % 1000000) };
+
+	if (evtimer_add(&c->ext->shape_ev, &tv) == -1)
+		return -1;
+	c->flags |= CONN_F_SHAPE_WAIT;
+	return 0;
+}
+
+/* reset_after: once the peer has acknowledged every byte (bounded by linger_timeout), RST. */
+static void
+conn_mb_reset_wait(struct conn *c)
+{
+	int queued = 0;
+
+	if (ioctl(c->fd, SIOCOUTQ, &queued) == -1)
+		queued = 0;
+	if (queued > 0 && conn_now_ms() - c->ext->hold_since_ms < conn_linger_ms &&
+	    conn_shape_arm(c, 1000) == 0)
+		return;
+	c->mb->resets++;
+	conn_close(c, CONN_R_MB_RESET);
+}
+
+/* Hold: nothing more is sent or read; the idle timer keeps running. */
+static void
+conn_mb_hold(struct conn *c, unsigned flag)
+{
+	c->flags |= CONN_F_MB_HOLD | flag;
+	c->flags &= ~CONN_F_SHAPE_WAIT;
+	event_del(&c->ext->shape_ev);
+	conn_mb_seen(c);
+	conn_update_io(c);
+	if (log_enabled(LOG_S_CONN, conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG))
+		log_msg(conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG, LOG_S_CONN,
+		    "conn=%" PRIu64 " misbehave %s listener=%s bytes_out=%" PRIu64, c->id,
+		    flag ? "reset" : "stall", c->owner_name, c->bytes_out);
+}
+
+/* reset_after or stall_after reached: 1 if the connection now holds. */
+static int
+conn_mb_tripped(struct conn *c)
+{
+	const struct misbehave_conf *mc = &c->mb->conf;
+
+	if (mc->reset_after > 0 && c->bytes_out >= mc->reset_after) {
+		conn_mb_hold(c, CONN_F_MB_RESET);
+		c->ext->hold_since_ms = conn_now_ms();
+		conn_mb_reset_wait(c);
+		return 1;
+	}
+	if (mc->stall_after > 0 && c->bytes_out >= mc->stall_after) {
+		c->mb->stalls++;
+		conn_mb_hold(c, 0);
+		return 1;
+	}
+	return 0;
+}
+
+/* Send what may leave now; then wait for the socket, or for the timer. */
+static void
+conn_sched_send(struct conn *c)
+{
+	struct conn_ext *x = conn_ext(c);
+	uint64_t now = util_now_us(), wake = 0;
 	unsigned char *p;
+	size_t chunk;
 	ssize_t n;
 
+	if (c->state == CONN_S_HANDSHAKE || !(conn_props[c->state] & CONN_P_WRITE) ||
+	    (c->flags & CONN_F_MB_HOLD) || x == NULL)
+		return;
 	c->flags |= CONN_F_SHAPING;
-	conn_shape_refill(x);
-	while ((pending = evbuffer_get_length(c->out)) > 0 && x->tokens >= 1000) {
-		allow = (size_t)(x->tokens / 1000);
-		chunk = pending < allow ? pending : allow;
-		if (chunk > CONN_READ_SIZE)
-			chunk = CONN_READ_SIZE;
+	if (x->rate > 0)
+		conn_shape_refill(x);
+	for (;;) {
+		if (c->mb != NULL && conn_mb_tripped(c))
+			goto out;
+		if ((chunk = conn_sched_allow(c, now, &wake)) == 0)
+			break;
 		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL) {
 			util_oom();
-			c->flags &= ~CONN_F_SHAPING;
 			conn_close_oom(c, "output buffer");
-			return;
+			goto out;
 		}
 		n = c->io->write(c, p, chunk);
-		if (n < 0) {
-			c->flags &= ~CONN_F_SHAPING;
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				conn_close(c, conn_errno_reason(errno));
-			else
-				conn_update_io(c);      /* the socket is full: wait for it */
-			return;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_close(c, conn_errno_reason(errno));
+			goto out;
 		}
-		evbuffer_drain(c->out, (size_t)n);
-		x->tokens -= (uint64_t)n * 1000;
-		conn_account_out(c, (size_t)n);
-		if (!conn_is_alive(c)) {
-			c->flags &= ~CONN_F_SHAPING;
-			return;
-		}
-		if ((size_t)n < chunk)
+		x->retry_len = n < 0 ? chunk : chunk - (size_t)n;
+		if (n > 0)
+			conn_sched_sent(c, (size_t)n, now);
+		if (!conn_is_alive(c))
+			goto out;
+		if (x->retry_len > 0) {
+			wake = 0;       /* the socket is full: wait for it */
 			break;
-	}
-	pending = evbuffer_get_length(c->out);
-	if (pending > 0 && x->tokens < 1000) {
-		/* Out of tokens: wake when a quarter of the bucket (or what is owed) is back. */
-		want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
-		if (want < 1000)
-			want = 1000;
-		/* milli-bytes at rate milli-bytes per ms: times 1000 for microseconds */
-		wait_us = (want - x->tokens) * 1000 / x->rate + 1;
-		tv.tv_sec = (time_t)(wait_us / 1000000);
-		tv.tv_usec = (suseconds_t)(wait_us % 1000000);
-		if (evtimer_add(&x->shape_ev, &tv) == -1) {
-			c->flags &= ~CONN_F_SHAPING;
-			conn_close_oom(c, "timer");
-			return;
 		}
-		c->flags |= CONN_F_SHAPE_WAIT;
+	}
+	if (wake != 0 && evbuffer_get_length(c->out) > 0 &&
+	    conn_shape_arm(c, wake > now ? wake - now : 0) == -1) {
+		conn_close_oom(c, "timer");
+		goto out;
 	}
 	conn_update_io(c);
 	/* may run the producer (on_drain): its writes only queue, sent on the next write event */
 	conn_after_write(c);
+out:
 	c->flags &= ~CONN_F_SHAPING;
+}
+
+/* Queue output on a scheduled connection; send it if nothing is waiting already. */
+static void
+conn_sched_write(struct conn *c, const void *data, size_t len)
+{
+	struct conn_ext *x;
+	const struct misbehave *m = c->mb;
+
+	if (c->flags & CONN_F_MB_CUT)
+		return;         /* close_after fired: what is still written goes nowhere */
+	if ((x = conn_ext(c)) == NULL)
+		return;
+	if (evbuffer_add(c->out, data, len) == -1) {
+		util_oom();
+		conn_close_oom(c, "output buffer");
+		return;
+	}
+	/* Marked while delays apply, and while marks remain (they cover the tail). */
+	if (m != NULL && (m->conf.delay_ms > 0 || m->conf.jitter_ms > 0 || x->marks.n > 0) &&
+	    misbehave_marks_push(&x->marks, util_now_us(), len,
+	    (uint32_t)(misbehave_next(&c->mb_rng) >> 32)) == -1) {
+		conn_close_oom(c, "output marks");
+		return;
+	}
+	conn_mark_high(c);
+	/*
+	 * conn_sched_send re-arms the events once it knows whether it waits for
+	 * a timer. A producer writing from its own on_drain only queues: the
+	 * next write event or timer sends it (no recursion).
+	 */
+	if (c->state == CONN_S_HANDSHAKE ||
+	    (c->flags & (CONN_F_SHAPE_WAIT | CONN_F_MB_HOLD | CONN_F_SHAPING)))
+		conn_update_io(c);
+	else
+		conn_sched_send(c);
 }
 
 static void
 conn_shape_body(struct conn *c)
 {
 	c->flags &= ~CONN_F_SHAPE_WAIT;
-	if (conn_is_alive(c))
-		conn_shape_send(c);
+	if (!conn_is_alive(c))
+		return;
+	if (c->flags & CONN_F_MB_RESET)
+		conn_mb_reset_wait(c);
+	else
+		conn_sched_send(c);
 }
 
 static void
@@ -1242,6 +1543,96 @@ conn_shape_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	LOOP_CB("conn_shape_cb", conn_describe, c, conn_shape_body(c));
+}
+
+/*
+ * close_after: a clean close. Output not yet sent is dropped (the server
+ * "goes away" mid-response), the write side is shut (FIN, or close_notify
+ * then FIN), input is drained for linger_timeout as after any finish.
+ */
+static void
+conn_mb_close(struct conn *c)
+{
+	if (c->flags & CONN_F_MB_RESET)
+		return;         /* a reset is already under way */
+	c->mb->closes++;
+	conn_mb_seen(c);
+	evbuffer_drain(c->out, evbuffer_get_length(c->out));
+	if (c->ext != NULL) {
+		misbehave_marks_clear(&c->ext->marks);
+		event_del(&c->ext->shape_ev);
+		c->ext->retry_len = 0;
+	}
+	c->flags &= ~(CONN_F_MB_HOLD | CONN_F_SHAPE_WAIT | CONN_F_WANT_DRAIN);
+	c->flags |= CONN_F_MB_CUT;
+	if (c->reason == CONN_R_NONE)
+		c->reason = CONN_R_MB_CLOSE;
+	if (log_enabled(LOG_S_CONN, conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG))
+		log_msg(conn_log_open_close ? LOG_L_INFO : LOG_L_DEBUG, LOG_S_CONN,
+		    "conn=%" PRIu64 " misbehave close listener=%s bytes_out=%" PRIu64, c->id,
+		    c->owner_name, c->bytes_out);
+	switch (c->state) {
+	case CONN_S_OPEN:
+		conn_set_state(c, CONN_S_DRAINING);
+		break;
+	case CONN_S_HALFCLOSED:
+		conn_set_state(c, CONN_S_FLUSHING);
+		break;
+	case CONN_S_DRAINING:
+	case CONN_S_FLUSHING:
+		conn_update_io(c);
+		break;
+	default:
+		return;
+	}
+	conn_flushed(c);
+}
+
+/* A stalled connection whose stall_after no longer holds (changed at run time) resumes. */
+static int
+conn_mb_unstall(struct conn *c)
+{
+	const struct misbehave_conf *mc = &c->mb->conf;
+
+	if ((c->flags & (CONN_F_MB_HOLD | CONN_F_MB_RESET)) != CONN_F_MB_HOLD ||
+	    (mc->stall_after > 0 && c->bytes_out >= mc->stall_after))
+		return 0;
+	c->flags &= ~CONN_F_MB_HOLD;
+	log_debug(LOG_S_CONN, "conn=%" PRIu64 " misbehave stall lifted", c->id);
+	conn_update_io(c);
+	return 1;
+}
+
+void
+conn_misbehave_changed(struct misbehave *m)
+{
+	static const struct timeval now = { 0, 0 };
+	struct conn_ext *x;
+	struct conn *c;
+
+	if (debug_wrong_thread(__func__))
+		return;
+	TAILQ_FOREACH(c, &conn_live, entry) {
+		if (c->mb != m || !conn_is_alive(c))
+			continue;
+		if (m->on)
+			c->flags |= CONN_F_SCHED;
+		if (conn_props[c->state] & CONN_P_IDLE)
+			conn_arm_wake(c);       /* close_after moved */
+		if ((c->flags & CONN_F_MB_HOLD) && !conn_mb_unstall(c))
+			continue;
+		if (!conn_sched_on(c) && !(c->flags & CONN_F_SHAPE_WAIT))
+			continue;
+		/* The scheduler looks again from the timer: new due times, slices, thresholds. */
+		if ((x = conn_ext(c)) == NULL)
+			continue;
+		if (evtimer_add(&x->shape_ev, &now) == -1) {
+			conn_close_oom(c, "timer");
+			continue;
+		}
+		c->flags |= CONN_F_SHAPE_WAIT;
+		conn_update_io(c);
+	}
 }
 
 /* ---------------------------------------------------------------- deadlines */
@@ -1554,6 +1945,11 @@ conn_timer_body(struct conn *c)
 		conn_close(c, c->ext->deadline_reason);
 		return;
 	}
+	if (c->mb != NULL && c->mb->conf.close_after_ms > 0 && !(c->flags & CONN_F_MB_CUT) &&
+	    now >= c->created_ms + c->mb->conf.close_after_ms) {
+		conn_mb_close(c);
+		return;
+	}
 	/* Lazy idle timer: activity only stamps last_active_ms. */
 	idle = now - c->last_active_ms;
 	if (c->idle_timeout_ms > 0 && idle >= c->idle_timeout_ms) {
@@ -1680,6 +2076,11 @@ conn_snapshot(size_t *np)
 static void
 conn_shutdown_one(struct conn *c)
 {
+	/* Stalled (or waiting to be reset) on purpose: it would never drain. */
+	if (c->flags & CONN_F_MB_HOLD) {
+		conn_close(c, CONN_R_SHUTDOWN);
+		return;
+	}
 	switch (c->state) {
 	case CONN_S_OPEN:
 	case CONN_S_HALFCLOSED:
@@ -1761,6 +2162,10 @@ conn_info(const struct conn *c, struct conn_info *ci)
 		c->io->describe(c, ci->transport, sizeof(ci->transport));
 	if (c->ext != NULL && c->ext->via != NULL)
 		snprintf(ci->via, sizeof(ci->via), "%s", c->ext->via);
+	if (c->mb != NULL && (c->mb->on || (c->flags & (CONN_F_MB_HOLD | CONN_F_MB_CUT))))
+		snprintf(ci->misbehave, sizeof(ci->misbehave), " misbehave=%s",
+		    (c->flags & CONN_F_MB_RESET) ? "resetting" : (c->flags & CONN_F_MB_HOLD) ?
+		    "stalled" : (c->flags & CONN_F_MB_CUT) ? "closing" : "yes");
 }
 
 void

@@ -29,6 +29,7 @@ struct conn;
 struct debug_where;
 struct evbuffer;
 struct event_base;
+struct misbehave;
 struct service;
 
 /*
@@ -92,6 +93,8 @@ enum conn_reason {
 	CONN_R_PROXY_HEADER,        /* a PROXY header refused (malformed, wrong version...) */
 	CONN_R_REFUSED,             /* refused by the access rules after a PROXY header */
 	CONN_R_AUTH,                /* the admin console's AUTH failed */
+	CONN_R_MB_RESET,            /* misbehaving on purpose: reset_after (RST) */
+	CONN_R_MB_CLOSE,            /* misbehaving on purpose: close_after (FIN) */
 	CONN_R_OOM,                 /* out of memory for this connection (the daemon goes on) */
 	CONN_R_COUNT
 };
@@ -147,6 +150,14 @@ struct conn_params {
 	uint64_t              max_lifetime_ms; /* 0: none */
 	uint64_t              rate_limit;      /* output bytes/s; 0: none */
 	void                 *owner_data;      /* conn_owner_data() */
+	/*
+	 * The owner's live misbehaviour (misbehave.h) when this connection was
+	 * picked for it, else NULL: read at every decision, so a change reaches
+	 * the output still to come; it must outlive the connection's close hook.
+	 * misbehave_state seeds the connection's own draws (jitter).
+	 */
+	struct misbehave     *misbehave;
+	uint64_t              misbehave_state;
 };
 /* Accept path: take ownership of `fd`. NULL when out of memory (fd untouched, not taken). */
 struct conn *conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer,
@@ -256,6 +267,13 @@ void         conn_io_want_write(struct conn *c);
 void         conn_set_limits(size_t high, size_t low, uint64_t linger_ms);
 /* [log] connections: open/close records at info (else debug). */
 void         conn_set_log_connections(int on);
+/*
+ * The settings of `m` changed (admin MISBEHAVE, reload): its open
+ * connections apply them now to the output still to come (due times,
+ * slices, thresholds, close_after); a stalled one whose stall_after no
+ * longer holds resumes.
+ */
+void         conn_misbehave_changed(struct misbehave *m);
 
 /* ---------------------------------------------------------------- introspection */
 
@@ -273,6 +291,8 @@ struct conn_info {
 	unsigned        jobs;           /* references held by jobs in flight */
 	char            transport[384]; /* the transport's describe(), "" for plain */
 	char            via[512];       /* " via=... proxy=..." for proxied clients, else "" */
+	/* " misbehave=yes|stalled|resetting|closing" while its listener's misbehaviour applies, else "" */
+	char            misbehave[32];
 };
 /* One connection's details; conn_foreach visits every live connection in accept order. */
 void         conn_info(const struct conn *c, struct conn_info *ci);

@@ -7,6 +7,11 @@
  * fails for lack of descriptors (EMFILE/ENFILE); it resumes when a
  * connection ends or, for descriptor shortage, on a back-off timer.
  *
+ * A listener also owns its live misbehaviour (misbehave.h): the settings
+ * its connections read at every decision, the stream that picks them, and
+ * the counters; the admin console changes it through
+ * listener_misbehave_set().
+ *
  * A socket that shares its port with other processes (SO_REUSEPORT) is
  * drained before it closes: Linux resets the connections still queued on a
  * closed listening socket (unless net.ipv4.tcp_migrate_req hands them to
@@ -15,6 +20,7 @@
 #include "autoconf.h"
 
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +29,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +48,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "misbehave.h"
 #include "proxy.h"
 #include "sd.h"
 #include "service.h"
@@ -83,6 +92,8 @@ struct listener {
 	uint64_t                    refused[ACCESS_R_COUNT];  /* by access_reason */
 	unsigned                    scope;    /* this listener in the per-source table */
 	struct tls_ctx             *tls;
+	/* live misbehaviour: its connections point here, so it lives as long as they do */
+	struct misbehave            mb;
 	TAILQ_ENTRY(listener)       entry;
 };
 TAILQ_HEAD(listener_list, listener);
@@ -434,6 +445,85 @@ listener_open_spec(struct listener *l, const struct bind_conf *b, const struct l
 	return 0;
 }
 
+/* ---------------------------------------------------------------- misbehaviour */
+
+/* A seed for misbehave_seed = 0: never 0 itself, so it can be written back. */
+static uint64_t
+listener_random_seed(void)
+{
+	uint64_t s = 0;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+		s = util_now_us() ^ ((uint64_t)getpid() << 32);
+	return s != 0 ? s : 1;
+}
+
+static void
+listener_misbehave_log(const struct listener *l, const char *why)
+{
+	char buf[512];
+
+	log_info(LOG_S_SERVER, "listener=%s misbehave %s %s", l->name,
+	    misbehave_format(&l->mb.conf, l->mb.seed, buf, sizeof(buf)), why);
+}
+
+/*
+ * New settings for a live listener (reload, admin), applied to its open
+ * connections too; `reseed` restarts the choice stream (a new random seed
+ * for 0). Logged when it misbehaves, when the seed changed, or when
+ * `always`.
+ */
+static void
+listener_misbehave_apply(struct listener *l, const struct misbehave_conf *mc, int reseed,
+    int always, const char *why)
+{
+	l->mb.conf = *mc;
+	if (reseed)
+		misbehave_start(&l->mb, listener_random_seed());
+	else
+		l->mb.on = misbehave_active(&l->mb.conf);
+	if (l->mb.on || reseed || always)
+		listener_misbehave_log(l, why);
+	conn_misbehave_changed(&l->mb);
+}
+
+int
+listener_misbehave_set(const char *name, const char *key, const char *value, const char **why)
+{
+	struct listener *l = listener_find(name);
+	struct misbehave_conf mc;
+
+	if (l == NULL) {
+		*why = "no such listener";
+		return -1;
+	}
+	mc = l->mb.conf;
+	if (misbehave_set(&mc, key, value, why) == -1)
+		return -1;
+	listener_misbehave_apply(l, &mc, strcmp(key, "misbehave_seed") == 0, 1, "by=admin");
+	return 0;
+}
+
+const struct misbehave *
+listener_misbehave(const char *name)
+{
+	struct listener *l = listener_find(name);
+
+	return l != NULL ? &l->mb : NULL;
+}
+
+void
+listener_foreach_misbehave(void (*cb)(const char *name, const struct misbehave *m, void *arg),
+    void *arg)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		cb(l->name, &l->mb, arg);
+}
+
+/* ---------------------------------------------------------------- open, start, merge */
+
 struct listener *
 listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 {
@@ -448,6 +538,8 @@ listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 	l->svc = service_find(lc->service);
 	l->refs = 1;
 	l->scope = cur != NULL ? cur->scope : access_scope_new();
+	l->mb.conf = lc->misbehave;
+	misbehave_start(&l->mb, listener_random_seed());
 	if (l->svc == NULL) {
 		xasprintf(err, "listener %s: unknown service '%s'", lc->name, lc->service);
 		goto fail;
@@ -488,6 +580,8 @@ listener_start(struct listener *l)
 {
 	TAILQ_INSERT_TAIL(&listener_live, l, entry);
 	listener_log_socks(l, 0);
+	if (l->mb.on)
+		listener_misbehave_log(l, "at=start");
 	listener_update(l, 1);
 }
 
@@ -529,6 +623,8 @@ listener_merge(struct listener *cur, struct listener *staged, const struct liste
 	cur->conf = listener_conf_copy(lc, cur->name);
 	cur->svc = service_find(lc->service);
 	listener_log_socks(cur, first_new);
+	listener_misbehave_apply(cur, &lc->misbehave, lc->misbehave.seed != cur->mb.conf.seed, 0,
+	    "at=reload");
 	listener_update(cur, 1);
 }
 
@@ -817,6 +913,8 @@ listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen
 	p.max_bytes = lc->max_bytes;
 	p.max_lifetime_ms = lc->max_lifetime_ms;
 	p.rate_limit = lc->rate_limit;
+	if (misbehave_choose(&l->mb, &p.misbehave_state))
+		p.misbehave = &l->mb;
 	if ((c = conn_new(&p, fd, sa, slen)) == NULL) {
 		listener_refuse(l, ACCESS_R_OOM, NULL, sa, slen, NULL);
 		close(fd);
@@ -1127,6 +1225,20 @@ listener_collect_proxy(struct stats_emit *e, void *arg)
 		stats_emit_u64(e, listener_proxy_errors[r], proxy_err_name((enum proxy_err)r));
 }
 
+/* A misbehaviour counter per live listener; `arg` is its offset in struct misbehave. */
+static void
+listener_collect_misbehave(struct stats_emit *e, void *arg)
+{
+	size_t off = (size_t)(uintptr_t)arg;
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		stats_emit_u64(e, *(const uint64_t *)(const void *)((const char *)&l->mb + off),
+		    l->name, l->svc->name);
+}
+
+#define LISTENER_MB(f)	((void *)(uintptr_t)offsetof(struct misbehave, f))
+
 static const struct stats_family listener_families[] = {
 	{ "connections_open", STATS_GAUGE, STATS_UNIT_NONE, "Connections open now, by listener.",
 	  { "listener", "service", NULL }, listener_collect, "open" },
@@ -1141,6 +1253,21 @@ static const struct stats_family listener_families[] = {
 	{ "proxy_header_errors_total", STATS_COUNTER, STATS_UNIT_NONE,
 	  "PROXY protocol headers refused, by what was wrong with them.", { "error", NULL },
 	  listener_collect_proxy, NULL },
+	{ "misbehave_connections_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections a misbehaviour acted on (delayed, sliced, reset, stalled, closed), by listener.",
+	  { "listener", "service", NULL }, listener_collect_misbehave, LISTENER_MB(connections) },
+	{ "misbehave_resets_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections reset on purpose after reset_after bytes, by listener.",
+	  { "listener", "service", NULL }, listener_collect_misbehave, LISTENER_MB(resets) },
+	{ "misbehave_stalls_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections stalled on purpose after stall_after bytes, by listener.",
+	  { "listener", "service", NULL }, listener_collect_misbehave, LISTENER_MB(stalls) },
+	{ "misbehave_closes_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Connections closed on purpose after close_after, by listener.",
+	  { "listener", "service", NULL }, listener_collect_misbehave, LISTENER_MB(closes) },
+	{ "misbehave_delayed_bytes_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Bytes sent late on purpose (delay, delay_jitter), by listener.",
+	  { "listener", "service", NULL }, listener_collect_misbehave, LISTENER_MB(delayed_bytes) },
 };
 
 static void

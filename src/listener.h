@@ -14,6 +14,7 @@
 struct event_base;
 struct listener;
 struct listener_conf;
+struct misbehave;
 
 /* Start-up: the retry timer, the conn.c close hook, the counters. */
 void             listener_init(struct event_base *base);
@@ -48,5 +49,23 @@ void             listener_set_conn_closed_hook(listener_conn_closed_cb cb);
 /* Re-evaluate pause/resume for every listener (limits changed). */
 void             listener_check_limits(void);
 void             listener_set_global_max(uint64_t max);
+
+/*
+ * Misbehaving on purpose (misbehave.h), per listener. The file's values
+ * apply at start-up and on every reload (a reload that changes the seed
+ * restarts the choice stream); listener_misbehave_set changes one setting
+ * of a live listener at run time (admin MISBEHAVE), for its new
+ * connections and for the output still to come on its open ones.
+ * Returns 0, or -1 with a static reason in *why (no such listener, unknown
+ * key, bad value). Setting misbehave_seed restarts the stream (0: a new
+ * random seed). Every change of seed is logged.
+ */
+int              listener_misbehave_set(const char *name, const char *key, const char *value,
+                     const char **why);
+/* The live settings, seed and counters of listener `name`; NULL if none. */
+const struct misbehave *listener_misbehave(const char *name);
+/* Every live listener's name and misbehaviour, in start order. */
+void             listener_foreach_misbehave(void (*cb)(const char *name,
+                     const struct misbehave *m, void *arg), void *arg);
 
 #endif

@@ -76,6 +76,12 @@ static void	loop_evlog_flush(int all);
 struct event_base *
 loop_base_new(const char **why)
 {
+	return loop_base_new_precise(0, why);
+}
+
+struct event_base *
+loop_base_new_precise(int precise, const char **why)
+{
 	struct event_config *cfg;
 	struct event_base *base = NULL;
 
@@ -85,6 +91,8 @@ loop_base_new(const char **why)
 	}
 	if (event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) == -1)
 		*why = "event_config_set_flag(EVENT_BASE_FLAG_NOLOCK) failed";
+	else if (precise && event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) == -1)
+		*why = "event_config_set_flag(EVENT_BASE_FLAG_PRECISE_TIMER) failed";
 	else if ((base = event_base_new_with_config(cfg)) == NULL)
 		*why = "event_base_new_with_config failed";
 	event_config_free(cfg);

@@ -29,6 +29,14 @@ struct event_base;
  * here. NULL and a static reason in *why on failure.
  */
 struct event_base *loop_base_new(const char **why);
+/*
+ * The same with libevent's precise timers when `precise`: CLOCK_MONOTONIC
+ * and a timerfd instead of the coarse clock (one kernel tick, 4 ms at
+ * HZ=250) and epoll's millisecond timeout, at the cost of one
+ * timerfd_settime() per loop round. For daemons that delay output on
+ * purpose (misbehave.h), where a tick of lateness is the error measured.
+ */
+struct event_base *loop_base_new_precise(int precise, const char **why);
 
 /*
  * Loop health on `base` (at start-up, after loop_base_new): the lag

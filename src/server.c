@@ -650,6 +650,26 @@ server_cleanup(void)
 	debug_report_leaks();
 }
 
+/*
+ * A listener that delays output on purpose measures its error in timer
+ * lateness: then the loop runs libevent's precise timers (loop.h). Decided
+ * at start-up; a delay set later by reload or the admin console keeps
+ * whatever the loop started with.
+ */
+static int
+server_wants_precise_timers(const struct config *cf)
+{
+	const struct misbehave_conf *mc;
+	size_t i;
+
+	for (i = 0; i < cf->nlisteners; i++) {
+		mc = &cf->listeners[i]->misbehave;
+		if (mc->delay_ms > 0 || mc->jitter_ms > 0 || mc->slice_delay_ms > 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 server_run(const struct server_opts *opts, struct config *cf)
 {
@@ -662,16 +682,17 @@ server_run(const struct server_opts *opts, struct config *cf)
 	server_started_ms = util_now_ms();
 	server_started_wall = time(NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((server_evbase = loop_base_new(&why)) == NULL)
+	if ((server_evbase = loop_base_new_precise(server_wants_precise_timers(cf), &why)) == NULL)
 		fatalx("cannot create the event base: %s", why);
 	if (server_apply_log(cf, &err) == -1) {
 		log_crit(LOG_S_SERVER, "cannot start: %s", err);
 		free(err);
 		return ECHOD_EX_CONFIG;
 	}
-	log_info(LOG_S_SERVER, "echod %s starting pid=%ld config=%s libevent=%s backend=%s",
+	log_info(LOG_S_SERVER, "echod %s starting pid=%ld config=%s libevent=%s backend=%s%s",
 	    PACKAGE_VERSION, (long)getpid(), cf->path != NULL ? cf->path : "(built-in defaults)",
-	    event_get_version(), event_base_get_method(server_evbase));
+	    event_get_version(), event_base_get_method(server_evbase),
+	    server_wants_precise_timers(cf) ? " timers=precise" : "");
 	server_log_warnings(cf);
 	server_register_stats();
 	debug_init(server_o.debug);

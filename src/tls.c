@@ -924,7 +924,8 @@ tls_io_pending(struct conn *c)
  * conn_close: the connection is going away. A handshake it interrupted
  * (timer, server shutdown) is counted and logged here, since conn.c did
  * the closing. An established session gets a best-effort close_notify
- * unless the peer already had one or the session broke.
+ * unless the peer already had one, the session broke, or the connection
+ * is being reset on purpose (reset_after: a crashed server says nothing).
  */
 static void
 tls_io_free(struct conn *c)
@@ -937,7 +938,7 @@ tls_io_free(struct conn *c)
 	if (!(tc->flags & (TLS_C_DONE | TLS_C_FAILED)))
 		tls_fail_log(c, why == CONN_R_HANDSHAKE_TIMEOUT ? TLS_FAIL_TIMEOUT : TLS_FAIL_ABORTED,
 		    conn_reason_name(why));
-	else if ((tc->flags & TLS_C_DONE) && !(tc->flags & TLS_C_FATAL) &&
+	else if ((tc->flags & TLS_C_DONE) && !(tc->flags & TLS_C_FATAL) && why != CONN_R_MB_RESET &&
 	    !(SSL_get_shutdown(tc->ssl) & SSL_SENT_SHUTDOWN))
 		SSL_shutdown(tc->ssl);
 	ERR_clear_error();

@@ -54,12 +54,15 @@ struct tclient_peer {
 	int       done;
 	size_t    sent;
 	size_t    recvd;
+	uint64_t  sent_us;     /* first byte sent */
+	uint64_t  done_us;     /* last byte of the echo read */
 };
 
 static uint64_t  tclient_deadline_ms;
 static int       tclient_timeout_s = 30;
 static struct sockaddr_storage tclient_src;	/* -b: source address; family 0: none */
 static socklen_t tclient_srclen;
+
 
 static void __attribute__((noreturn))
 tclient_usage(void)
@@ -69,6 +72,7 @@ tclient_usage(void)
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
+	    "                                   (each one's round trip: min/p50/p99/max)\n"
 	    "  echo-loop [-b BYTES] [-i MS] HOST PORT SECONDS\n"
 	    "                                   echo sessions one after another (MS apart) for SECONDS\n"
 	    "                                   (or until SIGUSR1): connect, send BYTES, shut down the\n"
@@ -77,7 +81,7 @@ tclient_usage(void)
 	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s\n"
 	    "                                   (or until SIGUSR1);\n"
 	    "                                   -r: then shut down the write side and read all\n"
-	    "  rtt [-i MS] HOST PORT COUNT      round-trip latencies (p50/p99)\n"
+	    "  rtt [-i MS] HOST PORT COUNT      round-trip latencies (p50/p99/max/min)\n"
 	    "  hold [-e] [-q] HOST PORT SECONDS connect and hold; -e: echo a ping first; -q: quit after it\n"
 	    "  connect HOST PORT                exit 0 if connected, 3 if refused\n"
 	    "  fetch [-s] [-w MS] [-d DATA] [-n BYTES] HOST PORT MAX\n"
@@ -550,6 +554,7 @@ tclient_concurrent_echo(struct tclient_peer *peers, size_t n, size_t size, struc
 {
 	uint8_t buf[TCLIENT_BUFSZ];
 	size_t done = 0, i, len;
+	uint64_t t;
 	ssize_t r;
 
 	while (done < n) {
@@ -566,10 +571,14 @@ tclient_concurrent_echo(struct tclient_peer *peers, size_t n, size_t size, struc
 			if ((pfds[i].revents & POLLOUT) && p->sent < size) {
 				len = size - p->sent < sizeof(buf) ? size - p->sent : sizeof(buf);
 				tool_stream(i + 1, p->sent, buf, len);
+				/* before the send: a client preempted after it would time too short */
+				t = tool_now_us();
 				r = send(p->fd, buf, len, MSG_NOSIGNAL);
 				if (r == -1 && errno != EAGAIN && errno != EINTR)
 					tool_die("concurrent: connection %zu: send: %s", i + 1,
 					    strerror(errno));
+				if (r > 0 && p->sent == 0)
+					p->sent_us = t;
 				if (r > 0)
 					p->sent += (size_t)r;
 			}
@@ -587,6 +596,7 @@ tclient_concurrent_echo(struct tclient_peer *peers, size_t n, size_t size, struc
 			p->recvd += (size_t)r;
 			if (p->recvd == size) {
 				p->done = 1;
+				p->done_us = tool_now_us();
 				done++;
 			}
 		}
@@ -599,7 +609,7 @@ tclient_cmd_concurrent(int argc, char **argv)
 	struct tclient_target t;
 	struct tclient_peer *peers;
 	struct pollfd *pfds;
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, *lat;
 	size_t n, size, i;
 
 	if (argc != 5)
@@ -610,7 +620,8 @@ tclient_cmd_concurrent(int argc, char **argv)
 	if (n == 0 || size == 0)
 		tool_die("concurrent: N and MSGSIZE must be positive");
 	tool_raise_nofile(n + 64);
-	if ((peers = calloc(n, sizeof(*peers))) == NULL || (pfds = calloc(n, sizeof(*pfds))) == NULL)
+	if ((peers = calloc(n, sizeof(*peers))) == NULL || (pfds = calloc(n, sizeof(*pfds))) == NULL ||
+	    (lat = calloc(n, sizeof(*lat))) == NULL)
 		tool_die("out of memory");
 	t0 = tool_now_ms();
 	tclient_concurrent_open(&t, peers, n, pfds);
@@ -618,10 +629,17 @@ tclient_cmd_concurrent(int argc, char **argv)
 	tclient_concurrent_echo(peers, n, size, pfds);
 	t2 = tool_now_ms();
 	/* Every connection stayed open until all had their echo: they were served at once. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		close(peers[i].fd);
-	printf("concurrent: ok connections=%zu msgsize=%zu connect_ms=%" PRIu64 " echo_ms=%" PRIu64 "\n",
-	    n, size, t1 - t0, t2 - t1);
+		lat[i] = peers[i].done_us - peers[i].sent_us;
+	}
+	/* each connection's own round trip, from its first byte sent to its last byte back */
+	qsort(lat, n, sizeof(*lat), tool_cmp_u64);
+	printf("concurrent: ok connections=%zu msgsize=%zu connect_ms=%" PRIu64 " echo_ms=%" PRIu64
+	    " rtt_min_us=%" PRIu64 " rtt_p50_us=%" PRIu64 " rtt_p99_us=%" PRIu64 " rtt_max_us=%"
+	    PRIu64 "\n", n, size, t1 - t0, t2 - t1, lat[0], lat[n / 2], lat[n * 99 / 100],
+	    lat[n - 1]);
+	free(lat);
 	free(pfds);
 	free(peers);
 	return TCLIENT_EX_OK;
@@ -804,8 +822,9 @@ tclient_cmd_rtt(int argc, char **argv)
 	}
 	close(fd);
 	qsort(lat, count, sizeof(*lat), tool_cmp_u64);
-	printf("rtt: ok count=%" PRIu64 " p50_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64 "\n",
-	    count, lat[count / 2], lat[count * 99 / 100], lat[count - 1]);
+	printf("rtt: ok count=%" PRIu64 " p50_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64
+	    " min_us=%" PRIu64 "\n", count, lat[count / 2], lat[count * 99 / 100], lat[count - 1],
+	    lat[0]);
 	free(lat);
 	return TCLIENT_EX_OK;
 }

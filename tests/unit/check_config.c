@@ -993,6 +993,57 @@ START_TEST(test_dump_every_key)
 }
 END_TEST
 
+/* The misbehaviour keys: off by default, parsed, written back, checked. */
+START_TEST(test_misbehave_keys)
+{
+	const struct listener_conf *lc;
+	struct config *cf;
+	char *dump;
+
+	cf = load_ok(LSN);
+	lc = config_find_listener(cf, "a");
+	ck_assert_uint_eq(lc->misbehave.delay_ms, 0);
+	ck_assert_uint_eq(lc->misbehave.probability, 1000000);
+	ck_assert_uint_eq(lc->misbehave.seed, 0);
+	ck_assert_int_eq(misbehave_active(&lc->misbehave), 0);
+	config_free(cf);
+
+	cf = load_ok(LSN "delay = 100ms\ndelay_jitter = 5ms\nslice_size = 1K\nslice_delay = 20ms\n"
+	    "reset_after = 10K\nstall_after = 2000\nclose_after = 3s\n"
+	    "misbehave_probability = 0.25\nmisbehave_seed = 42\n");
+	lc = config_find_listener(cf, "a");
+	ck_assert_uint_eq(lc->misbehave.delay_ms, 100);
+	ck_assert_uint_eq(lc->misbehave.jitter_ms, 5);
+	ck_assert_uint_eq(lc->misbehave.slice_size, 1024);
+	ck_assert_uint_eq(lc->misbehave.slice_delay_ms, 20);
+	ck_assert_uint_eq(lc->misbehave.reset_after, 10240);
+	ck_assert_uint_eq(lc->misbehave.stall_after, 2000);
+	ck_assert_uint_eq(lc->misbehave.close_after_ms, 3000);
+	ck_assert_uint_eq(lc->misbehave.probability, 250000);
+	ck_assert_uint_eq(lc->misbehave.seed, 42);
+	config_free(cf);
+
+	dump = dump_round_trip(LSN "delay = 1500ms\nmisbehave_probability = 0.125\n"
+	    "misbehave_seed = 18446744073709551615\n");
+	dump_has_line(dump, "delay = 1500ms");
+	dump_has_line(dump, "delay_jitter = 0");
+	dump_has_line(dump, "misbehave_probability = 0.125");
+	dump_has_line(dump, "misbehave_seed = 18446744073709551615");
+	free(dump);
+
+	check_one_error(LSN "misbehave_probability = 1.5\n",
+	    "t.ini:4: [listener a] misbehave_probability: expected a probability from 0 to 1",
+	    "got '1.5'");
+	check_one_error(LSN "delay = 2h\n",
+	    "t.ini:4: [listener a] delay: expected a duration from 0 to 1h", "got '2h'");
+	check_one_error(LSN "slice_size = 2G\n",
+	    "t.ini:4: [listener a] slice_size: expected a size from 0 to 1G", "got '2G'");
+	check_one_error(LSN "misbehave_seed = -3\n",
+	    "t.ini:4: [listener a] misbehave_seed: expected an integer from 0 to "
+	    "18446744073709551615", "got '-3'");
+}
+END_TEST
+
 /* Values set in the file come back as set, in the shortest spelling. */
 START_TEST(test_dump_values)
 {
@@ -1571,6 +1622,7 @@ config_suite(void)
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_error_cap);
 	tcase_add_test(tc, test_foreach_key);
+	tcase_add_test(tc, test_misbehave_keys);
 	tcase_add_test(tc, test_dump_every_key);
 	tcase_add_test(tc, test_dump_values);
 	tcase_add_test(tc, test_dump_long_value);

@@ -167,7 +167,7 @@ static const struct config_key config_keys[] = {
 	{ LSN, "tls_verify_client", config_set_tls_verify, L(tls_verify_client), 0, 0, "none", 0, NULL },
 	{ LSN, "tls_min_version", config_set_tls_version, L(tls_min_version), 0, 0, "TLS1.2", 0, NULL },
 	{ LSN, "tls_ciphers", config_set_text, L(tls_ciphers), 0, 0,
-	  "ECDHE+AESGCM:ECDHE+CHACHA20", 0, NULL },
+	  "ECDHE+AES128+AESGCM:ECDHE+AES256+AESGCM:ECDHE+CHACHA20", 0, NULL },
 	{ LSN, "tls_ciphersuites", config_set_text, L(tls_ciphersuites), 0, 0,
 	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0, NULL },
 	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,

@@ -591,7 +591,7 @@ START_TEST(test_config_keys)
 	ck_assert_int_eq(lc->tls, 0);
 	ck_assert_int_eq(lc->tls_verify_client, TLS_VERIFY_NONE);
 	ck_assert_int_eq(lc->tls_min_version, TLS_MIN_TLS12);
-	ck_assert_str_eq(lc->tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20");
+	ck_assert_str_eq(lc->tls_ciphers, "ECDHE+AES128+AESGCM:ECDHE+AES256+AESGCM:ECDHE+CHACHA20");
 	ck_assert_ptr_nonnull(strstr(lc->tls_ciphersuites, "TLS_AES_256_GCM_SHA384"));
 	ck_assert_uint_eq(lc->tls_handshake_timeout_ms, 10000);
 	ck_assert_int_eq(lc->tls_session_tickets, 1);
@@ -830,6 +830,66 @@ START_TEST(test_resumption)
 	ck_assert_uint_eq(stat_of("tls_handshakes_total{version=\"TLSv1.3\"}"), 2);
 	tls_ctx_free(l);
 	lc_free(lc);
+}
+END_TEST
+
+/*
+ * The default cipher order (config table defaults, only cert and key set):
+ * AES-128-GCM, then AES-256-GCM, then ChaCha20-Poly1305, for TLS 1.2 and
+ * TLS 1.3 alike, whatever order the client offers them in.
+ */
+START_TEST(test_default_cipher_order)
+{
+	static const struct {
+		int         version;
+		const char *offer;      /* the client's preference, best first */
+		const char *want;
+	} cases[] = {
+		{ TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+		  "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256" },
+		{ TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384",
+		  "ECDHE-ECDSA-AES256-GCM-SHA384" },
+		{ TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305" },
+		{ TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+		  "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256" },
+		{ TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+		  "TLS_AES_256_GCM_SHA384" },
+		{ TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256" },
+	};
+	struct config_errors errs = { NULL, 0 };
+	struct config *cf = NULL;
+	char *cert = path_of("server.pem"), *key = path_of("server.key"), *ini, buf[64];
+	struct tls_ctx *l;
+	struct conn *c;
+	size_t i;
+	int peer, rounds;
+	SSL *s;
+
+	xasprintf(&ini, "[listener d]\nbind = 127.0.0.1:0\nservice = echo\ntls = yes\n"
+	    "tls_cert = %s\ntls_key = %s\n", cert, key);
+	ck_assert_int_eq(config_load_string("t.ini", ini, &cf, &errs), 0);
+	l = tls_listener(config_find_listener(cf, "d"));
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		c = tls_accept_pair(l, &peer);
+		s = client_new(peer, cases[i].version, NULL, NULL);
+		if (cases[i].version == TLS1_3_VERSION)
+			ck_assert_int_eq(SSL_set_ciphersuites(s, cases[i].offer), 1);
+		else
+			ck_assert_int_eq(SSL_set_cipher_list(s, cases[i].offer), 1);
+		ck_assert_int_eq(client_handshake(s, 200), 1);
+		for (rounds = 0; rounds < 100 && conn_state(c) == CONN_S_HANDSHAKE; rounds++)
+			spin(1);
+		ck_assert_str_eq(SSL_get_cipher_name(s), cases[i].want);
+		ck_assert_str_eq(tls_field(c, "cipher", buf, sizeof(buf)), cases[i].want);
+		client_free(s);
+		close(peer);
+		conn_unref(c);
+	}
+	tls_ctx_free(l);
+	config_free(cf);
+	free(ini);
+	free(cert);
+	free(key);
 }
 END_TEST
 
@@ -1093,6 +1153,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_bulk_echo);
 	tcase_add_test(tc, test_key_update);
 	tcase_add_test(tc, test_resumption);
+	tcase_add_test(tc, test_default_cipher_order);
 	tcase_add_test(tc, test_fail_plaintext);
 	tcase_add_test(tc, test_first_byte_class);
 	tcase_add_test(tc, test_fail_garbage);

@@ -58,12 +58,16 @@ struct tls_conn {
 	SSL      *ssl;
 	unsigned  flags;
 	char     *subject;        /* verified client certificate, RFC 2253 */
+	ssize_t   read_end;       /* TLS_C_READ_END: what the next read returns... */
+	int       read_errno;     /* ... and its errno */
 };
 
 #define TLS_C_PEEKED    0x01  /* first byte looked at */
 #define TLS_C_DONE      0x02  /* handshake complete */
 #define TLS_C_FAILED    0x04  /* handshake failure counted and logged */
 #define TLS_C_FATAL     0x08  /* fatal OpenSSL error: no close_notify */
+#define TLS_C_WANT_READ 0x10  /* the last read needs more bytes from the socket */
+#define TLS_C_READ_END  0x20  /* end of input or an error met after data returned */
 
 /* Why a handshake did not complete; each is also the connection's close reason. */
 enum tls_fail {
@@ -343,9 +347,18 @@ tls_ctx_protocol(SSL_CTX *ctx, const struct listener_conf *lc, char **err)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF |
 	    (lc->tls_session_tickets ? 0 : SSL_OP_NO_TICKET));
-	/* Partial writes: conn.c queues what a write did not take and retries from there. */
+	/*
+	 * Partial writes: conn.c queues what a write did not take and retries
+	 * from there. Buffers released whenever they are empty: an idle
+	 * connection holds neither a read nor a write buffer.
+	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Read ahead: one read(2) takes whatever the socket holds, instead of
+	 * one for each record header and one for each body.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	return 0;
 }
 
@@ -743,8 +756,9 @@ tls_io_error(struct conn *c, int rv, const char *op)
 	}
 }
 
+/* One SSL_read: bytes, 0 at the end of input, -1 with errno (EAGAIN: wait). */
 static ssize_t
-tls_io_read(struct conn *c, void *buf, size_t len)
+tls_io_read_record(struct conn *c, void *buf, size_t len)
 {
 	struct tls_conn *tc = conn_io_data(c);
 	int rv;
@@ -768,6 +782,47 @@ tls_io_read(struct conn *c, void *buf, size_t len)
 		break;
 	}
 	return tls_io_error(c, rv, "read");
+}
+
+/*
+ * Everything OpenSSL holds, in one call: the records read ahead are
+ * decrypted into `buf` one after another, so the service gets them in one
+ * on_data call (and answers them with one write), and the socket is read
+ * again only once nothing is buffered. An end of input or an error met
+ * after some data is held back and returned by the next call.
+ */
+static ssize_t
+tls_io_read(struct conn *c, void *buf, size_t len)
+{
+	struct tls_conn *tc = conn_io_data(c);
+	size_t done = 0;
+	ssize_t n;
+
+	if (tc->flags & TLS_C_READ_END) {
+		tc->flags &= ~TLS_C_READ_END;
+		errno = tc->read_errno;
+		return tc->read_end;
+	}
+	tc->flags &= ~TLS_C_WANT_READ;
+	for (;;) {
+		n = tls_io_read_record(c, (char *)buf + done, len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			if (done < len && SSL_has_pending(tc->ssl))
+				continue;
+			return (ssize_t)done;
+		}
+		if (n < 0 && errno == EAGAIN)
+			tc->flags |= TLS_C_WANT_READ;
+		if (done == 0)
+			return n;
+		if (!(tc->flags & TLS_C_WANT_READ)) {
+			tc->flags |= TLS_C_READ_END;
+			tc->read_end = n;
+			tc->read_errno = errno;
+		}
+		return (ssize_t)done;
+	}
 }
 
 static ssize_t
@@ -851,13 +906,21 @@ tls_io_shutdown(struct conn *c)
 	return shutdown(conn_fd(c), SHUT_WR);
 }
 
+/*
+ * Whether a read now returns something without the socket: a held-back end
+ * of input, or records read ahead. Not after a read that ran out of
+ * buffered bytes: the rest of a partial record comes with a socket event.
+ */
 static size_t
 tls_io_pending(struct conn *c)
 {
 	struct tls_conn *tc = conn_io_data(c);
-	int n = SSL_pending(tc->ssl);
 
-	return n > 0 ? (size_t)n : 0;
+	if (tc->flags & TLS_C_READ_END)
+		return 1;
+	if (tc->flags & TLS_C_WANT_READ)
+		return 0;
+	return SSL_has_pending(tc->ssl) ? 1 : 0;
 }
 
 /*

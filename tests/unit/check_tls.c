@@ -834,6 +834,165 @@ START_TEST(test_resumption)
 END_TEST
 
 /*
+ * A test service: echo, counting on_data calls, optionally pausing reading
+ * at the first data (as a service with too much in flight does).
+ */
+static unsigned count_calls;
+static size_t   count_bytes;
+static int      count_pause;
+
+static void
+count_on_data(struct conn *c, const char *data, size_t len)
+{
+	count_calls++;
+	count_bytes += len;
+	conn_write(c, data, len);
+	if (count_pause)
+		conn_pause_read(c);
+}
+
+static const struct service count_service = {
+	.name = "count-echo",
+	.on_data = count_on_data,
+};
+
+static struct conn *
+count_accept_pair(struct tls_ctx *t, int *peer)
+{
+	struct conn_params p;
+	struct conn *c;
+	int sv[2];
+
+	count_calls = 0;
+	count_bytes = 0;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	*peer = sv[1];
+	memset(&p, 0, sizeof(p));
+	p.svc = &count_service;
+	p.owner_name = "unit";
+	c = conn_new(&p, sv[0], NULL, 0);
+	tls_conn_accept(c, t);
+	conn_ref(c);
+	return c;
+}
+
+/*
+ * Records that arrive together are read together: one read(2) takes them
+ * all (read ahead) and the service gets them in one on_data call, not one
+ * call (and one reply record) per record.
+ */
+START_TEST(test_read_ahead_coalesces)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	static char out[200 * 16], in[200 * 16];
+	struct conn *c;
+	size_t i;
+	SSL *s;
+	int peer;
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (char)('a' + i % 26);
+	c = count_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	spin(5);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	/* 200 records of 16 bytes, all sent before the server runs */
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(SSL_write(s, out + i * 16, 16), 16);
+	ck_assert_uint_eq(client_read(s, in, sizeof(in), 200), sizeof(in));
+	ck_assert(memcmp(in, out, sizeof(in)) == 0);
+	ck_assert_uint_eq(count_bytes, sizeof(out));
+	ck_assert_msg(count_calls <= 2, "%u on_data calls for 200 records sent together",
+	    count_calls);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+/*
+ * Data and the close_notify after it come in one read; the service stops
+ * reading at the data. The end of input is held in the transport, not in
+ * the socket (the client sends no FIN), so resuming must deliver it.
+ */
+START_TEST(test_read_ahead_end_after_pause)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	char buf[8];
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	c = count_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	spin(5);
+	count_pause = 1;
+	ck_assert_int_eq(SSL_write(s, "abc", 3), 3);
+	ck_assert_int_eq(SSL_shutdown(s), 0);
+	ck_assert_uint_eq(client_read(s, buf, 3, 100), 3);
+	ck_assert_mem_eq(buf, "abc", 3);
+	ck_assert_uint_eq(count_calls, 1);
+	spin(20);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	count_pause = 0;
+	conn_resume_read(c);
+	spin_until_closed(c, 200);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "eof");
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+/*
+ * Data, then a record that does not decrypt, in one read: the service gets
+ * the data, then the connection closes (io-error). OpenSSL has sent its
+ * alert by then, so the reply to that data is not sent.
+ */
+START_TEST(test_read_ahead_error_after_data)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	static const unsigned char rec[] = { 0x17, 0x03, 0x03, 0x00, 0x20,
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	char buf[8];
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	c = count_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	spin(5);
+	ck_assert_int_eq(SSL_write(s, "xyz", 3), 3);
+	ck_assert_int_eq(write(peer, rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	spin_until_closed(c, 100);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "io-error");
+	ck_assert_uint_eq(count_calls, 1);
+	ck_assert_uint_eq(count_bytes, 3);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	/* the alert, then the end: no echo */
+	ck_assert_uint_eq(client_read(s, buf, 3, 50), 0);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+/*
  * The default cipher order (config table defaults, only cert and key set):
  * AES-128-GCM, then AES-256-GCM, then ChaCha20-Poly1305, for TLS 1.2 and
  * TLS 1.3 alike, whatever order the client offers them in.
@@ -1154,6 +1313,9 @@ tls_suite(void)
 	tcase_add_test(tc, test_key_update);
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_default_cipher_order);
+	tcase_add_test(tc, test_read_ahead_coalesces);
+	tcase_add_test(tc, test_read_ahead_end_after_pause);
+	tcase_add_test(tc, test_read_ahead_error_after_data);
 	tcase_add_test(tc, test_fail_plaintext);
 	tcase_add_test(tc, test_first_byte_class);
 	tcase_add_test(tc, test_fail_garbage);

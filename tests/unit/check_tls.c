@@ -992,6 +992,55 @@ START_TEST(test_read_ahead_error_after_data)
 }
 END_TEST
 
+static int ticket_count;
+
+static int
+ticket_new_cb(SSL *s, SSL_SESSION *sess)
+{
+	ticket_count++;
+	return 0;
+}
+
+/* A TLS 1.3 handshake, full or resumed, gives the client one ticket. */
+START_TEST(test_one_ticket)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	SSL_SESSION *sess = NULL;
+	char buf[4];
+	struct conn *c;
+	int i, peer;
+	SSL *s;
+
+	for (i = 0; i < 2; i++) {
+		c = tls_accept_pair(l, &peer);
+		s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+		SSL_CTX_set_session_cache_mode(SSL_get_SSL_CTX(s), SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(SSL_get_SSL_CTX(s), ticket_new_cb);
+		if (sess != NULL)
+			SSL_set_session(s, sess);
+		ticket_count = 0;
+		ck_assert_int_eq(client_handshake(s, 200), 1);
+		ck_assert_int_eq(SSL_session_reused(s), i);
+		ck_assert_int_eq(SSL_write(s, "t", 1), 1);
+		ck_assert_uint_eq(client_read(s, buf, 1, 200), 1);
+		spin(10);
+		ck_assert_uint_eq(client_read(s, buf, 1, 10), 0);
+		ck_assert_int_eq(ticket_count, 1);
+		SSL_SESSION_free(sess);
+		sess = SSL_get1_session(s);
+		SSL_shutdown(s);
+		client_free(s);
+		close(peer);
+		conn_unref(c);
+	}
+	SSL_SESSION_free(sess);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
 /*
  * The default cipher order (config table defaults, only cert and key set):
  * AES-128-GCM, then AES-256-GCM, then ChaCha20-Poly1305, for TLS 1.2 and
@@ -1316,6 +1365,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_read_ahead_coalesces);
 	tcase_add_test(tc, test_read_ahead_end_after_pause);
 	tcase_add_test(tc, test_read_ahead_error_after_data);
+	tcase_add_test(tc, test_one_ticket);
 	tcase_add_test(tc, test_fail_plaintext);
 	tcase_add_test(tc, test_first_byte_class);
 	tcase_add_test(tc, test_fail_garbage);

@@ -111,6 +111,8 @@ static int	config_set_tls_verify(struct config_parse *, const struct config_key 
 		    const char *);
 static int	config_set_tls_version(struct config_parse *, const struct config_key *, void *,
 		    const char *);
+static int	config_set_tls_ktls(struct config_parse *, const struct config_key *, void *,
+		    const char *);
 
 #define SRV	CONFIG_SECT_SERVER
 #define LOG	CONFIG_SECT_LOG
@@ -173,6 +175,7 @@ static const struct config_key config_keys[] = {
 	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,
 	  CONFIG_DURATION_MAX, "10s", 0, NULL },
 	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0, NULL },
+	{ LSN, "tls_ktls", config_set_tls_ktls, L(tls_ktls), 0, 0, "no", 0, NULL },
 
 	{ CONFIG_SECT_DEBUG, "enabled", config_set_bool, G(debug_enabled), 0, 0, "no", 0, NULL },
 	{ CONFIG_SECT_DEBUG, "slow_callback_ms", config_set_uint, G(debug_slow_callback_ms), 1,
@@ -748,6 +751,21 @@ config_set_tls_version(struct config_parse *ps, const struct config_key *k, void
 		*p = TLS_MIN_TLS13;
 	else
 		return config_bad_value(ps, "expected TLS1.2 or TLS1.3", value);
+	return 0;
+}
+
+static int
+config_set_tls_ktls(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	enum tls_ktls *p = (enum tls_ktls *)((char *)obj + k->off);
+
+	if (strcasecmp(value, "auto") == 0)
+		*p = TLS_KTLS_AUTO;
+	else if (strcasecmp(value, "no") == 0)
+		*p = TLS_KTLS_NO;
+	else
+		return config_bad_value(ps, "expected auto or no", value);
 	return 0;
 }
 
@@ -1898,6 +1916,13 @@ config_dump_tls_version(FILE *fp, const struct config_key *k, const void *obj)
 	    "TLS1.3" : "TLS1.2");
 }
 
+static void
+config_dump_tls_ktls(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name,
+	    *(const enum tls_ktls *)config_dump_field(obj, k) == TLS_KTLS_AUTO ? "auto" : "no");
+}
+
 /* How to write back what each setter stored: a new key with a known setter needs nothing. */
 static const struct {
 	config_set_cb	set;
@@ -1921,6 +1946,7 @@ static const struct {
 	{ config_set_text, config_dump_str },
 	{ config_set_tls_verify, config_dump_tls_verify },
 	{ config_set_tls_version, config_dump_tls_version },
+	{ config_set_tls_ktls, config_dump_tls_ktls },
 };
 
 static void

@@ -635,6 +635,43 @@ START_TEST(test_config_validation)
 }
 END_TEST
 
+/* tls_ktls: no (the default) or auto; anything else is refused with what is expected. */
+START_TEST(test_config_ktls)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cf = NULL;
+
+	ck_assert_int_eq(config_load_string("t.ini",
+	    "[listener a]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "[listener b]\nbind = 127.0.0.1:0\nservice = echo\ntls_ktls = auto\n"
+	    "[listener c]\nbind = 127.0.0.1:0\nservice = echo\ntls_ktls = No\n", &cf, &errs), 0);
+	ck_assert_int_eq(config_find_listener(cf, "a")->tls_ktls, TLS_KTLS_NO);
+	ck_assert_int_eq(config_find_listener(cf, "b")->tls_ktls, TLS_KTLS_AUTO);
+	ck_assert_int_eq(config_find_listener(cf, "c")->tls_ktls, TLS_KTLS_NO);
+	config_free(cf);
+	cf = NULL;
+	ck_assert_int_eq(config_load_string("t.ini",
+	    "[listener a]\nbind = 127.0.0.1:0\nservice = echo\ntls_ktls = yes\n", &cf, &errs), -1);
+	ck_assert(config_has_error(&errs, "t.ini:4: [listener a] tls_ktls: expected auto or no, "
+	    "got 'yes'"));
+	config_errors_free(&errs);
+}
+END_TEST
+
+/*
+ * The kernel probe agrees with the kernel: the tls module's statistics file
+ * exists exactly when the probe found the "tls" TCP ULP (the probe loads
+ * the module when it is there to load and the process may).
+ */
+START_TEST(test_ktls_probe)
+{
+	int avail = tls_ktls_available();
+
+	ck_assert_int_eq(tls_ktls_available(), avail);
+	ck_assert_int_eq(avail, access("/proc/net/tls_stat", F_OK) == 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- handshakes */
 
 START_TEST(test_handshake_echo_mtls)
@@ -1356,6 +1393,8 @@ tls_suite(void)
 	tcase_add_test(tc, test_ctx_bad_ca);
 	tcase_add_test(tc, test_config_keys);
 	tcase_add_test(tc, test_config_validation);
+	tcase_add_test(tc, test_config_ktls);
+	tcase_add_test(tc, test_ktls_probe);
 	tcase_add_test(tc, test_handshake_echo_mtls);
 	tcase_add_test(tc, test_server_close_notify_tls12);
 	tcase_add_test(tc, test_bulk_echo);

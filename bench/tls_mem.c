@@ -408,8 +408,9 @@ mem_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	struct event_base *base = arg;
 	char b;
 
-	if (read(fd, &b, 1) == 1)
-		mem_client_done = 1;
+	if (read(fd, &b, 1) != 1)
+		mem_die("the client failed");
+	mem_client_done = 1;
 	event_base_loopbreak(base);
 }
 
@@ -420,8 +421,9 @@ mem_tls_ctx(const struct mem_opts *o, struct config **cfp)
 	struct tls_ctx *t;
 	char *ini, *err = NULL;
 
+	/* every connection waits its turn for the one client: no handshake timeout */
 	xasprintf(&ini, "[listener mem]\nbind = 127.0.0.1:0\nservice = echo\ntls = yes\n"
-	    "tls_cert = %s\ntls_key = %s\n%s%s%s", o->cert, o->key,
+	    "tls_handshake_timeout = 1h\ntls_cert = %s\ntls_key = %s\n%s%s%s", o->cert, o->key,
 	    o->ca != NULL ? "tls_verify_client = required\ntls_ca = " : "",
 	    o->ca != NULL ? o->ca : "", o->ca != NULL ? "\n" : "");
 	if (config_load_string("tls_mem.ini", ini, cfp, &errs) != 0)

@@ -26,6 +26,7 @@
 
 #include "acl.h"
 #include "source.h"
+#include "tool.h"
 #include "util.h"
 
 struct bench_addr {
@@ -133,12 +134,12 @@ bench_checks(const struct acl *a, const struct bench_addr *addrs, size_t naddrs,
 	size_t i;
 
 	*denied = 0;
-	t0 = util_now_us();
+	t0 = tool_now_us();
 	for (i = 0; i < lookups; i++) {
 		if (acl_check(a, (const struct sockaddr *)&addrs[i % naddrs].ss, NULL, 0) != ACL_PASS)
 			(*denied)++;
 	}
-	return bench_rate(lookups, util_now_us() - t0);
+	return bench_rate(lookups, tool_now_us() - t0);
 }
 
 static void
@@ -161,10 +162,10 @@ bench_acl(size_t n, unsigned v6_pct, size_t lookups)
 		bench_random_bytes(b, 16);
 		bench_set(&random[i], bench_rand() % 100 < v6_pct, b);
 	}
-	t0 = util_now_us();
+	t0 = tool_now_us();
 	if (acl_load_file(a, path, &errs, &nerrs) == -1)
 		fatalx("%s", nerrs > 0 ? errs[0] : path);
-	load_us = util_now_us() - t0;
+	load_us = tool_now_us() - t0;
 	unlink(path);
 	free(path);
 	in_rate = bench_checks(a, inside, naddrs, lookups, &denied_in);
@@ -192,13 +193,13 @@ bench_sources(size_t nsources, size_t lookups)
 		bench_random_bytes(b, 16);
 		bench_set(&addrs[i], i % 2, b);
 	}
-	t0 = util_now_us();
+	t0 = tool_now_us();
 	for (i = 0; i < nsources; i++)
 		source_lookup(t, 0, (struct sockaddr *)&addrs[i].ss, 32, 64, now);
-	fill_us = util_now_us() - t0;
+	fill_us = tool_now_us() - t0;
 	source_table_stats(t, &st);
 	/* Known peers: lookup, take a token at 1000/s, open and close a connection. */
-	t0 = util_now_us();
+	t0 = tool_now_us();
 	for (i = 0; i < lookups; i++) {
 		s = source_lookup(t, 0, (struct sockaddr *)&addrs[(i * 7919) % nsources].ss, 32, 64,
 		    now + i / 1000);
@@ -210,17 +211,17 @@ bench_sources(size_t nsources, size_t lookups)
 		source_conn_open(s);
 		source_conn_close(t, s, now + i / 1000);
 	}
-	hit_us = util_now_us() - t0;
+	hit_us = tool_now_us() - t0;
 	/* New peers in the full table: each one evicts the oldest clean entry. */
 	now += lookups / 1000 + 1;
-	t0 = util_now_us();
+	t0 = tool_now_us();
 	for (i = 0; i < lookups; i++) {
 		bench_random_bytes(b, 4);
 		bench_set(&addrs[0], 0, b);
 		if (source_lookup(t, 0, (struct sockaddr *)&addrs[0].ss, 32, 64, now) == NULL)
 			miss++;
 	}
-	new_us = util_now_us() - t0;
+	new_us = tool_now_us() - t0;
 	printf("| %7zu | %7.0f | %10.0f | %10.0f | %9zu | %6.1f | %zu |\n", nsources,
 	    bench_rate(nsources, fill_us), bench_rate(lookups, hit_us), bench_rate(lookups, new_us),
 	    st.memory, (double)st.memory / (double)st.entries, miss);
@@ -243,7 +244,7 @@ main(int argc, char **argv)
 	int ch, i;
 
 	while ((ch = getopt(argc, argv, "n:l:s:r:")) != -1) {
-		if (ch == '?' || util_parse_uint(optarg, 100000000, &v) == -1 || v == 0)
+		if (ch == '?' || tool_parse_uint(optarg, 1, 100000000, &v) == -1)
 			bench_usage();
 		switch (ch) {
 		case 'n':

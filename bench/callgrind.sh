@@ -9,7 +9,9 @@
 # round-trip (all threads of the process). Prints a Markdown table on stdout.
 #
 # usage: bench/callgrind.sh [SERVER...]   (default: epoll libevent echod)
-# environment: ECHOD, LOADGEN, REF_EPOLL, REF_LIBEVENT (compiled when unset),
+#   SERVER: epoll, libevent, echod, or echod-base (the binary in ECHOD_BASE, an
+#   older build to compare with: the same workload and configuration)
+# environment: ECHOD, ECHOD_BASE, LOADGEN, REF_EPOLL, REF_LIBEVENT (compiled when unset),
 #   CG_SHORT, CG_LONG (round-trips, default 2000 and 12000).
 
 set -u
@@ -33,7 +35,8 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not found" >&2;
 
 if [ -z "${LOADGEN:-}" ] || [ -z "${REF_EPOLL:-}" ] || [ -z "${REF_LIBEVENT:-}" ]; then
 	cc=${CC:-cc}
-	$cc -O2 -g -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || exit 1
+	$cc -O2 -g -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" || exit 1
 	$cc -O2 -g -o "$tmp/ref_epoll" "$srcdir/bench/ref_epoll.c" || exit 1
 	$cc -O2 -g -o "$tmp/ref_libevent" "$srcdir/bench/ref_libevent.c" \
 	    $(pkg-config --cflags --libs libevent) || exit 1
@@ -83,7 +86,9 @@ cg_measure() {
 	case "$kind" in
 	epoll) set -- "$REF_EPOLL" 0; log="$tmp/srv.out"; re='^port=\([0-9]*\).*' ;;
 	libevent) set -- "$REF_LIBEVENT" 0; log="$tmp/srv.out"; re='^port=\([0-9]*\).*' ;;
-	echod) set -- "$ECHOD" -f -c "$tmp/echod.ini"; log="$tmp/srv.err"
+	echod|echod-base)
+		if [ "$kind" = echod ]; then set -- "$ECHOD"; else set -- "$ECHOD_BASE"; fi
+		set -- "$1" -f -c "$tmp/echod.ini"; log="$tmp/srv.err"
 		re='.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*' ;;
 	esac
 	# Truncate here, not in the child: the port must not be read from the
@@ -124,8 +129,9 @@ echo "| server | Ir per round-trip | Ir for $short | Ir for $long |"
 echo "|---|---:|---:|---:|"
 rc=0
 for kind in $servers; do
-	if [ "$kind" = echod ] && [ -z "${ECHOD:-}" ]; then
-		echo "| echod | (no binary) | | |"
+	if { [ "$kind" = echod ] && [ -z "${ECHOD:-}" ]; } ||
+	    { [ "$kind" = echod-base ] && [ -z "${ECHOD_BASE:-}" ]; }; then
+		echo "| $kind | (no binary) | | |"
 		continue
 	fi
 	cg_measure "$kind" "$short" || { rc=1; continue; }

@@ -93,7 +93,8 @@ fi
 
 if [ -z "${LOADGEN:-}" ]; then
 	log "compiling loadgen"
-	${CC:-cc} -O2 -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || die "cannot build loadgen"
+	${CC:-cc} -O2 -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" || die "cannot build loadgen"
 	LOADGEN=$tmp/loadgen
 fi
 

@@ -7,10 +7,18 @@
  *   idle      open N connections, one round-trip each, hold them, then one
  *             more round-trip each to prove they are still alive
  *   churn     connect, one round-trip, close, repeat
+ *   flood     connect and reset at once, repeat, as fast as possible: an
+ *             attacker; refused connects are counted, not fatal
+ *
+ * --proxy starts every connection with a PROXY protocol v2 header carrying
+ * the connection's own addresses, as HAProxy's send-proxy-v2 would.
  *
  * Every echoed byte is checked against a deterministic per-connection
- * pattern. Round-trip latencies go into a log-linear histogram. The result is
- * one key=value line on stdout and a human summary on stderr.
+ * pattern. With --reconnect (not idle), a connection the server
+ * closes or resets is no error if every byte it echoed was right: it is
+ * counted (closed=) and opened again; the fault-injection tests use this.
+ * Round-trip latencies go into a log-linear histogram. The result is one
+ * key=value line on stdout and a human summary on stderr.
  */
 
 #ifndef _GNU_SOURCE
@@ -19,25 +27,22 @@
 
 #include <sys/types.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "tool.h"
 
 /* Pattern: a pseudo-random period of prime length, stored with a tail copy
  * so any offset can be sent or compared as one contiguous run. */
@@ -56,7 +61,8 @@ enum loadgen_mode {
 	LOADGEN_PINGPONG,
 	LOADGEN_STREAM,
 	LOADGEN_IDLE,
-	LOADGEN_CHURN
+	LOADGEN_CHURN,
+	LOADGEN_FLOOD
 };
 
 enum loadgen_state {
@@ -95,6 +101,7 @@ struct loadgen {
 	char			 target_str[128];
 	uint32_t		 src_first;	/* host order, 0 = no binding */
 	uint32_t		 src_count;
+	uint32_t		 src_next;	/* connects so far: picks the next source */
 	unsigned		 conns;
 	size_t			 size;
 	unsigned		 window;
@@ -103,6 +110,8 @@ struct loadgen {
 	double			 timeout;
 	uint64_t		 max_requests;	/* 0 = unbounded */
 	unsigned		 burst;		/* connects in progress at once */
+	int			 proxy;		/* --proxy: a PROXY v2 header first */
+	int			 reconnect;	/* a server close is counted, not an error */
 
 	int			 epfd;
 	struct lg_conn		*slots;
@@ -126,57 +135,31 @@ struct loadgen {
 	uint64_t		 bytes;		/* echoed bytes in the window */
 	uint64_t		 errors;	/* verification, reset, early EOF */
 	uint64_t		 connect_errors;
+	uint64_t		 closed;	/* --reconnect: closed by the server */
 	struct lg_hist		 hist;
 };
-
-static volatile sig_atomic_t loadgen_interrupted;
 
 static void __attribute__((noreturn))
 loadgen_usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen MODE [options] HOST:PORT\n"
-	    "  MODE: pingpong | stream | idle | churn\n"
+	    "  MODE: pingpong | stream | idle | churn | flood\n"
 	    "  -c, --connections N   concurrent connections (default 1)\n"
 	    "  -s, --size N          message size in bytes (default 64)\n"
 	    "  -d, --duration SEC    measured time; idle: hold time (default 5)\n"
 	    "  -w, --warmup SEC      warm-up before measuring (default 1)\n"
 	    "  -W, --window N        stream: messages in flight per connection (default 4)\n"
 	    "  -n, --requests N      stop after N round-trips (duration is then a bound)\n"
-	    "  -S, --src-range A-B   spread source addresses over A..B (127.0.0.0/8)\n"
+	    "  -S, --src-range A-B   source addresses A..B (127.0.0.0/8), the next one per connect\n"
 	    "  -b, --burst N         connects in progress at once (default 256)\n"
 	    "  -t, --timeout SEC     idle: bound on connect and verify phases (default 60)\n"
+	    "  -P, --proxy           send a PROXY v2 header first (the socket's own addresses)\n"
+	    "  -r, --reconnect       not idle: a connection the server closes or\n"
+	    "                        resets (every byte so far verified) is counted and\n"
+	    "                        reopened, not an error\n"
 	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
 	exit(2);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-loadgen_fatal(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "loadgen: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static uint64_t
-loadgen_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void
-loadgen_signal_cb(int sig)
-{
-	(void)sig;
-	loadgen_interrupted = 1;
 }
 
 /* Histogram bucket of a value in nanoseconds. */
@@ -236,54 +219,6 @@ hist_percentile(const struct lg_hist *h, double p)
 }
 
 static int
-loadgen_parse_loopback(const char *s, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	char			 host[INET6_ADDRSTRLEN + 2], *p, *end;
-	const char		*colon;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-	unsigned long		 port;
-	size_t			 hl;
-
-	colon = strrchr(s, ':');
-	if (colon == NULL || colon == s)
-		return -1;
-	hl = (size_t)(colon - s);
-	if (hl >= sizeof host)
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
-		return -1;
-	memset(ss, 0, sizeof *ss);
-	p = host;
-	if (*p == '[' && hl > 2 && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		p++;
-	}
-	if (inet_pton(AF_INET, p, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof *sin;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, p, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *sin6;
-		return 0;
-	}
-	return -1;
-}
-
-static int
 loadgen_parse_range(struct loadgen *lg, const char *s)
 {
 	char		 buf[64], *dash;
@@ -312,26 +247,20 @@ loadgen_parse_range(struct loadgen *lg, const char *s)
 static double
 loadgen_parse_double(const char *s, const char *what)
 {
-	char	*end;
-	double	 v;
+	double	v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || v < 0 || v > 86400)
-		loadgen_fatal("bad %s: %s", what, s);
+	if (tool_parse_double(s, 0, 86400, &v) == -1)
+		tool_die("bad %s: %s", what, s);
 	return v;
 }
 
-static unsigned long long
-loadgen_parse_num(const char *s, const char *what, unsigned long long max)
+static uint64_t
+loadgen_parse_num(const char *s, const char *what, uint64_t max)
 {
-	char			*end;
-	unsigned long long	 v;
+	uint64_t	v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *s == '-' || v > max)
-		loadgen_fatal("bad %s: %s", what, s);
+	if (tool_parse_uint(s, 0, max, &v) == -1)
+		tool_die("bad %s: %s", what, s);
 	return v;
 }
 
@@ -348,6 +277,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		{ "src-range", required_argument, NULL, 'S' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "proxy", no_argument, NULL, 'P' },
+		{ "reconnect", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -372,10 +303,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		lg->mode = LOADGEN_IDLE;
 	else if (strcmp(mode, "churn") == 0)
 		lg->mode = LOADGEN_CHURN;
+	else if (strcmp(mode, "flood") == 0)
+		lg->mode = LOADGEN_FLOOD;
 	else
 		loadgen_usage();
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:h", longopts,
+	while ((ch = getopt_long(argc, argv, "c:s:d:w:W:n:S:b:t:Prh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -402,7 +335,7 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 			break;
 		case 'S':
 			if (loadgen_parse_range(lg, optarg) != 0)
-				loadgen_fatal("bad --src-range (want "
+				tool_die("bad --src-range (want "
 				    "127.x.y.z-127.x.y.z): %s", optarg);
 			break;
 		case 'b':
@@ -412,24 +345,32 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 		case 't':
 			lg->timeout = loadgen_parse_double(optarg, "timeout");
 			break;
+		case 'P':
+			lg->proxy = 1;
+			break;
+		case 'r':
+			lg->reconnect = 1;
+			break;
 		default:
 			loadgen_usage();
 		}
 	}
 	if (optind != argc - 1)
 		loadgen_usage();
-	if (loadgen_parse_loopback(argv[optind], &lg->target,
+	if (tool_parse_loopback(argv[optind], &lg->target,
 	    &lg->target_len) != 0)
-		loadgen_fatal("target must be a loopback HOST:PORT "
+		tool_die("target must be a loopback HOST:PORT "
 		    "(127.0.0.0/8 or [::1]): %s", argv[optind]);
 	snprintf(lg->target_str, sizeof lg->target_str, "%s", argv[optind]);
 	if (lg->conns == 0 || lg->size == 0 || lg->window == 0 ||
 	    lg->burst == 0)
-		loadgen_fatal("connections, size, window, burst must be > 0");
+		tool_die("connections, size, window, burst must be > 0");
 	if (lg->src_count != 0 && lg->target.ss_family != AF_INET)
-		loadgen_fatal("--src-range needs an IPv4 target");
+		tool_die("--src-range needs an IPv4 target");
 	if (lg->mode != LOADGEN_STREAM)
 		lg->window = 1;
+	if (lg->reconnect && lg->mode == LOADGEN_IDLE)
+		tool_die("--reconnect does not go with idle");
 }
 
 static void
@@ -441,7 +382,7 @@ loadgen_pattern_init(struct loadgen *lg)
 	lg->pat = malloc(LOADGEN_PERIOD + LOADGEN_CHUNK);
 	lg->rxbuf = malloc(LOADGEN_RXBUF);
 	if (lg->pat == NULL || lg->rxbuf == NULL)
-		loadgen_fatal("out of memory");
+		tool_die("out of memory");
 	for (i = 0; i < LOADGEN_PERIOD; i++) {
 		x ^= x << 13;
 		x ^= x >> 17;
@@ -453,28 +394,12 @@ loadgen_pattern_init(struct loadgen *lg)
 }
 
 static void
-loadgen_raise_nofile(void)
-{
-	struct rlimit	rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-static void
 loadgen_set_events(struct loadgen *lg, struct lg_conn *c, uint32_t events)
 {
-	struct epoll_event	ev;
-
 	if (c->events == events)
 		return;
-	memset(&ev, 0, sizeof ev);
-	ev.events = events;
-	ev.data.ptr = c;
-	if (epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-		loadgen_fatal("epoll_ctl: %s", strerror(errno));
+	if (tool_epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, events, c) != 0)
+		tool_die_errno("epoll_ctl");
 	c->events = events;
 }
 
@@ -498,8 +423,8 @@ loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
 	static unsigned	reported;
 
 	if (reported++ < 5)
-		fprintf(stderr, "loadgen: conn %u: %s%s%s\n", c->index, why,
-		    err ? ": " : "", err ? strerror(err) : "");
+		tool_warn("conn %u: %s%s%s", c->index, why, err ? ": " : "",
+		    err ? strerror(err) : "");
 	if (c->state == LG_S_CONNECTING)
 		lg->connect_errors++;
 	else
@@ -507,23 +432,53 @@ loadgen_fail(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
 	loadgen_close(lg, c, LG_S_DEAD);
 }
 
+static void loadgen_connect(struct loadgen *, struct lg_conn *);
+static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
+
+/*
+ * --reconnect: the server closed or reset c, and every byte it echoed was
+ * verified. Messages issued but not echoed are given back (so --requests
+ * still counts only completed ones) and the slot connects again.
+ */
+static void
+loadgen_server_closed(struct loadgen *lg, struct lg_conn *c)
+{
+	uint64_t sent_msgs = (c->tx_limit + lg->size - 1) / lg->size;
+	uint64_t done_msgs = c->rx_off / lg->size;
+
+	lg->issued -= sent_msgs - done_msgs;
+	lg->closed++;
+	loadgen_close(lg, c, LG_S_FREE);
+	if (lg->mode == LOADGEN_CHURN)
+		loadgen_churn_next(lg, c);
+	else if (!lg->stopping)
+		loadgen_connect(lg, c);
+}
+
+/* A failed recv/send or an EOF: an error, or with --reconnect a counted close. */
+static void
+loadgen_io_end(struct loadgen *lg, struct lg_conn *c, const char *why, int err)
+{
+	if (lg->reconnect && (err == 0 || err == ECONNRESET || err == EPIPE))
+		loadgen_server_closed(lg, c);
+	else
+		loadgen_fail(lg, c, why, err);
+}
+
 /* Start a non-blocking connect for slot c. */
 static void
 loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 {
 	struct sockaddr_in	 src;
-	struct epoll_event	 ev;
 	int			 fd, one = 1;
 
-	fd = socket(lg->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = tool_socket(lg->target.ss_family, SOCK_NONBLOCK);
 	if (fd == -1) {
 		c->state = LG_S_CONNECTING;
 		lg->connecting++;
 		loadgen_fail(lg, c, "socket", errno);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (lg->src_count != 0) {
 		/* Let connect() pick the port so the 4-tuple, not the
 		 * source address alone, has to be unique. */
@@ -531,8 +486,10 @@ loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 		    sizeof one);
 		memset(&src, 0, sizeof src);
 		src.sin_family = AF_INET;
+		/* One address after the other, per connect: a churn or flood
+		 * run goes through the whole range, not one per slot. */
 		src.sin_addr.s_addr = htonl(lg->src_first +
-		    c->index % lg->src_count);
+		    lg->src_next++ % lg->src_count);
 		if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
 			close(fd);
 			c->state = LG_S_CONNECTING;
@@ -545,18 +502,14 @@ loadgen_connect(struct loadgen *lg, struct lg_conn *c)
 	lg->live++;
 	c->state = LG_S_CONNECTING;
 	c->tx_off = c->rx_off = c->tx_limit = 0;
-	c->started = loadgen_now();
+	c->started = tool_now_ns();
 	lg->connecting++;
-	if (connect(fd, (struct sockaddr *)&lg->target, lg->target_len) != 0 &&
-	    errno != EINPROGRESS) {
+	if (tool_connect(fd, &lg->target, lg->target_len) == -1) {
 		loadgen_fail(lg, c, "connect", errno);
 		return;
 	}
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLOUT;
-	ev.data.ptr = c;
-	if (epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		loadgen_fatal("epoll_ctl add: %s", strerror(errno));
+	if (tool_epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, EPOLLOUT, c) != 0)
+		tool_die_errno("epoll_ctl add");
 	c->events = EPOLLOUT;
 }
 
@@ -571,7 +524,7 @@ loadgen_send(struct loadgen *lg, struct lg_conn *c)
 	while (c->tx_off < c->tx_limit) {
 		if (c->tx_off % lg->size == 0) {
 			msg = c->tx_off / lg->size;
-			c->stamps[msg % lg->window] = loadgen_now();
+			c->stamps[msg % lg->window] = tool_now_ns();
 		}
 		/* Never cross a message boundary: stamps are per message. */
 		end = (c->tx_off / lg->size + 1) * lg->size;
@@ -585,7 +538,7 @@ loadgen_send(struct loadgen *lg, struct lg_conn *c)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			loadgen_fail(lg, c, "send", errno);
+			loadgen_io_end(lg, c, "send", errno);
 			return;
 		}
 		c->tx_off += (uint64_t)n;
@@ -636,8 +589,6 @@ loadgen_record(struct loadgen *lg, uint64_t started, uint64_t now)
 	hist_add(&lg->hist, now - started);
 }
 
-static void loadgen_churn_next(struct loadgen *, struct lg_conn *);
-
 /* One message fully echoed on connection c. */
 static void
 loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,
@@ -666,6 +617,9 @@ loadgen_complete(struct loadgen *lg, struct lg_conn *c, uint64_t msg,
 		loadgen_close(lg, c, LG_S_FREE);
 		loadgen_churn_next(lg, c);
 		break;
+	case LOADGEN_FLOOD:
+		/* Never exchanges a message: reset as soon as it connects. */
+		break;
 	}
 }
 
@@ -680,11 +634,11 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			loadgen_fail(lg, c, "recv", errno);
+			loadgen_io_end(lg, c, "recv", errno);
 			return;
 		}
 		if (n == 0) {
-			loadgen_fail(lg, c, "closed by server", 0);
+			loadgen_io_end(lg, c, "closed by server", 0);
 			return;
 		}
 		if (c->rx_off + (uint64_t)n > c->tx_off) {
@@ -695,7 +649,7 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 			loadgen_fail(lg, c, "echoed bytes differ", 0);
 			return;
 		}
-		now = loadgen_now();
+		now = tool_now_ns();
 		msg = c->rx_off / lg->size;
 		c->rx_off += (uint64_t)n;
 		/* Complete every message whose last byte just arrived. */
@@ -710,21 +664,95 @@ loadgen_readable(struct loadgen *lg, struct lg_conn *c)
 	}
 }
 
+/*
+ * PROXY protocol v2 (PROXY, TCP over IPv4 or IPv6): the connection's own
+ * source and destination, sent before the first message. 28 or 52 bytes
+ * always fit in a fresh socket's buffer.
+ */
+static int
+loadgen_proxy_header(struct loadgen *lg, struct lg_conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+	    0x55, 0x49, 0x54, 0x0a };
+	struct sockaddr_storage	 src, dst;
+	socklen_t		 slen = sizeof src, dlen = sizeof dst;
+	uint8_t			 h[16 + 36];
+	size_t			 len;
+
+	if (getsockname(c->fd, (struct sockaddr *)&src, &slen) != 0 ||
+	    getpeername(c->fd, (struct sockaddr *)&dst, &dlen) != 0) {
+		loadgen_fail(lg, c, "proxy header: address", errno);
+		return -1;
+	}
+	memcpy(h, sig, sizeof sig);
+	h[12] = 0x21;	/* version 2, PROXY */
+	if (src.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+		const struct sockaddr_in *d4 = (struct sockaddr_in *)&dst;
+
+		h[13] = 0x11;	/* TCP over IPv4 */
+		h[14] = 0;
+		h[15] = 12;
+		memcpy(h + 16, &s4->sin_addr, 4);
+		memcpy(h + 20, &d4->sin_addr, 4);
+		memcpy(h + 24, &s4->sin_port, 2);
+		memcpy(h + 26, &d4->sin_port, 2);
+		len = 28;
+	} else {
+		const struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+		const struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&dst;
+
+		h[13] = 0x21;	/* TCP over IPv6 */
+		h[14] = 0;
+		h[15] = 36;
+		memcpy(h + 16, &s6->sin6_addr, 16);
+		memcpy(h + 32, &d6->sin6_addr, 16);
+		memcpy(h + 48, &s6->sin6_port, 2);
+		memcpy(h + 50, &d6->sin6_port, 2);
+		len = 52;
+	}
+	if (send(c->fd, h, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		loadgen_fail(lg, c, "proxy header: send", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Flood: the connection is up; reset it at once (SO_LINGER 0: no TIME_WAIT,
+ * so one source address does not run out of ports) and connect again.
+ */
+static void
+loadgen_flood_next(struct loadgen *lg, struct lg_conn *c)
+{
+	struct linger	lin = { 1, 0 };
+
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
+	loadgen_record(lg, c->started, tool_now_ns());
+	loadgen_close(lg, c, LG_S_FREE);
+	loadgen_churn_next(lg, c);
+}
+
 static void
 loadgen_connected(struct loadgen *lg, struct lg_conn *c)
 {
-	socklen_t	len = sizeof(int);
-	int		err = 0;
+	int	err;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err != 0) {
+	if ((err = tool_sock_error(c->fd)) != 0) {
 		loadgen_fail(lg, c, "connect", err);
+		if (lg->mode == LOADGEN_FLOOD)
+			loadgen_churn_next(lg, c);
 		return;
 	}
 	lg->connecting--;
 	lg->opened++;
+	if (lg->mode == LOADGEN_FLOOD) {
+		loadgen_flood_next(lg, c);
+		return;
+	}
 	c->state = LG_S_ACTIVE;
+	if (lg->proxy && loadgen_proxy_header(lg, c) != 0)
+		return;
 	if (lg->mode == LOADGEN_IDLE || lg->mode == LOADGEN_CHURN) {
 		/* The one round-trip is part of the connection cycle. */
 		c->tx_limit = lg->size;
@@ -763,8 +791,12 @@ loadgen_dispatch(struct loadgen *lg, struct lg_conn *c, uint32_t events)
 		loadgen_fail(lg, c, "held connection closed or got data", 0);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		loadgen_readable(lg, c);
+		/* closed, or (--reconnect) connecting again: the events were the old socket's */
+		if (c->state != LG_S_ACTIVE && c->state != LG_S_VERIFYING)
+			return;
+	}
 	if (c->fd != -1 && (events & EPOLLOUT))
 		loadgen_send(lg, c);
 }
@@ -778,7 +810,7 @@ loadgen_open_more(struct loadgen *lg)
 	while (!lg->stopping && lg->next_connect < lg->conns &&
 	    lg->connecting < lg->burst) {
 		c = &lg->slots[lg->next_connect++];
-		if (lg->mode == LOADGEN_CHURN)
+		if (lg->mode == LOADGEN_CHURN || lg->mode == LOADGEN_FLOOD)
 			loadgen_churn_next(lg, c);
 		else
 			loadgen_connect(lg, c);
@@ -792,7 +824,7 @@ loadgen_poll(struct loadgen *lg, uint64_t deadline)
 	uint64_t		now;
 	int			n, i, ms;
 
-	now = loadgen_now();
+	now = tool_now_ns();
 	ms = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
 	if (ms > 100)
 		ms = 100;
@@ -800,7 +832,7 @@ loadgen_poll(struct loadgen *lg, uint64_t deadline)
 	if (n == -1) {
 		if (errno == EINTR)
 			return;
-		loadgen_fatal("epoll_wait: %s", strerror(errno));
+		tool_die_errno("epoll_wait");
 	}
 	for (i = 0; i < n; i++)
 		loadgen_dispatch(lg, evs[i].data.ptr, evs[i].events);
@@ -817,9 +849,9 @@ loadgen_finished(struct loadgen *lg)
 static void
 loadgen_run_traffic(struct loadgen *lg)
 {
-	while (!loadgen_interrupted) {
+	while (!tool_signalled) {
 		loadgen_open_more(lg);
-		if (loadgen_now() >= lg->t_end || loadgen_finished(lg))
+		if (tool_now_ns() >= lg->t_end || loadgen_finished(lg))
 			break;
 		/* Every connection failed: waiting out the run is pointless. */
 		if (lg->live == 0 && lg->next_connect == lg->conns)
@@ -838,8 +870,8 @@ loadgen_run_idle(struct loadgen *lg)
 	unsigned	 i, live;
 	struct lg_conn	*c;
 
-	bound = loadgen_now() + (uint64_t)(lg->timeout * 1e9);
-	while (!loadgen_interrupted && loadgen_now() < bound) {
+	bound = tool_now_ns() + (uint64_t)(lg->timeout * 1e9);
+	while (!tool_signalled && tool_now_ns() < bound) {
 		loadgen_open_more(lg);
 		if (lg->next_connect == lg->conns && lg->connecting == 0 &&
 		    lg->held + lg->errors + lg->connect_errors >= lg->conns)
@@ -848,10 +880,10 @@ loadgen_run_idle(struct loadgen *lg)
 	}
 	printf("established=%u errors=%" PRIu64 " connect_errors=%" PRIu64
 	    " setup_s=%.3f\n", lg->held, lg->errors, lg->connect_errors,
-	    (double)(loadgen_now() - lg->t_begin) / 1e9);
+	    (double)(tool_now_ns() - lg->t_begin) / 1e9);
 	fflush(stdout);
-	hold_end = loadgen_now() + (uint64_t)(lg->duration * 1e9);
-	while (!loadgen_interrupted && loadgen_now() < hold_end)
+	hold_end = tool_now_ns() + (uint64_t)(lg->duration * 1e9);
+	while (!tool_signalled && tool_now_ns() < hold_end)
 		loadgen_poll(lg, hold_end);
 	/* Second round-trip on every held connection. */
 	live = 0;
@@ -864,9 +896,9 @@ loadgen_run_idle(struct loadgen *lg)
 		loadgen_send(lg, c);
 		live++;
 	}
-	bound = loadgen_now() + (uint64_t)(lg->timeout * 1e9);
+	bound = tool_now_ns() + (uint64_t)(lg->timeout * 1e9);
 	failed = lg->errors;
-	while (!loadgen_interrupted && loadgen_now() < bound &&
+	while (!tool_signalled && tool_now_ns() < bound &&
 	    lg->verified + (lg->errors - failed) < live)
 		loadgen_poll(lg, bound);
 }
@@ -874,7 +906,7 @@ loadgen_run_idle(struct loadgen *lg)
 static void
 loadgen_report(struct loadgen *lg, double measured)
 {
-	const char	*mode[] = { "pingpong", "stream", "idle", "churn" };
+	const char	*mode[] = { "pingpong", "stream", "idle", "churn", "flood" };
 	double		 rps, mibps;
 	uint64_t	 p50, p99, p999;
 
@@ -887,12 +919,12 @@ loadgen_report(struct loadgen *lg, double measured)
 	    "duration=%.3f requests=%" PRIu64 " requests_total=%" PRIu64
 	    " rps=%.1f mibps=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "max_us=%.1f errors=%" PRIu64 " connect_errors=%" PRIu64
-	    " connected=%u held=%u verified=%u\n",
+	    " connected=%u held=%u verified=%u closed=%" PRIu64 "\n",
 	    mode[lg->mode], lg->target_str, lg->conns, lg->size, lg->window,
 	    lg->warmup, measured, lg->done, lg->done_total, rps, mibps,
 	    (double)p50 / 1e3, (double)p99 / 1e3, (double)p999 / 1e3,
 	    (double)lg->hist.max / 1e3, lg->errors, lg->connect_errors,
-	    lg->opened, lg->held, lg->verified);
+	    lg->opened, lg->held, lg->verified, lg->closed);
 	fflush(stdout);
 	fprintf(stderr, "%s %s: %u conns x %zu B: %.0f req/s, %.2f MiB/s, "
 	    "latency p50 %.1f us p99 %.1f us p99.9 %.1f us max %.1f us, "
@@ -910,28 +942,26 @@ int
 main(int argc, char **argv)
 {
 	struct loadgen	 lg;
-	struct sigaction sa;
 	unsigned	 i;
 	double		 measured;
 	uint64_t	 stop;
 	int		 ok;
 
+	tool_init("loadgen", 2);
 	memset(&lg, 0, sizeof lg);
 	loadgen_parse_args(&lg, argc, argv);
-	loadgen_raise_nofile();
+	tool_raise_nofile(UINT64_MAX);
 	loadgen_pattern_init(&lg);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = loadgen_signal_cb;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tool_catch(SIGINT);
+	tool_catch(SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 
 	lg.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (lg.epfd == -1)
-		loadgen_fatal("epoll_create1: %s", strerror(errno));
+		tool_die_errno("epoll_create1");
 	lg.slots = calloc(lg.conns, sizeof *lg.slots);
 	if (lg.slots == NULL)
-		loadgen_fatal("out of memory");
+		tool_die("out of memory");
 	for (i = 0; i < lg.conns; i++) {
 		lg.slots[i].fd = -1;
 		lg.slots[i].index = i;
@@ -939,16 +969,16 @@ main(int argc, char **argv)
 		    LOADGEN_PERIOD);
 		lg.slots[i].stamps = calloc(lg.window, sizeof(uint64_t));
 		if (lg.slots[i].stamps == NULL)
-			loadgen_fatal("out of memory");
+			tool_die("out of memory");
 	}
 
-	lg.t_begin = loadgen_now();
+	lg.t_begin = tool_now_ns();
 	if (lg.mode == LOADGEN_IDLE) {
 		lg.warmup = 0;
 		lg.t_measure = lg.t_begin;
 		lg.t_end = UINT64_MAX;
 		loadgen_run_idle(&lg);
-		stop = loadgen_now();
+		stop = tool_now_ns();
 		measured = (double)(stop - lg.t_begin) / 1e9;
 	} else {
 		lg.t_measure = lg.t_begin + (uint64_t)(lg.warmup * 1e9);
@@ -959,7 +989,7 @@ main(int argc, char **argv)
 			lg.warmup = 0;
 		}
 		loadgen_run_traffic(&lg);
-		stop = loadgen_now();
+		stop = tool_now_ns();
 		if (stop > lg.t_end)
 			stop = lg.t_end;
 		measured = stop > lg.t_measure ?
@@ -967,7 +997,10 @@ main(int argc, char **argv)
 	}
 	loadgen_report(&lg, measured);
 
-	ok = lg.errors == 0 && lg.connect_errors == 0 && !loadgen_interrupted;
+	ok = lg.errors == 0 && lg.connect_errors == 0 && !tool_signalled;
+	/* An attacker expects refusals: it fails only if nothing got through. */
+	if (lg.mode == LOADGEN_FLOOD)
+		ok = lg.done_total > 0 && !tool_signalled;
 	if (lg.mode == LOADGEN_IDLE && lg.verified != lg.conns)
 		ok = 0;
 	if (lg.max_requests != 0 && lg.done_total < lg.max_requests)

@@ -133,7 +133,8 @@ if nm "$ECHOD" 2>/dev/null | grep -q -e __asan_init -e __tsan_init; then
 fi
 if [ -z "${LOADGEN:-}" ]; then
 	bench_log "compiling loadgen"
-	${CC:-cc} -O2 -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || bench_die "cannot build loadgen"
+	${CC:-cc} -O2 -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" || bench_die "cannot build loadgen"
 	LOADGEN=$tmp/loadgen
 fi
 [ -x "$LOADGEN" ] || bench_die "no load generator at $LOADGEN"

@@ -175,13 +175,15 @@ fi
 cc=${CC:-cc}
 if [ -z "${LOADGEN:-}" ]; then
 	LOADGEN="$tmp/loadgen"
-	$cc -O2 -Wall -Wextra -o "$LOADGEN" "$srcdir/bench/loadgen.c" ||
+	$cc -O2 -Wall -Wextra -I"$srcdir/tests/common" -o "$LOADGEN" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" ||
 	    pool_bench_die "cannot compile bench/loadgen.c"
 fi
 if [ -z "${POOL_LOAD:-}" ]; then
 	POOL_LOAD="$tmp/pool_load"
 	# shellcheck disable=SC2046
-	$cc -O2 -Wall -Wextra -o "$POOL_LOAD" "$srcdir/bench/pool_load.c" \
+	$cc -O2 -Wall -Wextra -I"$srcdir/tests/common" -o "$POOL_LOAD" "$srcdir/bench/pool_load.c" \
+	    "$srcdir/tests/common/tool.c" \
 	    $(pkg-config --cflags --libs libcrypto) ||
 	    pool_bench_die "cannot compile bench/pool_load.c (needs libssl-dev)"
 fi

@@ -26,10 +26,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,10 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "tool.h"
 
 #define POOL_LOAD_TEXTS		8	/* distinct DIGEST texts */
 #define POOL_LOAD_MAX_WINDOW	64	/* echod's default max_pending */
@@ -112,8 +109,6 @@ struct pool_load {
 	struct pool_load_stat	 stat[2];
 };
 
-static volatile sig_atomic_t pool_load_interrupted;
-
 static void __attribute__((noreturn))
 pool_load_usage(void)
 {
@@ -129,92 +124,13 @@ pool_load_usage(void)
 	exit(2);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-pool_load_fatal(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "pool_load: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
 static uint64_t
-pool_load_now(void)
+pool_load_parse_num(const char *s, const char *what, uint64_t min, uint64_t max)
 {
-	struct timespec	ts;
+	uint64_t	v;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void
-pool_load_signal_cb(int sig)
-{
-	(void)sig;
-	pool_load_interrupted = 1;
-}
-
-static int
-pool_load_parse_loopback(struct pool_load *pl, const char *s)
-{
-	char			 host[INET6_ADDRSTRLEN + 2], *p, *end;
-	const char		*colon;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&pl->target;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&pl->target;
-	unsigned long		 port;
-	size_t			 hl;
-
-	colon = strrchr(s, ':');
-	if (colon == NULL || colon == s)
-		return -1;
-	hl = (size_t)(colon - s);
-	if (hl >= sizeof host)
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
-		return -1;
-	memset(&pl->target, 0, sizeof pl->target);
-	p = host;
-	if (*p == '[' && hl > 2 && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		p++;
-	}
-	if (inet_pton(AF_INET, p, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		pl->target_len = sizeof *sin;
-	} else if (inet_pton(AF_INET6, p, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		pl->target_len = sizeof *sin6;
-	} else
-		return -1;
-	snprintf(pl->target_str, sizeof pl->target_str, "%s", s);
-	return 0;
-}
-
-static unsigned long long
-pool_load_parse_num(const char *s, const char *what, unsigned long long min,
-    unsigned long long max)
-{
-	char			*end;
-	unsigned long long	 v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *s == '-' || v < min || v > max)
-		pool_load_fatal("bad %s: %s (%llu to %llu)", what, s, min, max);
+	if (tool_parse_uint(s, min, max, &v) == -1)
+		tool_die("bad %s: %s (%" PRIu64 " to %" PRIu64 ")", what, s, min, max);
 	return v;
 }
 
@@ -230,8 +146,7 @@ pool_load_options(struct pool_load *pl, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char	*end;
-	int	 ch;
+	int	ch;
 
 	pl->conns = 50;
 	pl->window = 2;
@@ -254,10 +169,9 @@ pool_load_options(struct pool_load *pl, int argc, char **argv)
 			pl->digest_size = pool_load_parse_num(optarg, "digest-size", 0, 1 << 20);
 			break;
 		case 'd':
-			errno = 0;
-			pl->duration = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || pl->duration <= 0 || pl->duration > 86400)
-				pool_load_fatal("bad duration: %s", optarg);
+			if (tool_parse_double(optarg, 0, 86400, &pl->duration) == -1 ||
+			    pl->duration <= 0)
+				tool_die("bad duration: %s", optarg);
 			break;
 		default:
 			pool_load_usage();
@@ -265,10 +179,11 @@ pool_load_options(struct pool_load *pl, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		pool_load_usage();
-	if (pool_load_parse_loopback(pl, argv[optind]) != 0)
-		pool_load_fatal("%s: not a loopback HOST:PORT", argv[optind]);
+	if (tool_parse_loopback(argv[optind], &pl->target, &pl->target_len) != 0)
+		tool_die("%s: not a loopback HOST:PORT", argv[optind]);
+	snprintf(pl->target_str, sizeof pl->target_str, "%s", argv[optind]);
 	if (pl->sleep_ms == 0 && pl->digest_size == 0)
-		pool_load_fatal("both SLEEP and DIGEST disabled: nothing to send");
+		tool_die("both SLEEP and DIGEST disabled: nothing to send");
 }
 
 /* Deterministic texts (letters and digits only: no telnet IAC, no line end,
@@ -287,14 +202,14 @@ pool_load_texts(struct pool_load *pl)
 		return;
 	for (t = 0; t < POOL_LOAD_TEXTS; t++) {
 		if ((pl->texts[t] = malloc(pl->digest_size)) == NULL)
-			pool_load_fatal("out of memory");
+			tool_die("out of memory");
 		x = 2654435761U * (t + 1);
 		for (j = 0; j < pl->digest_size; j++) {
 			x = x * 1103515245U + 12345U;
 			pl->texts[t][j] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
 		}
 		if (EVP_Digest(pl->texts[t], pl->digest_size, md, &n, EVP_sha256(), NULL) != 1)
-			pool_load_fatal("EVP_Digest sha256 failed");
+			tool_die("EVP_Digest sha256 failed");
 		for (i = 0; i < n; i++)
 			snprintf(pl->hex[t] + 2 * i, 3, "%02x", md[i]);
 	}
@@ -303,14 +218,14 @@ pool_load_texts(struct pool_load *pl)
 static void
 pool_load_error(struct pool_load *pl, struct pool_load_conn *c, const char *fmt, ...)
 {
+	char	msg[512];
 	va_list	ap;
 
 	if (pl->errors++ < POOL_LOAD_MAX_ERRLOG) {
-		fprintf(stderr, "pool_load: conn %u: ", c->index);
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
+		tool_warn("conn %u: %s", c->index, msg);
 	}
 }
 
@@ -328,15 +243,10 @@ pool_load_close(struct pool_load *pl, struct pool_load_conn *c)
 static void
 pool_load_want(struct pool_load *pl, struct pool_load_conn *c, uint32_t events)
 {
-	struct epoll_event	ev;
-
 	if (c->fd == -1 || c->events == events)
 		return;
-	memset(&ev, 0, sizeof ev);
-	ev.events = events;
-	ev.data.ptr = c;
-	if (epoll_ctl(pl->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
-		pool_load_fatal("epoll_ctl: %s", strerror(errno));
+	if (tool_epoll_ctl(pl->epfd, EPOLL_CTL_MOD, c->fd, events, c) == -1)
+		tool_die_errno("epoll_ctl");
 	c->events = events;
 }
 
@@ -348,7 +258,7 @@ pool_load_append(struct pool_load_conn *c, const char *data, size_t len)
 	if (need > c->outcap) {
 		c->outcap = need * 2;
 		if ((c->out = realloc(c->out, c->outcap)) == NULL)
-			pool_load_fatal("out of memory");
+			tool_die("out of memory");
 	}
 	memcpy(c->out + c->outlen, data, len);
 	c->outlen += len;
@@ -479,7 +389,7 @@ pool_load_read(struct pool_load *pl, struct pool_load_conn *c, uint64_t now)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			if (!pool_load_interrupted)
+			if (!tool_signalled)
 				pool_load_error(pl, c, "%s", n == 0 ? "server closed the connection" :
 				    strerror(errno));
 			pool_load_close(pl, c);
@@ -513,30 +423,23 @@ static void
 pool_load_connect_all(struct pool_load *pl)
 {
 	struct pool_load_conn	*c;
-	struct epoll_event	 ev;
 	unsigned		 i;
-	int			 one = 1;
 
 	for (i = 0; i < pl->conns; i++) {
 		c = &pl->slots[i];
 		c->index = i;
-		c->fd = socket(pl->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		c->fd = tool_socket(pl->target.ss_family, SOCK_NONBLOCK);
 		if (c->fd == -1)
-			pool_load_fatal("socket: %s", strerror(errno));
-		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (connect(c->fd, (struct sockaddr *)&pl->target, pl->target_len) == -1 &&
-		    errno != EINPROGRESS) {
+			tool_die_errno("socket");
+		if (tool_connect(c->fd, &pl->target, pl->target_len) == -1) {
 			pl->connect_errors++;
 			close(c->fd);
 			c->fd = -1;
 			c->dead = 1;
 			continue;
 		}
-		memset(&ev, 0, sizeof ev);
-		ev.events = EPOLLOUT;
-		ev.data.ptr = c;
-		if (epoll_ctl(pl->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
-			pool_load_fatal("epoll_ctl: %s", strerror(errno));
+		if (tool_epoll_ctl(pl->epfd, EPOLL_CTL_ADD, c->fd, EPOLLOUT, c) == -1)
+			tool_die_errno("epoll_ctl");
 		c->events = EPOLLOUT;
 	}
 }
@@ -544,10 +447,7 @@ pool_load_connect_all(struct pool_load *pl)
 static void
 pool_load_connected(struct pool_load *pl, struct pool_load_conn *c, uint64_t now)
 {
-	int		err = 0;
-	socklen_t	len = sizeof err;
-
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
+	if (tool_sock_error(c->fd) != 0) {
 		pl->connect_errors++;
 		pool_load_close(pl, c);
 		return;
@@ -597,10 +497,10 @@ pool_load_run(struct pool_load *pl)
 	uint64_t		 end, now;
 	int			 n, i, timeout;
 
-	pl->t_begin = pool_load_now();
+	pl->t_begin = tool_now_ns();
 	end = pl->t_begin + (uint64_t)(pl->duration * 1e9);
 	pool_load_connect_all(pl);
-	while (!pool_load_interrupted && (now = pool_load_now()) < end) {
+	while (!tool_signalled && (now = tool_now_ns()) < end) {
 		if (!pl->ready && pl->connected + pl->connect_errors == pl->conns) {
 			pl->ready = 1;
 			printf("ready conns=%u connect_errors=%" PRIu64 "\n", pl->connected,
@@ -614,8 +514,8 @@ pool_load_run(struct pool_load *pl)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
-			pool_load_fatal("epoll_wait: %s", strerror(errno));
-		now = pool_load_now();
+			tool_die_errno("epoll_wait");
+		now = tool_now_ns();
 		for (i = 0; i < n; i++)
 			pool_load_event(pl, evs[i].data.ptr, evs[i].events, now);
 		pool_load_resume(pl, now);
@@ -645,7 +545,7 @@ static void
 pool_load_report(struct pool_load *pl)
 {
 	struct pool_load_stat	*s = &pl->stat[POOL_LOAD_SLEEP], *d = &pl->stat[POOL_LOAD_DIGEST];
-	double			 secs = (double)(pool_load_now() - pl->t_begin) / 1e9;
+	double			 secs = (double)(tool_now_ns() - pl->t_begin) / 1e9;
 	uint64_t		 inflight = 0;
 	unsigned		 i, dead = 0;
 
@@ -676,22 +576,20 @@ int
 main(int argc, char **argv)
 {
 	struct pool_load	 pl;
-	struct sigaction	 sa;
 
+	tool_init("pool_load", 2);
 	memset(&pl, 0, sizeof pl);
 	pool_load_options(&pl, argc, argv);
 	pool_load_texts(&pl);
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = pool_load_signal_cb;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tool_catch(SIGINT);
+	tool_catch(SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((pl.slots = calloc(pl.conns, sizeof *pl.slots)) == NULL)
-		pool_load_fatal("out of memory");
+		tool_die("out of memory");
 	if ((pl.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		pool_load_fatal("epoll_create1: %s", strerror(errno));
+		tool_die_errno("epoll_create1");
 	pool_load_run(&pl);
 	pool_load_report(&pl);
 	pool_load_abort_all(&pl);

@@ -14,11 +14,10 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proxy.h"
+#include "tool.h"
 
 struct bench_hdr {
 	uint8_t b[PROXY_MAX_HEADER];
@@ -28,10 +27,8 @@ struct bench_hdr {
 static void
 bench_put(struct bench_hdr *h, const void *p, size_t n)
 {
-	if (h->n + n > sizeof(h->b)) {
-		fprintf(stderr, "proxy_parse: header too large\n");
-		exit(1);
-	}
+	if (h->n + n > sizeof(h->b))
+		tool_die("header too large");
 	if (n == 0)
 		return;
 	memcpy(h->b + h->n, p, n);
@@ -82,10 +79,7 @@ bench_finish(struct bench_hdr *h, size_t crc_off)
 static double
 bench_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)tool_now_ns() / 1e9;
 }
 
 /*
@@ -102,18 +96,14 @@ bench_case(const char *name, const void *buf, size_t len, unsigned allow, int dr
 	size_t i;
 	int r;
 
-	if (proxy_parse(buf, len, allow, &pi, NULL, NULL) != (int)len) {
-		fprintf(stderr, "proxy_parse: case %s does not parse\n", name);
-		exit(1);
-	}
+	if (proxy_parse(buf, len, allow, &pi, NULL, NULL) != (int)len)
+		tool_die("case %s does not parse", name);
 	start = bench_now();
 	do {
 		for (i = dribble ? 1 : len; i <= len; i++) {
 			r = proxy_parse(buf, i, allow, &pi, NULL, NULL);
-			if (r < 0 || (r > 0 && (size_t)r != len)) {
-				fprintf(stderr, "proxy_parse: case %s: %d at %zu\n", name, r, i);
-				exit(1);
-			}
+			if (r < 0 || (r > 0 && (size_t)r != len))
+				tool_die("case %s: %d at %zu", name, r, i);
 			calls++;
 		}
 		rounds++;
@@ -136,10 +126,11 @@ main(int argc, char **argv)
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
 	struct bench_hdr h, ssl;
 	uint8_t fill[256];
-	double seconds = argc > 1 ? atof(argv[1]) : 0.3;
+	double seconds = 0.3;
 	size_t off;
 
-	if (seconds <= 0 || seconds > 10) {
+	tool_init("proxy_parse", 1);
+	if (argc > 1 && (tool_parse_double(argv[1], 0, 10, &seconds) == -1 || seconds <= 0)) {
 		fprintf(stderr, "usage: proxy_parse [seconds-per-case, at most 10]\n");
 		return 64;
 	}

@@ -11,6 +11,9 @@
 #                     [--no-callgrind] [--only CFG,CFG...]
 # environment: ECHOD (echod binary), LOADGEN, REF_EPOLL, REF_LIBEVENT (bench
 #   binaries; compiled into a temporary directory when unset), CC.
+#   ECHOD_BASE: an older echod build; with it the servers include echod-base
+#   (same configuration) and the summary compares echod's CPU/req with it, the
+#   two interleaved in the same run (a change's cost against the build before it).
 # Everything talks to 127.0.0.0/8 only.
 
 set -u
@@ -31,12 +34,15 @@ while [ $# -gt 0 ]; do
 	--servers) servers=$2; shift ;;
 	--no-callgrind) callgrind=0 ;;
 	--only) only=$2; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
 done
 [ -n "$out" ] || out="$srcdir/bench/results.md"
+if [ -n "${ECHOD_BASE:-}" ] && ! echo " $servers " | grep -q ' echod-base '; then
+	servers="$servers echod-base"
+fi
 
 if [ "$quick" = 1 ]; then
 	warmup=0.3; duration=1; hold=1; reps=${reps:-1}
@@ -69,7 +75,8 @@ bench_log() {
 bench_compile() {
 	local cc=${CC:-cc} flags="-O2 -g -Wall -Wextra"
 	bench_log "compiling bench programs into $tmp"
-	$cc $flags -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || exit 1
+	$cc $flags -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
+	    "$srcdir/tests/common/tool.c" || exit 1
 	$cc $flags -o "$tmp/ref_epoll" "$srcdir/bench/ref_epoll.c" || exit 1
 	$cc $flags -o "$tmp/ref_libevent" "$srcdir/bench/ref_libevent.c" \
 	    $(pkg-config --cflags --libs libevent) || exit 1
@@ -139,7 +146,7 @@ bench_start_server() {
 		taskset -c 0 "$REF_LIBEVENT" 0 >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
 		port=$(bench_wait_port "$tmp/srv.out" '^port=\([0-9]*\).*') ;;
-	echod)
+	echod|echod-base)
 		cat > "$tmp/echod.ini" <<-EOF
 		[server]
 		max_connections = 30000
@@ -151,7 +158,9 @@ bench_start_server() {
 		service = echo
 		idle_timeout = 0
 		EOF
-		taskset -c 0 "$ECHOD" -f -c "$tmp/echod.ini" >"$tmp/srv.out" 2>"$tmp/srv.err" &
+		bin=$ECHOD
+		[ "$kind" = echod ] || bin=$ECHOD_BASE
+		taskset -c 0 "$bin" -f -c "$tmp/echod.ini" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
 		port=$(bench_wait_port "$tmp/srv.err" \
 		    '.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*') ;;
@@ -371,7 +380,7 @@ cg_out=""
 if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
 	bench_log "callgrind: $servers"
 	cg_out=$(LOADGEN=$LOADGEN REF_EPOLL=$REF_EPOLL REF_LIBEVENT=$REF_LIBEVENT \
-	    ECHOD=$ECHOD "$srcdir/bench/callgrind.sh" $servers 2>"$tmp/cg.err") ||
+	    ECHOD=$ECHOD ECHOD_BASE=${ECHOD_BASE:-} "$srcdir/bench/callgrind.sh" $servers 2>"$tmp/cg.err") ||
 	    { bench_log "callgrind.sh failed:"; cat "$tmp/cg.err" >&2; }
 fi
 elapsed=$(( $(date +%s) - started ))
@@ -391,6 +400,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- Machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r), RLIMIT_NOFILE $nofile"
 	echo "- Commit: $commit"
 	echo "- echod: ${ECHOD:-not measured}"
+	[ -z "${ECHOD_BASE:-}" ] || echo "- echod-base: $ECHOD_BASE"
 	echo "- libevent: $(pkg-config --modversion libevent 2>/dev/null || echo unknown)"
 	echo "- Run: $( [ "$quick" = 1 ] && echo quick || echo full ) matrix, warm-up ${warmup} s," \
 	    "measured ${duration} s, median of $reps run(s) per server, ${elapsed} s in all"
@@ -433,6 +443,10 @@ function target(mode, rps, cpu) {
 		return rps == "-" ? "-" : (rps + 0 >= 0.8 ? "met" : "missed") " (req/s >= 0.8x)"
 	return cpu == "-" ? "-" : (cpu + 0 <= 1.1 ? "met" : "missed") " (CPU/req <= 1.1x)"
 }
+# A change's cost: echod's CPU/req at most 2% above the older build's.
+function base_cmp(r) {
+	return r == "-" ? "-" : r " (" (r + 0 <= 1.02 ? "within" : "above") " 2%)"
+}
 function ratio(a, b) {
 	return (b > 0 && a != "nan") ? sprintf("%.2f", a / b) : "-"
 }
@@ -453,8 +467,13 @@ END {
 		sep = sep "---:|---:|"
 	}
 	has_echod = (" " order " ") ~ / echod /
+	has_base = has_echod && (" " order " ") ~ / echod-base /
 	if (has_echod) {
 		hdr = hdr " echod target |"
+		sep = sep "---|"
+	}
+	if (has_base) {
+		hdr = hdr " echod CPU/req vs echod-base |"
 		sep = sep "---|"
 	}
 	print hdr; print sep
@@ -473,6 +492,8 @@ END {
 		if (has_echod)
 			line = line " " target(c[2], ratio(med["echod", 3], med["epoll", 3]),
 			    ratio(med["echod", 8], med["epoll", 8])) " |"
+		if (has_base)
+			line = line " " base_cmp(ratio(med["echod", 8], med["echod-base", 8])) " |"
 		print line
 	}
 	print ""

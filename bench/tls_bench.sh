@@ -114,7 +114,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------- clients
 for c in tls_pingpong tls_client; do
 	# shellcheck disable=SC2046
-	${CC:-cc} -O2 -pthread -o "$tmp/$c" "$srcdir/bench/$c.c" \
+	${CC:-cc} -O2 -pthread -I"$srcdir/tests/common" -o "$tmp/$c" \
+	    "$srcdir/bench/$c.c" "$srcdir/tests/common/tool.c" \
 	    $(pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto) ||
 	    die "cannot compile bench/$c.c"
 done

@@ -10,23 +10,23 @@
  * prints: messages=N bytes=B seconds=S (bytes one way), and with tls the
  * protocol and cipher the server chose: version=TLSv1.3 cipher=...
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "tool.h"
+
 static int                 pingpong_tls;
-static int                 pingpong_port;
+static uint16_t            pingpong_port;
 static size_t              pingpong_size;
 static double              pingpong_seconds;
 static SSL_CTX            *pingpong_ctx;
@@ -34,10 +34,11 @@ static atomic_ullong       pingpong_messages;
 static char                pingpong_cipher[128];
 static pthread_mutex_t     pingpong_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The message, then what OpenSSL has to say. */
 static void __attribute__((noreturn))
 pingpong_die(const char *what)
 {
-	fprintf(stderr, "tls_pingpong: %s\n", what);
+	tool_warn("%s", what);
 	ERR_print_errors_fp(stderr);
 	exit(1);
 }
@@ -45,10 +46,7 @@ pingpong_die(const char *what)
 static double
 pingpong_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)tool_now_ns() / 1e9;
 }
 
 /* All of buf, written or read, through TLS when s is set. */
@@ -56,17 +54,15 @@ static int
 pingpong_io(SSL *s, int fd, char *buf, size_t len, int writing)
 {
 	size_t done = 0;
-	ssize_t n;
+	int n;
 
+	if (s == NULL)
+		return writing ? tool_write_all(fd, buf, len) : tool_read_all(fd, buf, len);
 	while (done < len) {
-		if (s != NULL && writing)
+		if (writing)
 			n = SSL_write(s, buf + done, (int)(len - done));
-		else if (s != NULL)
-			n = SSL_read(s, buf + done, (int)(len - done));
-		else if (writing)
-			n = write(fd, buf + done, len - done);
 		else
-			n = read(fd, buf + done, len - done);
+			n = SSL_read(s, buf + done, (int)(len - done));
 		if (n <= 0)
 			return -1;
 		done += (size_t)n;
@@ -77,17 +73,14 @@ pingpong_io(SSL *s, int fd, char *buf, size_t len, int writing)
 static int
 pingpong_connect(void)
 {
-	struct sockaddr_in sin;
-	int fd, one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)pingpong_port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+	tool_loopback4(pingpong_port, &ss, &len);
+	if ((fd = tool_socket(AF_INET, 0)) == -1)
 		pingpong_die("socket failed");
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+	if (tool_connect(fd, &ss, len) == -1)
 		pingpong_die("connect failed");
 	return fd;
 }
@@ -141,27 +134,29 @@ main(int argc, char **argv)
 {
 	pthread_t *threads;
 	unsigned long long n;
+	uint64_t port, conns, size, i;
 	double t0;
-	long i, conns;
 
+	tool_init("tls_pingpong", 1);
 	if (argc != 6 || (strcmp(argv[1], "plain") != 0 && strcmp(argv[1], "tls") != 0)) {
 		fprintf(stderr, "usage: tls_pingpong plain|tls PORT CONNS SIZE SECONDS\n");
 		return 2;
 	}
 	pingpong_tls = strcmp(argv[1], "tls") == 0;
-	pingpong_port = atoi(argv[2]);
-	conns = atol(argv[3]);
-	pingpong_size = (size_t)atol(argv[4]);
-	pingpong_seconds = atof(argv[5]);
-	if (pingpong_port <= 0 || conns <= 0 || conns > 1000 || pingpong_size == 0 ||
-	    pingpong_size > (64 << 20) || pingpong_seconds <= 0)
+	if (tool_parse_uint(argv[2], 1, 65535, &port) == -1 ||
+	    tool_parse_uint(argv[3], 1, 1000, &conns) == -1 ||
+	    tool_parse_uint(argv[4], 1, 64 << 20, &size) == -1 ||
+	    tool_parse_double(argv[5], 0, 86400, &pingpong_seconds) == -1 ||
+	    pingpong_seconds <= 0)
 		pingpong_die("bad arguments");
+	pingpong_port = (uint16_t)port;
+	pingpong_size = (size_t)size;
 	if (pingpong_tls) {
 		if ((pingpong_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 			pingpong_die("SSL_CTX_new failed");
 		SSL_CTX_set_verify(pingpong_ctx, SSL_VERIFY_NONE, NULL);
 	}
-	if ((threads = calloc((size_t)conns, sizeof(*threads))) == NULL)
+	if ((threads = calloc(conns, sizeof(*threads))) == NULL)
 		pingpong_die("out of memory");
 	t0 = pingpong_now();
 	for (i = 0; i < conns; i++)

@@ -6,7 +6,9 @@
 #   scripts/dev.sh test   install build and test dependencies, build, and run
 #                         the whole test suite: the normal build's `make check`
 #                         and `make distcheck`, then ASan+UBSan and TSan builds'
-#                         tests (all with -Werror)
+#                         tests (all with -Werror), a 60 s soak in the
+#                         ASan+UBSan build (tests/soak/README.md), then the
+#                         libFuzzer build's `make fuzz-check` (clang, build-fuzz/)
 #   scripts/dev.sh deps   only install the packages
 #
 # Needs root (or sudo) for apt-get; set ECHOD_NO_APT=1 to skip installing.
@@ -19,7 +21,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
   libinih-dev libsystemd-dev"
 TEST_PKGS="check netcat-openbsd socat openssl testssl.sh systemd procps iproute2 python3 util-linux
-  gawk perl curl haproxy"
+  gawk perl curl haproxy gnuplot-nox"
+# The fuzzing build (configure --enable-fuzz): clang and its libFuzzer runtime.
+FUZZ_PKGS="clang libclang-rt-14-dev"
 
 dev_deps() {
 	[ "${ECHOD_NO_APT:-0}" = 1 ] && return 0
@@ -75,7 +79,7 @@ dev_check() {
 
 case "${1:-}" in
 deps)
-	dev_deps "$TEST_PKGS"
+	dev_deps "$TEST_PKGS $FUZZ_PKGS"
 	;;
 run)
 	dev_deps
@@ -84,7 +88,7 @@ run)
 	exec build/src/echod -f -c conf/echod.ini
 	;;
 test)
-	dev_deps "$TEST_PKGS"
+	dev_deps "$TEST_PKGS $FUZZ_PKGS"
 	dev_promtool
 	start=$(date +%s)
 	dev_build build --enable-werror
@@ -95,8 +99,15 @@ test)
 	dev_build build-asan --enable-werror --enable-asan --enable-debug
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		dev_check build-asan "ASan+UBSan build"
+	echo "== ASan+UBSan build: 60 s soak (ledger and picture in build-asan/tests/soak/)"
+	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make soak-check SOAK_SECONDS=60)
 	dev_build build-tsan --enable-werror --enable-tsan --enable-debug
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 dev_check build-tsan "TSan build"
+	dev_build build-fuzz --enable-werror --enable-fuzz CC=clang
+	echo "== libFuzzer build: make fuzz-check"
+	(cd build-fuzz && make fuzz-check) ||
+		{ echo "== libFuzzer build: FAILED; logs in build-fuzz/fuzz-out/logs/" >&2; exit 1; }
 	echo "== all test suites passed in $(( $(date +%s) - start ))s"
 	;;
 *)

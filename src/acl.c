@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "acl.h"
+#include "addr.h"
 #include "util.h"
 
 #define ACL_NIL		UINT32_MAX
@@ -55,6 +56,7 @@ struct acl {
 	uint32_t	 root[ACL_NFAMILIES];
 	size_t		 entries;
 	size_t		 allows;
+	unsigned	 refs;
 };
 
 /* A parsed entry or peer address. */
@@ -87,43 +89,7 @@ acl_common(const uint64_t a[2], const uint64_t b[2])
 	return 128;
 }
 
-static void
-acl_mask(uint64_t out[2], const uint64_t in[2], unsigned plen)
-{
-	if (plen == 0)
-		out[0] = 0;
-	else if (plen >= 64)
-		out[0] = in[0];
-	else
-		out[0] = in[0] & (~0ULL << (64 - plen));
-	if (plen <= 64)
-		out[1] = 0;
-	else if (plen >= 128)
-		out[1] = in[1];
-	else
-		out[1] = in[1] & (~0ULL << (128 - plen));
-}
-
 /* ---------------------------------------------------------------- addresses */
-
-static void
-acl_key_v4(uint64_t key[2], const struct in_addr *ia)
-{
-	key[0] = (uint64_t)ntohl(ia->s_addr) << 32;
-	key[1] = 0;
-}
-
-static void
-acl_key_v6(uint64_t key[2], const struct in6_addr *ia6)
-{
-	int i;
-
-	key[0] = key[1] = 0;
-	for (i = 0; i < 8; i++) {
-		key[0] = (key[0] << 8) | ia6->s6_addr[i];
-		key[1] = (key[1] << 8) | ia6->s6_addr[8 + i];
-	}
-}
 
 /* ::ffff:0:0/96, the IPv4-mapped range */
 static int
@@ -136,24 +102,12 @@ acl_is_mapped(const uint64_t key[2])
 static int
 acl_peer_key(const struct sockaddr *sa, struct acl_prefix *p)
 {
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
-
-	switch (sa->sa_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)sa;
+	switch (addr_key_of(sa, p->key)) {
+	case 4:
 		p->fam = ACL_V4;
-		acl_key_v4(p->key, &sin->sin_addr);
 		break;
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)sa;
-		acl_key_v6(p->key, &sin6->sin6_addr);
+	case 6:
 		p->fam = ACL_V6;
-		if (acl_is_mapped(p->key)) {
-			p->fam = ACL_V4;
-			p->key[0] = p->key[1] << 32;
-			p->key[1] = 0;
-		}
 		break;
 	default:
 		return -1;
@@ -167,35 +121,14 @@ static void
 acl_format(char *buf, size_t size, enum acl_family fam, const uint64_t key[2], unsigned plen,
     int v6)
 {
-	char a[INET6_ADDRSTRLEN];
-	struct in6_addr ia6;
-	struct in_addr ia;
-	uint64_t k0 = key[0], k1 = key[1];
-	unsigned len = plen;
-	int i;
+	uint64_t mapped[2];
 
-	if (fam == ACL_V4 && !v6) {
-		ia.s_addr = htonl((uint32_t)(key[0] >> 32));
-		inet_ntop(AF_INET, &ia, a, sizeof(a));
-	} else {
-		if (fam == ACL_V4) {
-			k1 = 0xffff00000000ULL | (key[0] >> 32);
-			k0 = 0;
-			len += 96;
-		}
-		for (i = 7; i >= 0; i--) {
-			ia6.s6_addr[i] = (uint8_t)k0;
-			ia6.s6_addr[8 + i] = (uint8_t)k1;
-			k0 >>= 8;
-			k1 >>= 8;
-		}
-		inet_ntop(AF_INET6, &ia6, a, sizeof(a));
-		fam = ACL_V6;
-	}
-	if (len == acl_maxbits[fam])
-		snprintf(buf, size, "%s", a);
-	else
-		snprintf(buf, size, "%s/%u", a, len);
+	if (fam == ACL_V4 && v6) {
+		mapped[0] = 0;
+		mapped[1] = 0xffff00000000ULL | (key[0] >> 32);
+		addr_key_format(buf, size, 6, mapped, plen + 96);
+	} else
+		addr_key_format(buf, size, fam == ACL_V4 ? 4 : 6, key, plen);
 }
 
 /* Prefix length: decimal, no sign, no leading zero, at most max. */
@@ -253,10 +186,10 @@ acl_parse_prefix(const char *spec, struct acl_prefix *p, char *why, size_t whysi
 		*slash++ = '\0';
 	if (inet_pton(AF_INET, buf, &ia) == 1) {
 		p->fam = ACL_V4;
-		acl_key_v4(p->key, &ia);
+		addr_key_v4(p->key, &ia);
 	} else if (inet_pton(AF_INET6, buf, &ia6) == 1) {
 		p->fam = ACL_V6;
-		acl_key_v6(p->key, &ia6);
+		addr_key_v6(p->key, &ia6);
 		v6 = 1;
 	} else
 		goto bad_address;
@@ -272,7 +205,7 @@ acl_parse_prefix(const char *spec, struct acl_prefix *p, char *why, size_t whysi
 		p->key[1] = 0;
 		p->plen -= 96;
 	}
-	acl_mask(masked, p->key, p->plen);
+	addr_key_mask(masked, p->key, p->plen);
 	if (masked[0] != p->key[0] || masked[1] != p->key[1]) {
 		acl_format(net, sizeof(net), p->fam, masked, p->plen, v6);
 		/* A /32 or /128 has no host bits, so the format always has a '/'. */
@@ -297,13 +230,22 @@ acl_new(void)
 
 	for (f = 0; f < ACL_NFAMILIES; f++)
 		a->root[f] = ACL_NIL;
+	a->refs = 1;
+	return a;
+}
+
+struct acl *
+acl_ref(struct acl *a)
+{
+	if (a != NULL)
+		a->refs++;
 	return a;
 }
 
 void
 acl_free(struct acl *a)
 {
-	if (a == NULL)
+	if (a == NULL || --a->refs > 0)
 		return;
 	free(a->nodes);
 	free(a);
@@ -339,7 +281,7 @@ acl_node_new(struct acl *a, const uint64_t key[2], unsigned plen, uint8_t flags)
 {
 	struct acl_node *n = &a->nodes[a->nnodes];
 
-	acl_mask(n->key, key, plen);
+	addr_key_mask(n->key, key, plen);
 	n->plen = (uint8_t)plen;
 	n->flags = flags;
 	n->child[0] = n->child[1] = ACL_NIL;

@@ -13,6 +13,11 @@
  * Threads: a list is built by one thread (the config loader) and is
  * read-only afterwards; acl_check() on a finished list may run on any
  * thread, concurrently.
+ *
+ * Lifetime: a list is reference-counted, so that a running listener keeps
+ * the lists it was configured with after a reload frees that configuration
+ * (a connection still reading its PROXY header is checked against them).
+ * References are taken and dropped on one thread (the loop).
  */
 #ifndef ECHOD_ACL_H
 #define ECHOD_ACL_H
@@ -41,6 +46,9 @@ enum acl_verdict {
 struct acl;
 
 struct acl	*acl_new(void);
+/* One more reference; returns a (NULL stays NULL). */
+struct acl	*acl_ref(struct acl *a);
+/* Drop a reference; the last one frees the list. NULL is a no-op. */
 void		 acl_free(struct acl *a);
 
 /*

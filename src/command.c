@@ -55,12 +55,13 @@ command_help(enum command_id id)
 
 /* ---------------------------------------------------------------- line reader */
 
-void
+int
 command_reader_init(struct command_reader *r, size_t max_line)
 {
 	memset(r, 0, sizeof *r);
 	r->max_line = max_line > 0 ? max_line : 1;
-	r->line = xmalloc(r->max_line + 1);
+	r->line = util_malloc(r->max_line + 1);
+	return r->line != NULL ? 0 : -1;
 }
 
 void
@@ -71,13 +72,14 @@ command_reader_free(struct command_reader *r)
 	memset(r, 0, sizeof *r);
 }
 
-void
+int
 command_reader_push(struct command_reader *r, const void *data, size_t len)
 {
-	size_t need;
+	size_t need, cap;
+	char *in;
 
 	if (len == 0)
-		return;
+		return 0;
 	if (r->inoff == r->inlen)
 		r->inoff = r->inlen = 0;
 	if (r->inoff > 0 && r->inlen + len > r->incap) {
@@ -87,17 +89,28 @@ command_reader_push(struct command_reader *r, const void *data, size_t len)
 	}
 	need = r->inlen + len;
 	if (need > r->incap) {
-		r->incap = need < 1024 ? 1024 : need;
-		r->in = xrealloc(r->in, r->incap);
+		cap = need < 1024 ? 1024 : need;
+		if ((in = util_reallocarray(r->in, cap, 1)) == NULL)
+			return -1;
+		r->in = in;
+		r->incap = cap;
 	}
 	memcpy(r->in + r->inlen, data, len);
 	r->inlen += len;
+	return 0;
 }
 
 size_t
 command_reader_pending(const struct command_reader *r)
 {
 	return r->inlen - r->inoff;
+}
+
+int
+command_reader_partial(const struct command_reader *r)
+{
+	return r->len > 0 || r->cr || r->skipping || r->iac != COMMAND_IAC_NONE ||
+	    command_reader_pending(r) > 0;
 }
 
 /* Store one byte of the current line; the byte past max_line starts skipping. */
@@ -160,6 +173,20 @@ command_reader_byte(struct command_reader *r, unsigned char c, const char **line
 	return command_reader_store(r, c);
 }
 
+/*
+ * n more bytes of a subnegotiation. Bounded: an endless one is an error,
+ * not buffered state; every byte counts, escaped or not.
+ */
+static enum command_event
+command_reader_sb_count(struct command_reader *r, size_t n)
+{
+	r->sblen += n;
+	if (r->sblen <= COMMAND_SB_MAX)
+		return COMMAND_EV_NONE;
+	r->iac = COMMAND_IAC_NONE;
+	return COMMAND_EV_SB_TOO_LONG;
+}
+
 /* A byte following IAC, or inside an option / subnegotiation. */
 static enum command_event
 command_reader_telnet(struct command_reader *r, unsigned char c, const char **line, size_t *len)
@@ -169,12 +196,20 @@ command_reader_telnet(struct command_reader *r, unsigned char c, const char **li
 		r->iac = COMMAND_IAC_NONE;
 		return COMMAND_EV_NONE;
 	case COMMAND_IAC_SB:
-		if (c == TELNET_IAC)
+		if (c == TELNET_IAC) {
+			/* counted with the byte after it, unless that ends the subnegotiation */
 			r->iac = COMMAND_IAC_SB_IAC;
-		return COMMAND_EV_NONE;
+			return COMMAND_EV_NONE;
+		}
+		return command_reader_sb_count(r, 1);
 	case COMMAND_IAC_SB_IAC:
-		r->iac = c == TELNET_SE ? COMMAND_IAC_NONE : COMMAND_IAC_SB;
-		return COMMAND_EV_NONE;
+		if (c == TELNET_SE) {
+			r->iac = COMMAND_IAC_NONE;
+			return COMMAND_EV_NONE;
+		}
+		/* IAC IAC (an escaped 0xff), or IAC and anything but SE */
+		r->iac = COMMAND_IAC_SB;
+		return command_reader_sb_count(r, 2);
 	default:
 		break;
 	}
@@ -190,6 +225,7 @@ command_reader_telnet(struct command_reader *r, unsigned char c, const char **li
 		return COMMAND_EV_NONE;
 	case TELNET_SB:
 		r->iac = COMMAND_IAC_SB;
+		r->sblen = 0;
 		return COMMAND_EV_NONE;
 	case TELNET_IP:
 		return COMMAND_EV_INTERRUPT;

@@ -29,7 +29,11 @@ enum command_event {
 	COMMAND_EV_TOO_LONG,     /* a line passed max_line; the rest of it is skipped */
 	COMMAND_EV_INTERRUPT,    /* telnet IAC IP (Ctrl-C) */
 	COMMAND_EV_EOT,          /* Ctrl-D on an empty line */
+	COMMAND_EV_SB_TOO_LONG,  /* a telnet subnegotiation passed COMMAND_SB_MAX bytes */
 };
+
+/* Longest telnet subnegotiation (IAC SB ... IAC SE) a reader accepts. */
+#define COMMAND_SB_MAX 512
 
 /*
  * Line reader. Bytes go in with command_reader_push(); events come out of
@@ -43,17 +47,21 @@ struct command_reader {
 	int      cr;             /* a CR was seen and not yet stored */
 	int      skipping;       /* discarding the rest of a too-long line */
 	int      iac;            /* telnet parser state */
+	size_t   sblen;          /* bytes of the current subnegotiation */
 	char    *in;             /* pushed, not yet parsed */
 	size_t   inoff;
 	size_t   inlen;
 	size_t   incap;
 };
 
-void     command_reader_init(struct command_reader *r, size_t max_line);
+/* Both return -1 when out of memory (nothing taken; the caller fails the connection). */
+int      command_reader_init(struct command_reader *r, size_t max_line);
 void     command_reader_free(struct command_reader *r);
-void     command_reader_push(struct command_reader *r, const void *data, size_t len);
+int      command_reader_push(struct command_reader *r, const void *data, size_t len);
 /* Bytes pushed and not yet parsed. */
 size_t   command_reader_pending(const struct command_reader *r);
+/* 1 while part of a line (or of a telnet sequence) has arrived and its end has not. */
+int      command_reader_partial(const struct command_reader *r);
 /*
  * Next event. For COMMAND_EV_LINE, *line and *len point into the reader, valid
  * until the next call. With `eof` set, a final line without a line ending is

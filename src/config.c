@@ -39,6 +39,8 @@
 #define CONFIG_SIZE_MAX		((uint64_t)1 << 30)
 #define CONFIG_DURATION_MAX	((uint64_t)168 * 3600 * 1000)
 #define CONFIG_WORKERS_MAX	256	/* 0 is kept: pool.c then uses one per CPU */
+#define CONFIG_AMPLIFICATION_MAX 1000	/* udp_max_amplification */
+#define CONFIG_UNIX_MODE_UNSET	((mode_t)07777)	/* not a mode config_set_mode takes */
 #define CONFIG_DEFAULT_TEXT \
 	"[listener echo]\nservice = echo\nbind = 127.0.0.1:7007\n"
 
@@ -55,6 +57,7 @@ enum config_sect {
 #define CONFIG_K_REPEAT		0x1	/* may be given several times; values add up */
 #define CONFIG_K_REQUIRED	0x2	/* a [listener] without it is an error */
 #define CONFIG_K_SUBSYS		0x4	/* matches "level.<subsystem>" */
+#define CONFIG_K_SRVDEF		0x8	/* a [listener] key defaulting to the [server] key of its name */
 
 struct config_parse;
 struct config_key;
@@ -101,6 +104,14 @@ static int	config_set_bind(struct config_parse *, const struct config_key *, voi
 		    const char *);
 static int	config_set_enum(struct config_parse *, const struct config_key *, void *,
 		    const char *);
+static int	config_set_rate(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_byte_rate(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_acl_list(struct config_parse *, const struct config_key *, void *,
+		    const char *);
+static int	config_set_proxy_mode(struct config_parse *, const struct config_key *, void *,
+		    const char *);
 static int	config_set_custom(struct config_parse *, const struct config_key *, void *,
 		    const char *);
 static int	config_set_metrics_bind(struct config_parse *, const struct config_key *, void *,
@@ -140,6 +151,27 @@ static const struct config_key config_keys[] = {
 	{ SRV, "job_queue_max", config_set_uint, G(job_queue_max), 1, CONFIG_QUEUE_MAX, "1024", 0, NULL },
 	{ SRV, "job_timeout", config_set_duration, G(job_timeout_ms), 1, CONFIG_DURATION_MAX,
 	  "30s", 0, NULL },
+	{ SRV, "accept_rate", config_set_rate, G(accept_rate), 0, CONFIG_COUNT_MAX, "0", 0, NULL },
+	{ SRV, "accept_burst", config_set_uint, G(accept_burst), 0, CONFIG_COUNT_MAX, "0", 0, NULL },
+	{ SRV, "max_sources", config_set_uint, G(max_sources), 0, CONFIG_QUEUE_MAX * 16, "100000", 0,
+	  NULL },
+	{ SRV, "source_expire", config_set_duration, G(source_expire_ms), 0, CONFIG_DURATION_MAX,
+	  "60s", 0, NULL },
+	{ SRV, "max_per_source", config_set_uint, G(max_per_source), 0, CONFIG_COUNT_MAX, "0", 0,
+	  NULL },
+	{ SRV, "source_prefix_v4", config_set_uint, G(source_prefix_v4), 1, 32, "32", 0, NULL },
+	{ SRV, "source_prefix_v6", config_set_uint, G(source_prefix_v6), 1, 128, "64", 0, NULL },
+	{ SRV, "rate_per_source", config_set_rate, G(rate_per_source), 0, CONFIG_COUNT_MAX, "0", 0,
+	  NULL },
+	{ SRV, "burst", config_set_uint, G(burst), 1, CONFIG_COUNT_MAX, "10", 0, NULL },
+	{ SRV, "udp_max_amplification", config_set_uint, G(udp_max_amplification), 1,
+	  CONFIG_AMPLIFICATION_MAX, "1", 0, NULL },
+	{ SRV, "udp_reply_rate", config_set_rate, G(udp_reply_rate), 0, CONFIG_COUNT_MAX, "1000/s", 0,
+	  NULL },
+	{ SRV, "udp_reply_bandwidth", config_set_byte_rate, G(udp_reply_bandwidth), 0,
+	  CONFIG_SIZE_MAX, "1M/s", 0, NULL },
+	{ SRV, "udp_send_queue", config_set_size, G(udp_send_queue), 0, CONFIG_SIZE_MAX, "1M", 0,
+	  NULL },
 	{ SRV, "pidfile", config_set_text, G(pidfile), 0, 0, NULL, 0, NULL },
 	{ SRV, "user", config_set_text, G(user), 0, 0, NULL, 0, NULL },
 	{ SRV, "group", config_set_text, G(group), 0, 0, NULL, 0, NULL },
@@ -161,7 +193,36 @@ static const struct config_key config_keys[] = {
 	  "0", 0, NULL },
 	{ LSN, "idle_timeout", config_set_duration, L(idle_timeout_ms), 0, CONFIG_DURATION_MAX,
 	  "300s", 0, NULL },
-	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, "0660", 0, NULL },
+	{ LSN, "unix_mode", config_set_mode, L(unix_mode), 0, 0777, NULL, 0, NULL },
+	{ LSN, "allow", config_set_acl_list, L(allow), ACL_ALLOW, 0, NULL, CONFIG_K_REPEAT, NULL },
+	{ LSN, "deny", config_set_acl_list, L(deny), ACL_DENY, 0, NULL, CONFIG_K_REPEAT, NULL },
+	{ LSN, "access_file", config_set_text, L(access_file), 0, 0, NULL, 0, NULL },
+	{ LSN, "max_per_source", config_set_uint, L(max_per_source), 0, CONFIG_COUNT_MAX, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "source_prefix_v4", config_set_uint, L(source_prefix_v4), 1, 32, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "source_prefix_v6", config_set_uint, L(source_prefix_v6), 1, 128, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "rate_per_source", config_set_rate, L(rate_per_source), 0, CONFIG_COUNT_MAX, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "burst", config_set_uint, L(burst), 1, CONFIG_COUNT_MAX, NULL, CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_max_amplification", config_set_uint, L(udp_max_amplification), 1,
+	  CONFIG_AMPLIFICATION_MAX, NULL, CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_reply_rate", config_set_rate, L(udp_reply_rate), 0, CONFIG_COUNT_MAX, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_reply_bandwidth", config_set_byte_rate, L(udp_reply_bandwidth), 0,
+	  CONFIG_SIZE_MAX, NULL, CONFIG_K_SRVDEF, NULL },
+	{ LSN, "udp_send_queue", config_set_size, L(udp_send_queue), 0, CONFIG_SIZE_MAX, NULL,
+	  CONFIG_K_SRVDEF, NULL },
+	{ LSN, "max_bytes", config_set_size, L(max_bytes), 0, (uint64_t)1 << 50, "0", 0, NULL },
+	{ LSN, "max_lifetime", config_set_duration, L(max_lifetime_ms), 0, CONFIG_DURATION_MAX, "0",
+	  0, NULL },
+	{ LSN, "rate_limit", config_set_byte_rate, L(rate_limit), 0, CONFIG_SIZE_MAX, "0", 0, NULL },
+	{ LSN, "proxy_protocol", config_set_proxy_mode, L(proxy_protocol), 0, 0, "no", 0, NULL },
+	{ LSN, "proxy_from", config_set_acl_list, L(proxy_from), ACL_ALLOW, 0, NULL, CONFIG_K_REPEAT,
+	  NULL },
+	{ LSN, "proxy_timeout", config_set_duration, L(proxy_timeout_ms), 1, CONFIG_DURATION_MAX,
+	  "5s", 0, NULL },
 	{ LSN, "tls", config_set_bool, L(tls), 0, 0, "no", 0, NULL },
 	{ LSN, "tls_cert", config_set_text, L(tls_cert), 0, 0, NULL, 0, NULL },
 	{ LSN, "tls_key", config_set_text, L(tls_key), 0, 0, NULL, 0, NULL },
@@ -186,6 +247,10 @@ static const struct config_key config_keys[] = {
 	  3600000, "100", 0, NULL },
 
 	{ CONFIG_SECT_METRICS, "bind", config_set_metrics_bind, G(metrics_bind), 0, 0, "", 0, NULL },
+	{ CONFIG_SECT_METRICS, "max_connections", config_set_uint, G(metrics_max_connections), 1,
+	  4096, "16", 0, NULL },
+	{ CONFIG_SECT_METRICS, "request_timeout", config_set_duration,
+	  G(metrics_request_timeout_ms), 100, 3600 * 1000, "10s", 0, NULL },
 };
 #define CONFIG_NKEYS	ARRAY_LEN(config_keys)
 
@@ -496,16 +561,21 @@ config_set_int(struct config_parse *ps, const struct config_key *k, void *obj, c
 	return 0;
 }
 
+/*
+ * A value in k's range, read by `parse` and written in messages by `fmt`:
+ * "expected a WHAT from MIN to MAX (HOW)".
+ */
 static int
-config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+config_set_ranged(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value, int (*parse)(const char *, uint64_t *),
+    const char *(*fmt)(uint64_t, char *, size_t), const char *what, const char *how)
 {
 	char expect[160], lo[32], hi[32];
 	uint64_t v;
 
-	if (util_parse_size(value, &v) == -1 || v < k->min || v > k->max) {
-		snprintf(expect, sizeof(expect), "expected a size from %s to %s (bytes, or a number "
-		    "with a K, M or G suffix)", config_fmt_size(k->min, lo, sizeof(lo)),
-		    config_fmt_size(k->max, hi, sizeof(hi)));
+	if (parse(value, &v) == -1 || v < k->min || v > k->max) {
+		snprintf(expect, sizeof(expect), "expected a %s from %s to %s (%s)", what,
+		    fmt(k->min, lo, sizeof(lo)), fmt(k->max, hi, sizeof(hi)), how);
 		return config_bad_value(ps, expect, value);
 	}
 	*config_u64(obj, k) = v;
@@ -513,20 +583,18 @@ config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, 
 }
 
 static int
+config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	return config_set_ranged(ps, k, obj, value, util_parse_size, config_fmt_size, "size",
+	    "bytes, or a number with a K, M or G suffix");
+}
+
+static int
 config_set_duration(struct config_parse *ps, const struct config_key *k, void *obj,
     const char *value)
 {
-	char expect[160], lo[32], hi[32];
-	uint64_t v;
-
-	if (util_parse_duration_ms(value, &v) == -1 || v < k->min || v > k->max) {
-		snprintf(expect, sizeof(expect), "expected a duration from %s to %s (a number with "
-		    "ms, s, m or h; seconds if bare)", config_fmt_duration(k->min, lo, sizeof(lo)),
-		    config_fmt_duration(k->max, hi, sizeof(hi)));
-		return config_bad_value(ps, expect, value);
-	}
-	*config_u64(obj, k) = v;
-	return 0;
+	return config_set_ranged(ps, k, obj, value, util_parse_duration_ms, config_fmt_duration,
+	    "duration", "a number with ms, s, m or h; seconds if bare");
 }
 
 static int
@@ -655,7 +723,13 @@ config_add_bind(struct listener_conf *lc, const char *spec, const struct addr *a
 	b->line = line;
 }
 
-/* "bind = A, B C": each comma- or space-separated spec is one bind. */
+/*
+ * "bind = A, B C": each comma- or whitespace-separated spec is one bind.
+ * Whitespace is every byte inih trims (isspace), so no spec ends in a byte
+ * that would be trimmed when the value is written back (config_dump).
+ */
+#define CONFIG_BIND_SEP	", \t\r\n\v\f"
+
 static int
 config_set_bind(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
 {
@@ -665,7 +739,8 @@ config_set_bind(struct config_parse *ps, const struct config_key *k, void *obj, 
 	int n, found = 0, rc = 0;
 
 	copy = xstrdup(value);
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+	for (tok = strtok_r(copy, CONFIG_BIND_SEP, &save); tok != NULL;
+	    tok = strtok_r(NULL, CONFIG_BIND_SEP, &save)) {
 		found = 1;
 		if ((n = addr_parse(tok, addrs, &why)) == -1)
 			rc = config_bad_value(ps, why, tok);
@@ -710,6 +785,109 @@ config_set_custom(struct config_parse *ps, const struct config_key *k, void *obj
 	if (k->skey->parse(value, (char *)obj + k->off, &expect) == -1)
 		return config_bad_value(ps, expect, value);
 	return 0;
+}
+
+/*
+ * A rate, "100/s" or "100" ("/s" is optional): the number before the "/s"
+ * in buf (empty when it does not fit, which no parser accepts).
+ */
+static void
+config_rate_number(const char *value, char *buf, size_t size)
+{
+	size_t n = strlen(value);
+
+	if (n >= 2 && strcmp(value + n - 2, "/s") == 0)
+		n -= 2;
+	if (n >= size)
+		n = 0;
+	memcpy(buf, value, n);
+	buf[n] = '\0';
+}
+
+/* "100/s" or "100": a count per second (connect rates). */
+static int
+config_set_rate(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
+{
+	char buf[64];
+	uint64_t v;
+
+	config_rate_number(value, buf, sizeof(buf));
+	if (util_parse_uint(buf, k->max, &v) == -1)
+		return config_bad_value(ps, "expected a rate such as 100/s (a count per second, "
+		    "0 for none)", value);
+	*config_u64(obj, k) = v;
+	return 0;
+}
+
+/* "64K/s": bytes per second (output shaping). */
+static int
+config_set_byte_rate(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	char buf[64];
+	uint64_t v;
+
+	config_rate_number(value, buf, sizeof(buf));
+	if (util_parse_size(buf, &v) == -1 || v > k->max)
+		return config_bad_value(ps, "expected bytes per second such as 64K/s (a size with "
+		    "a K, M or G suffix, 0 for no limit)", value);
+	*config_u64(obj, k) = v;
+	return 0;
+}
+
+/*
+ * allow, deny, proxy_from: addresses and CIDR prefixes, several per line
+ * (comma or space separated), several lines add up. Each entry is checked
+ * here (so an error has its line) and kept as written; the lists are built
+ * when the section ends.
+ */
+static int
+config_set_acl_list(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	struct config_list *list = (struct config_list *)((char *)obj + k->off);
+	char *copy, *tok, *save = NULL, why[ACL_ERRLEN];
+	struct config_value *cv;
+	struct acl *scratch;
+	int rc = 0, found = 0;
+
+	copy = xstrdup(value);
+	scratch = acl_new();
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		found = 1;
+		if (acl_add(scratch, (enum acl_action)k->min, tok, why, sizeof(why)) == -1) {
+			rc = config_bad_value(ps, why, tok);
+			continue;
+		}
+		list->v = xreallocarray(list->v, list->n + 1, sizeof(*list->v));
+		cv = &list->v[list->n++];
+		cv->key = NULL;
+		cv->value = xstrdup(tok);
+		cv->line = ps->lineno;
+	}
+	acl_free(scratch);
+	free(copy);
+	if (!found)
+		return config_bad_value(ps, "expected addresses or CIDR prefixes such as "
+		    "192.0.2.7, 10.0.0.0/8 or 2001:db8::/32", value);
+	return rc;
+}
+
+static int
+config_set_proxy_mode(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	static const char *const names[] = { "no", "v1", "v2", "any" };
+	enum proxy_mode *p = (enum proxy_mode *)((char *)obj + k->off);
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		if (strcasecmp(value, names[i]) == 0) {
+			*p = (enum proxy_mode)i;
+			return 0;
+		}
+	}
+	return config_bad_value(ps, "expected no, v1, v2 or any", value);
 }
 
 /* A non-empty string (file paths, cipher lists); checked further by tls.c. */
@@ -861,9 +1039,16 @@ config_listener_begin(struct config_parse *ps, const char *name)
 	cf->listeners[cf->nlisteners++] = lc;
 	ps->lc = lc;
 	ps->sect = CONFIG_SECT_LISTENER;
-	for (i = 0; i < CONFIG_NKEYS; i++)
-		if (config_keys[i].sect == CONFIG_SECT_LISTENER)
-			ps->seen[i] = 0;
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_keys[i].sect != CONFIG_SECT_LISTENER)
+			continue;
+		ps->seen[i] = 0;
+		/* resolved to the [server] value at the end of the file */
+		if (config_keys[i].flags & CONFIG_K_SRVDEF)
+			*config_u64(lc, &config_keys[i]) = CONFIG_UNSET;
+	}
+	/* resolved by service at the end: 0600 for the admin console, else 0660 */
+	lc->unix_mode = CONFIG_UNIX_MODE_UNSET;
 	config_apply_defaults(ps, CONFIG_SECT_LISTENER);
 }
 
@@ -887,6 +1072,136 @@ config_check_tls(struct config_parse *ps)
 		    lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" : "optional");
 }
 
+/* Add every entry of a list key to `a` (they were checked when read). */
+static void
+config_acl_fill(struct acl *a, const struct config_list *list, enum acl_action act)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		if (acl_add(a, act, list->v[i].value, NULL, 0) == -1)
+			fatalx("config: %s no longer parses", list->v[i].value);
+}
+
+/*
+ * The listener's lists: allow + deny + access_file into one acl, and
+ * proxy_from; an access file's bad lines are errors with its own name and
+ * line numbers. PROXY protocol needs proxy_from.
+ */
+static void
+config_build_access(struct config_parse *ps)
+{
+	struct listener_conf *lc = ps->lc;
+	char **errs = NULL;
+	size_t nerrs = 0, i;
+
+	if (lc->allow.n > 0 || lc->deny.n > 0 || lc->access_file != NULL) {
+		lc->acl = acl_new();
+		config_acl_fill(lc->acl, &lc->allow, ACL_ALLOW);
+		config_acl_fill(lc->acl, &lc->deny, ACL_DENY);
+		if (lc->access_file != NULL &&
+		    acl_load_file(lc->acl, lc->access_file, &errs, &nerrs) == -1) {
+			for (i = 0; i < nerrs; i++) {
+				config_error(ps, ps->seen[config_key_index(CONFIG_SECT_LISTENER,
+				    "access_file")], "[%s] access_file: %s", ps->sect_name, errs[i]);
+				free(errs[i]);
+			}
+			free(errs);
+		}
+	}
+	if (lc->proxy_from.n > 0) {
+		lc->proxy_acl = acl_new();
+		config_acl_fill(lc->proxy_acl, &lc->proxy_from, ACL_ALLOW);
+	}
+	if (lc->proxy_protocol != PROXY_MODE_NO && lc->proxy_from.n == 0)
+		config_error(ps, ps->sect_line, "[%s] proxy_from: expected the addresses of the "
+		    "balancers allowed to send a PROXY header with proxy_protocol = %s, but it is "
+		    "missing", ps->sect_name, lc->proxy_protocol == PROXY_MODE_V1 ? "v1" :
+		    lc->proxy_protocol == PROXY_MODE_V2 ? "v2" : "any");
+}
+
+static void config_warning(struct config_parse *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Keys a UDP listener does not use (connections, TLS, PROXY protocol). */
+static const char *const config_tcp_only_keys[] = {
+	"backlog", "max_connections", "idle_timeout", "unix_mode", "max_per_source",
+	"rate_per_source", "burst", "max_bytes", "max_lifetime", "rate_limit", "proxy_from",
+	"proxy_timeout", "tls_cert", "tls_key", "tls_ca", "tls_verify_client", "tls_min_version",
+	"tls_ciphers", "tls_ciphersuites", "tls_handshake_timeout", "tls_session_tickets",
+};
+
+/* Where key `name` of this [listener] was set, 0 if it was not. */
+static int
+config_seen_line(struct config_parse *ps, const char *name)
+{
+	return ps->seen[config_key_index(CONFIG_SECT_LISTENER, name)];
+}
+
+/* The keys of the other transport are ignored with a warning; tls and PROXY are errors. */
+static void
+config_check_transport_keys(struct config_parse *ps)
+{
+	const struct listener_conf *lc = ps->lc;
+	static const char *const udp_keys[] = { "udp_max_amplification", "udp_reply_rate",
+	    "udp_reply_bandwidth", "udp_send_queue" };
+	size_t i;
+	int line;
+
+	if (!lc->udp) {
+		for (i = 0; i < ARRAY_LEN(udp_keys); i++)
+			if ((line = config_seen_line(ps, udp_keys[i])) != 0)
+				config_warning(ps, line, "[%s] %s: applies only to a listener with "
+				    "udp: binds; ignored", ps->sect_name, udp_keys[i]);
+		return;
+	}
+	if (lc->tls)
+		config_error(ps, config_seen_line(ps, "tls"), "[%s] tls: expected no on a "
+		    "listener with udp: binds (there is no DTLS), got 'yes'", ps->sect_name);
+	if (lc->proxy_protocol != PROXY_MODE_NO)
+		config_error(ps, config_seen_line(ps, "proxy_protocol"), "[%s] proxy_protocol: "
+		    "expected no on a listener with udp: binds (PROXY headers are a stream's "
+		    "preface)", ps->sect_name);
+	for (i = 0; i < ARRAY_LEN(config_tcp_only_keys); i++)
+		if ((line = config_seen_line(ps, config_tcp_only_keys[i])) != 0)
+			config_warning(ps, line, "[%s] %s: not used by a listener with udp: binds; "
+			    "ignored", ps->sect_name, config_tcp_only_keys[i]);
+}
+
+/*
+ * A listener is all UDP or all TCP (and unix): one kind of socket, one
+ * code path. A UDP listener needs a service that answers datagrams.
+ */
+static void
+config_check_udp(struct config_parse *ps)
+{
+	struct listener_conf *lc = ps->lc;
+	const struct bind_conf *first = NULL, *b;
+	const struct service *svc;
+	size_t i;
+
+	for (i = 0; i < lc->nbinds; i++) {
+		b = &lc->binds[i];
+		if (first == NULL) {
+			first = b;
+			lc->udp = b->addrs[0].socktype == SOCK_DGRAM;
+			continue;
+		}
+		if ((b->addrs[0].socktype == SOCK_DGRAM) == lc->udp)
+			continue;
+		config_error(ps, b->line, "[%s] bind: expected every address of a listener to be "
+		    "%s, like '%s' on line %d (a listener is either all UDP or all TCP; use another "
+		    "[listener] for the other), got '%s'", ps->sect_name, lc->udp ?
+		    "UDP (udp:...)" : "TCP or unix", first->spec, first->line, b->spec);
+	}
+	if (lc->udp && lc->service != NULL && (svc = service_find(lc->service)) != NULL &&
+	    svc->on_datagram == NULL)
+		config_error(ps, config_seen_line(ps, "service"), "[%s] service: expected a service "
+		    "that answers datagrams (echo, discard, chargen, daytime or time) on a listener "
+		    "with udp: binds, got '%s'", ps->sect_name, lc->service);
+	config_check_transport_keys(ps);
+}
+
 /* Leaving a [listener]: report required keys it did not set, at its header line. */
 static void
 config_section_end(struct config_parse *ps)
@@ -895,7 +1210,9 @@ config_section_end(struct config_parse *ps)
 
 	if (ps->sect != CONFIG_SECT_LISTENER)
 		return;
+	config_check_udp(ps);
 	config_check_tls(ps);
+	config_build_access(ps);
 	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
 		if (k->sect != CONFIG_SECT_LISTENER || !(k->flags & CONFIG_K_REQUIRED))
 			continue;
@@ -1401,7 +1718,9 @@ config_addr_same(const struct addr *a, const struct addr *b)
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
 	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
 
-	if (a->ss.ss_family != b->ss.ss_family)
+	/* TCP and UDP have separate port spaces: udp:127.0.0.1:7 and 127.0.0.1:7 coexist. */
+	if (a->ss.ss_family != b->ss.ss_family ||
+	    (a->socktype == SOCK_DGRAM) != (b->socktype == SOCK_DGRAM))
 		return 0;
 	switch (a->ss.ss_family) {
 	case AF_INET:
@@ -1503,11 +1822,63 @@ config_set_metrics_bind(struct config_parse *ps, const struct config_key *k, voi
 
 	if (*value != '\0' && addr_parse(value, addrs, &why) == -1)
 		return config_bad_value(ps, why, value);
-	if (*value != '\0' && addrs[0].ss.ss_family == AF_UNIX)
+	if (*value != '\0' && (addrs[0].ss.ss_family == AF_UNIX || addrs[0].socktype != SOCK_STREAM))
 		return config_bad_value(ps, "expected a TCP address such as 127.0.0.1:9107 "
 		    "(or nothing: metrics off)", value);
 	config_set_str(obj, k, value);
 	return 0;
+}
+
+/* Listener keys not set take the [server] value of the same name. */
+static void
+config_resolve_srvdef(struct config_parse *ps)
+{
+	const struct config_key *k, *sk;
+	const struct service *svc;
+	struct listener_conf *lc;
+	size_t i;
+
+	for (i = 0; i < ps->cf->nlisteners; i++) {
+		lc = ps->cf->listeners[i];
+		if (lc->unix_mode != CONFIG_UNIX_MODE_UNSET)
+			continue;
+		svc = lc->service != NULL ? service_find(lc->service) : NULL;
+		lc->unix_mode = svc != NULL && (svc->flags & SERVICE_F_OPERATOR) ? 0600 : 0660;
+	}
+
+	for (k = config_keys; k < config_keys + CONFIG_NKEYS; k++) {
+		if (k->sect != CONFIG_SECT_LISTENER || !(k->flags & CONFIG_K_SRVDEF))
+			continue;
+		sk = config_key_find(CONFIG_SECT_SERVER, k->name);
+		for (i = 0; i < ps->cf->nlisteners; i++)
+			if (*config_u64(ps->cf->listeners[i], k) == CONFIG_UNSET)
+				*config_u64(ps->cf->listeners[i], k) = *config_u64(ps->cf, sk);
+	}
+}
+
+/*
+ * A UDP listener's reply budget lives in the source table: with max_sources
+ * 0 no source has one, and every reply would be dropped.
+ */
+static void
+config_check_udp_sources(struct config_parse *ps)
+{
+	const struct listener_conf *lc;
+	size_t i;
+
+	if (ps->cf->max_sources > 0)
+		return;
+	for (i = 0; i < ps->cf->nlisteners; i++) {
+		lc = ps->cf->listeners[i];
+		if (!lc->udp || (lc->udp_reply_rate == 0 && lc->udp_reply_bandwidth == 0))
+			continue;
+		config_error(ps, ps->seen[config_key_index(CONFIG_SECT_SERVER, "max_sources")],
+		    "[server] max_sources: expected more than 0 with a UDP listener that has a "
+		    "reply budget ([listener %s] on line %d keeps its sources' budgets in the source "
+		    "table), or udp_reply_rate = 0 and udp_reply_bandwidth = 0 there", lc->name,
+		    lc->line);
+		return;
+	}
 }
 
 /* Checks that need the whole file. */
@@ -1517,6 +1888,8 @@ config_finish(struct config_parse *ps)
 	if (ps->cf->nlisteners == 0)
 		config_error(ps, 0, "expected at least one [listener NAME] section, found none");
 	config_check_binds(ps);
+	config_resolve_srvdef(ps);
+	config_check_udp_sources(ps);
 	config_svc_apply(ps);
 	config_check_service_binds(ps);
 	config_check_watermarks(ps);
@@ -1624,6 +1997,18 @@ config_default(void)
 }
 
 static void
+config_list_free(struct config_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		free(list->v[i].value);
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
+}
+
+static void
 config_listener_free(struct listener_conf *lc)
 {
 	size_t i;
@@ -1640,6 +2025,12 @@ config_listener_free(struct listener_conf *lc)
 	free(lc->tls_ciphers);
 	free(lc->tls_ciphersuites);
 	free(lc->svc_conf);
+	free(lc->access_file);
+	config_list_free(&lc->allow);
+	config_list_free(&lc->deny);
+	config_list_free(&lc->proxy_from);
+	acl_free(lc->acl);
+	acl_free(lc->proxy_acl);
 	free(lc);
 }
 
@@ -1875,6 +2266,49 @@ config_dump_bind(FILE *fp, const struct config_key *k, const void *obj)
 		config_dump_line(fp, k->name, lc->binds[i].spec);
 }
 
+/* A count per second: "100/s". */
+static void
+config_dump_rate(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu/s",
+	    (unsigned long long)*(const uint64_t *)config_dump_field(obj, k));
+	config_dump_line(fp, k->name, buf);
+}
+
+/* Bytes per second: "64K/s". */
+static void
+config_dump_byte_rate(FILE *fp, const struct config_key *k, const void *obj)
+{
+	char buf[32], out[40];
+
+	config_fmt_size(*(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf));
+	snprintf(out, sizeof(out), "%s/s", buf);
+	config_dump_line(fp, k->name, out);
+}
+
+/* One line per entry of a list key, as written; a comment when empty. */
+static void
+config_dump_acl_list(FILE *fp, const struct config_key *k, const void *obj)
+{
+	const struct config_list *list = config_dump_field(obj, k);
+	size_t i;
+
+	if (list->n == 0)
+		config_dump_line(fp, k->name, NULL);
+	for (i = 0; i < list->n; i++)
+		config_dump_line(fp, k->name, list->v[i].value);
+}
+
+static void
+config_dump_proxy_mode(FILE *fp, const struct config_key *k, const void *obj)
+{
+	static const char *const names[] = { "no", "v1", "v2", "any" };
+
+	config_dump_line(fp, k->name, names[*(const enum proxy_mode *)config_dump_field(obj, k)]);
+}
+
 /* A service's enum key: its word. */
 static void
 config_dump_enum(FILE *fp, const struct config_key *k, const void *obj)
@@ -1941,6 +2375,10 @@ static const struct {
 	{ config_set_service, config_dump_str },
 	{ config_set_bind, config_dump_bind },
 	{ config_set_enum, config_dump_enum },
+	{ config_set_rate, config_dump_rate },
+	{ config_set_byte_rate, config_dump_byte_rate },
+	{ config_set_acl_list, config_dump_acl_list },
+	{ config_set_proxy_mode, config_dump_proxy_mode },
 	{ config_set_custom, config_dump_custom },
 	{ config_set_metrics_bind, config_dump_str },
 	{ config_set_text, config_dump_str },

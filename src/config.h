@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "log.h"
 
@@ -31,6 +32,23 @@ enum tls_min_version {
 	TLS_MIN_TLS12 = 0,
 	TLS_MIN_TLS13,
 };
+
+/* proxy_protocol: which PROXY protocol header a listener reads first. */
+enum proxy_mode {
+	PROXY_MODE_NO = 0,
+	PROXY_MODE_V1,
+	PROXY_MODE_V2,
+	PROXY_MODE_ANY,
+};
+
+/* A list key (allow, deny, proxy_from): every entry as written, with its line. */
+struct config_list {
+	struct config_value *v;
+	size_t               n;
+};
+
+/* Listener keys that default to their [server] value hold this until the file is read. */
+#define CONFIG_UNSET UINT64_MAX
 
 /* One bind spec of a listener, as written and as parsed. */
 struct bind_conf {
@@ -59,6 +77,35 @@ struct listener_conf {
 	uint64_t             max_connections;   /* 0 = only the global limit */
 	uint64_t             idle_timeout_ms;   /* 0 = none; default 300s */
 	mode_t               unix_mode;         /* default 0660 */
+
+	/* Who may connect (access.c): lists checked at accept, per-source limits */
+	struct config_list   allow;
+	struct config_list   deny;
+	char                *access_file;
+	struct acl          *acl;               /* allow + deny + access_file; NULL: none */
+	uint64_t             max_per_source;    /* 0 = none; default [server] */
+	uint64_t             source_prefix_v4;  /* default [server], 32 */
+	uint64_t             source_prefix_v6;  /* default [server], 64 */
+	uint64_t             rate_per_source;   /* connections/s per source, 0 = none */
+	uint64_t             burst;             /* of rate_per_source; default [server] */
+
+	/* UDP (udp.c): every bind is udp:...; the keys below apply only then */
+	int                  udp;
+	uint64_t             udp_max_amplification; /* reply <= this x request; default [server] */
+	uint64_t             udp_reply_rate;    /* replies/s per source, 0 = none; default [server] */
+	uint64_t             udp_reply_bandwidth; /* reply bytes/s per source, 0 = none; [server] */
+	uint64_t             udp_send_queue;    /* bytes queued while the socket is full; [server] */
+
+	/* Per connection (conn.c) */
+	uint64_t             max_bytes;         /* in + out; 0 = none */
+	uint64_t             max_lifetime_ms;   /* 0 = none */
+	uint64_t             rate_limit;        /* output bytes/s; 0 = none */
+
+	/* PROXY protocol (proxy.c): a balancer's header before anything else */
+	enum proxy_mode      proxy_protocol;    /* default no */
+	struct config_list   proxy_from;        /* balancers allowed to send it */
+	struct acl          *proxy_acl;         /* proxy_from as a list */
+	uint64_t             proxy_timeout_ms;  /* default 5s */
 
 	/* The service's own options (service.h): its struct, filled from its keys */
 	void                *svc_conf;
@@ -94,6 +141,23 @@ struct config {
 	char                  *user;                  /* NULL: keep the starting user */
 	char                  *group;                 /* NULL: the user's group */
 
+	/* who may connect: daemon-wide, and the defaults of the listener keys */
+	uint64_t               accept_rate;           /* new connections/s, all listeners; 0 none */
+	uint64_t               accept_burst;          /* default: accept_rate */
+	uint64_t               max_sources;           /* source table bound, default 100000 */
+	uint64_t               source_expire_ms;      /* idle sources forgotten after, 60s */
+	uint64_t               max_per_source;        /* default 0 (none) */
+	uint64_t               source_prefix_v4;      /* default 32 */
+	uint64_t               source_prefix_v6;      /* default 64 */
+	uint64_t               rate_per_source;       /* default 0 (none) */
+	uint64_t               burst;                 /* default 10 */
+
+	/* UDP listeners: defaults of the listener keys of the same name */
+	uint64_t               udp_max_amplification; /* default 1 */
+	uint64_t               udp_reply_rate;        /* default 1000/s */
+	uint64_t               udp_reply_bandwidth;   /* default 1M/s */
+	uint64_t               udp_send_queue;        /* default 1M */
+
 	/* [log] */
 	enum log_level         log_level;             /* default info */
 	int                    log_subsys_level[LOG_S_COUNT]; /* -1 = not set */
@@ -110,6 +174,8 @@ struct config {
 
 	/* [metrics] (metrics.h) */
 	char                  *metrics_bind;          /* "" = off */
+	uint64_t               metrics_max_connections; /* default 16 */
+	uint64_t               metrics_request_timeout_ms; /* default 10s */
 
 	struct listener_conf **listeners;
 	size_t                 nlisteners;

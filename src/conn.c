@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,41 @@
 #define CONN_F_UNIX          0x10  /* unix-domain peer */
 #define CONN_F_READING       0x20  /* read event armed */
 #define CONN_F_WRITING       0x40  /* write event armed */
+#define CONN_F_SHAPE_WAIT    0x80  /* output waits for rate_limit tokens (shape timer armed) */
+#define CONN_F_SHAPING       0x100 /* inside conn_shape_send: a producer's write only queues */
+#define CONN_F_WATCH_PEER    0x200 /* conn_watch_peer: probe the socket while not reading */
+#define CONN_F_PROBING       0x400 /* the probe timer (ext->probe_ev) is armed */
+#define CONN_F_AT_MAX        0x800 /* max_bytes used up: no more reading; close once flushed */
+
+/* conn_watch_peer: how often a connection that is not reading is probed. */
+#define CONN_PEER_PROBE_MS   200
+
+/*
+ * What few connections need, allocated on first use so an idle connection
+ * stays small: the preface reader (PROXY protocol), where a proxied client
+ * came through, output shaping (rate_limit), and deadlines besides the idle
+ * timeout (max_lifetime, a service's deadline such as line_timeout).
+ */
+struct conn_ext {
+	conn_preface_cb        preface;       /* NULL once the preface is over */
+	void                  *preface_arg;
+	void                 (*preface_free)(void *arg);
+	char                  *via;           /* " via=... proxy=..." for CONNS and the close line */
+	struct sockaddr_storage local;        /* what a proxied client connected to */
+	socklen_t              local_len;     /* 0: the socket's own address */
+	uint64_t               lifetime_at;   /* ms; 0: none */
+	uint64_t               deadline_at;   /* ms; 0: none */
+	enum conn_reason       deadline_reason;
+	/* rate_limit: a token bucket in milli-bytes, refilled from a microsecond clock */
+	struct event           shape_ev;
+	uint64_t               rate;          /* bytes/s; 0: not shaped */
+	uint64_t               tokens;        /* milli-bytes */
+	uint64_t               cap;           /* milli-bytes */
+	uint64_t               stamp_us;
+	/* conn_watch_peer: polls the socket while the service waits but does not read */
+	struct event           probe_ev;
+	int                    probe_set;     /* probe_ev assigned */
+};
 
 struct conn {
 	uint64_t               id;            /* never reused */
@@ -81,6 +117,9 @@ struct conn {
 	uint64_t               idle_timeout_ms;
 	uint64_t               bytes_in;
 	uint64_t               bytes_out;
+	uint64_t               max_bytes;     /* in + out; 0: none */
+	void                  *owner_data;    /* the owner's, e.g. its source-table entry */
+	struct conn_ext       *ext;           /* NULL until needed */
 
 	union {
 		struct sockaddr     sa;
@@ -115,17 +154,27 @@ static conn_closed_cb     conn_closed_hook;
 static struct conn       *conn_close_list, **conn_close_tail = &conn_close_list;
 static struct conn       *conn_free_list;
 static int                conn_flush_slot = -1;
+static const struct timeval *conn_probe_tv; /* common timeout: one timer-heap slot for all */
 
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_read_body(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
+static void conn_probe_cb(evutil_socket_t, short, void *);
+static void conn_update_probe(struct conn *c);
 static void conn_flushed(struct conn *c);
 static void conn_after_write(struct conn *c);
 static void conn_handshake(struct conn *c);
+static void conn_shape_init(struct conn *c, uint64_t rate);
+static void conn_shape_send(struct conn *c);
+static void conn_shape_cb(evutil_socket_t, short, void *);
+static void conn_preface(struct conn *c);
+static void conn_preface_end(struct conn_ext *x);
+static enum conn_reason conn_errno_reason(int err);
 
 static const char *conn_state_names[CONN_S_COUNT] = {
 	[CONN_S_NEW] = "new",
+	[CONN_S_PREFACE] = "preface",
 	[CONN_S_HANDSHAKE] = "handshake",
 	[CONN_S_OPEN] = "open",
 	[CONN_S_HALFCLOSED] = "half-closed",
@@ -159,6 +208,14 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 	[CONN_R_SHUTDOWN_NOW] = "shutdown-now",
 	[CONN_R_EXIT] = "exit",
 	[CONN_R_ADMIN_KILL] = "admin-kill",
+	[CONN_R_MAX_BYTES] = "max-bytes",
+	[CONN_R_MAX_LIFETIME] = "max-lifetime",
+	[CONN_R_LINE_TIMEOUT] = "line-timeout",
+	[CONN_R_PROXY_TIMEOUT] = "proxy-timeout",
+	[CONN_R_PROXY_HEADER] = "proxy-header",
+	[CONN_R_REFUSED] = "refused",
+	[CONN_R_AUTH] = "auth-failed",
+	[CONN_R_OOM] = "oom",
 };
 
 /*
@@ -168,7 +225,9 @@ static const char *conn_reason_names[CONN_R_COUNT] = {
 #define B(s)	(1u << (s))
 #define CONN_LIVE_TO_CLOSING	B(CONN_S_CLOSING)
 static const unsigned conn_transitions[CONN_S_COUNT] = {
-	[CONN_S_NEW] = B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
+	[CONN_S_NEW] = B(CONN_S_PREFACE) | B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) |
+	    CONN_LIVE_TO_CLOSING,
+	[CONN_S_PREFACE] = B(CONN_S_HANDSHAKE) | B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
 	[CONN_S_HANDSHAKE] = B(CONN_S_OPEN) | CONN_LIVE_TO_CLOSING,
 	[CONN_S_OPEN] = B(CONN_S_HALFCLOSED) | B(CONN_S_DRAINING) | CONN_LIVE_TO_CLOSING,
 	[CONN_S_HALFCLOSED] = B(CONN_S_FLUSHING) | CONN_LIVE_TO_CLOSING,
@@ -187,6 +246,7 @@ static const unsigned conn_transitions[CONN_S_COUNT] = {
 #define CONN_P_IDLE     0x8  /* the idle timeout applies */
 static const unsigned conn_props[CONN_S_COUNT] = {
 	[CONN_S_NEW] = 0,
+	[CONN_S_PREFACE] = CONN_P_READ,
 	[CONN_S_HANDSHAKE] = CONN_P_READ | CONN_P_WRITE,
 	[CONN_S_OPEN] = CONN_P_READ | CONN_P_SERVICE | CONN_P_WRITE | CONN_P_IDLE,
 	[CONN_S_HALFCLOSED] = CONN_P_SERVICE | CONN_P_WRITE | CONN_P_IDLE,
@@ -262,7 +322,8 @@ conn_state_allowed(enum conn_state from, enum conn_state to)
 
 /* ---------------------------------------------------------------- table */
 
-uint64_t
+/* Coarse monotonic milliseconds, cheap enough for every callback. */
+static uint64_t
 conn_now_ms(void)
 {
 	struct timespec ts;
@@ -280,15 +341,24 @@ conn_hash_insert(struct conn *c)
 	conn_hash[b] = c;
 }
 
-/* Ids are sequential, so id & mask spreads them evenly; grow at load 1. */
+/*
+ * Ids are sequential, so id & mask spreads them evenly; grow at load 1.
+ * Out of memory the table keeps its size (longer chains) and tries again
+ * at the next connection.
+ */
 static void
 conn_hash_grow(void)
 {
-	struct conn **old = conn_hash, *c, *next;
-	size_t oldsize = conn_hash_size, i;
+	struct conn **old = conn_hash, **nh, *c, *next;
+	size_t oldsize = conn_hash_size, i, size = oldsize ? oldsize * 2 : CONN_HASH_INIT;
 
-	conn_hash_size = oldsize ? oldsize * 2 : CONN_HASH_INIT;
-	conn_hash = xcalloc(conn_hash_size, sizeof(*conn_hash));
+	if ((nh = util_calloc(size, sizeof(*nh))) == NULL) {
+		if (oldsize == 0)
+			fatalx("out of memory (connection table)");
+		return;
+	}
+	conn_hash = nh;
+	conn_hash_size = size;
 	for (i = 0; i < oldsize; i++) {
 		for (c = old[i]; c != NULL; c = next) {
 			next = c->hnext;
@@ -455,13 +525,19 @@ conn_update_io(struct conn *c)
 	int rd, wr;
 
 	rd = (p & CONN_P_READ) && !(c->state == CONN_S_OPEN &&
-	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED)));
-	wr = (p & CONN_P_WRITE) && (evbuffer_get_length(c->out) > 0 ||
-	    (c->flags & (CONN_F_WANT_DRAIN | CONN_F_IO_WANT_WRITE)));
+	    (c->flags & (CONN_F_READ_PAUSED | CONN_F_SVC_PAUSED))) && !(c->flags & CONN_F_AT_MAX);
+	/* While shaped output waits for tokens, the shape timer, not writability, wakes us. */
+	wr = (p & CONN_P_WRITE) && (((evbuffer_get_length(c->out) > 0 ||
+	    (c->flags & CONN_F_WANT_DRAIN)) && !(c->flags & CONN_F_SHAPE_WAIT)) ||
+	    (c->flags & CONN_F_IO_WANT_WRITE));
 	if (c->state == CONN_S_HANDSHAKE)
 		wr = (c->flags & CONN_F_IO_WANT_WRITE) != 0;
+	/* event_add allocates (libevent's per-descriptor map): out of memory, close. */
 	if (rd && !(c->flags & CONN_F_READING)) {
-		event_add(&c->read_ev, NULL);
+		if (event_add(&c->read_ev, NULL) == -1) {
+			conn_close_oom(c, "event_add");
+			return;
+		}
 		c->flags |= CONN_F_READING;
 		conn_kick_read(c);
 	} else if (!rd && (c->flags & CONN_F_READING)) {
@@ -469,20 +545,59 @@ conn_update_io(struct conn *c)
 		c->flags &= ~CONN_F_READING;
 	}
 	if (wr && !(c->flags & CONN_F_WRITING)) {
-		event_add(&c->write_ev, NULL);
+		if (event_add(&c->write_ev, NULL) == -1) {
+			conn_close_oom(c, "event_add");
+			return;
+		}
 		c->flags |= CONN_F_WRITING;
 	} else if (!wr && (c->flags & CONN_F_WRITING)) {
 		event_del(&c->write_ev);
 		c->flags &= ~CONN_F_WRITING;
 	}
+	conn_update_probe(c);
 }
 
+/* A closing connection's timer stays off: conn_set_state(CLOSING) removed it for good. */
 static void
 conn_arm_timer(struct conn *c, uint64_t ms)
 {
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
-	event_add(&c->timer_ev, &tv);
+	if (!conn_is_alive(c))
+		return;
+	/* A connection without its timer would never time out: close it instead. */
+	if (event_add(&c->timer_ev, &tv) == -1)
+		conn_close_oom(c, "timer");
+}
+
+/* NULL (and the connection closing, oom) when out of memory. */
+static struct conn_ext *
+conn_ext(struct conn *c)
+{
+	if (c->ext == NULL && (c->ext = util_calloc(1, sizeof(*c->ext))) == NULL)
+		conn_close_oom(c, "connection state");
+	return c->ext;
+}
+
+/*
+ * Arm the timer for the earliest of the idle timeout (lazy: activity only
+ * stamps last_active_ms), max_lifetime and the service's deadline.
+ */
+static void
+conn_arm_wake(struct conn *c)
+{
+	uint64_t now = conn_now_ms(), at = 0;
+
+	if (c->idle_timeout_ms > 0)
+		at = c->last_active_ms + c->idle_timeout_ms;
+	if (c->ext != NULL && c->ext->lifetime_at != 0 && (at == 0 || c->ext->lifetime_at < at))
+		at = c->ext->lifetime_at;
+	if (c->ext != NULL && c->ext->deadline_at != 0 && (at == 0 || c->ext->deadline_at < at))
+		at = c->ext->deadline_at;
+	if (at == 0)
+		event_del(&c->timer_ev);
+	else
+		conn_arm_timer(c, at > now ? at - now : 0);
 }
 
 /* The one place a state changes: checked against the table, logged, events re-armed. */
@@ -513,7 +628,10 @@ conn_init(struct event_base *base)
 {
 	size_t i;
 
+	struct timeval tv = { CONN_PEER_PROBE_MS / 1000, (CONN_PEER_PROBE_MS % 1000) * 1000 };
+
 	conn_base = base;
+	conn_probe_tv = event_base_init_common_timeout(base, &tv);
 	if (conn_hash == NULL)
 		conn_hash_grow();
 	conn_flush_slot = loop_flush_hook(conn_flush_cb);
@@ -527,7 +645,13 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	struct conn *c;
 	int one = 1;
 
-	c = xcalloc(1, sizeof(*c));
+	if ((c = util_calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->out = evbuffer_new()) == NULL) {
+		util_oom();
+		free(c);
+		return NULL;
+	}
 	c->id = conn_next_id++;
 	c->fd = fd;
 	c->state = CONN_S_NEW;
@@ -537,8 +661,6 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	c->owner = p->owner;
 	c->owner_name = p->owner_name;
 	c->io = &conn_io_plain;
-	if ((c->out = evbuffer_new()) == NULL)
-		fatalx("conn_new: evbuffer_new failed");
 	if (peer != NULL && peer->sa_family == AF_UNIX)
 		c->flags |= CONN_F_UNIX;
 	else if (peer != NULL && plen <= sizeof(c->peer)) {
@@ -552,6 +674,20 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 	evtimer_assign(&c->timer_ev, conn_base, conn_timer_cb, c);
 	c->created_ms = c->last_active_ms = conn_now_ms();
 	c->idle_timeout_ms = p->idle_timeout_ms;
+	c->max_bytes = p->max_bytes;
+	c->owner_data = p->owner_data;
+	if (p->max_lifetime_ms > 0 || p->rate_limit > 0) {
+		/* Before the table knows it: out of memory, it is simply undone. */
+		if ((c->ext = util_calloc(1, sizeof(*c->ext))) == NULL) {
+			evbuffer_free(c->out);
+			free(c);
+			return NULL;
+		}
+		if (p->max_lifetime_ms > 0)
+			c->ext->lifetime_at = c->created_ms + p->max_lifetime_ms;
+		if (p->rate_limit > 0)
+			conn_shape_init(c, p->rate_limit);
+	}
 
 	if (conn_current >= conn_hash_size)
 		conn_hash_grow();
@@ -567,16 +703,19 @@ conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer, sockl
 		    "conn=%" PRIu64 " open listener=%s peer=%s", c->id, c->owner_name,
 		    conn_peer_str(c, pbuf, sizeof(pbuf)));
 	}
-	if (c->idle_timeout_ms > 0)
-		conn_arm_timer(c, c->idle_timeout_ms);
+	conn_arm_wake(c);
 	return c;
 }
 
 void
 conn_start(struct conn *c)
 {
+	/* Closed while setting up (out of memory arming a timer): it never opens. */
+	if (!conn_is_alive(c))
+		return;
 	conn_set_state(c, CONN_S_OPEN);
-	if (c->svc->on_open != NULL)
+	/* Arming its events may have failed (oom): on_close runs, on_open never did. */
+	if (conn_is_alive(c) && c->svc->on_open != NULL)
 		c->svc->on_open(c);
 	/* The options belong to the listener's configuration, which a reload replaces. */
 	c->svc_conf = NULL;
@@ -591,6 +730,10 @@ conn_ref(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	DEBUG_ASSERT(c->refs == 0 && c->state == CONN_S_FREEING);
+	if (c->ext != NULL)
+		free(c->ext->via);
+	free(c->ext);
 	evbuffer_free(c->out);
 	free(c);
 }
@@ -620,20 +763,28 @@ conn_log_close(struct conn *c)
 	if (!log_enabled(LOG_S_CONN, lvl))
 		return;
 	log_msg(lvl, LOG_S_CONN, "conn=%" PRIu64 " close listener=%s peer=%s reason=%s "
-	    "bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " duration_ms=%" PRIu64,
+	    "bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " duration_ms=%" PRIu64 "%s",
 	    c->id, c->owner_name, conn_peer_str(c, pbuf, sizeof(pbuf)),
 	    conn_reason_name(c->reason), c->bytes_in, c->bytes_out,
-	    conn_now_ms() - c->created_ms);
+	    conn_now_ms() - c->created_ms,
+	    c->ext != NULL && c->ext->via != NULL ? c->ext->via : "");
 }
 
 /* The real close, from conn_flush_cb: nothing above us on the stack holds c. */
 static void
 conn_close_now(struct conn *c)
 {
+	DEBUG_ASSERT(c->state == CONN_S_CLOSING && c->fd != -1);
 	conn_set_state(c, CONN_S_CLOSED);
 	event_del(&c->read_ev);
 	event_del(&c->write_ev);
-	c->flags &= ~(CONN_F_READING | CONN_F_WRITING);
+	if (c->ext != NULL && c->ext->rate > 0)
+		event_del(&c->ext->shape_ev);
+	if (c->ext != NULL && c->ext->probe_set)
+		event_del(&c->ext->probe_ev);
+	if (c->ext != NULL)
+		conn_preface_end(c->ext);
+	c->flags &= ~(CONN_F_READING | CONN_F_WRITING | CONN_F_SHAPE_WAIT | CONN_F_PROBING);
 	/* The service cancels its queued jobs here; running ones keep a reference. */
 	if (c->svc->on_close != NULL)
 		c->svc->on_close(c);
@@ -643,6 +794,7 @@ conn_close_now(struct conn *c)
 	c->fd = -1;
 	conn_hash_remove(c);
 	TAILQ_REMOVE(&conn_live, c, entry);
+	DEBUG_ASSERT(conn_current > 0);
 	conn_current--;
 	conn_closed[c->reason]++;
 	conn_log_close(c);
@@ -687,6 +839,15 @@ conn_close(struct conn *c, enum conn_reason reason)
 	loop_defer(conn_flush_slot);
 }
 
+void
+conn_close_oom(struct conn *c, const char *what)
+{
+	if (!conn_is_alive(c))
+		return;
+	log_warn(LOG_S_CONN, "conn=%" PRIu64 " out of memory what=%s", c->id, what);
+	conn_close(c, CONN_R_OOM);
+}
+
 static enum conn_reason
 conn_errno_reason(int err)
 {
@@ -694,6 +855,8 @@ conn_errno_reason(int err)
 	case ECONNRESET:
 	case EPIPE:
 		return CONN_R_RESET;
+	case ENOMEM:
+		return CONN_R_OOM;
 	case ETIMEDOUT:
 		return CONN_R_TIMEOUT;
 	default:
@@ -703,12 +866,43 @@ conn_errno_reason(int err)
 
 /* ---------------------------------------------------------------- writing */
 
+/*
+ * max_bytes: what the connection may still move, in + out, counting the
+ * output already queued. Reads are cut to it and writes truncated to it, so
+ * a connection moves exactly max_bytes at most; once it is used up, reading
+ * stops and the connection closes (max-bytes) when the queued output is sent.
+ */
+static uint64_t
+conn_budget(const struct conn *c)
+{
+	uint64_t used;
+
+	if (c->max_bytes == 0)
+		return UINT64_MAX;
+	used = c->bytes_in + c->bytes_out + evbuffer_get_length(c->out);
+	return used >= c->max_bytes ? 0 : c->max_bytes - used;
+}
+
+static void
+conn_check_max_bytes(struct conn *c)
+{
+	if (c->max_bytes == 0 || !conn_is_alive(c) || conn_budget(c) > 0)
+		return;
+	if (!(c->flags & CONN_F_AT_MAX)) {
+		c->flags |= CONN_F_AT_MAX;
+		conn_update_io(c);
+	}
+	if (evbuffer_get_length(c->out) == 0)
+		conn_close(c, CONN_R_MAX_BYTES);
+}
+
 static void
 conn_account_out(struct conn *c, size_t n)
 {
 	c->bytes_out += n;
 	conn_bytes_out += n;
 	c->last_active_ms = conn_now_ms();
+	conn_check_max_bytes(c);
 }
 
 /* Pause reading a client whose replies pile up. */
@@ -733,8 +927,17 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	if (!(conn_props[c->state] & CONN_P_WRITE) || len == 0)
 		return;
-	/* Nothing queued: try the socket first, queue only what it refuses. */
-	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0) {
+	if (c->max_bytes > 0 && c->state != CONN_S_HANDSHAKE && len > conn_budget(c)) {
+		/* What does not fit in max_bytes is never sent. */
+		len = (size_t)conn_budget(c);
+		if (len == 0) {
+			conn_check_max_bytes(c);
+			return;
+		}
+	}
+	/* Nothing queued and not shaped: try the socket first, queue only what it refuses. */
+	if (c->state != CONN_S_HANDSHAKE && evbuffer_get_length(c->out) == 0 &&
+	    (c->ext == NULL || c->ext->rate == 0)) {
 		n = c->io->write(c, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -751,9 +954,16 @@ conn_write(struct conn *c, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (evbuffer_add(c->out, p, len) == -1)
-		fatalx("conn=%" PRIu64 " evbuffer_add failed", c->id);
+	if (evbuffer_add(c->out, p, len) == -1) {
+		util_oom();
+		conn_close_oom(c, "output buffer");
+		return;
+	}
 	conn_check_high(c);
+	conn_check_max_bytes(c);
+	if (c->ext != NULL && c->ext->rate > 0 && c->state != CONN_S_HANDSHAKE &&
+	    !(c->flags & (CONN_F_SHAPE_WAIT | CONN_F_SHAPING)))
+		conn_shape_send(c);
 }
 
 void
@@ -773,8 +983,12 @@ conn_printf(struct conn *c, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	n = xvasprintf(&big, fmt, ap);
+	n = util_vasprintf(&big, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		conn_close_oom(c, "reply");
+		return;
+	}
 	conn_write(c, big, (size_t)n);
 	free(big);
 }
@@ -788,7 +1002,8 @@ conn_pending(const struct conn *c)
 int
 conn_writable(const struct conn *c)
 {
-	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high;
+	return (conn_props[c->state] & CONN_P_SERVICE) && evbuffer_get_length(c->out) < conn_high &&
+	    !(c->flags & CONN_F_AT_MAX);
 }
 
 void
@@ -821,6 +1036,10 @@ conn_write_body(struct conn *c)
 			conn_read_body(c);
 		if (!conn_is_alive(c))
 			return;
+	}
+	if (c->ext != NULL && c->ext->rate > 0) {
+		conn_shape_send(c);
+		return;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
 		n = c->io->write_buf(c, c->out);
@@ -923,6 +1142,262 @@ conn_resume_read(struct conn *c)
 		conn_update_io(c);
 }
 
+/* ---------------------------------------------------------------- shaping */
+
+/*
+ * rate_limit: output leaves at most `rate` bytes a second. A token bucket
+ * holds up to a tenth of a second's worth (at least 1 byte); when it runs
+ * dry the write event is dropped and one timer per connection wakes when a
+ * useful amount has refilled. Pending output still counts against the
+ * watermarks, so reading pauses as the queue grows (backpressure), and
+ * chargen produces only as fast as the shaper drains.
+ */
+static void
+conn_shape_init(struct conn *c, uint64_t rate)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	x->rate = rate;
+	x->cap = (rate / 10 > 0 ? rate / 10 : 1) * 1000;
+	x->tokens = x->cap;
+	x->stamp_us = util_now_us();
+	evtimer_assign(&x->shape_ev, conn_base, conn_shape_cb, c);
+}
+
+static void
+conn_shape_refill(struct conn_ext *x)
+{
+	uint64_t now = util_now_us(), add;
+
+	if (now <= x->stamp_us)
+		return;
+	/* rate bytes/s = rate milli-bytes/ms: (now - stamp) us * rate / 1000 milli-bytes */
+	add = (now - x->stamp_us) * x->rate / 1000;
+	x->tokens = x->tokens + add > x->cap ? x->cap : x->tokens + add;
+	x->stamp_us = now;
+}
+
+/* Send what the tokens allow; then wait for the socket, or for tokens. */
+static void
+conn_shape_send(struct conn *c)
+{
+	struct conn_ext *x = c->ext;
+	size_t pending, allow, chunk;
+	uint64_t want, wait_us;
+	struct timeval tv;
+	unsigned char *p;
+	ssize_t n;
+
+	c->flags |= CONN_F_SHAPING;
+	conn_shape_refill(x);
+	while ((pending = evbuffer_get_length(c->out)) > 0 && x->tokens >= 1000) {
+		allow = (size_t)(x->tokens / 1000);
+		chunk = pending < allow ? pending : allow;
+		if (chunk > CONN_READ_SIZE)
+			chunk = CONN_READ_SIZE;
+		if ((p = evbuffer_pullup(c->out, (ssize_t)chunk)) == NULL) {
+			util_oom();
+			c->flags &= ~CONN_F_SHAPING;
+			conn_close_oom(c, "output buffer");
+			return;
+		}
+		n = c->io->write(c, p, chunk);
+		if (n < 0) {
+			c->flags &= ~CONN_F_SHAPING;
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				conn_close(c, conn_errno_reason(errno));
+			else
+				conn_update_io(c);      /* the socket is full: wait for it */
+			return;
+		}
+		evbuffer_drain(c->out, (size_t)n);
+		x->tokens -= (uint64_t)n * 1000;
+		conn_account_out(c, (size_t)n);
+		if (!conn_is_alive(c)) {
+			c->flags &= ~CONN_F_SHAPING;
+			return;
+		}
+		if ((size_t)n < chunk)
+			break;
+	}
+	pending = evbuffer_get_length(c->out);
+	if (pending > 0 && x->tokens < 1000) {
+		/* Out of tokens: wake when a quarter of the bucket (or what is owed) is back. */
+		want = (uint64_t)pending * 1000 < x->cap / 4 ? (uint64_t)pending * 1000 : x->cap / 4;
+		if (want < 1000)
+			want = 1000;
+		/* milli-bytes at rate milli-bytes per ms: times 1000 for microseconds */
+		wait_us = (want - x->tokens) * 1000 / x->rate + 1;
+		tv.tv_sec = (time_t)(wait_us / 1000000);
+		tv.tv_usec = (suseconds_t)(wait_us % 1000000);
+		if (evtimer_add(&x->shape_ev, &tv) == -1) {
+			c->flags &= ~CONN_F_SHAPING;
+			conn_close_oom(c, "timer");
+			return;
+		}
+		c->flags |= CONN_F_SHAPE_WAIT;
+	}
+	conn_update_io(c);
+	/* may run the producer (on_drain): its writes only queue, sent on the next write event */
+	conn_after_write(c);
+	c->flags &= ~CONN_F_SHAPING;
+}
+
+static void
+conn_shape_body(struct conn *c)
+{
+	c->flags &= ~CONN_F_SHAPE_WAIT;
+	if (conn_is_alive(c))
+		conn_shape_send(c);
+}
+
+static void
+conn_shape_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	LOOP_CB("conn_shape_cb", conn_describe, c, conn_shape_body(c));
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+void
+conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason)
+{
+	struct conn_ext *x;
+
+	if (!conn_is_alive(c) || (ms == 0 && (c->ext == NULL || c->ext->deadline_at == 0)))
+		return;
+	if ((x = conn_ext(c)) == NULL)
+		return;
+	x->deadline_at = ms > 0 ? conn_now_ms() + ms : 0;
+	x->deadline_reason = reason;
+	if (conn_props[c->state] & CONN_P_IDLE)
+		conn_arm_wake(c);
+}
+
+/* ---------------------------------------------------------------- preface */
+
+int
+conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg, void (*free_fn)(void *),
+    uint64_t timeout_ms)
+{
+	struct conn_ext *x = conn_is_alive(c) ? conn_ext(c) : NULL;
+
+	if (x == NULL) {
+		if (free_fn != NULL)
+			free_fn(arg);
+		return -1;
+	}
+	x->preface = fn;
+	x->preface_arg = arg;
+	x->preface_free = free_fn;
+	conn_set_state(c, CONN_S_PREFACE);
+	conn_arm_timer(c, timeout_ms);
+	return 0;
+}
+
+/* Readable in PREFACE: the owner's reader either needs more, refuses, or has moved on. */
+static void
+conn_preface_end(struct conn_ext *x)
+{
+	if (x->preface == NULL)
+		return;
+	if (x->preface_free != NULL)
+		x->preface_free(x->preface_arg);
+	x->preface = NULL;
+	x->preface_arg = NULL;
+}
+
+static void
+conn_preface(struct conn *c)
+{
+	enum conn_reason reason = CONN_R_PROXY_HEADER;
+	int rv;
+
+	rv = c->ext->preface(c, c->ext->preface_arg, &reason);
+	if (rv == 0)
+		return;
+	conn_preface_end(c->ext);
+	if (rv < 0)
+		conn_close(c, reason);
+	else if (c->state == CONN_S_OPEN)
+		conn_arm_wake(c);
+}
+
+void
+conn_set_peer(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(c->peer))
+		return;
+	memcpy(&c->peer, sa, len);
+	c->peer_len = len;
+	c->flags &= ~CONN_F_UNIX;
+}
+
+const struct sockaddr *
+conn_peer(const struct conn *c, socklen_t *len)
+{
+	*len = c->peer_len;
+	return (c->flags & CONN_F_UNIX) ? NULL : &c->peer.sa;
+}
+
+int
+conn_set_via(struct conn *c, const char *text)
+{
+	struct conn_ext *x;
+	char *via;
+
+	if ((via = util_strdup(text)) == NULL)
+		return -1;
+	if ((x = conn_ext(c)) == NULL) {
+		free(via);
+		return -1;
+	}
+	free(x->via);
+	x->via = via;
+	return 0;
+}
+
+void *
+conn_owner_data(const struct conn *c)
+{
+	return c->owner_data;
+}
+
+void
+conn_set_owner_data(struct conn *c, void *data)
+{
+	c->owner_data = data;
+}
+
+void
+conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct conn_ext *x = conn_ext(c);
+
+	if (len == 0 || len > sizeof(x->local))
+		return;
+	memcpy(&x->local, sa, len);
+	x->local_len = len;
+}
+
+int
+conn_local_is_loopback(const struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	/* A proxied client: where it connected to, not where the balancer did. */
+	if (c->ext != NULL && c->ext->local_len > 0)
+		return addr_is_local((const struct sockaddr *)&c->ext->local);
+	if (c->flags & CONN_F_UNIX)
+		return 1;
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	return addr_is_local((struct sockaddr *)&ss);
+}
+
 /* ---------------------------------------------------------------- handshake */
 
 void
@@ -937,8 +1412,11 @@ conn_io_want_write(struct conn *c)
 void
 conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data, uint64_t timeout_ms)
 {
+	/* Closing already: the transport is still handed over, so its free() releases io_data. */
 	c->io = io;
 	c->io_data = io_data;
+	if (!conn_is_alive(c))
+		return;
 	conn_set_state(c, CONN_S_HANDSHAKE);
 	if (timeout_ms > 0)
 		conn_arm_timer(c, timeout_ms);
@@ -959,10 +1437,7 @@ conn_handshake(struct conn *c)
 		return;
 	}
 	/* the idle timer takes over from the handshake timer */
-	if (c->idle_timeout_ms > 0)
-		conn_arm_timer(c, c->idle_timeout_ms);
-	else
-		event_del(&c->timer_ev);
+	conn_arm_wake(c);
 	conn_start(c);
 }
 
@@ -997,9 +1472,17 @@ conn_on_eof(struct conn *c)
 static int
 conn_read_once(struct conn *c)
 {
+	size_t want = sizeof(conn_scratch);
 	ssize_t n;
 
-	n = c->io->read(c, conn_scratch, sizeof(conn_scratch));
+	if (c->max_bytes > 0 && conn_budget(c) < want) {
+		want = (size_t)conn_budget(c);
+		if (want == 0) {
+			conn_check_max_bytes(c);
+			return 0;
+		}
+	}
+	n = c->io->read(c, conn_scratch, want);
 	if (n > 0) {
 		c->bytes_in += (size_t)n;
 		conn_bytes_in += (size_t)n;
@@ -1007,6 +1490,7 @@ conn_read_once(struct conn *c)
 		/* In DRAINING and LINGER input is dropped. */
 		if (c->state == CONN_S_OPEN)
 			c->svc->on_data(c, conn_scratch, (size_t)n);
+		conn_check_max_bytes(c);
 		if (!(c->flags & CONN_F_READING))
 			return 0;
 		/*
@@ -1033,6 +1517,10 @@ conn_read_body(struct conn *c)
 {
 	int rounds = 8;      /* bounded: other connections get their turn */
 
+	if (c->state == CONN_S_PREFACE) {
+		conn_preface(c);
+		return;
+	}
 	if (c->state == CONN_S_HANDSHAKE) {
 		conn_handshake(c);
 		if (c->state != CONN_S_OPEN)
@@ -1068,6 +1556,9 @@ conn_timer_body(struct conn *c)
 	uint64_t now, idle;
 
 	switch (c->state) {
+	case CONN_S_PREFACE:
+		conn_close(c, CONN_R_PROXY_TIMEOUT);
+		return;
 	case CONN_S_HANDSHAKE:
 		conn_close(c, CONN_R_HANDSHAKE_TIMEOUT);
 		return;
@@ -1077,16 +1568,24 @@ conn_timer_body(struct conn *c)
 	default:
 		break;
 	}
-	if (!(conn_props[c->state] & CONN_P_IDLE) || c->idle_timeout_ms == 0)
+	if (!(conn_props[c->state] & CONN_P_IDLE))
 		return;
-	/* Lazy idle timer: activity only stamps last_active_ms. */
 	now = conn_now_ms();
+	if (c->ext != NULL && c->ext->lifetime_at != 0 && now >= c->ext->lifetime_at) {
+		conn_close(c, CONN_R_MAX_LIFETIME);
+		return;
+	}
+	if (c->ext != NULL && c->ext->deadline_at != 0 && now >= c->ext->deadline_at) {
+		conn_close(c, c->ext->deadline_reason);
+		return;
+	}
+	/* Lazy idle timer: activity only stamps last_active_ms. */
 	idle = now - c->last_active_ms;
-	if (idle >= c->idle_timeout_ms) {
+	if (c->idle_timeout_ms > 0 && idle >= c->idle_timeout_ms) {
 		conn_close(c, CONN_R_IDLE_TIMEOUT);
 		return;
 	}
-	conn_arm_timer(c, c->idle_timeout_ms - idle);
+	conn_arm_wake(c);
 }
 
 static void
@@ -1095,6 +1594,92 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	LOOP_CB("conn_timer_cb", conn_describe, c, conn_timer_body(c));
+}
+
+/* ---------------------------------------------------------------- peer probe */
+
+/*
+ * A connection the service waits on (jobs in flight) but does not read
+ * (paused at a limit, or half-closed) has no event on its socket, so a peer
+ * that resets it, or closes a unix socket, would go unnoticed until a reply
+ * is written. While the service asks for it (conn_watch_peer) and reading
+ * is off, a timer polls the socket: POLLHUP or POLLERR means the peer is
+ * gone. A TCP peer's FIN alone is no such sign (it is a half-close, and is
+ * answered), so only a reset is seen on TCP.
+ */
+static void
+conn_update_probe(struct conn *c)
+{
+	int want = (c->flags & CONN_F_WATCH_PEER) && (conn_props[c->state] & CONN_P_SERVICE) &&
+	    !(c->flags & CONN_F_READING);
+
+	if (want && !(c->flags & CONN_F_PROBING)) {
+		struct conn_ext *x = conn_ext(c);
+
+		if (x == NULL)
+			return;
+		if (!x->probe_set) {
+			event_assign(&x->probe_ev, conn_base, -1, EV_PERSIST, conn_probe_cb, c);
+			x->probe_set = 1;
+		}
+		if (event_add(&x->probe_ev, conn_probe_tv) == -1) {
+			conn_close_oom(c, "timer");
+			return;
+		}
+		c->flags |= CONN_F_PROBING;
+	} else if (!want && (c->flags & CONN_F_PROBING)) {
+		event_del(&c->ext->probe_ev);
+		c->flags &= ~CONN_F_PROBING;
+	}
+}
+
+void
+conn_watch_peer(struct conn *c, int on)
+{
+	if (debug_wrong_thread(__func__))
+		return;
+	if (on)
+		c->flags |= CONN_F_WATCH_PEER;
+	else
+		c->flags &= ~CONN_F_WATCH_PEER;
+	if (conn_is_alive(c))
+		conn_update_probe(c);
+}
+
+/* 1 and the close reason if the socket says the peer is gone. */
+static int
+conn_peer_gone(struct conn *c, enum conn_reason *why)
+{
+	struct pollfd pfd = { c->fd, 0, 0 };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLHUP | POLLERR)))
+		return 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	*why = err != 0 ? conn_errno_reason(err) : CONN_R_EOF;
+	return 1;
+}
+
+static void
+conn_probe_body(struct conn *c)
+{
+	enum conn_reason why;
+
+	if (!conn_is_alive(c) || !conn_peer_gone(c, &why))
+		return;
+	log_debug(LOG_S_CONN, "conn=%" PRIu64 " peer gone while not reading state=%s",
+	    c->id, conn_state_name(c->state));
+	conn_close(c, why);
+}
+
+static void
+conn_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	LOOP_CB("conn_probe_cb", conn_describe, c, conn_probe_body(c));
 }
 
 /* ---------------------------------------------------------------- server-wide */
@@ -1131,7 +1716,9 @@ conn_shutdown_one(struct conn *c)
 			conn_finish(c);
 		break;
 	case CONN_S_NEW:
+	case CONN_S_PREFACE:
 	case CONN_S_HANDSHAKE:
+		/* Nothing is owed to a client the service has not met yet. */
 		conn_close(c, CONN_R_SHUTDOWN);
 		break;
 	default:
@@ -1197,6 +1784,8 @@ conn_info(const struct conn *c, struct conn_info *ci)
 	ci->jobs = c->refs > 1 ? (unsigned)c->refs - 1 : 0;
 	if (c->io->describe != NULL && conn_is_alive(c))
 		c->io->describe(c, ci->transport, sizeof(ci->transport));
+	if (c->ext != NULL && c->ext->via != NULL)
+		snprintf(ci->via, sizeof(ci->via), "%s", c->ext->via);
 }
 
 void

@@ -34,12 +34,13 @@ struct service;
 /*
  * The connection's life, one state at a time (transition table in conn.c):
  *
- *   NEW -> [HANDSHAKE ->] OPEN -> DRAINING -> LINGER -> CLOSING -> CLOSED -> FREEING
+ *   NEW -> [PREFACE ->] [HANDSHAKE ->] OPEN -> DRAINING -> LINGER -> CLOSING -> CLOSED -> FREEING
  *                          |        |                    ^
  *                          v        v                    |
  *                      HALFCLOSED -> FLUSHING -----------+
  *
- * and any live state -> CLOSING. HALFCLOSED: the peer shut its write side
+ * and any live state -> CLOSING. PREFACE: the owner reads something before
+ * the service and any handshake (the PROXY protocol header). HALFCLOSED: the peer shut its write side
  * and the service is still answering. DRAINING: the service is done; output
  * is flushed, then our write side is shut and input drained (LINGER), so a
  * close never resets the peer. FLUSHING: the service is done and the peer
@@ -48,6 +49,7 @@ struct service;
  */
 enum conn_state {
 	CONN_S_NEW = 0,
+	CONN_S_PREFACE,
 	CONN_S_HANDSHAKE,
 	CONN_S_OPEN,
 	CONN_S_HALFCLOSED,
@@ -83,6 +85,14 @@ enum conn_reason {
 	CONN_R_SHUTDOWN_NOW,
 	CONN_R_EXIT,
 	CONN_R_ADMIN_KILL,
+	CONN_R_MAX_BYTES,           /* max_bytes (in + out) reached */
+	CONN_R_MAX_LIFETIME,        /* max_lifetime reached */
+	CONN_R_LINE_TIMEOUT,        /* the command service's line_timeout */
+	CONN_R_PROXY_TIMEOUT,       /* no complete PROXY header within proxy_timeout */
+	CONN_R_PROXY_HEADER,        /* a PROXY header refused (malformed, wrong version...) */
+	CONN_R_REFUSED,             /* refused by the access rules after a PROXY header */
+	CONN_R_AUTH,                /* the admin console's AUTH failed */
+	CONN_R_OOM,                 /* out of memory for this connection (the daemon goes on) */
 	CONN_R_COUNT
 };
 const char  *conn_reason_name(enum conn_reason r);
@@ -137,8 +147,13 @@ struct conn_params {
 	const char           *owner_name;    /* for logs; must stay valid until the close hook */
 	void                 *owner;         /* handed to the close hook */
 	uint64_t              idle_timeout_ms;
+	uint64_t              max_bytes;       /* in + out, exact: reads and writes are cut
+	                                          to it, then a max-bytes close; 0: none */
+	uint64_t              max_lifetime_ms; /* 0: none */
+	uint64_t              rate_limit;      /* output bytes/s; 0: none */
+	void                 *owner_data;      /* conn_owner_data() */
 };
-/* Accept path: take ownership of `fd`. */
+/* Accept path: take ownership of `fd`. NULL when out of memory (fd untouched, not taken). */
 struct conn *conn_new(const struct conn_params *p, int fd, const struct sockaddr *peer,
                  socklen_t plen);
 /* Called once per connection, at its close (the owner counts and resumes accepting). */
@@ -153,6 +168,28 @@ void         conn_start(struct conn *c);
  */
 void         conn_start_handshake(struct conn *c, const struct conn_io *io, void *io_data,
                  uint64_t timeout_ms);
+
+/*
+ * Enter PREFACE: `fn` runs whenever the socket is readable until it
+ * returns 1 (having started the next phase itself: conn_start() or a
+ * handshake) or -1 (the connection closes with *reason); timeout_ms bounds
+ * the whole preface (closed with proxy-timeout).
+ */
+typedef int (*conn_preface_cb)(struct conn *c, void *arg, enum conn_reason *reason);
+/*
+ * free_fn(arg) runs when the preface ends, however it ends (close included).
+ * -1 when out of memory: the connection is closing (oom) and free_fn(arg) has run.
+ */
+int          conn_start_preface(struct conn *c, conn_preface_cb fn, void *arg,
+                 void (*free_fn)(void *arg), uint64_t timeout_ms);
+/* The client's real address (from a PROXY header) and how it came ("via=..."). */
+void         conn_set_peer(struct conn *c, const struct sockaddr *sa, socklen_t len);
+/* -1 when out of memory (the caller closes with CONN_R_OOM). */
+int          conn_set_via(struct conn *c, const char *text);
+/* The peer address, NULL for unix peers. */
+const struct sockaddr *conn_peer(const struct conn *c, socklen_t *len);
+void        *conn_owner_data(const struct conn *c);
+void         conn_set_owner_data(struct conn *c, void *data);
 
 /* A live connection by id (NULL once it is closing or gone). */
 struct conn *conn_find(uint64_t id);
@@ -169,14 +206,36 @@ size_t       conn_pending(const struct conn *c);
 void         conn_finish(struct conn *c);
 /* Mark the connection closing (idempotent; see the top of this file). */
 void         conn_close(struct conn *c, enum conn_reason reason);
+/* An allocation for this connection failed (`what`): a warning, then close with reason oom. */
+void         conn_close_oom(struct conn *c, const char *what);
 /* Stop / restart reading on behalf of the service (pipelining limits). */
 void         conn_pause_read(struct conn *c);
 void         conn_resume_read(struct conn *c);
+/*
+ * While `on`, a connection the service does not read (paused, or half-closed)
+ * is still watched: a peer that resets it (or closes a unix socket) closes it
+ * within a fraction of a second, so its jobs are cancelled then, not when a
+ * reply finally meets the reset. A TCP FIN alone is a half-close and is
+ * still answered. The command service turns it on while it has jobs in flight.
+ */
+void         conn_watch_peer(struct conn *c, int on);
 /* Call the service's on_drain once pending output is below the low watermark. */
 void         conn_want_drain(struct conn *c);
 /* 1 while the service may produce output (OPEN or HALFCLOSED) and it is below the high watermark. */
 int          conn_writable(const struct conn *c);
 int          conn_is_alive(const struct conn *c);     /* not closing or closed */
+/*
+ * Close with `reason` unless the deadline is moved or cleared (ms 0) within
+ * ms milliseconds (the command service's line_timeout). One per connection.
+ */
+void         conn_set_deadline(struct conn *c, uint64_t ms, enum conn_reason reason);
+/*
+ * The connection came in on a loopback address (or a unix socket): for a
+ * proxied client, the address it connected to as its PROXY header says
+ * (conn_set_local), not the balancer's connection to us.
+ */
+int          conn_local_is_loopback(const struct conn *c);
+void         conn_set_local(struct conn *c, const struct sockaddr *sa, socklen_t len);
 
 uint64_t     conn_id(const struct conn *c);
 void        *conn_svc_data(const struct conn *c);
@@ -218,6 +277,7 @@ struct conn_info {
 	size_t          pending_out;
 	unsigned        jobs;           /* references held by jobs in flight */
 	char            transport[384]; /* the transport's describe(), "" for plain */
+	char            via[512];       /* " via=... proxy=..." for proxied clients, else "" */
 };
 /* One connection's details; conn_foreach visits every live connection in accept order. */
 void         conn_info(const struct conn *c, struct conn_info *ci);
@@ -228,7 +288,5 @@ int          conn_reading(const struct conn *c);
 int          conn_kill(uint64_t id, enum conn_reason reason);
 /* For loop.h's LOOP_CB: describes a connection in a slow-callback report. */
 void         conn_describe(const void *c, struct debug_where *w);
-/* Coarse monotonic milliseconds, cheap enough for every callback. */
-uint64_t     conn_now_ms(void);
 
 #endif

@@ -358,9 +358,9 @@ daemon_drop_privileges(const char *user, const char *group, char **err)
 /* ---------------------------------------------------------------- limits */
 
 uint64_t
-daemon_nofile_needed(uint64_t max_connections)
+daemon_nofile_needed(uint64_t max_connections, uint64_t metrics_connections)
 {
-	return max_connections + DAEMON_NOFILE_RESERVE;
+	return max_connections + metrics_connections + DAEMON_NOFILE_RESERVE;
 }
 
 /* Try soft = hard = `want`; failing that (no privilege), soft = the hard limit. */
@@ -382,11 +382,15 @@ daemon_nofile_set(struct rlimit *rl, uint64_t want)
 }
 
 uint64_t
-daemon_raise_nofile(uint64_t max_connections)
+daemon_raise_nofile(uint64_t max_connections, uint64_t metrics_connections)
 {
-	uint64_t need = daemon_nofile_needed(max_connections), was;
+	uint64_t need = daemon_nofile_needed(max_connections, metrics_connections), was;
 	struct rlimit rl;
+	char metrics[64] = "";
 
+	if (metrics_connections > 0)
+		snprintf(metrics, sizeof(metrics), " + [metrics] max_connections=%" PRIu64,
+		    metrics_connections);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn(LOG_S_SERVER, "getrlimit NOFILE error=\"%s\"", strerror(errno));
 		return 0;
@@ -397,12 +401,13 @@ daemon_raise_nofile(uint64_t max_connections)
 	daemon_nofile_set(&rl, need);
 	if (rl.rlim_cur >= need) {
 		log_info(LOG_S_SERVER, "RLIMIT_NOFILE raised from %" PRIu64 " to %" PRIu64
-		    " for max_connections=%" PRIu64, was, (uint64_t)rl.rlim_cur, max_connections);
+		    " for max_connections=%" PRIu64 "%s", was, (uint64_t)rl.rlim_cur,
+		    max_connections, metrics);
 		return rl.rlim_cur;
 	}
 	log_warn(LOG_S_SERVER, "RLIMIT_NOFILE=%" PRIu64 " (hard %" PRIu64 ") is below max_connections="
-	    "%" PRIu64 " + %d reserved: accepting pauses when descriptors run out; raise the limit "
-	    "(LimitNOFILE=, ulimit -n) or lower max_connections", (uint64_t)rl.rlim_cur,
-	    (uint64_t)rl.rlim_max, max_connections, DAEMON_NOFILE_RESERVE);
+	    "%" PRIu64 "%s + %d reserved: accepting pauses when descriptors run out; raise the "
+	    "limit (LimitNOFILE=, ulimit -n) or lower max_connections", (uint64_t)rl.rlim_cur,
+	    (uint64_t)rl.rlim_max, max_connections, metrics, DAEMON_NOFILE_RESERVE);
 	return rl.rlim_cur;
 }

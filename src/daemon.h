@@ -51,12 +51,16 @@ const char	*daemon_pidfile_path(void);
  */
 int		 daemon_drop_privileges(const char *user, const char *group, char **err);
 
-/* Descriptors max_connections needs (pure). */
-uint64_t	 daemon_nofile_needed(uint64_t max_connections);
 /*
- * Raise RLIMIT_NOFILE (soft, and hard if allowed) to fit max_connections;
- * logs a warning when the limit stays below. Returns the soft limit now.
+ * Descriptors echod needs (pure): one per client connection, [server]
+ * max_connections, plus one per metrics connection, [metrics]
+ * max_connections (0 with metrics off), plus DAEMON_NOFILE_RESERVE.
  */
-uint64_t	 daemon_raise_nofile(uint64_t max_connections);
+uint64_t	 daemon_nofile_needed(uint64_t max_connections, uint64_t metrics_connections);
+/*
+ * Raise RLIMIT_NOFILE (soft, and hard if allowed) to fit that; logs a
+ * warning when the limit stays below. Returns the soft limit now.
+ */
+uint64_t	 daemon_raise_nofile(uint64_t max_connections, uint64_t metrics_connections);
 
 #endif

@@ -372,9 +372,9 @@ debug_job_site_new(void)
 {
 	struct debug_job_site *s;
 
-	if (!debug_on())
+	/* Out of memory the job simply has no recorded call site. */
+	if (!debug_on() || (s = util_calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s = xcalloc(1, sizeof(*s));
 #ifdef HAVE_EXECINFO_H
 	s->n = backtrace(s->frames, DEBUG_BT_MAX);
 #endif

@@ -6,6 +6,11 @@
  * listener's or the server's max_connections is reached, or when accept
  * fails for lack of descriptors (EMFILE/ENFILE); it resumes when a
  * connection ends or, for descriptor shortage, on a back-off timer.
+ *
+ * A socket that shares its port with other processes (SO_REUSEPORT) is
+ * drained before it closes: Linux resets the connections still queued on a
+ * closed listening socket (unless net.ipv4.tcp_migrate_req hands them to
+ * another socket of the port), so what the kernel queued is accepted first.
  */
 #include "autoconf.h"
 
@@ -13,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +31,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "access.h"
+#include "acl.h"
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
@@ -31,6 +40,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "proxy.h"
 #include "sd.h"
 #include "service.h"
 #include "stats.h"
@@ -49,12 +59,6 @@ enum listener_pause {
 	LISTENER_P_COUNT
 };
 
-/* Why accept() handed us no connection, counted per listener. */
-enum listener_refusal {
-	LISTENER_R_FD_LIMIT = 0,      /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
-	LISTENER_R_ACCEPT_ERROR,      /* any other accept error */
-	LISTENER_R_COUNT
-};
 
 struct listener_sock {
 	char                  *spec;       /* bind spec it came from */
@@ -76,7 +80,8 @@ struct listener {
 	enum listener_pause         pause;    /* what the sockets were last set to */
 	uint64_t                    current;  /* live connections */
 	uint64_t                    total;    /* accepted */
-	uint64_t                    refused[LISTENER_R_COUNT];
+	uint64_t                    refused[ACCESS_R_COUNT];  /* by access_reason */
+	unsigned                    scope;    /* this listener in the per-source table */
 	struct tls_ctx             *tls;
 	TAILQ_ENTRY(listener)       entry;
 };
@@ -89,10 +94,10 @@ static const char *listener_pause_names[LISTENER_P_COUNT] = {
 	[LISTENER_P_MAX] = "max_connections",
 };
 
-static const char *listener_refusal_names[LISTENER_R_COUNT] = {
-	[LISTENER_R_FD_LIMIT] = "fd_limit",
-	[LISTENER_R_ACCEPT_ERROR] = "accept_error",
-};
+/* PROXY headers refused, by what was wrong with them (all listeners). */
+static uint64_t              listener_proxy_errors[PROXY_E_COUNT];
+/* Connections counted against [server] max_connections (operator listeners are not). */
+static uint64_t              listener_counted;
 
 static struct event_base    *listener_base;
 static struct listener_list  listener_live = TAILQ_HEAD_INITIALIZER(listener_live);
@@ -109,7 +114,11 @@ static void listener_update(struct listener *l, int force);
 static void listener_unref(struct listener *l);
 static void listener_conn_closed(struct conn *c, void *owner);
 static void listener_register_stats(void);
+static const char *listener_scope_name(unsigned scope);
 static void listener_unregister_stats(void);
+static void listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int slen);
+static void listener_sock_drain(struct listener *l, struct listener_sock *s);
 
 void
 listener_init(struct event_base *base)
@@ -119,13 +128,20 @@ listener_init(struct event_base *base)
 	if (listener_retry_ev == NULL)
 		fatalx("listener_init: evtimer_new failed");
 	conn_set_closed_hook(listener_conn_closed);
+	access_add_scope_names(listener_scope_name);
 	listener_register_stats();
 }
 
-const char *
-listener_name(const struct listener *l)
+/* SOURCES shows the listener a source belongs to. */
+static const char *
+listener_scope_name(unsigned scope)
 {
-	return l->name;
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &listener_live, entry)
+		if (l->scope == scope)
+			return l->name;
+	return NULL;
 }
 
 void
@@ -166,6 +182,17 @@ listener_conf_copy(const struct listener_conf *lc, const char *name)
 	/* owned by the config, which a reload frees; tls.c keeps what it needs */
 	copy->tls_cert = copy->tls_key = copy->tls_ca = NULL;
 	copy->tls_ciphers = copy->tls_ciphersuites = NULL;
+	memset(&copy->allow, 0, sizeof(copy->allow));
+	memset(&copy->deny, 0, sizeof(copy->deny));
+	memset(&copy->proxy_from, 0, sizeof(copy->proxy_from));
+	copy->access_file = NULL;
+	/*
+	 * The lists themselves are shared, not copied (an access file may hold
+	 * 100,000 entries): a reference each, so that a removed listener's
+	 * connections still reading a PROXY header outlive the configuration.
+	 */
+	copy->acl = acl_ref(lc->acl);
+	copy->proxy_acl = acl_ref(lc->proxy_acl);
 	/* the service's options are plain data (service.h): a byte copy */
 	copy->svc_conf = NULL;
 	if (lc->svc_conf != NULL && lc->svc_conf_size > 0) {
@@ -180,6 +207,8 @@ listener_conf_free(struct listener_conf *copy)
 {
 	if (copy == NULL)
 		return;
+	acl_free(copy->acl);
+	acl_free(copy->proxy_acl);
 	free(copy->svc_conf);
 	free(copy);
 }
@@ -418,6 +447,7 @@ listener_open(const struct listener_conf *lc, struct listener *cur, char **err)
 	l->conf = listener_conf_copy(lc, l->name);
 	l->svc = service_find(lc->service);
 	l->refs = 1;
+	l->scope = cur != NULL ? cur->scope : access_scope_new();
 	if (l->svc == NULL) {
 		xasprintf(err, "listener %s: unknown service '%s'", lc->name, lc->service);
 		goto fail;
@@ -474,6 +504,7 @@ listener_merge(struct listener *cur, struct listener *staged, const struct liste
 			keep = strcmp(lc->binds[b].spec, cur->socks[i].spec) == 0 &&
 			    cur->socks[i].index < lc->binds[b].naddrs;
 		if (!keep) {
+			listener_sock_drain(cur, &cur->socks[i]);
 			log_info(LOG_S_SERVER, "listener=%s bind=%s closed", cur->name, cur->socks[i].spec);
 			listener_sock_close(&cur->socks[i]);
 			continue;
@@ -521,6 +552,83 @@ listener_discard(struct listener *staged)
 	listener_free(staged);
 }
 
+/*
+ * A TCP socket of ours whose port other sockets may share (SO_REUSEPORT).
+ * Not one systemd passed: systemd keeps it open, queue included, for the
+ * next instance.
+ */
+static int
+listener_sock_shared(const struct listener_sock *s)
+{
+	socklen_t len = sizeof(int);
+	int on = 0;
+
+	if (s->fd == -1 || s->bound.ss.ss_family == AF_UNIX || sd_listen_is_inherited(s->fd))
+		return 0;
+	return getsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 && on;
+}
+
+/*
+ * Connections waiting in a listening socket's accept queue, and the queue's
+ * length (TCP_INFO on a listener: tcpi_unacked and tcpi_sacked). -1 when
+ * the kernel does not say.
+ */
+static int
+listener_sock_queue(int fd, unsigned *max)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 || ti.tcpi_state != TCP_LISTEN)
+		return -1;
+	if (max != NULL)
+		*max = ti.tcpi_sacked;
+	return (int)ti.tcpi_unacked;
+}
+
+/*
+ * Before a shared socket closes: accept what the kernel queued on it, as
+ * connections like any other (limits do not pause this; access rules
+ * apply). The kernel keeps choosing this socket for a share of the new
+ * connections until it is closed, so the loop stops at an empty queue or
+ * after twice the queue's length. A connection whose handshake completes
+ * between the last accept and the close is still reset, unless
+ * tcp_migrate_req is on; `left` in the log says how many the kernel held
+ * at the close.
+ */
+static void
+listener_sock_drain(struct listener *l, struct listener_sock *s)
+{
+	char abuf[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned max = 0, n = 0, bound;
+	int fd, err = 0, left;
+
+	if (!listener_sock_shared(s))
+		return;
+	bound = listener_sock_queue(s->fd, &max) >= 0 && max > 0 ? 2 * max : 2 * 65535;
+	while (n < bound) {
+		len = sizeof(ss);
+		fd = accept4(s->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err = errno;
+			break;
+		}
+		n++;
+		listener_accept_body(l, fd, (struct sockaddr *)&ss, (int)len);
+	}
+	left = listener_sock_queue(s->fd, NULL);
+	log_info(LOG_S_SERVER, "listener=%s addr=%s reuse_port drained=%u left=%d%s%s%s", l->name,
+	    addr_format((const struct sockaddr *)&s->bound.ss, s->bound.len, abuf, sizeof(abuf)),
+	    n, left, err != 0 ? " error=\"" : "", err != 0 ? strerror(err) : "",
+	    err != 0 ? "\"" : "");
+}
+
 /* Stop accepting, close the sockets, leave the table, drop the table's reference. */
 static void
 listener_close(struct listener *l)
@@ -529,6 +637,8 @@ listener_close(struct listener *l)
 
 	if (l->closed)
 		return;
+	for (i = 0; i < l->nsocks; i++)
+		listener_sock_drain(l, &l->socks[i]);
 	l->closed = 1;
 	for (i = 0; i < l->nsocks; i++)
 		listener_sock_close(&l->socks[i]);
@@ -572,6 +682,7 @@ listener_ref(struct listener *l)
 static void
 listener_unref(struct listener *l)
 {
+	DEBUG_ASSERT(l->refs > 0);
 	if (--l->refs == 0)
 		listener_free(l);
 }
@@ -584,7 +695,9 @@ listener_pause_reason(const struct listener *l)
 {
 	if (listener_fd_short)
 		return LISTENER_P_FD_LIMIT;
-	if (listener_global_max > 0 && conn_count() >= listener_global_max)
+	/* Operator listeners (the admin console) never wait for the server-wide limit. */
+	if (listener_global_max > 0 && listener_counted >= listener_global_max &&
+	    !(l->svc->flags & SERVICE_F_OPERATOR))
 		return LISTENER_P_SERVER_MAX;
 	if (l->conf->max_connections > 0 && l->current >= l->conf->max_connections)
 		return LISTENER_P_MAX;
@@ -626,13 +739,31 @@ listener_check_limits(void)
 		listener_update(l, 0);
 }
 
+/* No complete PROXY header within proxy_timeout: a refusal like the others, counted and logged. */
+static void
+listener_proxy_timed_out(struct conn *c, struct listener *l)
+{
+	const struct sockaddr *sa;
+	socklen_t len;
+
+	sa = conn_peer(c, &len);
+	l->refused[ACCESS_R_PROXY_TIMEOUT]++;
+	access_refused(l->name, ACCESS_R_PROXY_TIMEOUT, NULL, sa, len, NULL);
+}
+
 /* conn.c's close hook: one connection of `owner` ended. */
 static void
 listener_conn_closed(struct conn *c, void *owner)
 {
 	struct listener *l = owner;
 
+	DEBUG_ASSERT(l->current > 0);
 	l->current--;
+	if (!(l->svc->flags & SERVICE_F_OPERATOR))
+		listener_counted--;
+	if (conn_state(c) == CONN_S_CLOSED && conn_reason(c) == CONN_R_PROXY_TIMEOUT)
+		listener_proxy_timed_out(c, l);
+	access_release(conn_owner_data(c));
 	/* A descriptor was freed: try accepting again at once. */
 	if (listener_fd_short) {
 		listener_fd_short = 0;
@@ -647,31 +778,244 @@ listener_conn_closed(struct conn *c, void *owner)
 
 /* ---------------------------------------------------------------- accept */
 
+/* The operator's console is outside the daemon-wide accept rate, as outside max_connections. */
+static unsigned
+listener_access_flags(const struct listener *l)
+{
+	return (l->svc->flags & SERVICE_F_OPERATOR) ? ACCESS_F_OPERATOR : 0;
+}
+
+/* A refusal at accept: counted by reason, logged without flooding, nothing read. */
+static void
+listener_refuse(struct listener *l, enum access_reason why, struct source *src,
+    const struct sockaddr *sa, socklen_t salen, const char *rule)
+{
+	l->refused[why]++;
+	access_refused(l->name, why, src, sa, salen, rule);
+}
+
+/*
+ * The connection object for an accepted socket; the listener is referenced
+ * while it lives. Out of memory: the socket is closed, the refusal counted
+ * (reason oom) and logged, and NULL returned.
+ */
+static struct conn *
+listener_conn_new(struct listener *l, int fd, const struct sockaddr *sa, socklen_t slen,
+    struct source *src)
+{
+	const struct listener_conf *lc = l->conf;
+	struct conn_params p;
+	struct conn *c;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = l->svc;
+	p.svc_conf = lc->svc_conf;
+	p.owner = l;
+	p.owner_name = l->name;
+	p.owner_data = src;
+	p.idle_timeout_ms = lc->idle_timeout_ms;
+	p.max_bytes = lc->max_bytes;
+	p.max_lifetime_ms = lc->max_lifetime_ms;
+	p.rate_limit = lc->rate_limit;
+	if ((c = conn_new(&p, fd, sa, slen)) == NULL) {
+		listener_refuse(l, ACCESS_R_OOM, NULL, sa, slen, NULL);
+		close(fd);
+		return NULL;
+	}
+	listener_ref(l);
+	l->current++;
+	l->total++;
+	if (!(l->svc->flags & SERVICE_F_OPERATOR))
+		listener_counted++;
+	return c;
+}
+
+/* Admitted: the transport's handshake, or the service at once. */
+static void
+listener_conn_begin(struct listener *l, struct conn *c)
+{
+	/* Already closing (out of memory arming its timer): nothing to begin. */
+	if (!conn_is_alive(c))
+		return;
+	if (l->tls != NULL)
+		tls_conn_accept(c, l->tls);
+	else
+		conn_start(c);
+}
+
+/* ---------------------------------------------------------------- PROXY protocol */
+
+/* The header read so far; the connection's preface argument until it is parsed. */
+struct listener_preface {
+	struct listener	*listener;
+	unsigned	 reads;
+	size_t		 len;
+	unsigned char	 buf[PROXY_MAX_HEADER];
+};
+
+/* Reads spent on one header: a balancer sends it at once; a dribbler is cut short. */
+#define LISTENER_PREFACE_READS	16
+
+static const unsigned listener_proxy_allow[] = {
+	[PROXY_MODE_NO] = 0,
+	[PROXY_MODE_V1] = PROXY_V1,
+	[PROXY_MODE_V2] = PROXY_V2,
+	[PROXY_MODE_ANY] = PROXY_V1 | PROXY_V2,
+};
+
+static void
+listener_preface_free(void *arg)
+{
+	free(arg);
+}
+
+/* A refused header: counted by what was wrong with it, logged, closed. */
+static int
+listener_proxy_refuse(struct conn *c, struct listener *l, enum proxy_err err, const char *detail)
+{
+	socklen_t len;
+	const struct sockaddr *sa = conn_peer(c, &len);
+
+	listener_proxy_errors[err]++;
+	l->refused[ACCESS_R_PROXY_HEADER]++;
+	access_refused(l->name, ACCESS_R_PROXY_HEADER, NULL, sa, len, detail);
+	return -1;
+}
+
+/*
+ * After the header: the client's address replaces the balancer's, the
+ * access rules run on it, and the connection starts (a TLS handshake comes
+ * after the header).
+ */
+static int
+listener_proxy_admit(struct conn *c, struct listener *l, const struct proxy_info *pi,
+    enum conn_reason *reason)
+{
+	char via[PROXY_DESCRIBE_MAX + 160], desc[PROXY_DESCRIBE_MAX], abuf[ADDR_STRLEN], rule[64];
+	const struct sockaddr *sa;
+	enum access_reason why;
+	struct source *src;
+	socklen_t len;
+
+	sa = conn_peer(c, &len);
+	proxy_describe(pi, desc, sizeof(desc));
+	snprintf(via, sizeof(via), " via=%s proxy=%s", sa != NULL ? addr_format(sa, len, abuf,
+	    sizeof(abuf)) : "unix", desc);
+	if (conn_set_via(c, via) == -1) {
+		conn_close_oom(c, "PROXY via");
+		*reason = CONN_R_OOM;
+		return -1;
+	}
+	if (!pi->local && pi->srclen > 0 && pi->src.ss_family != AF_UNIX)
+		conn_set_peer(c, (const struct sockaddr *)&pi->src, pi->srclen);
+	/* What the client connected to decides what a service offers (command's RESOLVE). */
+	if (!pi->local && pi->dstlen > 0)
+		conn_set_local(c, (const struct sockaddr *)&pi->dst, pi->dstlen);
+	sa = conn_peer(c, &len);
+	why = access_check(l->conf, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule));
+	if (why != ACCESS_OK) {
+		listener_refuse(l, why, src, sa, len, rule);
+		*reason = CONN_R_REFUSED;
+		return -1;
+	}
+	access_admit(src);
+	conn_set_owner_data(c, src);
+	listener_conn_begin(l, c);
+	return 1;
+}
+
+/*
+ * conn.c's preface reader for PROXY protocol listeners. Bytes are peeked,
+ * and only those that belong to the header are consumed, so the service
+ * (or the TLS handshake) reads exactly what followed it. While the header
+ * is incomplete everything peeked is part of it, and is taken: the read
+ * event does not fire again until more arrives.
+ */
+static int
+listener_proxy_preface(struct conn *c, void *arg, enum conn_reason *reason)
+{
+	struct listener_preface *pf = arg;
+	struct listener *l = pf->listener;
+	unsigned char peek[PROXY_MAX_HEADER];
+	unsigned allow = listener_proxy_allow[l->conf->proxy_protocol];
+	struct proxy_info pi;
+	enum proxy_err err;
+	const char *detail;
+	size_t room = sizeof(pf->buf) - pf->len, take;
+	ssize_t n;
+	int rv;
+
+	*reason = CONN_R_PROXY_HEADER;
+	n = recv(conn_fd(c), peek, room, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return listener_proxy_refuse(c, l, PROXY_E_MALFORMED, n == 0 ?
+		    "closed before the end of the PROXY header" : strerror(errno));
+	memcpy(pf->buf + pf->len, peek, (size_t)n);
+	rv = proxy_parse(pf->buf, pf->len + (size_t)n, allow, &pi, &err, &detail);
+	if (rv < 0)
+		return listener_proxy_refuse(c, l, err, detail);
+	take = rv > 0 ? (size_t)rv - pf->len : (size_t)n;
+	if (recv(conn_fd(c), peek, take, 0) != (ssize_t)take)
+		return listener_proxy_refuse(c, l, PROXY_E_MALFORMED, "short read of the header");
+	pf->len += take;
+	if (rv == 0) {
+		if (++pf->reads >= LISTENER_PREFACE_READS)
+			return listener_proxy_refuse(c, l, PROXY_E_MALFORMED,
+			    "PROXY header sent in too many pieces");
+		return 0;
+	}
+	return listener_proxy_admit(c, l, &pi, reason);
+}
+
+/* ---------------------------------------------------------------- accept */
+
 static void
 listener_accept_body(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int slen)
 {
-	struct conn_params p;
+	const struct listener_conf *lc = l->conf;
+	struct listener_preface *pf;
+	enum access_reason why;
+	struct source *src = NULL;
 	struct conn *c;
+	char rule[64];
 
 	if (l->closed) {
 		close(fd);
 		return;
 	}
-	memset(&p, 0, sizeof(p));
-	p.svc = l->svc;
-	p.svc_conf = l->conf->svc_conf;
-	p.owner = l;
-	p.owner_name = l->name;
-	p.idle_timeout_ms = l->conf->idle_timeout_ms;
-	c = conn_new(&p, fd, sa, (socklen_t)slen);
-	listener_ref(l);
-	l->current++;
-	l->total++;
 	listener_retry_ms = LISTENER_RETRY_MIN_MS;
-	if (l->tls != NULL)
-		tls_conn_accept(c, l->tls);
-	else
-		conn_start(c);
+	if (lc->proxy_protocol != PROXY_MODE_NO) {
+		/* Only the balancers may speak first; the client is checked after its header. */
+		if ((why = access_check_proxy(lc, sa)) != ACCESS_OK) {
+			listener_refuse(l, why, NULL, sa, (socklen_t)slen, NULL);
+			close(fd);
+			return;
+		}
+		if ((c = listener_conn_new(l, fd, sa, (socklen_t)slen, NULL)) == NULL)
+			return;
+		if ((pf = util_calloc(1, sizeof(*pf))) == NULL)
+			conn_close_oom(c, "PROXY header");
+		else {
+			pf->listener = l;
+			/* -1: out of memory, already closing (oom) and pf freed */
+			(void)conn_start_preface(c, listener_proxy_preface, pf,
+			    listener_preface_free, lc->proxy_timeout_ms);
+		}
+	} else if ((why = access_check(lc, l->scope, listener_access_flags(l), sa, &src, rule,
+	    sizeof(rule))) != ACCESS_OK) {
+		/* Refused before a byte is read: no connection object at all. */
+		listener_refuse(l, why, src, sa, (socklen_t)slen, rule);
+		close(fd);
+		return;
+	} else {
+		if ((c = listener_conn_new(l, fd, sa, (socklen_t)slen, src)) == NULL)
+			return;
+		access_admit(src);
+		listener_conn_begin(l, c);
+	}
 	/* At a limit: disabling here also ends evconnlistener's accept loop. */
 	if (listener_pause_reason(l) != LISTENER_ACCEPTING)
 		listener_check_limits();
@@ -701,12 +1045,12 @@ listener_error_body(struct listener *l, int err)
 	struct timeval tv;
 
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
-		l->refused[LISTENER_R_ACCEPT_ERROR]++;
+		l->refused[ACCESS_R_ACCEPT_ERROR]++;
 		log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\"", l->name, strerror(err));
 		return;
 	}
 	/* Out of descriptors: pause every listener and retry on a back-off timer. */
-	l->refused[LISTENER_R_FD_LIMIT]++;
+	l->refused[ACCESS_R_FD_LIMIT]++;
 	log_warn(LOG_S_SERVER, "listener=%s accept error=\"%s\" paused retry_ms=%" PRIu64,
 	    l->name, strerror(err), listener_retry_ms);
 	listener_fd_short = 1;
@@ -769,9 +1113,18 @@ listener_collect_refused(struct stats_emit *e, void *arg)
 	int r;
 
 	TAILQ_FOREACH(l, &listener_live, entry)
-		for (r = 0; r < LISTENER_R_COUNT; r++)
+		for (r = ACCESS_OK + 1; r < ACCESS_R_COUNT; r++)
 			stats_emit_u64(e, l->refused[r], l->name, l->svc->name,
-			    listener_refusal_names[r]);
+			    access_reason_name((enum access_reason)r));
+}
+
+static void
+listener_collect_proxy(struct stats_emit *e, void *arg)
+{
+	int r;
+
+	for (r = PROXY_E_NONE + 1; r < PROXY_E_COUNT; r++)
+		stats_emit_u64(e, listener_proxy_errors[r], proxy_err_name((enum proxy_err)r));
 }
 
 static const struct stats_family listener_families[] = {
@@ -785,6 +1138,9 @@ static const struct stats_family listener_families[] = {
 	{ "listener_paused", STATS_GAUGE, STATS_UNIT_NONE,
 	  "1 while the listener does not accept (limits, descriptor shortage).",
 	  { "listener", "service", NULL }, listener_collect, "paused" },
+	{ "proxy_header_errors_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "PROXY protocol headers refused, by what was wrong with them.", { "error", NULL },
+	  listener_collect_proxy, NULL },
 };
 
 static void

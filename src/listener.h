@@ -41,7 +41,6 @@ void             listener_discard(struct listener *staged);
 int              listener_close_unless(int (*keep)(const char *name, void *arg), void *arg);
 void             listener_close_all(void);
 struct listener *listener_find(const char *name);
-const char      *listener_name(const struct listener *l);
 
 /* A connection ended (after conn.c's hook did the listener's part). */
 typedef void (*listener_conn_closed_cb)(void);

@@ -332,16 +332,24 @@ log_render(char *out, int journal, const struct log_rec *r, const char *msg)
 	return n;
 }
 
-/* Format the message and stamp the record on the caller's thread. */
-static void
+/*
+ * Format the message and stamp the record on the caller's thread. -1 when
+ * the C library could not format it (vsnprintf fails for want of memory
+ * with some conversions): the caller drops the record.
+ */
+static int
 log_format(struct log_rec *r, char *msg, enum log_level l, enum log_subsys s,
     const char *fmt, va_list ap)
 {
 	struct timespec ts;
-	int n;
+	int n, rv = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = vsnprintf(msg, LOG_MSG_MAX, fmt, ap);
+	if ((n = vsnprintf(msg, LOG_MSG_MAX, fmt, ap)) < 0) {
+		/* the format string itself: what log_sync still writes */
+		n = snprintf(msg, LOG_MSG_MAX, "(not formatted) %s", fmt);
+		rv = -1;
+	}
 	if (n < 0)
 		n = 0;
 	if (n > LOG_MSG_MAX - 1)
@@ -351,6 +359,7 @@ log_format(struct log_rec *r, char *msg, enum log_level l, enum log_subsys s,
 	r->subsys = (uint8_t)((unsigned)s < LOG_S_COUNT ? s : LOG_S_SERVER);
 	r->sec = (int64_t)ts.tv_sec;
 	r->msec = (uint16_t)(ts.tv_nsec / 1000000);
+	return rv;
 }
 
 /* ---------------------------------------------------------------- sinks */
@@ -479,33 +488,85 @@ log_sink_default(void)
 }
 
 /*
- * Reopen a file sink by path (logrotate). On failure keep writing to the old
- * file; returns the errno and the path for the caller to report once it no
- * longer holds log_sink_lock. Called by the owner of the sink.
+ * Where a failed reopen is also told: the log itself is the old file, which
+ * logrotate has just renamed away (and may compress or delete), so nobody
+ * reads it there.
  */
+enum log_alert {
+	LOG_ALERT_NONE = 0,
+	LOG_ALERT_STDERR,	/* a terminal, a pipe, the journal: someone reads it */
+	LOG_ALERT_SYSLOG,	/* stderr is /dev/null or closed (detached) */
+};
+
+/* A failed reopen: what to tell, and where; filled under log_sink_lock. */
+struct log_reopen_fail {
+	int		error;		/* errno; 0: the reopen worked */
+	char		*path;
+	enum log_alert	alert;
+	int		facility;
+};
+
+/* 1 if fd 2 leads somewhere other than /dev/null, a closed descriptor or the sink's file. */
 static int
-log_sink_reopen(char **path)
+log_stderr_read(int sink_fd)
+{
+	struct stat st, null, sink;
+
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	if (S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 && st.st_rdev == null.st_rdev)
+		return 0;
+	if (sink_fd != -1 && fstat(sink_fd, &sink) == 0 && st.st_dev == sink.st_dev &&
+	    st.st_ino == sink.st_ino)
+		return 0;
+	return 1;
+}
+
+/*
+ * Reopen a file sink by path (logrotate). On failure keep writing to the old
+ * file and fill *f for the caller to report once it no longer holds
+ * log_sink_lock. Called by the owner of the sink.
+ */
+static void
+log_sink_reopen(struct log_reopen_fail *f)
 {
 	int fd;
 
-	*path = NULL;
+	memset(f, 0, sizeof(*f));
 	if (log_sink == NULL || log_sink->type != LOG_SINK_FILE)
-		return 0;
+		return;
 	if ((fd = log_file_open(log_sink->path)) == -1) {
-		*path = xstrdup(log_sink->path);
-		return errno;
+		f->error = errno;
+		f->path = xstrdup(log_sink->path);
+		f->alert = log_stderr_read(log_sink->fd) ? LOG_ALERT_STDERR : LOG_ALERT_SYSLOG;
+		f->facility = log_sink->facility;
+		return;
 	}
 	close(log_sink->fd);
 	log_sink->fd = fd;
-	return 0;
 }
 
+/*
+ * In the log (the old file keeps the history together) and where someone
+ * reads: stderr when it leads somewhere, else syslog.
+ */
 static void
-log_reopen_failed(int error, char *path)
+log_reopen_failed(struct log_reopen_fail *f)
 {
-	if (error != 0)
-		log_error(LOG_S_SERVER, "log reopen path=%s failed: %s", path, strerror(error));
-	free(path);
+	const char *why;
+
+	if (f->error == 0)
+		return;
+	why = strerror(f->error);
+	log_error(LOG_S_SERVER, "log reopen path=%s failed: %s", f->path, why);
+	if (f->alert == LOG_ALERT_STDERR)
+		log_sync(LOG_L_ERROR, LOG_S_SERVER, "log reopen path=%s failed: %s; still "
+		    "writing to the file open before", f->path, why);
+	else if (f->alert == LOG_ALERT_SYSLOG)
+		syslog(f->facility | LOG_ERR, "server: log reopen path=%s failed: %s; still "
+		    "writing to the file open before", f->path, why);
+	free(f->path);
+	f->path = NULL;
 }
 
 /* Write one rendered record synchronously (no log thread). */
@@ -589,7 +650,7 @@ log_enqueue(const struct log_rec *r, const char *msg)
 	return 0;
 }
 
-void
+static void
 log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap)
 {
 	char msg[LOG_MSG_MAX];
@@ -597,7 +658,15 @@ log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap)
 
 	if (!log_enabled(s, l))
 		return;
-	log_format(&r, msg, l, s, fmt, ap);
+	if (log_format(&r, msg, l, s, fmt, ap) == -1) {
+		/* Counted like a full queue's loss, and named by the next dropped= line. */
+		pthread_mutex_lock(&log_qlock);
+		if (log_state != LOG_ST_SYNC)
+			log_drop_pending++;
+		pthread_mutex_unlock(&log_qlock);
+		atomic_fetch_add_explicit(&log_dropped, 1, memory_order_relaxed);
+		return;
+	}
 	if (log_enqueue(&r, msg) == -1)
 		log_write_sync(&r, msg);
 }
@@ -621,7 +690,7 @@ log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
 	size_t n;
 
 	va_start(ap, fmt);
-	log_format(&r, msg, l, s, fmt, ap);
+	(void)log_format(&r, msg, l, s, fmt, ap);	/* -1: the format string is written */
 	va_end(ap);
 	n = log_render(line, atomic_load_explicit(&log_stderr_journal, memory_order_relaxed),
 	    &r, msg);
@@ -809,8 +878,7 @@ log_thread_wait(struct log_work *w)
 static void
 log_thread_work(struct log_batch *b, const struct log_work *w)
 {
-	char *path = NULL;
-	int error = 0;
+	struct log_reopen_fail f = { 0, NULL, LOG_ALERT_NONE, 0 };
 
 	/*
 	 * Uncontended while we run: callers writing synchronously exist only
@@ -820,14 +888,14 @@ log_thread_work(struct log_batch *b, const struct log_work *w)
 	if (w->sink != NULL)
 		log_sink_switch(w->sink);
 	if (w->reopen)
-		error = log_sink_reopen(&path);
+		log_sink_reopen(&f);
 	b->unreported += w->dropped;
 	log_drain(b, w->head);
 	if (b->unreported)
 		log_report_dropped(b);
 	pthread_mutex_unlock(&log_sink_lock);
 	/* Queued like any record, once we no longer hold log_sink_lock. */
-	log_reopen_failed(error, path);
+	log_reopen_failed(&f);
 }
 
 static void *
@@ -861,7 +929,8 @@ static const struct stats_family log_families[] = {
 	{ "log_records_written_total", STATS_COUNTER, STATS_UNIT_NONE, "Log records written.",
 	  { NULL }, log_collect, "w" },
 	{ "log_records_dropped_total", STATS_COUNTER, STATS_UNIT_NONE,
-	  "Log records dropped because the log queue was full.", { NULL }, log_collect, "d" },
+	  "Log records dropped: the log queue was full, or a record could not be formatted "
+	  "(out of memory).", { NULL }, log_collect, "d" },
 };
 
 /* The log's counters in the statistics registry (start-up; log_unregister_stats at exit). */
@@ -1011,7 +1080,8 @@ log_start(void)
 		free(log_ring);
 		log_ring = NULL;
 		pthread_mutex_unlock(&log_qlock);
-		log_error(LOG_S_SERVER, "cannot start the log thread: %s", strerror(error));
+		log_error(LOG_S_SERVER, "cannot start the log thread: pthread_create: %s",
+		    strerror(error));
 		return -1;
 	}
 	return 0;
@@ -1083,8 +1153,8 @@ log_stop(void)
 void
 log_reopen(void)
 {
-	int running, error;
-	char *path;
+	struct log_reopen_fail f;
+	int running;
 
 	pthread_mutex_lock(&log_qlock);
 	running = log_state != LOG_ST_SYNC;
@@ -1099,9 +1169,9 @@ log_reopen(void)
 	if (running)
 		return;
 	pthread_mutex_lock(&log_sink_lock);
-	error = log_sink_reopen(&path);
+	log_sink_reopen(&f);
 	pthread_mutex_unlock(&log_sink_lock);
-	log_reopen_failed(error, path);
+	log_reopen_failed(&f);
 }
 
 void

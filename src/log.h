@@ -45,7 +45,6 @@ int         log_enabled(enum log_subsys s, enum log_level l);
 
 void        log_msg(enum log_level l, enum log_subsys s, const char *fmt, ...)
                 __attribute__((format(printf, 3, 4)));
-void        log_vmsg(enum log_level l, enum log_subsys s, const char *fmt, va_list ap);
 /* Write synchronously to stderr, bypassing any queue (fatal paths). */
 void        log_sync(enum log_level l, enum log_subsys s, const char *fmt, ...)
                 __attribute__((format(printf, 3, 4)));
@@ -77,7 +76,12 @@ void        log_init(void);
 int         log_configure(const struct log_conf *lc, char **err);
 int         log_start(void);
 void        log_stop(void);
-/* SIGUSR1: reopen a file sink (logrotate). Called on the loop thread. */
+/*
+ * SIGUSR1: reopen a file sink (logrotate). Called on the loop thread. If the
+ * path cannot be opened, writing goes on to the file open before, and the
+ * failure is logged there and also told where someone reads: on stderr when
+ * it leads somewhere (not /dev/null, not the log file), else to syslog.
+ */
 void        log_reopen(void);
 
 struct log_stats {

@@ -2,11 +2,19 @@
  * loop.c: the event base, the callback wrapper's slow path and deferred
  * work, and loop health: the lag monitor (a timer that measures how late
  * the loop runs it, like Node's monitorEventLoopDelay; always on) and, in
- * debug mode, run-time histograms per callback. Loop thread only.
+ * debug mode, run-time histograms per callback. Loop thread only, except
+ * libevent's log callback, which any thread that calls libevent may run.
+ *
+ * libevent's own messages ("Error from accept() call", epoll warnings) go
+ * through echod's log, not straight to stderr: at most one line per second
+ * per kind of message, with the number of those held back.
  */
 #include "autoconf.h"
 
+#include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +27,10 @@
 #include "util.h"
 
 #define LOOP_CB_NAMES_MAX	32
+/* libevent messages: kinds tracked, and at most one line per kind this often. */
+#define LOOP_EVLOG_KINDS	16
+#define LOOP_EVLOG_EVERY_MS	1000
+#define LOOP_EVLOG_SAMPLE	160
 
 unsigned loop_depth;
 unsigned loop_pending;		/* bit per flush hook */
@@ -43,7 +55,23 @@ static struct {
 }				 loop_cb_hists[LOOP_CB_NAMES_MAX];
 static size_t			 loop_ncb_hists;
 
+/*
+ * One kind of libevent message: its text with the numbers taken out (fd 7
+ * and fd 9 are the same complaint). Under loop_evlog_lock: libevent may log
+ * from any thread that calls it.
+ */
+struct loop_evlog_kind {
+	uint64_t		 hash;		/* 0: free slot */
+	uint64_t		 last_ms;	/* when its last line was written */
+	uint64_t		 held;		/* messages since then, not written */
+	int			 severity;
+	char			 sample[LOOP_EVLOG_SAMPLE]; /* the latest one held */
+};
+static pthread_mutex_t		 loop_evlog_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loop_evlog_kind	 loop_evlog[LOOP_EVLOG_KINDS];
+
 static void	loop_lag_arm(void);
+static void	loop_evlog_flush(int all);
 
 struct event_base *
 loop_base_new(const char **why)
@@ -105,6 +133,8 @@ loop_run_deferred(void)
 	unsigned pending;
 	int i;
 
+	/* Only the outermost level flushes: no caller above holds a pointer. */
+	DEBUG_ASSERT(loop_depth == 0);
 	loop_depth++;
 	while ((pending = loop_pending) != 0) {
 		loop_pending = 0;
@@ -113,6 +143,124 @@ loop_run_deferred(void)
 				loop_hooks[i]();
 	}
 	loop_depth--;
+}
+
+/* ---------------------------------------------------------------- libevent's messages */
+
+static enum log_level
+loop_evlog_level(int severity)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		return LOG_L_DEBUG;
+	case EVENT_LOG_MSG:
+		return LOG_L_INFO;
+	case EVENT_LOG_WARN:
+		return LOG_L_WARNING;
+	default:
+		return LOG_L_ERROR;
+	}
+}
+
+/* FNV-1a of the message with each run of digits read as one '#'. */
+static uint64_t
+loop_evlog_hash(int severity, const char *msg)
+{
+	uint64_t h = 14695981039346656037ULL ^ (uint64_t)(unsigned)severity;
+	int digits = 0;
+
+	for (; *msg != '\0'; msg++) {
+		if (isdigit((unsigned char)*msg)) {
+			if (digits++)
+				continue;
+			h = (h ^ '#') * 1099511628211ULL;
+			continue;
+		}
+		digits = 0;
+		h = (h ^ (unsigned char)*msg) * 1099511628211ULL;
+	}
+	return h != 0 ? h : 1;
+}
+
+/* Locked. The slot of a kind: its own, a free one, or the least recent (its count is lost). */
+static struct loop_evlog_kind *
+loop_evlog_slot(uint64_t hash)
+{
+	struct loop_evlog_kind *k, *old = &loop_evlog[0];
+	size_t i;
+
+	for (i = 0; i < LOOP_EVLOG_KINDS; i++) {
+		k = &loop_evlog[i];
+		if (k->hash == hash)
+			return k;
+		if (k->hash == 0 || (old->hash != 0 && k->last_ms < old->last_ms))
+			old = k;
+	}
+	memset(old, 0, sizeof(*old));
+	old->hash = hash;
+	return old;
+}
+
+/*
+ * event_set_log_callback: queue a log record, or count the message when its
+ * kind had a line less than a second ago. Nothing else: no I/O, no libevent.
+ */
+static void
+loop_evlog_cb(int severity, const char *msg)
+{
+	uint64_t now = util_now_ms(), held = 0, hash = loop_evlog_hash(severity, msg);
+	struct loop_evlog_kind *k;
+	int write;
+
+	pthread_mutex_lock(&loop_evlog_lock);
+	k = loop_evlog_slot(hash);
+	write = k->last_ms == 0 || now - k->last_ms >= LOOP_EVLOG_EVERY_MS;
+	if (write) {
+		held = k->held;
+		k->held = 0;
+		k->last_ms = now;
+	} else {
+		k->held++;
+		k->severity = severity;
+		snprintf(k->sample, sizeof(k->sample), "%s", msg);
+	}
+	pthread_mutex_unlock(&loop_evlog_lock);
+	if (!write)
+		return;
+	if (held > 0)
+		log_msg(loop_evlog_level(severity), LOG_S_SERVER, "libevent: %s (and %" PRIu64
+		    " more like it in the last second, not logged)", msg, held);
+	else
+		log_msg(loop_evlog_level(severity), LOG_S_SERVER, "libevent: %s", msg);
+}
+
+/*
+ * From the lag timer: the count of a burst that has ended would otherwise
+ * wait for the next message of its kind. `all`: every pending count, now.
+ */
+static void
+loop_evlog_flush(int all)
+{
+	char sample[LOOP_EVLOG_SAMPLE];
+	uint64_t now = util_now_ms(), held;
+	int severity;
+	size_t i;
+
+	for (i = 0; i < LOOP_EVLOG_KINDS; i++) {
+		pthread_mutex_lock(&loop_evlog_lock);
+		held = loop_evlog[i].held;
+		if (held == 0 || (!all && now - loop_evlog[i].last_ms < LOOP_EVLOG_EVERY_MS)) {
+			pthread_mutex_unlock(&loop_evlog_lock);
+			continue;
+		}
+		loop_evlog[i].held = 0;
+		loop_evlog[i].last_ms = now;
+		severity = loop_evlog[i].severity;
+		memcpy(sample, loop_evlog[i].sample, sizeof(sample));
+		pthread_mutex_unlock(&loop_evlog_lock);
+		log_msg(loop_evlog_level(severity), LOG_S_SERVER, "libevent: %" PRIu64 " more "
+		    "like \"%s\" not logged", held, sample);
+	}
 }
 
 /* ---------------------------------------------------------------- callback timing */
@@ -162,6 +310,7 @@ loop_lag_cb(evutil_socket_t fd, short what, void *arg)
 	if (lag > loop_lag_max_us)
 		loop_lag_max_us = lag;
 	stats_hist_add(&loop_lag_h, lag);
+	loop_evlog_flush(0);
 	if (debug_on() && loop_lag_threshold_us > 0 && lag > loop_lag_threshold_us)
 		log_warn(LOG_S_DEBUG, "loop lag lag_ms=%" PRIu64 " threshold_ms=%" PRIu64,
 		    lag / 1000, loop_lag_threshold_us / 1000);
@@ -253,6 +402,7 @@ loop_start(struct event_base *base)
 	loop_base = base;
 	for (i = 0; i < ARRAY_LEN(loop_families); i++)
 		stats_register(&loop_families[i]);
+	event_set_log_callback(loop_evlog_cb);
 	loop_lag_arm();
 }
 
@@ -265,6 +415,8 @@ loop_stop(void)
 		event_free(loop_lag_ev);
 	loop_lag_ev = NULL;
 	loop_base = NULL;
+	/* Counts still held; libevent keeps logging through the callback to the end. */
+	loop_evlog_flush(1);
 	for (i = 0; i < ARRAY_LEN(loop_families); i++)
 		stats_unregister(&loop_families[i]);
 }

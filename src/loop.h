@@ -32,7 +32,10 @@ struct event_base *loop_base_new(const char **why);
 
 /*
  * Loop health on `base` (at start-up, after loop_base_new): the lag
- * monitor's timer. loop_stop() frees it (before event_base_free).
+ * monitor's timer. loop_stop() frees it (before event_base_free). Also
+ * routes libevent's own messages into echod's log (event_set_log_callback),
+ * at most one line per second per kind of message, with a count of the
+ * ones held back.
  */
 void	loop_start(struct event_base *base);
 void	loop_stop(void);

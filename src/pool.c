@@ -86,6 +86,7 @@ struct pool_job {
 	int                   on_clist;
 	char                 *out;
 	size_t                outlen;
+	int                   oom;         /* FAILED for want of memory */
 	uint64_t              submit_us;
 	uint64_t              start_us;
 	uint64_t              end_us;
@@ -145,7 +146,7 @@ static struct pool *volatile pool_leftover;
 static void	pool_wakeup_cb(evutil_socket_t, short, void *);
 static void	pool_timeout_cb(evutil_socket_t, short, void *);
 
-const char *
+static const char *
 pool_status_name(enum pool_status st)
 {
 	switch (st) {
@@ -233,6 +234,8 @@ pool_job_free(struct pool_job *job)
 {
 	struct debug_job j;
 
+	/* A worker may still run an abandoned job: only an idle one is freed. */
+	DEBUG_ASSERT(job->state != POOL_J_RUNNING);
 	/* A job that never ran on a worker: "never scheduled" (news in debug mode for cancels). */
 	if (job->start_us == 0 && (job->status == POOL_CANCELLED || job->status == POOL_TIMEOUT ||
 	    job->status == POOL_SHUTDOWN)) {
@@ -250,11 +253,20 @@ pool_job_free(struct pool_job *job)
 void
 pool_work_append(struct pool_work *w, const void *data, size_t len)
 {
-	size_t need = w->outlen + len + 1;
+	size_t need = w->outlen + len + 1, cap;
+	char  *out;
 
+	if (w->oom)
+		return;
 	if (need > w->outcap) {
-		w->outcap = need < 256 ? 256 : need * 2;
-		w->out = xrealloc(w->out, w->outcap);
+		cap = need < 256 ? 256 : need * 2;
+		/* Out of memory: the job fails as a whole (pool_worker_run), never with half a result. */
+		if ((out = util_reallocarray(w->out, cap, 1)) == NULL) {
+			w->oom = 1;
+			return;
+		}
+		w->out = out;
+		w->outcap = cap;
 	}
 	memcpy(w->out + w->outlen, data, len);
 	w->outlen += len;
@@ -269,8 +281,12 @@ pool_work_printf(struct pool_work *w, const char *fmt, ...)
 	int     n;
 
 	va_start(ap, fmt);
-	n = xvasprintf(&s, fmt, ap);
+	n = util_vasprintf(&s, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		w->oom = 1;
+		return;
+	}
 	pool_work_append(w, s, (size_t)n);
 	free(s);
 }
@@ -331,6 +347,12 @@ pool_worker_run(struct pool *p, struct pool_job *job)
 	w.inlen = job->inlen;
 	w.job = job;
 	rc = job->work(&w);
+	if (w.oom) {
+		free(w.out);
+		w.out = NULL;
+		w.outlen = 0;
+		rc = -1;
+	}
 
 	pthread_mutex_lock(&p->lock);
 	p->nrunning--;
@@ -345,6 +367,7 @@ pool_worker_run(struct pool *p, struct pool_job *job)
 	}
 	job->out = w.out;
 	job->outlen = w.outlen;
+	job->oom = w.oom;
 	job->decided = 1;
 	job->status = rc == 0 ? POOL_OK : POOL_FAILED;
 	if (rc == 0)
@@ -416,6 +439,7 @@ pool_deliver(struct pool *p, struct pool_job *job)
 	uint64_t         start_us, end_us;
 	int              release;
 
+	DEBUG_ASSERT(debug_is_loop_thread());
 	pool_timer_stop(job);
 	/* An abandoned job may still be on its worker, which stamps these. */
 	pthread_mutex_lock(&p->lock);
@@ -432,6 +456,7 @@ pool_deliver(struct pool *p, struct pool_job *job)
 	if (job->status == POOL_OK || job->status == POOL_FAILED) {
 		d.out = job->out != NULL ? job->out : "";
 		d.outlen = job->outlen;
+		d.oom = job->oom;
 	}
 	if (start_us != 0) {
 		d.queued_us = start_us - job->submit_us;
@@ -528,24 +553,32 @@ pool_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	LOOP_CB("pool_timeout_cb", NULL, NULL, pool_timeout_body(arg));
 }
 
-static void
+/* 0, or -1 when the timer cannot be added (out of memory). */
+static int
 pool_timer_start(struct pool *p, struct pool_job *job, uint64_t timeout_ms)
 {
 	struct timeval tv;
+	int rv;
 
 	if (timeout_ms == 0)
 		timeout_ms = p->job_timeout_ms;
 	if (timeout_ms == 0)
-		return;
+		return 0;
 	evtimer_assign(&job->timer, p->base, pool_timeout_cb, job);
 	if (timeout_ms == p->job_timeout_ms && p->common_tv != NULL)
-		evtimer_add(&job->timer, p->common_tv);
+		rv = evtimer_add(&job->timer, p->common_tv);
 	else {
 		tv.tv_sec = (time_t)(timeout_ms / 1000);
 		tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
-		evtimer_add(&job->timer, &tv);
+		rv = evtimer_add(&job->timer, &tv);
+	}
+	/* libevent's timer heap could not grow: a job without its deadline is not queued */
+	if (rv == -1) {
+		util_oom();
+		return -1;
 	}
 	job->timer_set = 1;
+	return 0;
 }
 
 int
@@ -581,7 +614,13 @@ pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
 	 * Only the loop thread submits, shuts down or changes queue_max, so the
 	 * checks above still hold when the job is queued below.
 	 */
-	job = xcalloc(1, sizeof *job);
+	/* Out of memory: ENOMEM, the caller fails that request. */
+	if ((job = util_calloc(1, sizeof *job)) == NULL ||
+	    (job->in = util_malloc(a->inlen + 1)) == NULL) {
+		free(job);
+		errno = ENOMEM;
+		return -1;
+	}
 	job->pool = p;
 	job->kind = a->kind;
 	job->file = file;
@@ -591,13 +630,18 @@ pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
 	job->work = a->work;
 	job->done = a->done;
 	job->arg = a->arg;
-	job->in = xmalloc(a->inlen + 1);
 	if (a->inlen > 0)
 		memcpy(job->in, a->in, a->inlen);
 	((char *)job->in)[a->inlen] = '\0';
 	job->inlen = a->inlen;
 	job->submit_us = util_now_us();
-	pool_timer_start(p, job, a->timeout_ms);
+	if (pool_timer_start(p, job, a->timeout_ms) == -1) {
+		debug_job_site_free(job->dbg);
+		free(job->in);
+		free(job);
+		errno = ENOMEM;
+		return -1;
+	}
 
 	pthread_mutex_lock(&p->lock);
 	job->id = ++p->next_id;
@@ -714,6 +758,20 @@ pool_set_limits(size_t queue_max, uint64_t job_timeout_ms)
 		tv.tv_usec = (suseconds_t)(job_timeout_ms % 1000) * 1000;
 		p->common_tv = event_base_init_common_timeout(p->base, &tv);
 	}
+}
+
+size_t
+pool_conn_share(void)
+{
+	struct pool *p = pool;
+	size_t       share;
+
+	if (p == NULL)
+		return SIZE_MAX;
+	pthread_mutex_lock(&p->lock);
+	share = p->queue_max / 4;
+	pthread_mutex_unlock(&p->lock);
+	return share > 0 ? share : 1;
 }
 
 void
@@ -884,7 +942,8 @@ pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 			pthread_mutex_lock(&p->lock);
 			p->nalive--;
 			pthread_mutex_unlock(&p->lock);
-			xasprintf(err, "pool: cannot start worker %u: %s", i, strerror(rc));
+			xasprintf(err, "pool: cannot start worker %u: pthread_create: %s", i,
+			    strerror(rc));
 			goto fail;
 		}
 		p->workers[i].started = 1;

@@ -41,6 +41,7 @@ struct pool_work {
 	char              *out;
 	size_t             outlen;
 	size_t             outcap;
+	int                oom;        /* the result could not be stored: the job FAILED, oom */
 	struct pool_job   *job;        /* opaque; for pool_work_sleep/abandoned */
 };
 typedef int  (*pool_work_cb)(struct pool_work *w);
@@ -65,6 +66,7 @@ struct pool_done {
 	enum pool_status   status;
 	const char        *out;        /* OK/FAILED: the result; else NULL */
 	size_t             outlen;
+	int                oom;        /* FAILED: the worker ran out of memory; out is empty */
 	uint64_t           queued_us;  /* submit -> start (0 if it never ran) */
 	uint64_t           run_us;     /* start -> end (0 if not finished) */
 };
@@ -92,10 +94,20 @@ int     pool_init(struct event_base *base, unsigned nworkers, size_t queue_max,
 void    pool_set_limits(size_t queue_max, uint64_t job_timeout_ms);
 
 /*
+ * Fairness: the most jobs one connection should have queued or running at
+ * once, a quarter of job_queue_max (at least 1; no limit before pool_init).
+ * The queue is shared by every client: a service holds a connection's
+ * further jobs back at this count (it stops reading that client) instead of
+ * letting one client fill the queue and everyone else get "busy".
+ */
+size_t  pool_conn_share(void);
+
+/*
  * Queue a job. Returns 0 and, if jobp is not NULL, a handle valid until the
  * done callback has run. Returns -1 without queueing: errno EAGAIN when the
  * queue is full (reply "busy"), ESHUTDOWN after pool_shutdown_begin or
- * before pool_init. Records the caller's file and line (see pool_submit).
+ * before pool_init, ENOMEM when out of memory. Records the caller's file
+ * and line (see pool_submit).
  */
 int     pool_submit_at(const struct pool_submit_args *a, struct pool_job **jobp,
             const char *file, int line);
@@ -155,6 +167,5 @@ struct pool_job_info {
 };
 void    pool_foreach_job(void (*cb)(const struct pool_job_info *, void *), void *arg);
 
-const char *pool_status_name(enum pool_status st);
 
 #endif

@@ -123,7 +123,8 @@ sd_status_line(char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (i = 0; i < ARRAY_LEN(sd_status_stats); i++) {
-		text = stats_render_text(sd_status_stats[i], &len);
+		if ((text = stats_render_text(sd_status_stats[i], &len)) == NULL)
+			continue;	/* out of memory: this STATUS= line is shorter */
 		/* Only the family of exactly that name: the first line, "name=value\r\n". */
 		if ((nl = strstr(text, "\r\n")) != NULL)
 			*nl = '\0';
@@ -137,7 +138,7 @@ sd_status_line(char *buf, size_t size)
 	return buf;
 }
 
-void
+static void
 sd_notify_status(void)
 {
 	char line[256];
@@ -264,7 +265,9 @@ sd_addr_equal(const struct addr *a, const struct addr *b)
 	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
 	const struct sockaddr *sb = (const struct sockaddr *)&b->ss;
 
-	if (sa->sa_family != sb->sa_family)
+	/* A zeroed struct addr (socktype 0) is a stream, like every spec without udp:. */
+	if (sa->sa_family != sb->sa_family ||
+	    (a->socktype == SOCK_DGRAM) != (b->socktype == SOCK_DGRAM))
 		return 0;
 	switch (sa->sa_family) {
 	case AF_INET:
@@ -285,18 +288,33 @@ sd_addr_equal(const struct addr *a, const struct addr *b)
 	return 0;
 }
 
+/* "127.0.0.1:7", or "udp:127.0.0.1:7" for a datagram socket: as a bind line writes it. */
+static char *
+sd_addr_format(const struct addr *a, char *buf, size_t size)
+{
+	char abuf[ADDR_STRLEN];
+
+	snprintf(buf, size, "%s%s", a->socktype == SOCK_DGRAM ? "udp:" : "",
+	    addr_format((const struct sockaddr *)&a->ss, a->len, abuf, sizeof(abuf)));
+	return buf;
+}
+
 #ifdef HAVE_SYSTEMD
-/* Record inherited descriptor `fd`; 0 if it is not a listening stream socket. */
+/* Record inherited descriptor `fd`; 0 if it is neither a listening stream nor a datagram socket. */
 static int
 sd_sock_add(int fd, const char *name)
 {
 	struct sd_sock *s;
-	int v6only = 1;
+	int v6only = 1, type;
 	socklen_t len = sizeof(v6only);
 
-	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-		log_warn(LOG_S_SERVER, "inherited fd=%d name=%s is not a listening stream socket: "
-		    "ignored", fd, name);
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0)
+		type = SOCK_STREAM;
+	else if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+		type = SOCK_DGRAM;	/* ListenDatagram= */
+	else {
+		log_warn(LOG_S_SERVER, "inherited fd=%d name=%s is neither a listening stream "
+		    "socket nor a datagram socket: ignored", fd, name);
 		return 0;
 	}
 	sd_socks = xreallocarray(sd_socks, sd_nsocks + 1, sizeof(*sd_socks));
@@ -312,6 +330,7 @@ sd_sock_add(int fd, const char *name)
 		free(s->name);
 		return 0;
 	}
+	s->bound.socktype = type;
 	if (s->bound.ss.ss_family == AF_INET6 &&
 	    getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0)
 		s->dual_stack = !v6only;
@@ -324,7 +343,7 @@ size_t
 sd_listen_init(void)
 {
 #ifdef HAVE_SYSTEMD
-	char **names = NULL, abuf[ADDR_STRLEN];
+	char **names = NULL, abuf[ADDR_STRLEN + 8];
 	int n, i;
 
 	/* Unset LISTEN_*: nothing started from here may believe they are its. */
@@ -339,8 +358,7 @@ sd_listen_init(void)
 			continue;
 		log_info(LOG_S_SERVER, "inherited socket fd=%d name=%s addr=%s%s",
 		    sd_socks[sd_nsocks - 1].fd, sd_socks[sd_nsocks - 1].name,
-		    addr_format((struct sockaddr *)&sd_socks[sd_nsocks - 1].bound.ss,
-		    sd_socks[sd_nsocks - 1].bound.len, abuf, sizeof(abuf)),
+		    sd_addr_format(&sd_socks[sd_nsocks - 1].bound, abuf, sizeof(abuf)),
 		    sd_socks[sd_nsocks - 1].dual_stack ? " dual_stack=yes" : "");
 	}
 	if (names != NULL) {
@@ -358,11 +376,11 @@ sd_listen_count(void)
 	return sd_nsocks;
 }
 
-/* Hand out a duplicate of s: non-blocking (libevent accepts in a loop). */
+/* Hand out a duplicate of s: non-blocking (libevent accepts in a loop, udp.c reads in one). */
 static int
 sd_sock_use(struct sd_sock *s, const char *name, int *dual_stack)
 {
-	char abuf[ADDR_STRLEN];
+	char abuf[ADDR_STRLEN + 8];
 	int fd, fl;
 
 	fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 3);
@@ -377,7 +395,7 @@ sd_sock_use(struct sd_sock *s, const char *name, int *dual_stack)
 	if (dual_stack != NULL)
 		*dual_stack = s->dual_stack;
 	log_info(LOG_S_SERVER, "listener=%s uses inherited socket name=%s addr=%s", name, s->name,
-	    addr_format((struct sockaddr *)&s->bound.ss, s->bound.len, abuf, sizeof(abuf)));
+	    sd_addr_format(&s->bound, abuf, sizeof(abuf)));
 	return fd;
 }
 
@@ -391,8 +409,11 @@ sd_listen_take(const char *name, const struct addr *a, int *dual_stack)
 	for (i = 0; i < sd_nsocks; i++)
 		if (sd_socks[i].used == -1 && sd_addr_equal(&sd_socks[i].bound, a))
 			return sd_sock_use(&sd_socks[i], name, dual_stack);
+	/* By name: a socket of the kind the bind line asks for (ListenDatagram= for udp:). */
 	for (i = 0; i < sd_nsocks; i++)
-		if (sd_socks[i].used == -1 && strcmp(sd_socks[i].name, name) == 0)
+		if (sd_socks[i].used == -1 &&
+		    (sd_socks[i].bound.socktype == SOCK_DGRAM) == (a->socktype == SOCK_DGRAM) &&
+		    strcmp(sd_socks[i].name, name) == 0)
 			return sd_sock_use(&sd_socks[i], name, dual_stack);
 	return -1;
 }
@@ -425,13 +446,12 @@ sd_listen_release(int fd)
 void
 sd_listen_check_unused(void)
 {
-	char abuf[ADDR_STRLEN];
+	char abuf[ADDR_STRLEN + 8];
 	size_t i;
 
 	for (i = 0; i < sd_nsocks; i++)
 		if (sd_socks[i].used == -1)
 			log_warn(LOG_S_SERVER, "inherited socket name=%s addr=%s matches no listener "
 			    "(by FileDescriptorName= or address): not served", sd_socks[i].name,
-			    addr_format((struct sockaddr *)&sd_socks[i].bound.ss, sd_socks[i].bound.len,
-			    abuf, sizeof(abuf)));
+			    sd_addr_format(&sd_socks[i].bound, abuf, sizeof(abuf)));
 }

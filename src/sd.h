@@ -1,8 +1,8 @@
 /*
  * sd.h: running under systemd. Readiness, reload and stop notifications
  * and a one-line STATUS (sd_notify), the watchdog kept alive from the event
- * loop, and listening sockets passed by socket activation (LISTEN_FDS,
- * LISTEN_FDNAMES). Main (loop) thread only.
+ * loop, and sockets passed by socket activation (LISTEN_FDS,
+ * LISTEN_FDNAMES): listening stream sockets and datagram sockets. Main (loop) thread only.
  *
  * Built without libsystemd, or started without NOTIFY_SOCKET / LISTEN_FDS,
  * every notification does nothing and no socket is inherited.
@@ -28,8 +28,9 @@ struct event_base;
 size_t		 sd_listen_init(void);
 /*
  * A listening socket for address `a` of listener `name`: an inherited
- * socket bound to exactly that address, else an unused one whose
- * FileDescriptorName= is `name`. Returns a new descriptor (non-blocking,
+ * socket of a->socktype (ListenStream= for TCP and unix, ListenDatagram=
+ * for udp:) bound to exactly that address, else an unused one of that type
+ * whose FileDescriptorName= is `name`. Returns a new descriptor (non-blocking,
  * close-on-exec) the caller owns and closes, or -1 when none matches. The
  * socket is in use until sd_listen_release(); *dual_stack is set when it is
  * an IPv6 socket that also accepts IPv4.
@@ -55,7 +56,6 @@ void		 sd_stop(void);
 void		 sd_notify_ready(void);		/* READY=1 + STATUS */
 void		 sd_notify_reloading(void);	/* RELOADING=1 + MONOTONIC_USEC */
 void		 sd_notify_stopping(void);	/* STOPPING=1 + STATUS */
-void		 sd_notify_status(void);	/* STATUS=<sd_status_line> */
 /* 1 when notifications go somewhere (NOTIFY_SOCKET set, libsystemd built in). */
 int		 sd_notify_enabled(void);
 /* Watchdog interval in microseconds, 0 when not enabled for this process. */

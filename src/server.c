@@ -4,8 +4,10 @@
  * (SIGTERM/SIGINT). Every function here runs on the loop thread.
  *
  * Start-up: config -> log sink -> listeners bound -> signals -> accepting
- * -> log thread -> loop. Shutdown: stop accepting, ask every connection to
- * finish (flush what is owed), exit when none is left or at shutdown_timeout.
+ * -> log thread -> loop. Shutdown: stop accepting (a reuse_port socket
+ * first accepts what the kernel queued on it), read what has already
+ * arrived, then ask every connection to finish (flush what is owed), exit
+ * when none is left or at shutdown_timeout.
  */
 #include "autoconf.h"
 
@@ -20,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "access.h"
 #include "admin.h"
 #include "config.h"
 #include "conn.h"
@@ -34,6 +37,7 @@
 #include "server.h"
 #include "stats.h"
 #include "tls.h"
+#include "udp.h"
 #include "util.h"
 
 static struct event_base   *server_evbase;
@@ -44,7 +48,7 @@ static time_t               server_started_wall;
 static int                  server_stopping;
 static int                  server_exit_code;
 static struct event        *server_sig_term, *server_sig_int, *server_sig_hup, *server_sig_usr1;
-static struct event        *server_shutdown_ev;
+static struct event        *server_shutdown_ev, *server_finish_ev;
 
 /* Settings that apply to the running process, at start-up and on reload. */
 static int
@@ -71,10 +75,24 @@ server_apply_limits(const struct config *cf)
 	conn_set_limits(cf->write_high_watermark, cf->write_low_watermark, cf->linger_timeout_ms);
 	conn_set_log_connections(cf->log_connections);
 	listener_set_global_max(cf->max_connections);
+	access_configure(server_evbase, cf);
 	listener_check_limits();
 	debug_configure(cf->debug_enabled, cf->debug_slow_callback_ms, cf->debug_slowlog_size);
 	loop_set_lag_threshold(cf->debug_lag_threshold_ms);
-	daemon_raise_nofile(cf->max_connections);
+	daemon_raise_nofile(cf->max_connections,
+	    cf->metrics_bind != NULL && *cf->metrics_bind != '\0' ? cf->metrics_max_connections : 0);
+}
+
+/* The [metrics] section as metrics.c takes it. */
+static int
+server_apply_metrics(const struct config *cf, char **err)
+{
+	struct metrics_conf mc;
+
+	mc.bind = cf->metrics_bind;
+	mc.max_connections = cf->metrics_max_connections;
+	mc.request_timeout_ms = cf->metrics_request_timeout_ms;
+	return metrics_configure(server_evbase, &mc, err);
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -94,17 +112,49 @@ server_load_config(struct config_errors *errs)
 	return cf;
 }
 
+/* A listener opened or staged: TCP and unix (listener.c) or UDP (udp.c). */
+struct server_staged {
+	struct listener		*tcp;
+	struct udp_listener	*udp;
+};
+
+static void
+server_discard_staged(struct server_staged *st)
+{
+	if (st->tcp != NULL)
+		listener_discard(st->tcp);
+	if (st->udp != NULL)
+		udp_discard(st->udp);
+	st->tcp = NULL;
+	st->udp = NULL;
+}
+
+/*
+ * Bind what `lc` needs: everything (start-up), or, on reload, what the
+ * live listener of its name and kind does not have. A listener that
+ * changes kind is a new one (the old one closes at commit).
+ */
+static int
+server_open_listener(const struct listener_conf *lc, int reload, struct server_staged *st,
+    char **err)
+{
+	if (lc->udp)
+		st->udp = udp_open(lc, reload ? udp_find(lc->name) : NULL, err);
+	else
+		st->tcp = listener_open(lc, reload ? listener_find(lc->name) : NULL, err);
+	return st->udp != NULL || st->tcp != NULL ? 0 : -1;
+}
+
 /* Bind what the new config adds; on failure undo and report. */
 static int
-server_stage_listeners(const struct config *cf, struct listener **staged, char **err)
+server_stage_listeners(const struct config *cf, struct server_staged *staged, char **err)
 {
 	size_t i;
 
 	for (i = 0; i < cf->nlisteners; i++) {
-		staged[i] = listener_open(cf->listeners[i], listener_find(cf->listeners[i]->name), err);
-		if (staged[i] == NULL) {
+		if (server_open_listener(cf->listeners[i], 1, &staged[i], err) == -1) {
 			while (i-- > 0)
-				listener_discard(staged[i]);
+				server_discard_staged(&staged[i]);
 			return -1;
 		}
 	}
@@ -114,23 +164,45 @@ server_stage_listeners(const struct config *cf, struct listener **staged, char *
 static int
 server_listener_kept(const char *name, void *arg)
 {
-	return config_find_listener(arg, name) != NULL;
+	const struct listener_conf *lc = config_find_listener(arg, name);
+
+	return lc != NULL && !lc->udp;
+}
+
+static int
+server_udp_kept(const char *name, void *arg)
+{
+	const struct listener_conf *lc = config_find_listener(arg, name);
+
+	return lc != NULL && lc->udp;
 }
 
 /* Commit: cannot fail. Removed listeners close; their connections live on. */
 static void
-server_commit_listeners(const struct config *cf, struct listener **staged, int *added, int *removed)
+server_commit_listeners(const struct config *cf, struct server_staged *staged, int *added,
+    int *removed)
 {
+	struct udp_listener *u;
 	struct listener *l;
 	size_t i;
 
 	*removed = listener_close_unless(server_listener_kept, (void *)cf);
+	*removed += udp_close_unless(server_udp_kept, (void *)cf);
 	for (i = 0; i < cf->nlisteners; i++) {
+		if (cf->listeners[i]->udp) {
+			if ((u = udp_find(cf->listeners[i]->name)) != NULL)
+				udp_merge(u, staged[i].udp, cf->listeners[i]);
+			else {
+				udp_start(staged[i].udp);
+				(*added)++;
+			}
+			continue;
+		}
 		l = listener_find(cf->listeners[i]->name);
 		if (l != NULL)
-			listener_merge(l, staged[i], cf->listeners[i]);
+			listener_merge(l, staged[i].tcp, cf->listeners[i]);
 		else {
-			listener_start(staged[i]);
+			listener_start(staged[i].tcp);
 			(*added)++;
 		}
 	}
@@ -203,11 +275,12 @@ server_reload_failed(struct config_errors *errs, const char *why)
 	sd_notify_ready();
 }
 
-int
+/* Reload: 0 applied, -1 refused (the old configuration stays). Signals and the console. */
+static int
 server_reload(void)
 {
 	struct config_errors errs = { NULL, 0 };
-	struct listener **staged;
+	struct server_staged *staged;
 	struct config *cf;
 	char *err = NULL;
 	int added = 0, removed = 0;
@@ -237,7 +310,7 @@ server_reload(void)
 	if (server_apply_log(cf, &err) == -1)
 		goto fail_staged;
 	/* A new metrics address is bound before the old one closes. */
-	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
+	if (server_apply_metrics(cf, &err) == -1) {
 		char *lerr = NULL;
 
 		if (server_apply_log(server_cf, &lerr) == -1) {
@@ -259,7 +332,7 @@ server_reload(void)
 	return 0;
 fail_staged:
 	for (size_t i = 0; i < cf->nlisteners; i++)
-		listener_discard(staged[i]);
+		server_discard_staged(&staged[i]);
 fail:
 	server_reload_failed(&errs, err);
 	free(err);
@@ -281,6 +354,8 @@ server_check_done(void)
 static void
 server_conn_closed(void)
 {
+	/* Its descriptor is free: a metrics address paused at EMFILE may accept again. */
+	metrics_fd_released();
 	if (server_stopping)
 		server_check_done();
 }
@@ -353,10 +428,29 @@ server_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	LOOP_CB("server_shutdown_timeout_cb", NULL, NULL, server_shutdown_timeout_body());
 }
 
-void
+/*
+ * The second step of a graceful shutdown, one loop iteration after the
+ * signal: every connection is asked to finish (flush what it owes, then
+ * close) and queued jobs answer "shutting down".
+ */
+static void
+server_finish_body(void)
+{
+	pool_shutdown_begin();
+	conn_shutdown_all();
+	server_check_done();
+}
+
+static void
+server_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	LOOP_CB("server_finish_cb", NULL, NULL, server_finish_body());
+}
+
+static void
 server_shutdown(int graceful)
 {
-	struct timeval tv;
+	struct timeval tv, now = { 0, 0 };
 
 	if (!server_stopping)
 		sd_notify_stopping();
@@ -372,17 +466,26 @@ server_shutdown(int graceful)
 	server_stopping = 1;
 	log_info(LOG_S_SERVER, "shutting down gracefully connections=%zu timeout_ms=%" PRIu64,
 	    conn_count(), server_cf->shutdown_timeout_ms);
+	/* reuse_port sockets accept what the kernel queued on them first (listener.c). */
 	listener_close_all();
-	/* Queued jobs complete with "shutting down"; running ones may still reply. */
-	pool_shutdown_begin();
-	conn_shutdown_all();
+	/* UDP replies still queued get their last try here. */
+	udp_close_all();
+	/*
+	 * Connections finish on the next loop iteration, not now: libevent runs
+	 * the read callbacks that iteration's poll reports before its timers,
+	 * so input the kernel already holds (a request sent just before the
+	 * signal, or by a client just accepted from a queue) is read and
+	 * answered rather than dropped. Queued jobs then complete with
+	 * "shutting down"; running ones may still reply.
+	 */
+	server_finish_ev = evtimer_new(server_evbase, server_finish_cb, NULL);
 	tv.tv_sec = (time_t)(server_cf->shutdown_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(server_cf->shutdown_timeout_ms % 1000) * 1000;
 	server_shutdown_ev = evtimer_new(server_evbase, server_shutdown_timeout_cb, NULL);
-	if (server_shutdown_ev == NULL)
+	if (server_shutdown_ev == NULL || server_finish_ev == NULL)
 		fatalx("evtimer_new failed");
+	evtimer_add(server_finish_ev, &now);
 	evtimer_add(server_shutdown_ev, &tv);
-	server_check_done();
 }
 
 /* ---------------------------------------------------------------- signals */
@@ -443,6 +546,12 @@ server_collect_uptime(struct stats_emit *e, void *arg)
 	stats_emit_u64(e, (util_now_ms() - server_started_ms) * 1000);
 }
 
+static void
+server_collect_oom(struct stats_emit *e, void *arg)
+{
+	stats_emit_u64(e, util_oom_count());
+}
+
 static const struct stats_family server_families[] = {
 	{ "build_info", STATS_GAUGE, STATS_UNIT_NONE, "Always 1; the version is a label.",
 	  { "version", NULL }, server_collect_build, NULL },
@@ -450,6 +559,9 @@ static const struct stats_family server_families[] = {
 	  "Start time, seconds since the epoch.", { NULL }, server_collect_start, NULL },
 	{ "uptime_seconds", STATS_GAUGE, STATS_UNIT_SECONDS, "Seconds since start.", { NULL },
 	  server_collect_uptime, NULL },
+	{ "allocation_failures_total", STATS_COUNTER, STATS_UNIT_NONE,
+	  "Runtime allocations that failed; each cost one connection, reply or log line, "
+	  "never the daemon.", { NULL }, server_collect_oom, NULL },
 };
 
 static void
@@ -475,24 +587,27 @@ server_unregister_stats(void)
 static int
 server_open_listeners(void)
 {
-	struct listener **opened;
+	struct server_staged *opened;
 	char *err = NULL;
 	size_t i;
 
 	opened = xcalloc(server_cf->nlisteners + 1, sizeof(*opened));
 	for (i = 0; i < server_cf->nlisteners; i++) {
-		opened[i] = listener_open(server_cf->listeners[i], NULL, &err);
-		if (opened[i] == NULL) {
+		if (server_open_listener(server_cf->listeners[i], 0, &opened[i], &err) == -1) {
 			log_crit(LOG_S_SERVER, "cannot start: %s", err);
 			free(err);
 			while (i-- > 0)
-				listener_discard(opened[i]);
+				server_discard_staged(&opened[i]);
 			free(opened);
 			return -1;
 		}
 	}
-	for (i = 0; i < server_cf->nlisteners; i++)
-		listener_start(opened[i]);
+	for (i = 0; i < server_cf->nlisteners; i++) {
+		if (opened[i].udp != NULL)
+			udp_start(opened[i].udp);
+		else
+			listener_start(opened[i].tcp);
+	}
 	free(opened);
 	return 0;
 }
@@ -503,16 +618,19 @@ static void
 server_cleanup(void)
 {
 	struct event **evs[] = { &server_sig_term, &server_sig_int, &server_sig_hup,
-	    &server_sig_usr1, &server_shutdown_ev };
+	    &server_sig_usr1, &server_shutdown_ev, &server_finish_ev };
 	size_t i;
 
 	server_report_pending("exit");
 	listener_close_all();
+	udp_close_all();
 	conn_close_all(CONN_R_EXIT);
 	/* Owed completions run here and drop their connection references. */
 	pool_destroy(server_cf->shutdown_timeout_ms < 1000 ? server_cf->shutdown_timeout_ms : 1000);
 	conn_destroy();
 	listener_destroy();
+	udp_destroy();
+	access_stop();
 	for (i = 0; i < ARRAY_LEN(evs); i++) {
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
@@ -555,13 +673,15 @@ server_run(const struct server_opts *opts, struct config *cf)
 	    PACKAGE_VERSION, (long)getpid(), cf->path != NULL ? cf->path : "(built-in defaults)",
 	    event_get_version(), event_base_get_method(server_evbase));
 	server_log_warnings(cf);
+	server_register_stats();
 	debug_init(server_o.debug);
 	loop_start(server_evbase);
-	server_register_stats();
 	log_register_stats();
 	tls_init();
+	access_init();
 	conn_init(server_evbase);
 	listener_init(server_evbase);
+	udp_init(server_evbase);
 	listener_set_conn_closed_hook(server_conn_closed);
 	admin_set_hooks(&hooks);
 	server_apply_limits(cf);
@@ -569,7 +689,7 @@ server_run(const struct server_opts *opts, struct config *cf)
 		server_cleanup();
 		return ECHOD_EX_FAIL;
 	}
-	if (metrics_configure(server_evbase, cf->metrics_bind, &err) == -1) {
+	if (server_apply_metrics(cf, &err) == -1) {
 		log_crit(LOG_S_SERVER, "cannot start: %s", err);
 		free(err);
 		server_cleanup();
@@ -595,7 +715,11 @@ server_run(const struct server_opts *opts, struct config *cf)
 	server_sig_hup = server_signal_new(SIGHUP);
 	server_sig_usr1 = server_signal_new(SIGUSR1);
 	listener_check_limits();
-	log_start();
+	/* Logging must never block the loop: without its thread, echod does not run. */
+	if (log_start() == -1) {
+		server_cleanup();
+		return ECHOD_EX_FAIL;
+	}
 	log_info(LOG_S_SERVER, "ready listeners=%zu", cf->nlisteners);
 	sd_start(server_evbase);
 	sd_notify_ready();

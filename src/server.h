@@ -23,9 +23,6 @@ struct server_opts {
 /* Run the daemon on `cf` (now owned by the server) until shutdown; returns the exit code. */
 int                 server_run(const struct server_opts *opts, struct config *cf);
 
-/* Reload (0 applied, -1 refused: the old configuration stays) and shutdown; loop thread. */
-int                 server_reload(void);
-void                server_shutdown(int graceful);
 /*
  * Log the connections and jobs still pending (shutdown timeout, SHUTDOWN
  * now, exit): "pending at exit: conn=... listener=... state=...".

@@ -50,8 +50,36 @@ struct service_key {
 	const char		*(*format)(const void *field, char *buf, size_t size);
 };
 
+/*
+ * Datagram services (the UDP sections of RFC 862-868): one request, at most
+ * one reply, a pure function of the request, the service's options and the
+ * time. Any thread. `cap` is the longest reply allowed (the listener's
+ * amplification cap); `out` is scratch space of SERVICE_DGRAM_SCRATCH bytes
+ * for a reply that is not the request itself.
+ */
+#define SERVICE_DGRAM_SCRATCH	512
+struct service_dgram {
+	const char	*data;		/* the request's payload */
+	size_t		 len;
+	size_t		 cap;		/* longest reply allowed */
+	time_t		 now;
+	const void	*conf;		/* the service's options (struct service conf_size) */
+	char		*out;		/* SERVICE_DGRAM_SCRATCH bytes */
+};
+enum service_dgram_result {
+	SERVICE_DG_NONE = 0,	/* no reply (discard) */
+	SERVICE_DG_REPLY,	/* *reply and *rlen: the reply (it may point into the request) */
+	SERVICE_DG_SHORTENED,	/* the same, cut to cap: still a whole reply (chargen's length) */
+	SERVICE_DG_OVER_CAP,	/* the reply is longer than cap and has no shorter form: none */
+};
+
+/* struct service flags */
+#define SERVICE_F_OPERATOR	0x1	/* the admin console: outside [server] max_connections,
+					   unix sockets 0600 by default */
+
 struct service {
 	const char *name;
+	unsigned    flags;		/* SERVICE_F_* */
 	/* The options: keys, and the size of the struct they fill. */
 	const struct service_key *keys;
 	size_t      nkeys;
@@ -70,6 +98,9 @@ struct service {
 	void (*on_shutdown)(struct conn *c);
 	/* The connection is closing: release service state (conn_svc_data()). */
 	void (*on_close)(struct conn *c);
+	/* Datagrams (UDP listeners); NULL: the service is stream-only. */
+	enum service_dgram_result (*on_datagram)(const struct service_dgram *rq,
+	    const char **reply, size_t *rlen);
 };
 
 /* Look a service up by name; NULL if unknown. */
@@ -92,6 +123,14 @@ const struct service_key *service_key_find(const struct service *svc, const char
 #define CHARGEN_RING       95
 #define CHARGEN_CYCLE      (CHARGEN_RING * CHARGEN_LINE_LEN)   /* 7030 bytes */
 void     service_chargen_fill(uint64_t *pos, char *buf, size_t len);
+/*
+ * chargen over UDP: RFC 864 lets a reply carry 0 to 512 characters; echod
+ * always answers with the longest, the first 512 bytes of the stream above
+ * (six lines and 68 characters of the seventh), cut to `cap` when that is
+ * less. Returns the length written into buf (at least CHARGEN_DGRAM_MAX bytes).
+ */
+#define CHARGEN_DGRAM_MAX  512
+size_t   service_chargen_datagram(char *buf, size_t cap);
 /* daytime: one line with CRLF into buf (at least 64 bytes); returns its length. */
 size_t   service_daytime_format(time_t t, int rfc3339, char *buf, size_t size);
 /* time (RFC 868): seconds since 1900-01-01 00:00 UTC, mod 2^32. */

@@ -2,8 +2,9 @@
  * service_chargen.c: character generator (RFC 864). Sends the 95-line
  * printable ring until the client goes away. Flow control: it produces only
  * while the connection is below the high watermark, a bounded amount per
- * callback, and otherwise waits for on_drain. Input is discarded. Loop
- * thread (the pattern functions are pure).
+ * callback, and otherwise waits for on_drain. Input is discarded. Over UDP,
+ * each datagram gets the first 512 bytes of the pattern (fewer under the
+ * amplification cap). Loop thread (the pattern functions are pure).
  */
 #include "autoconf.h"
 
@@ -59,6 +60,28 @@ service_chargen_fill(uint64_t *pos, char *buf, size_t len)
 	}
 }
 
+size_t
+service_chargen_datagram(char *buf, size_t cap)
+{
+	uint64_t pos = 0;
+	size_t n = cap < CHARGEN_DGRAM_MAX ? cap : CHARGEN_DGRAM_MAX;
+
+	service_chargen_fill(&pos, buf, n);
+	return n;
+}
+
+/*
+ * RFC 864 over UDP: 0 to 512 characters per datagram. Under the cap the
+ * reply is shorter, which is still a valid reply; the request is ignored.
+ */
+static enum service_dgram_result
+chargen_on_datagram(const struct service_dgram *rq, const char **reply, size_t *rlen)
+{
+	*rlen = service_chargen_datagram(rq->out, rq->cap);
+	*reply = rq->out;
+	return *rlen < CHARGEN_DGRAM_MAX ? SERVICE_DG_SHORTENED : SERVICE_DG_REPLY;
+}
+
 /* The stream position (mod one cycle) lives in the service data: no allocation. */
 static void
 chargen_produce(struct conn *c)
@@ -93,4 +116,5 @@ const struct service service_chargen = {
 	.on_data = chargen_on_data,
 	.on_eof = chargen_on_eof,
 	.on_drain = chargen_produce,
+	.on_datagram = chargen_on_datagram,
 };

@@ -2,7 +2,9 @@
  * service_clock.c: daytime (RFC 867) and time (RFC 868). Both answer once
  * and close; the reply is never lost when the client already sent bytes:
  * conn_finish() writes, shuts the write side, drains input, then closes.
- * Loop thread (formatters are pure).
+ * Over UDP each datagram, whatever it holds, is answered with the time; a
+ * time that does not fit under the amplification cap is not sent at all (a
+ * cut one would be wrong). Loop thread (formatters are pure).
  */
 #include "autoconf.h"
 
@@ -72,18 +74,54 @@ daytime_on_open(struct conn *c)
 	conn_finish(c);
 }
 
-static void
-time_on_open(struct conn *c)
+/* RFC 867 over UDP: the same line as over TCP. */
+static enum service_dgram_result
+daytime_on_datagram(const struct service_dgram *rq, const char **reply, size_t *rlen)
 {
-	uint32_t v = service_time_value(time(NULL));
-	unsigned char b[4];
+	const struct daytime_conf *dc = rq->conf;
+	size_t n;
+
+	n = service_daytime_format(rq->now, dc != NULL && dc->format == DAYTIME_RFC3339, rq->out,
+	    SERVICE_DGRAM_SCRATCH);
+	if (n > rq->cap)
+		return SERVICE_DG_OVER_CAP;
+	*reply = rq->out;
+	*rlen = n;
+	return SERVICE_DG_REPLY;
+}
+
+/* The 32-bit time in network byte order. */
+static void
+time_bytes(time_t now, unsigned char b[4])
+{
+	uint32_t v = service_time_value(now);
 
 	b[0] = (unsigned char)(v >> 24);
 	b[1] = (unsigned char)(v >> 16);
 	b[2] = (unsigned char)(v >> 8);
 	b[3] = (unsigned char)v;
+}
+
+static void
+time_on_open(struct conn *c)
+{
+	unsigned char b[4];
+
+	time_bytes(time(NULL), b);
 	conn_write(c, b, sizeof(b));
 	conn_finish(c);
+}
+
+/* RFC 868 over UDP: four bytes. */
+static enum service_dgram_result
+time_on_datagram(const struct service_dgram *rq, const char **reply, size_t *rlen)
+{
+	if (rq->cap < 4)
+		return SERVICE_DG_OVER_CAP;
+	time_bytes(rq->now, (unsigned char *)rq->out);
+	*reply = rq->out;
+	*rlen = 4;
+	return SERVICE_DG_REPLY;
 }
 
 const struct service service_daytime = {
@@ -93,10 +131,12 @@ const struct service service_daytime = {
 	.conf_size = sizeof(struct daytime_conf),
 	.on_open = daytime_on_open,
 	.on_data = clock_on_data,
+	.on_datagram = daytime_on_datagram,
 };
 
 const struct service service_time = {
 	.name = "time",
 	.on_open = time_on_open,
 	.on_data = clock_on_data,
+	.on_datagram = time_on_datagram,
 };

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "siphash.h"
 #include "source.h"
 #include "util.h"
@@ -54,6 +55,9 @@ struct source {
 	uint32_t		 refused_by[SOURCE_REASONS];
 	uint64_t		 tokens;	/* milli-tokens; UINT64_MAX: full, size not known yet */
 	uint64_t		 stamp_ms;	/* tokens computed for this time */
+	uint64_t		 pkt_tokens;	/* reply budget (UDP), milli-packets; as tokens */
+	uint64_t		 byte_tokens;	/* milli-bytes */
+	uint64_t		 budget_ms;	/* both computed for this time */
 	uint64_t		 full_ms;	/* the bucket is full again from then on */
 	uint64_t		 seen_ms;
 	uint64_t		 lru_ms;	/* when it was put at the young end of the idle list */
@@ -152,6 +156,14 @@ source_bucket_wait_ms(const struct source_bucket *b, uint64_t now_ms)
 	return source_wait(have, SOURCE_MILLI, b->rate);
 }
 
+/* The entry is clean again only once every bucket it has is full. */
+static void
+source_full_at(struct source *s, uint64_t when_ms)
+{
+	if (when_ms > s->full_ms)
+		s->full_ms = when_ms;
+}
+
 int
 source_rate_take(struct source *s, uint64_t rate_per_s, uint64_t burst, uint64_t now_ms)
 {
@@ -161,8 +173,37 @@ source_rate_take(struct source *s, uint64_t rate_per_s, uint64_t burst, uint64_t
 	if (rate_per_s == 0)
 		return 1;
 	ok = source_take(&s->tokens, &s->stamp_ms, rate_per_s, cap, now_ms);
-	s->full_ms = s->stamp_ms + source_wait(s->tokens, cap, rate_per_s);
+	source_full_at(s, s->stamp_ms + source_wait(s->tokens, cap, rate_per_s));
 	return ok;
+}
+
+int
+source_budget_take(struct source *s, const struct source_budget *b, uint64_t bytes,
+    uint64_t now_ms)
+{
+	uint64_t pcap = source_cap(b->pkt_burst), bcap = source_cap(b->byte_burst);
+	uint64_t need = bytes > UINT64_MAX / SOURCE_MILLI ? UINT64_MAX : bytes * SOURCE_MILLI;
+	uint64_t pt = s->pkt_tokens, bt = s->byte_tokens;
+
+	if (b->pkt_rate != 0)
+		pt = source_fill(pt, s->budget_ms, b->pkt_rate, pcap, now_ms);
+	if (b->byte_rate != 0)
+		bt = source_fill(bt, s->budget_ms, b->byte_rate, bcap, now_ms);
+	if (now_ms > s->budget_ms)
+		s->budget_ms = now_ms;
+	s->pkt_tokens = pt;
+	s->byte_tokens = bt;
+	if ((b->pkt_rate != 0 && pt < SOURCE_MILLI) || (b->byte_rate != 0 && bt < need))
+		return 0;
+	if (b->pkt_rate != 0) {
+		s->pkt_tokens -= SOURCE_MILLI;
+		source_full_at(s, s->budget_ms + source_wait(s->pkt_tokens, pcap, b->pkt_rate));
+	}
+	if (b->byte_rate != 0) {
+		s->byte_tokens -= need;
+		source_full_at(s, s->budget_ms + source_wait(s->byte_tokens, bcap, b->byte_rate));
+	}
+	return 1;
 }
 
 /* ---------------------------------------------------------------- idle list */
@@ -242,7 +283,9 @@ source_rehash(struct source_table *t, size_t nbuckets)
 	struct source **nb, *s, *next;
 	size_t i, h;
 
-	nb = xcalloc(nbuckets, sizeof(*nb));
+	/* Out of memory the table keeps its size: longer chains, nothing lost. */
+	if ((nb = util_calloc(nbuckets, sizeof(*nb))) == NULL)
+		return;
 	for (i = 0; i < t->nbuckets; i++) {
 		for (s = t->buckets[i]; s != NULL; s = next) {
 			next = s->hnext;
@@ -355,41 +398,18 @@ static int
 source_key_of(const struct sockaddr *sa, unsigned scope, unsigned prefix_v4,
     unsigned prefix_v6, struct source_key *k)
 {
-	const struct sockaddr_in6 *sin6;
-	const struct sockaddr_in *sin;
-	const uint8_t *b;
+	uint64_t key[2];
 	unsigned plen;
-	int i;
+	int fam;
 
 	memset(k, 0, sizeof(*k));
 	k->scope = scope;
-	if (sa->sa_family == AF_INET) {
-		sin = (const struct sockaddr_in *)sa;
-		k->addr[0] = (uint64_t)ntohl(sin->sin_addr.s_addr) << 32;
-		k->fam = 4;
-	} else if (sa->sa_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)sa;
-		b = sin6->sin6_addr.s6_addr;
-		for (i = 0; i < 8; i++) {
-			k->addr[0] = (k->addr[0] << 8) | b[i];
-			k->addr[1] = (k->addr[1] << 8) | b[8 + i];
-		}
-		k->fam = 6;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			k->addr[0] = k->addr[1] << 32;
-			k->addr[1] = 0;
-			k->fam = 4;
-		}
-	} else
+	if ((fam = addr_key_of(sa, key)) == -1)
 		return -1;
-	plen = k->fam == 4 ? (prefix_v4 > 32 ? 32 : prefix_v4) : (prefix_v6 > 128 ? 128 : prefix_v6);
+	k->fam = (uint8_t)fam;
+	plen = fam == 4 ? (prefix_v4 > 32 ? 32 : prefix_v4) : (prefix_v6 > 128 ? 128 : prefix_v6);
 	k->plen = (uint8_t)plen;
-	if (plen < 64)
-		k->addr[0] = plen == 0 ? 0 : k->addr[0] & (~0ULL << (64 - plen));
-	if (plen <= 64)
-		k->addr[1] = 0;
-	else if (plen < 128)
-		k->addr[1] &= ~0ULL << (128 - plen);
+	addr_key_mask(k->addr, key, plen);
 	return 0;
 }
 
@@ -428,6 +448,8 @@ source_init(struct source *s, const struct source_key *k, uint64_t now_ms)
 	s->key = *k;
 	s->tokens = UINT64_MAX;
 	s->stamp_ms = now_ms;
+	s->pkt_tokens = s->byte_tokens = UINT64_MAX;
+	s->budget_ms = now_ms;
 	s->seen_ms = now_ms;
 }
 
@@ -466,8 +488,11 @@ source_lookup(struct source_table *t, unsigned scope, const struct sockaddr *sa,
 		t->untracked++;
 		return NULL;
 	}
-	if (s == NULL)
-		s = xmalloc(sizeof(*s));
+	/* Out of memory: untracked, as when the table is full. */
+	if (s == NULL && (s = util_malloc(sizeof(*s))) == NULL) {
+		t->untracked++;
+		return NULL;
+	}
 	if (t->entries + 1 > t->nbuckets && t->nbuckets < source_pow2(t->max))
 		source_rehash(t, t->nbuckets * 2);
 	source_init(s, &k, now_ms);
@@ -513,28 +538,7 @@ source_conns(const struct source *s)
 void
 source_get_info(const struct source *s, struct source_info *info)
 {
-	char a[INET6_ADDRSTRLEN];
-	struct in6_addr ia6;
-	struct in_addr ia;
-	uint64_t k0 = s->key.addr[0], k1 = s->key.addr[1];
-	int i;
-
-	if (s->key.fam == 4) {
-		ia.s_addr = htonl((uint32_t)(k0 >> 32));
-		inet_ntop(AF_INET, &ia, a, sizeof(a));
-	} else {
-		for (i = 7; i >= 0; i--) {
-			ia6.s6_addr[i] = (uint8_t)k0;
-			ia6.s6_addr[8 + i] = (uint8_t)k1;
-			k0 >>= 8;
-			k1 >>= 8;
-		}
-		inet_ntop(AF_INET6, &ia6, a, sizeof(a));
-	}
-	if (s->key.plen == (s->key.fam == 4 ? 32 : 128))
-		snprintf(info->addr, sizeof(info->addr), "%s", a);
-	else
-		snprintf(info->addr, sizeof(info->addr), "%s/%u", a, s->key.plen);
+	addr_key_format(info->addr, sizeof(info->addr), s->key.fam, s->key.addr, s->key.plen);
 	info->scope = s->key.scope;
 	info->conns = s->conns;
 	info->accepted = s->accepted;

@@ -94,6 +94,24 @@ struct source		*source_lookup(struct source_table *t, unsigned scope,
  */
 int			 source_rate_take(struct source *s, uint64_t rate_per_s, uint64_t burst,
 			    uint64_t now_ms);
+/*
+ * A reply budget (UDP listeners): packets and bytes a second sent to one
+ * source, each a token bucket holding `burst` (0 counts as 1); a rate of 0
+ * is no limit. The buckets start full.
+ */
+struct source_budget {
+	uint64_t	 pkt_rate;
+	uint64_t	 pkt_burst;
+	uint64_t	 byte_rate;
+	uint64_t	 byte_burst;
+};
+/*
+ * A reply of `bytes` to s: 1 and one packet and `bytes` bytes taken, or 0
+ * and nothing taken (either bucket short). A refilling budget keeps the
+ * entry from being evicted or expired, like a refilling connect rate.
+ */
+int			 source_budget_take(struct source *s, const struct source_budget *b,
+			    uint64_t bytes, uint64_t now_ms);
 /* A connection from s was admitted: counts it open and accepted. */
 void			 source_conn_open(struct source *s);
 /* That connection closed; the entry may now expire or be evicted. */

@@ -45,6 +45,7 @@ struct stats_buf {
 	char	*p;
 	size_t	 len;
 	size_t	 size;
+	int	 failed;	/* out of memory: the rendering is given up */
 };
 
 struct stats_emit {
@@ -101,26 +102,36 @@ stats_percentile(uint64_t *v, size_t n, unsigned pct)
 
 /* ---------------------------------------------------------------- output buffer */
 
-/* Room for n more bytes and the NUL. */
-static void
+/* Room for n more bytes and the NUL; -1 (and the buffer failed) when out of memory. */
+static int
 stats_buf_reserve(struct stats_buf *b, size_t n)
 {
 	size_t size;
+	char *p;
 
+	if (b->failed)
+		return -1;
 	if (b->size > b->len + n)
-		return;
+		return 0;
 	size = b->size == 0 ? 1024 : b->size;
 	while (size <= b->len + n)
 		size *= 2;
-	b->p = xrealloc(b->p, size);
+	if ((p = util_reallocarray(b->p, size, 1)) == NULL) {
+		b->failed = 1;
+		return -1;
+	}
+	b->p = p;
 	b->size = size;
+	return 0;
 }
 
 static void
 stats_buf_add(struct stats_buf *b, const char *s, size_t n)
 {
-	stats_buf_reserve(b, n);
-	memcpy(b->p + b->len, s, n);
+	if (stats_buf_reserve(b, n) == -1)
+		return;
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
@@ -573,7 +584,7 @@ stats_prom_head(struct stats_buf *b, const struct stats_family *f)
 static char *
 stats_render(enum stats_mode mode, const char *prefix, size_t *len)
 {
-	struct stats_buf out = { NULL, 0, 0 };
+	struct stats_buf out = { NULL, 0, 0, 0 };
 	struct stats_emit e;
 	size_t i, plen = prefix != NULL ? strlen(prefix) : 0;
 
@@ -591,6 +602,11 @@ stats_render(enum stats_mode mode, const char *prefix, size_t *len)
 	}
 	stats_busy--;
 	free(e.labels.p);
+	if (out.failed || e.labels.failed) {
+		/* a rendering cut short would be read as true numbers: none at all */
+		free(out.p);
+		return NULL;
+	}
 	if (len != NULL)
 		*len = out.len;
 	return out.p;

@@ -85,7 +85,8 @@ void	stats_emit_u64_marked(struct stats_emit *e, uint64_t v, ...);
 void	stats_emit_hist_marked(struct stats_emit *e, const struct stats_hist *h, ...);
 
 /*
- * Renderings, malloc'd NUL-terminated text; *len set when len != NULL.
+ * Renderings, malloc'd NUL-terminated text; *len set when len != NULL; NULL when
+ * out of memory (counted by util_oom).
  * Families in registration order, samples in the order collect() emits them.
  * Prometheus: text exposition format 0.0.4, names prefixed "echod_".
  * Text (admin console): one "name=value" or "name{l="v"}=value" line per

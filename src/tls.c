@@ -56,6 +56,7 @@
 #endif
 #define TLS_WRITE_BURST       (256 * 1024)   /* per write event, for fairness */
 #define TLS_EXPIRY_WARN_DAYS  30
+#define TLS_DAY_S             86400LL
 #define TLS_DETAIL_MAX        256
 #define TLS_RECORD_HANDSHAKE  0x16
 
@@ -267,20 +268,37 @@ tls_err_detail(char *buf, size_t size)
 	return n >= 0 ? buf : "?";
 }
 
-/* RFC 2253 one-line form of a name: "CN=client,O=Example". */
+/* RFC 2253 one-line form of a name: "CN=client,O=Example"; NULL when out of memory. */
+static char *
+tls_name_try(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data = NULL, *s;
+	long n;
+
+	if (b == NULL) {
+		util_oom();
+		return NULL;
+	}
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) < 0) {
+		BIO_free(b);
+		util_oom();
+		return NULL;
+	}
+	n = BIO_get_mem_data(b, &data);
+	s = util_strndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
+	BIO_free(b);
+	return s;
+}
+
+/* The same at start-up and reload, where out of memory stops the process. */
 static char *
 tls_name_string(const X509_NAME *name)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *s;
-	long n;
+	char *s = tls_name_try(name);
 
-	if (b == NULL)
-		fatalx("tls: BIO_new failed");
-	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253);
-	n = BIO_get_mem_data(b, &data);
-	s = xstrndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
-	BIO_free(b);
+	if (s == NULL)
+		fatalx("tls: out of memory formatting a certificate name");
 	return s;
 }
 
@@ -295,18 +313,38 @@ tls_time_string(const ASN1_TIME *t, char *buf, size_t size)
 	return buf;
 }
 
-/* Whole days from now until t (0 within the last day); *past is set once t has passed. */
-static int
-tls_days_left(const ASN1_TIME *t, int *past)
+int
+tls_whole_days(long long seconds)
+{
+	if (seconds >= 0)
+		return (int)(seconds / TLS_DAY_S);
+	return -(int)((-seconds + TLS_DAY_S - 1) / TLS_DAY_S);
+}
+
+/* Where a certificate stands now: the one reading both -t and the daemon report. */
+struct tls_validity {
+	int	days_left;		/* tls_whole_days() until notAfter */
+	int	expired;		/* notAfter has passed (or cannot be read) */
+	int	not_yet_valid;		/* notBefore is still ahead */
+	char	not_after[32];		/* "2027-11-21T20:14:00Z" */
+	char	not_before[32];
+};
+
+static void
+tls_validity(X509 *x, struct tls_validity *v)
 {
 	int days = 0, secs = 0;
 
-	if (ASN1_TIME_diff(&days, &secs, NULL, t) != 1) {
-		*past = 1;
-		return 0;
+	memset(v, 0, sizeof(*v));
+	tls_time_string(X509_get0_notAfter(x), v->not_after, sizeof(v->not_after));
+	tls_time_string(X509_get0_notBefore(x), v->not_before, sizeof(v->not_before));
+	v->not_yet_valid = X509_cmp_time(X509_get0_notBefore(x), NULL) > 0;
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1) {
+		v->expired = 1;
+		return;
 	}
-	*past = days < 0 || secs < 0;
-	return days;
+	v->days_left = tls_whole_days((long long)days * TLS_DAY_S + secs);
+	v->expired = days < 0 || secs < 0;
 }
 
 static void
@@ -494,30 +532,33 @@ fail:
 	return NULL;
 }
 
-/* What a loaded certificate is; warns about expiry. */
+/* What a loaded certificate is; warns about expiry, as -t does. */
 static void
 tls_ctx_log(SSL_CTX *ctx, const struct listener_conf *lc)
 {
 	X509 *x = SSL_CTX_get0_certificate(ctx);
-	char fp[3 * EVP_MAX_MD_SIZE + 1], when[32], *subject;
-	int days, past;
+	char fp[3 * EVP_MAX_MD_SIZE + 1], *subject;
+	struct tls_validity v;
 
 	if (x == NULL)
 		return;
 	subject = tls_name_string(X509_get_subject_name(x));
 	tls_fingerprint(x, fp, sizeof(fp));
-	days = tls_days_left(X509_get0_notAfter(x), &past);
-	tls_time_string(X509_get0_notAfter(x), when, sizeof(when));
+	tls_validity(x, &v);
 	log_info(LOG_S_TLS, "listener=%s tls context loaded cert=%s subject=\"%s\" "
 	    "notAfter=%s days_left=%d sha256=%s verify_client=%s", lc->name, lc->tls_cert,
-	    subject, when, days, fp, lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" :
+	    subject, v.not_after, v.days_left, fp,
+	    lc->tls_verify_client == TLS_VERIFY_REQUIRED ? "required" :
 	    lc->tls_verify_client == TLS_VERIFY_OPTIONAL ? "optional" : "none");
-	if (past)
+	if (v.not_yet_valid)
+		log_warn(LOG_S_TLS, "listener=%s tls certificate %s is not valid before %s",
+		    lc->name, lc->tls_cert, v.not_before);
+	else if (v.expired)
 		log_warn(LOG_S_TLS, "listener=%s tls certificate %s expired on %s", lc->name,
-		    lc->tls_cert, when);
-	else if (days < TLS_EXPIRY_WARN_DAYS)
+		    lc->tls_cert, v.not_after);
+	else if (v.days_left < TLS_EXPIRY_WARN_DAYS)
 		log_warn(LOG_S_TLS, "listener=%s tls certificate %s expires in %d days (%s)",
-		    lc->name, lc->tls_cert, days, when);
+		    lc->name, lc->tls_cert, v.days_left, v.not_after);
 	free(subject);
 }
 
@@ -575,10 +616,11 @@ tls_ctx_free(struct tls_ctx *t)
 int
 tls_check_listener(const struct listener_conf *lc, char **msg)
 {
-	char when[32], *err = NULL, *subject;
+	char *err = NULL, *subject;
+	struct tls_validity v;
 	SSL_CTX *ctx;
 	X509 *x;
-	int days, past, rc = 0;
+	int rc = 0;
 
 	*msg = NULL;
 	if (!lc->tls)
@@ -590,21 +632,19 @@ tls_check_listener(const struct listener_conf *lc, char **msg)
 	}
 	x = SSL_CTX_get0_certificate(ctx);
 	subject = tls_name_string(X509_get_subject_name(x));
-	days = tls_days_left(X509_get0_notAfter(x), &past);
-	tls_time_string(X509_get0_notAfter(x), when, sizeof(when));
-	if (X509_cmp_time(X509_get0_notBefore(x), NULL) > 0) {
-		tls_time_string(X509_get0_notBefore(x), when, sizeof(when));
+	tls_validity(x, &v);
+	if (v.not_yet_valid) {
 		xasprintf(msg, "listener %s: tls_cert %s: not valid before %s (subject=\"%s\")",
-		    lc->name, lc->tls_cert, when, subject);
+		    lc->name, lc->tls_cert, v.not_before, subject);
 		rc = -1;
-	} else if (past) {
+	} else if (v.expired) {
 		xasprintf(msg, "listener %s: tls_cert %s: expired on %s (subject=\"%s\")",
-		    lc->name, lc->tls_cert, when, subject);
+		    lc->name, lc->tls_cert, v.not_after, subject);
 		rc = -1;
 	} else {
-		rc = days < TLS_EXPIRY_WARN_DAYS ? 1 : 0;
+		rc = v.days_left < TLS_EXPIRY_WARN_DAYS ? 1 : 0;
 		xasprintf(msg, "listener %s: tls_cert %s: subject=\"%s\" notAfter=%s days_left=%d%s",
-		    lc->name, lc->tls_cert, subject, when, days,
+		    lc->name, lc->tls_cert, subject, v.not_after, v.days_left,
 		    rc == 1 ? " (expires soon)" : "");
 	}
 	free(subject);
@@ -704,7 +744,8 @@ tls_handshake_ktls(struct tls_conn *tc)
 		SSL_set_read_ahead(tc->ssl, 1);
 }
 
-static void
+/* 0, or -1 when out of memory (the connection then closes with reason oom). */
+static int
 tls_handshake_done(struct conn *c)
 {
 	struct tls_conn *tc = conn_io_data(c);
@@ -725,12 +766,15 @@ tls_handshake_done(struct conn *c)
 		v = TLS_VSTAT_OTHER;
 	tls_totals.version[v]++;
 	if (peer != NULL && SSL_get_verify_result(tc->ssl) == X509_V_OK) {
-		tc->subject = tls_name_string(X509_get_subject_name(peer));
+		/* No subject is no verified identity: the connection fails rather than show "" */
+		if ((tc->subject = tls_name_try(X509_get_subject_name(peer))) == NULL)
+			return -1;
 		tls_totals.client_certs++;
 	}
 	log_info(LOG_S_TLS, "conn=%" PRIu64 " tls handshake ok version=%s cipher=%s resumed=%s "
 	    "subject=\"%s\"", conn_id(c), version, SSL_get_cipher_name(tc->ssl),
 	    resumed ? "yes" : "no", tc->subject != NULL ? tc->subject : "");
+	return 0;
 }
 
 enum tls_first
@@ -789,7 +833,12 @@ tls_io_handshake(struct conn *c, enum conn_reason *reason)
 	errno = 0;
 	rv = SSL_do_handshake(tc->ssl);
 	if (rv == 1) {
-		tls_handshake_done(c);
+		if (tls_handshake_done(c) == -1) {
+			tc->flags |= TLS_C_FAILED;
+			conn_close_oom(c, "TLS client subject");
+			*reason = CONN_R_OOM;
+			return -1;
+		}
 		return 1;
 	}
 	switch ((err = SSL_get_error(tc->ssl, rv))) {
@@ -819,7 +868,11 @@ tls_conn_accept(struct conn *c, struct tls_ctx *t)
 		return;
 	}
 	SSL_set_accept_state(ssl);
-	tc = xcalloc(1, sizeof(*tc));
+	if ((tc = util_calloc(1, sizeof(*tc))) == NULL) {
+		SSL_free(ssl);
+		conn_close_oom(c, "TLS state");
+		return;
+	}
 	tc->ssl = ssl;
 	if (t->ktls)
 		tc->flags |= TLS_C_KTLS;
@@ -834,7 +887,7 @@ tls_io_error(struct conn *c, int rv, const char *op)
 {
 	struct tls_conn *tc = conn_io_data(c);
 	char detail[TLS_DETAIL_MAX];
-	int err = SSL_get_error(tc->ssl, rv), saved = errno;
+	int err = SSL_get_error(tc->ssl, rv), saved = errno, oom;
 
 	switch (err) {
 	case SSL_ERROR_WANT_READ:
@@ -856,9 +909,11 @@ tls_io_error(struct conn *c, int rv, const char *op)
 		return -1;
 	default:
 		tc->flags |= TLS_C_FATAL;
+		/* OpenSSL could not allocate: the close reason says oom, not a protocol error */
+		oom = ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE;
 		log_info(LOG_S_TLS, "conn=%" PRIu64 " tls %s failed detail=\"%s\"", conn_id(c), op,
 		    tls_err_detail(detail, sizeof(detail)));
-		errno = EPROTO;
+		errno = oom ? ENOMEM : EPROTO;
 		return -1;
 	}
 }
@@ -973,8 +1028,13 @@ tls_io_write_buf(struct conn *c, struct evbuffer *buf)
 
 	while (done < TLS_WRITE_BURST && (len = evbuffer_get_length(buf)) > 0) {
 		n = len > TLS_RECORD_MAX ? TLS_RECORD_MAX : (int)len;
-		if ((p = evbuffer_pullup(buf, n)) == NULL)
-			fatalx("conn=%" PRIu64 " evbuffer_pullup failed", conn_id(c));
+		if ((p = evbuffer_pullup(buf, n)) == NULL) {
+			util_oom();
+			if (done > 0)
+				return (ssize_t)done;
+			errno = ENOMEM;		/* conn.c closes with reason oom */
+			return -1;
+		}
 		errno = 0;
 		rv = SSL_write(tc->ssl, p, n);
 		if (rv <= 0) {

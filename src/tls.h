@@ -59,6 +59,14 @@ void            tls_conn_accept(struct conn *c, struct tls_ctx *t);
  */
 int             tls_check_listener(const struct listener_conf *lc, char **msg);
 
+/*
+ * The one rounding rule for a certificate's days_left, used by -t and by the
+ * daemon's "tls context loaded" line alike: whole days, rounded down, so a
+ * certificate that expires in 10 days and 12 hours has 10 days left, and one
+ * in its last day 0. Negative seconds (already expired) give negative days.
+ */
+int             tls_whole_days(long long seconds);
+
 /* The decision the accept path makes on the first byte, before OpenSSL sees it. */
 enum tls_first  tls_first_byte_class(unsigned char b);
 

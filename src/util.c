@@ -1,6 +1,8 @@
 /*
- * util.c: allocation wrappers, fatal exits, value parsers, clocks and
- * thread helpers. Any thread; no shared state.
+ * util.c: allocation wrappers (fatal ones for start-up, counted non-fatal
+ * ones for runtime), fatal exits, value parsers, clocks and thread
+ * helpers. Any thread; the only shared state is the atomic count of
+ * failed allocations.
  */
 #include "autoconf.h"
 
@@ -92,6 +94,91 @@ xasprintf(char **ret, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	n = xvasprintf(ret, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* Failed runtime allocations; any thread. */
+static uint64_t util_oom_total;
+
+void
+util_oom(void)
+{
+	__atomic_add_fetch(&util_oom_total, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+util_oom_count(void)
+{
+	return __atomic_load_n(&util_oom_total, __ATOMIC_RELAXED);
+}
+
+/* A failed allocation is counted once, here, whoever asked. */
+static void *
+util_counted(void *p)
+{
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+void *
+util_malloc(size_t n)
+{
+	return util_counted(malloc(n ? n : 1));
+}
+
+void *
+util_calloc(size_t nmemb, size_t size)
+{
+	return util_counted(calloc(nmemb ? nmemb : 1, size ? size : 1));
+}
+
+void *
+util_reallocarray(void *p, size_t nmemb, size_t size)
+{
+	size_t n;
+
+	if (size != 0 && nmemb > SIZE_MAX / size) {
+		util_oom();
+		return NULL;
+	}
+	n = nmemb * size;
+	return util_counted(realloc(p, n > 0 ? n : 1));
+}
+
+char *
+util_strdup(const char *s)
+{
+	return util_counted(strdup(s));
+}
+
+char *
+util_strndup(const char *s, size_t n)
+{
+	return util_counted(strndup(s, n));
+}
+
+int
+util_vasprintf(char **ret, const char *fmt, va_list ap)
+{
+	int n = vasprintf(ret, fmt, ap);
+
+	if (n < 0) {
+		*ret = NULL;
+		util_oom();
+	}
+	return n;
+}
+
+int
+util_asprintf(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = util_vasprintf(ret, fmt, ap);
 	va_end(ap);
 	return n;
 }

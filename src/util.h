@@ -1,7 +1,8 @@
 /*
  * util.h: small helpers used everywhere: x-allocators that stop the process
- * on out-of-memory, fatal exits, and the parsers for sizes, durations and
- * booleans used by the config. Thread-safe; no state.
+ * on out-of-memory, counted util_ allocators that fail instead, fatal
+ * exits, and the parsers for sizes, durations and booleans used by the
+ * config. Thread-safe; the one state is the count of failed allocations.
  */
 #ifndef ECHOD_UTIL_H
 #define ECHOD_UTIL_H
@@ -25,6 +26,25 @@ char   *xstrdup(const char *s);
 char   *xstrndup(const char *s, size_t n);
 int     xasprintf(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int     xvasprintf(char **ret, const char *fmt, va_list ap);
+
+/*
+ * Runtime allocations made for one connection, one reply or one log line:
+ * NULL (or -1) on failure, counted, never an exit. The caller fails just
+ * that connection (close reason oom) or that reply. Start-up, config and
+ * reload keep the x-allocators above.
+ */
+void   *util_malloc(size_t n);
+void   *util_calloc(size_t nmemb, size_t size);
+void   *util_reallocarray(void *p, size_t nmemb, size_t size);
+char   *util_strdup(const char *s);
+char   *util_strndup(const char *s, size_t n);
+/* -1 and *ret NULL on failure. */
+int     util_asprintf(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int     util_vasprintf(char **ret, const char *fmt, va_list ap);
+/* Count a failed allocation made elsewhere (libevent's evbuffer_add, event_add...). */
+void    util_oom(void);
+/* Allocations failed since start (any thread). */
+uint64_t util_oom_count(void);
 
 /* Log at critical level (synchronously) and exit(1). fatal() appends strerror(errno). */
 typedef void (*util_fatal_cb)(const char *msg);

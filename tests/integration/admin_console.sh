@@ -4,21 +4,12 @@
 # SHUTDOWN now with a client still connected (pending-at-exit report).
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc || skip "nc not installed"
-nc -h 2>&1 | grep -q -E -- '-U[[:space:]]' || skip "this nc has no -U (unix sockets)"
-
-ADMIN=$tmp/admin.sock
-
-# admin CMD...: send each argument as one line, print the replies.
-admin()
-{
-	printf '%s\n' "$@" | timeout 10 nc -N -U "$ADMIN"
-}
+have_nc_unix || skip "nc with -U (unix sockets) not installed"
 
 # stat_of KEY: a value of STATS.
 stat_of()
 {
-	admin STATS | tr -d '\r' | sed -n "s/^$1=//p"
+	admin STATS | sed -n "s/^$1=//p"
 }
 
 write_ini()
@@ -55,7 +46,7 @@ C=$(port_of cmd) || fail "no listening line for cmd"
 [ "$(stat -c %a "$ADMIN")" = 600 ] || fail "admin socket mode is $(stat -c %a "$ADMIN"), not 600"
 
 # HELP lists every command and ends with +OK.
-admin HELP | tr -d '\r' >"$tmp/help.out"
+admin HELP >"$tmp/help.out"
 for cmd in STATS CONNS KILL JOBS SLOWLOG DEBUG LOGLEVEL RELOAD SHUTDOWN HELP QUIT; do
 	grep -q "^$cmd" "$tmp/help.out" || fail "HELP does not list $cmd: $(cat "$tmp/help.out")"
 done
@@ -69,7 +60,7 @@ for i in 1 2 3; do
 	    fail "echo fetch $i failed"
 done
 wait_log_count "close listener=echo" 3 || fail "the 3 echo connections did not close"
-admin STATS | tr -d '\r' >"$tmp/stats.out"
+admin STATS >"$tmp/stats.out"
 L='{listener="echo",service="echo"}'
 for want in "connections_total$L=3" "connections_open$L=0" "listener_paused$L=0" \
     'connections_rejected_total{listener="echo",service="echo",reason="fd_limit"}=0'; do
@@ -95,7 +86,7 @@ grep -q -F -x 'tls_handshake_failures_total{reason="tls-plaintext"}=0' "$tmp/sta
     fail "no TLS failure reasons"
 grep -q -E '^loop_lag_p99_seconds=[0-9]+\.[0-9]{6}$' "$tmp/stats.out" || fail "loop lag format"
 # A prefix keeps only those families; every line is name=value.
-admin 'STATS jobs_' | tr -d '\r' >"$tmp/jobs.out"
+admin 'STATS jobs_' >"$tmp/jobs.out"
 grep -q '^jobs_running=' "$tmp/jobs.out" || fail "STATS jobs_ lacks jobs_running"
 grep -v -E '^(jobs_|\+OK)' "$tmp/jobs.out" && fail "STATS jobs_ shows other families"
 grep -v -E '^([a-z][a-z0-9_]*(\{[^}]*\})?=[0-9.]+|\+OK)$' "$tmp/stats.out" &&
@@ -106,16 +97,16 @@ spawn tclient hold 127.0.0.1 "$P" 20 >"$tmp/hold.out" 2>&1
 HOLD=$SPAWN_PID
 wait_log "open listener=echo peer=" || fail "held connection not opened"
 i=0
-until id=$(admin CONNS | tr -d '\r' | sed -n 's/^conn=\([0-9]*\) listener=echo .*state=open.*/\1/p') &&
+until id=$(admin CONNS | sed -n 's/^conn=\([0-9]*\) listener=echo .*state=open.*/\1/p') &&
     [ -n "$id" ]; do
 	i=$((i + 1))
 	[ $i -lt 50 ] || fail "CONNS does not list the held echo connection"
 	sleep 0.1
 done
-admin CONNS | tr -d '\r' | grep -q -E "^conn=$id listener=echo peer=127\.0\.0\.1:[0-9]+ state=open age_ms=[0-9]+ idle_ms=[0-9]+ bytes_in=0 bytes_out=0 pending_out=0 jobs=0$" ||
+admin CONNS | grep -q -E "^conn=$id listener=echo peer=127\.0\.0\.1:[0-9]+ state=open age_ms=[0-9]+ idle_ms=[0-9]+ bytes_in=0 bytes_out=0 pending_out=0 jobs=0$" ||
     fail "CONNS line format: $(admin CONNS)"
 admin CONNS | grep -q 'listener=admin .* self=1' || fail "CONNS does not mark the console itself"
-admin "KILL $id" | tr -d '\r' | grep -q "^+OK killed conn=$id$" || fail "KILL $id"
+admin "KILL $id" | grep -q "^+OK killed conn=$id$" || fail "KILL $id"
 expect_log "conn=$id close listener=echo .*reason=admin-kill"
 admin "KILL $id" | grep -q '^-ERR no such connection' || fail "KILL of a dead id not refused"
 wait_exit "$HOLD" 10 || fail "held client still running after KILL"
@@ -123,19 +114,19 @@ wait_exit "$HOLD" 10 || fail "held client still running after KILL"
 # JOBS: a SLEEP running on a worker is listed with its kind and site.
 spawn sh -c "printf 'SLEEP 3000\r\n' | timeout 10 nc -N 127.0.0.1 $C >$tmp/sleep.out 2>&1"
 i=0
-until admin JOBS | tr -d '\r' | grep -q -E '^job kind=SLEEP conn=[0-9]+ state=(queued|running) age_ms=[0-9]+ site=.*service_command\.c:[0-9]+$'; do
+until admin JOBS | grep -q -E '^job kind=SLEEP conn=[0-9]+ state=(queued|running) age_ms=[0-9]+ site=.*service_command\.c:[0-9]+$'; do
 	i=$((i + 1))
 	[ $i -lt 50 ] || fail "JOBS does not list the SLEEP job: $(admin JOBS)"
 	sleep 0.1
 done
-admin JOBS | tr -d '\r' | tail -n 1 | grep -q '^+OK$' || fail "JOBS does not end with +OK"
+admin JOBS | tail -n 1 | grep -q '^+OK$' || fail "JOBS does not end with +OK"
 
 # SLOWLOG: nothing slow yet; a bad count is refused.
-[ "$(admin SLOWLOG | tr -d '\r')" = "+OK" ] || fail "SLOWLOG not empty: $(admin SLOWLOG)"
+[ "$(admin SLOWLOG)" = "+OK" ] || fail "SLOWLOG not empty: $(admin SLOWLOG)"
 admin 'SLOWLOG x' | grep -q '^-ERR usage: SLOWLOG' || fail "SLOWLOG x not refused"
 
 # DEBUG: show, on, off.
-[ "$(admin DEBUG | tr -d '\r' | head -n 1)" = "debug=off" ] || fail "DEBUG should show off"
+[ "$(admin DEBUG | head -n 1)" = "debug=off" ] || fail "DEBUG should show off"
 admin 'DEBUG on' | grep -q '^+OK debug on' || fail "DEBUG on"
 expect_log "debug mode on by=admin"
 [ "$(stat_of debug_mode)" = 1 ] || fail "STATS does not show debug_mode=1"
@@ -152,7 +143,7 @@ admin 'LOGLEVEL info nosuch' | grep -q '^-ERR unknown subsystem' || fail "bad su
 admin 'LOGLEVEL info conn' | grep -q '^+OK' || fail "LOGLEVEL info conn"
 
 # RELOAD: good, then a broken file (kept), then good again.
-admin RELOAD | tr -d '\r' | grep -q '^+OK reloaded$' || fail "RELOAD of a good config"
+admin RELOAD | grep -q '^+OK reloaded$' || fail "RELOAD of a good config"
 expect_log 'reload ok listeners=3'
 cp "$tmp/echod.ini" "$tmp/good.ini"
 printf '[server]\nmax_connections = lots\n' >>"$tmp/echod.ini"
@@ -163,7 +154,7 @@ wait_exit "$SPAWN_PID" 10 || fail "SLEEP client did not finish"
 grep -q '^+OK' "$tmp/sleep.out" || fail "SLEEP reply: $(cat "$tmp/sleep.out")"
 
 # SHUTDOWN graceful: the reply comes back, the daemon exits 0.
-admin 'SHUTDOWN graceful' | tr -d '\r' | grep -q '^+OK shutting down gracefully$' ||
+admin 'SHUTDOWN graceful' | grep -q '^+OK shutting down gracefully$' ||
     fail "SHUTDOWN graceful"
 echod_wait_exit 15 || fail "echod did not exit after SHUTDOWN graceful"
 [ "$ECHOD_STATUS" -eq 0 ] || fail "exit status $ECHOD_STATUS after SHUTDOWN graceful"
@@ -176,7 +167,7 @@ P=$(port_of echo) || fail "no listening line for echo"
 spawn tclient hold 127.0.0.1 "$P" 20 >"$tmp/hold2.out" 2>&1
 wait_log "open listener=echo peer=" || fail "held connection not opened"
 admin 'SHUTDOWN sideways' | grep -q '^-ERR usage: SHUTDOWN' || fail "SHUTDOWN sideways"
-admin 'SHUTDOWN now' | tr -d '\r' | grep -q '^+OK shutting down now$' || fail "SHUTDOWN now"
+admin 'SHUTDOWN now' | grep -q '^+OK shutting down now$' || fail "SHUTDOWN now"
 echod_wait_exit 15 || fail "echod did not exit after SHUTDOWN now"
 [ "$ECHOD_STATUS" -eq 1 ] || fail "exit status $ECHOD_STATUS after SHUTDOWN now, expected 1"
 expect_log 'pending at shutdown-now: connections=[0-9]+ jobs=0'

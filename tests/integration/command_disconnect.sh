@@ -6,7 +6,7 @@
 # use-after-free fails the test (lib.sh scans the logs).
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
+have_openbsd_nc ||
     skip "OpenBSD nc (with -N) not installed"
 have_cmd perl || skip "perl not installed"
 

@@ -6,7 +6,7 @@
 # real figures belong to the benchmark.
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
+have_openbsd_nc ||
     skip "OpenBSD nc (with -N) not installed"
 
 # Bounds for the echo clients, in microseconds.

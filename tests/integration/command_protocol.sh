@@ -4,7 +4,7 @@
 # QUIT, and half-close (everything sent before EOF is answered).
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
+have_openbsd_nc ||
     skip "OpenBSD nc (with -N) not installed"
 
 cat >"$tmp/echod.ini" <<INI
@@ -23,15 +23,6 @@ service = command
 INI
 start_echod "$tmp/echod.ini"
 P=$(port_of cmd) || fail "no listening line for the command listener"
-
-# talk NAME: send $tmp/NAME.in, shut down the write side, replies (CR
-# stripped) to $tmp/NAME.out.
-talk()
-{
-	timeout 10 nc -N 127.0.0.1 "$P" <"$tmp/$1.in" >"$tmp/$1.raw" 2>"$tmp/$1.nc" ||
-	    fail "$1: nc exited with status $?"
-	tr -d '\r' <"$tmp/$1.raw" >"$tmp/$1.out"
-}
 
 # expect NAME EXPECTED: replies equal EXPECTED (a multi-line string).
 expect()

@@ -5,7 +5,7 @@
 # does not hold the exit for longer than that plus a bounded pool wait.
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown' ||
+have_openbsd_nc ||
     skip "OpenBSD nc (with -N) not installed"
 
 cat >"$tmp/echod.ini" <<INI

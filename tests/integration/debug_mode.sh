@@ -3,15 +3,8 @@
 # reload, and the exit check that lists descriptors left open.
 . "$(dirname "$0")/lib.sh"
 
-ADMIN=$tmp/admin.sock
-
-admin()
-{
-	printf '%s\n' "$@" | timeout 10 nc -N -U "$ADMIN"
-}
-
 have_admin=0
-if have_cmd nc && nc -h 2>&1 | grep -q -E -- '-U[[:space:]]'; then
+if have_nc_unix; then
 	have_admin=1
 fi
 
@@ -75,14 +68,14 @@ if [ "$have_admin" -eq 1 ]; then
 	# Run time: DEBUG off/on from the console, visible in STATS.
 	admin 'DEBUG off' | grep -q '^+OK debug off' || fail "DEBUG off"
 	expect_log 'debug mode off by=admin'
-	admin STATS | tr -d '\r' | grep -q '^debug_mode=0$' || fail "STATS debug_mode=0"
+	admin STATS | grep -q '^debug_mode=0$' || fail "STATS debug_mode=0"
 	# An unrelated reload keeps the console's choice (the configured value did not change).
 	kill -HUP "$ECHOD_PID"
 	wait_log_count 'reload ok' 3 || fail "third reload"
-	admin STATS | tr -d '\r' | grep -q '^debug_mode=0$' || fail "an unrelated reload changed debug mode"
+	admin STATS | grep -q '^debug_mode=0$' || fail "an unrelated reload changed debug mode"
 	admin 'DEBUG on' | grep -q '^+OK debug on' || fail "DEBUG on"
-	admin STATS | tr -d '\r' | grep -q '^debug_mode=1$' || fail "STATS debug_mode=1"
-	admin STATS | tr -d '\r' | grep -q '^slow_callback_threshold_seconds=0.250000$' ||
+	admin STATS | grep -q '^debug_mode=1$' || fail "STATS debug_mode=1"
+	admin STATS | grep -q '^slow_callback_threshold_seconds=0.250000$' ||
 	    fail "slow_callback_ms from [debug]"
 else
 	note "nc without -U: skipping the console part"

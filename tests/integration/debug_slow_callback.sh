@@ -6,15 +6,7 @@
 # from the console), BLOCK is refused.
 . "$(dirname "$0")/lib.sh"
 
-have_cmd nc || skip "nc not installed"
-nc -h 2>&1 | grep -q -E -- '-U[[:space:]]' || skip "this nc has no -U (unix sockets)"
-
-ADMIN=$tmp/admin.sock
-
-admin()
-{
-	printf '%s\n' "$@" | timeout 10 nc -N -U "$ADMIN" | tr -d '\r'
-}
+have_nc_unix || skip "nc with -U (unix sockets) not installed"
 
 # cmd LINE...: send lines to the command service, print the replies.
 cmd()

@@ -1,4 +1,5 @@
-# lib.sh: shared helpers of the integration tests, sourced by every t_*.sh.
+# lib.sh: shared helpers of the integration tests, sourced by every
+# <feature>_<what>.sh.
 #
 # POSIX sh. Each test gets a temporary directory (removed on exit), starts the
 # real daemon with `start_echod INI` on kernel-chosen loopback ports, reads the
@@ -130,6 +131,8 @@ lib_watchdog()
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-$TEST_NAME.XXXXXX") || fail "mktemp"
+# Where a test binds its admin console, if it has one.
+ADMIN=$tmp/admin.sock
 trap lib_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -337,6 +340,36 @@ have_ipv6()
 have_cmd()
 {
 	command -v "$1" >/dev/null 2>&1
+}
+
+# have_openbsd_nc: nc is OpenBSD's, whose -N shuts down the write side at the
+# end of its input (and then reads the rest of the replies).
+have_openbsd_nc()
+{
+	have_cmd nc && nc -h 2>&1 | grep -q -E -- '-N[[:space:]]+Shutdown'
+}
+
+# have_nc_unix: nc talks to unix sockets (-U), as admin() needs.
+have_nc_unix()
+{
+	have_cmd nc && nc -h 2>&1 | grep -q -E -- '-U[[:space:]]'
+}
+
+# admin CMD...: send each argument as one line to the admin console listening
+# on $ADMIN (bind = unix:$ADMIN); print the replies, CR stripped.
+admin()
+{
+	printf '%s\n' "$@" | timeout 10 nc -N -U "$ADMIN" | tr -d '\r'
+}
+
+# talk NAME [TIMEOUT]: send $tmp/NAME.in to 127.0.0.1:$P with OpenBSD nc and
+# shut down the write side; the replies go to $tmp/NAME.raw and, CR stripped,
+# to $tmp/NAME.out. Fails the test if nc does (or runs past TIMEOUT, 10 s).
+talk()
+{
+	timeout "${2:-10}" nc -N 127.0.0.1 "$P" <"$tmp/$1.in" >"$tmp/$1.raw" 2>"$tmp/$1.nc" ||
+	    fail "$1: nc exited with status $?"
+	tr -d '\r' <"$tmp/$1.raw" >"$tmp/$1.out"
 }
 
 # close_line_of REASON: the first "close ... reason=REASON" log line.

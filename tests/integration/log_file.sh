@@ -1,7 +1,8 @@
 # log_file.sh: the file sink. Records go to [log] target = file:PATH (mode
 # 0640, appended). logrotate-style: rename the file, SIGUSR1, and every
 # record logged afterwards lands in the new file, none lost and none twice.
-# SIGHUP with a new target moves the log to another file.
+# SIGHUP with a new target moves the log to another file. A reopen that
+# fails is told on stderr as well as in the (old) log file.
 . "$(dirname "$0")/lib.sh"
 
 N=100
@@ -80,6 +81,18 @@ tclient concurrent 127.0.0.1 "$PORT" "$N" 32 >/dev/null || fail "third batch fai
 ECHOD_LOG=$SINK2
 wait_log_count ' close listener=echo ' "$N" 10 || fail "third batch: $(closes "$SINK2") close records"
 [ "$(closes "$SINK")" -eq "$N" ] || fail "records after the reload went to the old target"
+
+# A reopen that fails (the path is now a directory) is told on stderr, which
+# someone reads in the foreground, not only in the old file nobody reads.
+mv "$SINK2" "$SINK2.1" || fail "mv"
+mkdir "$SINK2" || fail "mkdir"
+kill -USR1 "$ECHOD_PID"
+wait_file_grep "error server: log reopen path=$SINK2 failed: Is a directory" 10 \
+    "$tmp/echod.1.log" || fail "the failed reopen is not on stderr: $(cat "$tmp/echod.1.log")"
+wait_file_grep "log reopen path=$SINK2 failed" 10 "$SINK2.1" ||
+    fail "the failed reopen is not in the log"
+rmdir "$SINK2"
+mv "$SINK2.1" "$SINK2"
 
 stop_echod
 if grep -q 'dropped=' "$SINK.1" "$SINK" "$SINK2"; then

@@ -1,4 +1,4 @@
-# metrics_prometheus.sh: GET /metrics over evhttp: counters compared with
+# metrics_prometheus.sh: GET /metrics over HTTP: counters compared with
 # known echo traffic, histograms present, 404 elsewhere, a reload that moves
 # the metrics address (the old one closes) and one that turns metrics off.
 # The exposition is validated with `promtool check metrics` (Debian package
@@ -101,6 +101,17 @@ grep -q '^echod_callback_duration_seconds_count{callback="listener_accept_cb"} 4
 grep -v '^#' "$tmp/m1.txt" | grep -v -q '^echod_' && fail "a sample without the echod_ prefix"
 grep '^# TYPE .* counter$' "$tmp/m1.txt" | grep -v -q '_total counter$' &&
     fail "a counter without _total"
+
+# The families served are exactly the ones README.md's statistics table documents.
+sed -n 's/^# TYPE echod_\([a-z0-9_]*\) .*/\1/p' "$tmp/m1.txt" | sort >"$tmp/served"
+sed -n '/<!-- metrics -->/,/<!-- \/metrics -->/p' "$top_srcdir/README.md" |
+    sed -n 's/^| \(`[a-z0-9_]*`\(, `[a-z0-9_]*`\)*\) |.*/\1/p' | tr -d '`' | tr ',' '\n' |
+    tr -d ' ' | sort >"$tmp/documented"
+[ -s "$tmp/documented" ] || fail "no metrics table in README.md"
+comm -23 "$tmp/served" "$tmp/documented" >"$tmp/undocumented"
+comm -13 "$tmp/served" "$tmp/documented" >"$tmp/unserved"
+[ -s "$tmp/undocumented" ] && fail "served but not in README.md: $(tr '\n' ' ' <"$tmp/undocumented")"
+[ -s "$tmp/unserved" ] && fail "in README.md but not served: $(tr '\n' ' ' <"$tmp/unserved")"
 
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$M/other")
 [ "$code" = 404 ] || fail "GET /other answered $code, expected 404"

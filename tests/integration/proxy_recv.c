@@ -18,53 +18,37 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proxy.h"
-
-static void
-recv_die(const char *what)
-{
-	fprintf(stderr, "proxy_recv: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
+#include "tool.h"
 
 /* A listening socket on 127.0.0.1:0; its port goes to portfile. */
 static int
 recv_listen(const char *portfile)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 	char tmpname[4096];
+	const char *step;
+	uint16_t port;
 	FILE *f;
 	int fd;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		recv_die("socket");
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		recv_die("bind");
-	if (listen(fd, 16) == -1)
-		recv_die("listen");
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
-		recv_die("getsockname");
+	if ((fd = tool_listen_loopback(16, &port, &step)) == -1)
+		tool_die_errno("%s", step);
 	/* Written whole, then renamed: a reader never sees half a number. */
 	snprintf(tmpname, sizeof(tmpname), "%s.tmp", portfile);
 	if ((f = fopen(tmpname, "w")) == NULL)
-		recv_die(tmpname);
-	fprintf(f, "%u\n", ntohs(sin.sin_port));
+		tool_die_errno("%s", tmpname);
+	fprintf(f, "%u\n", port);
 	if (fclose(f) != 0 || rename(tmpname, portfile) == -1)
-		recv_die(portfile);
+		tool_die_errno("%s", portfile);
 	return fd;
 }
 
@@ -75,12 +59,11 @@ recv_exec(const char *portfile, char **argv)
 
 	if (fd != 3) {
 		if (dup2(fd, 3) == -1)
-			recv_die("dup2");
+			tool_die_errno("dup2");
 		close(fd);
 	}
 	execvp(argv[0], argv);
-	recv_die(argv[0]);
-	return 2;
+	tool_die_errno("%s", argv[0]);
 }
 
 /* Wait up to `ms` for fd to be readable; 0 on timeout. */
@@ -93,7 +76,7 @@ recv_wait(int fd, int ms)
 	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
 		;
 	if (r == -1)
-		recv_die("poll");
+		tool_die_errno("poll");
 	return r;
 }
 
@@ -136,21 +119,19 @@ recv_one(int lfd, unsigned allow, int ms)
 	int fd, r = 0, reads = 0;
 
 	if (!recv_wait(lfd, ms)) {
-		fprintf(stderr, "proxy_recv: no connection within %d ms\n", ms);
+		tool_warn("no connection within %d ms", ms);
 		return 2;
 	}
 	if ((fd = accept(lfd, NULL, NULL)) == -1)
-		recv_die("accept");
+		tool_die_errno("accept");
 	/* Reads are capped at PROXY_MAX_HEADER, as the accept path caps them. */
 	while (r == 0 && len < PROXY_MAX_HEADER) {
 		if (!recv_wait(fd, ms)) {
-			fprintf(stderr, "proxy_recv: header incomplete after %d ms (%zu bytes)\n",
-			    ms, len);
+			tool_warn("header incomplete after %d ms (%zu bytes)", ms, len);
 			return 2;
 		}
 		if ((n = read(fd, buf + len, PROXY_MAX_HEADER - len)) <= 0) {
-			fprintf(stderr, "proxy_recv: %s after %zu bytes\n",
-			    n == 0 ? "EOF" : strerror(errno), len);
+			tool_warn("%s after %zu bytes", n == 0 ? "EOF" : strerror(errno), len);
 			return 2;
 		}
 		len += (size_t)n;
@@ -177,8 +158,10 @@ int
 main(int argc, char **argv)
 {
 	unsigned allow = PROXY_V1 | PROXY_V2;
+	uint64_t secs;
 	int ch, ms = 15000, lfd;
 
+	tool_init("proxy_recv", 2);
 	while ((ch = getopt(argc, argv, "+a:t:x")) != -1) {
 		switch (ch) {
 		case 'a':
@@ -190,7 +173,9 @@ main(int argc, char **argv)
 				goto usage;
 			break;
 		case 't':
-			ms = atoi(optarg) * 1000;
+			if (tool_parse_uint(optarg, 1, 86400, &secs) == -1)
+				goto usage;
+			ms = (int)secs * 1000;
 			break;
 		case 'x':
 			if (argc - optind < 2)
@@ -200,7 +185,7 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (argc - optind != 1 || ms <= 0)
+	if (argc - optind != 1)
 		goto usage;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	lfd = recv_listen(argv[optind]);

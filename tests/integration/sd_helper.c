@@ -10,68 +10,43 @@
  * Single-threaded; every wait is bounded.
  */
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t sd_helper_stop;
-
-static void
-sd_helper_term(int sig)
-{
-	(void)sig;
-	sd_helper_stop = 1;
-}
-
-static long long
-sd_helper_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "tool.h"
 
 static int
-sd_helper_recv(const char *path, int seconds)
+sd_helper_recv(const char *path, uint64_t seconds)
 {
-	struct sockaddr_un sun;
-	struct sigaction sa;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	struct pollfd pfd;
-	long long end = sd_helper_now_ms() + (long long)seconds * 1000;
+	uint64_t end = tool_now_ms() + seconds * 1000;
 	char buf[4096];
 	ssize_t n, i;
 	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = sd_helper_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "sd_helper: path too long: %s\n", path);
+	tool_catch(SIGTERM);
+	tool_catch(SIGINT);
+	if (tool_unix_addr(path, &ss, &len) == -1) {
+		tool_warn("path too long: %s", path);
 		return 1;
 	}
-	strcpy(sun.sun_path, path);
 	unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "sd_helper: %s: %s\n", path, strerror(errno));
+	    bind(fd, (struct sockaddr *)&ss, len) == -1) {
+		tool_warn("%s: %s", path, strerror(errno));
 		return 1;
 	}
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while (!sd_helper_stop && sd_helper_now_ms() < end) {
+	while (!tool_signalled && tool_now_ms() < end) {
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0)
@@ -91,20 +66,15 @@ sd_helper_recv(const char *path, int seconds)
 static int
 sd_helper_port(void)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	const char *step;
+	uint16_t port;
 	int fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		fprintf(stderr, "sd_helper: port: %s\n", strerror(errno));
+	if ((fd = tool_listen_loopback(-1, &port, &step)) == -1) {
+		tool_warn("port: %s", strerror(errno));
 		return 1;
 	}
-	printf("%d\n", ntohs(sin.sin_port));
+	printf("%u\n", port);
 	close(fd);
 	return 0;
 }
@@ -112,8 +82,12 @@ sd_helper_port(void)
 int
 main(int argc, char **argv)
 {
-	if (argc == 4 && strcmp(argv[1], "recv") == 0)
-		return sd_helper_recv(argv[2], atoi(argv[3]));
+	uint64_t seconds;
+
+	tool_init("sd_helper", 1);
+	if (argc == 4 && strcmp(argv[1], "recv") == 0 &&
+	    tool_parse_uint(argv[3], 0, 86400, &seconds) == 0)
+		return sd_helper_recv(argv[2], seconds);
 	if (argc == 2 && strcmp(argv[1], "port") == 0)
 		return sd_helper_port();
 	fprintf(stderr, "usage: sd_helper recv PATH SECONDS | sd_helper port\n");

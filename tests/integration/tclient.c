@@ -4,35 +4,32 @@
  * reading concurrently, hold a thousand connections open at once, send
  * without ever reading, tell a clean FIN from a reset, and time round trips.
  *
- * Single-threaded, poll(2) based, no dependencies. Every wait is bounded by
- * the global deadline (-T SECONDS, default 30). Targets are "HOST PORT" with
- * a numeric IPv4 or IPv6 host (brackets allowed), or "unix:/path -" for a
- * unix-domain socket. Exit status: 0 success, 1 failure or mismatch,
- * 2 usage, 3 connection refused (connect subcommand).
+ * Single-threaded, poll(2) based, libc and tests/common/tool.c only. Every
+ * wait is bounded by the global deadline (-T SECONDS, default 30). Targets
+ * are "HOST PORT" with a numeric IPv4 or IPv6 host (brackets allowed), or
+ * "unix:/path -" for a unix-domain socket. -b ADDRESS binds every
+ * connection's source address first (127.0.0.2: another loopback source, for
+ * per-source limits). Exit status: 0 success, 1 failure or mismatch, 2 usage,
+ * 3 connection refused (connect subcommand).
  */
 #define _GNU_SOURCE
 
 #include <sys/types.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "tool.h"
 
 #define TCLIENT_EX_OK       0
 #define TCLIENT_EX_FAIL     1
@@ -60,24 +57,23 @@ struct tclient_peer {
 };
 
 static uint64_t  tclient_deadline_ms;
-static volatile sig_atomic_t tclient_go;	/* SIGUSR1: stop holding */
 static int       tclient_timeout_s = 30;
-
-static void
-tclient_go_cb(int sig)
-{
-	(void)sig;
-	tclient_go = 1;
-}
+static struct sockaddr_storage tclient_src;	/* -b: source address; family 0: none */
+static socklen_t tclient_srclen;
 
 static void __attribute__((noreturn))
 tclient_usage(void)
 {
 	fprintf(stderr,
-	    "usage: tclient [-T SECONDS] COMMAND ARGS\n"
+	    "usage: tclient [-T SECONDS] [-b SOURCE-ADDRESS] COMMAND ARGS\n"
 	    "  echo-bulk HOST PORT BYTES SEED   stream random bytes, read concurrently, verify\n"
 	    "  halfclose HOST PORT BYTES        send, shutdown(SHUT_WR), read to a clean EOF\n"
 	    "  concurrent HOST PORT N MSGSIZE   N echo connections open at once, one round trip each\n"
+	    "  echo-loop [-b BYTES] [-i MS] HOST PORT SECONDS\n"
+	    "                                   echo sessions one after another (MS apart) for SECONDS\n"
+	    "                                   (or until SIGUSR1): connect, send BYTES, shut down the\n"
+	    "                                   write side, read them back to a clean EOF; counts\n"
+	    "                                   refused, reset and cut sessions, stops at a wrong byte\n"
 	    "  flood [-r] HOST PORT BYTES HOLD  send without reading until stalled; hold HOLD s\n"
 	    "                                   (or until SIGUSR1);\n"
 	    "                                   -r: then shut down the write side and read all\n"
@@ -88,74 +84,35 @@ tclient_usage(void)
 	    "                                   send DATA or BYTES random bytes (-s: then shut down\n"
 	    "                                   the write side; -w: then wait MS before reading),\n"
 	    "                                   copy up to MAX bytes read to stdout\n"
-	    "HOST is numeric IPv4/IPv6, or unix:/path (PORT then ignored).\n");
+	    "HOST is numeric IPv4/IPv6, or unix:/path (PORT then ignored).\n"
+	    "-B ADDR: connect from this numeric source address.\n");
 	exit(TCLIENT_EX_USAGE);
-}
-
-static void __attribute__((format(printf, 1, 2), noreturn))
-tclient_die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "tclient: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(TCLIENT_EX_FAIL);
-}
-
-static uint64_t
-tclient_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-tclient_now_ms(void)
-{
-	return tclient_now_us() / 1000;
 }
 
 /* Milliseconds to wait: at most `want` (-1 = no limit), never past the deadline. */
 static int
 tclient_wait_ms(int want, const char *what)
 {
-	uint64_t now = tclient_now_ms();
+	uint64_t now = tool_now_ms();
 	uint64_t left;
 
 	if (now >= tclient_deadline_ms)
-		tclient_die("timeout after %d s while %s", tclient_timeout_s, what);
+		tool_die("timeout after %d s while %s", tclient_timeout_s, what);
 	left = tclient_deadline_ms - now;
 	if (want >= 0 && (uint64_t)want < left)
 		return want;
 	return left > 1000000 ? 1000000 : (int)left;
 }
 
+/* A count, size or seed: decimal, optionally with K, M or G. */
 static uint64_t
 tclient_parse_num(const char *s, const char *what)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mult = 1;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		tclient_die("bad %s '%s'", what, s);
-	switch (*end) {
-	case 'K': case 'k': mult = 1024; end++; break;
-	case 'M': case 'm': mult = 1024 * 1024; end++; break;
-	case 'G': case 'g': mult = 1024 * 1024 * 1024; end++; break;
-	default: break;
-	}
-	if (*end != '\0')
-		tclient_die("bad %s '%s'", what, s);
-	return (uint64_t)v * mult;
+	if (tool_parse_scaled(s, &v) == -1)
+		tool_die("bad %s '%s'", what, s);
+	return v;
 }
 
 /* splitmix64: the byte stream of a seed is a pure function of the offset. */
@@ -199,7 +156,7 @@ tclient_verify(const char *what, uint64_t seed, uint64_t off, const uint8_t *buf
 		if (memcmp(want, buf + done, n) != 0) {
 			for (i = 0; i < n && want[i] == buf[done + i]; i++)
 				;
-			tclient_die("%s: mismatch at byte %" PRIu64 ": got 0x%02x, expected 0x%02x",
+			tool_die("%s: mismatch at byte %" PRIu64 ": got 0x%02x, expected 0x%02x",
 			    what, off + done + i, buf[done + i], want[i]);
 		}
 		done += n;
@@ -216,20 +173,15 @@ tclient_resolve(const char *host, const char *port, struct tclient_target *t)
 
 	memset(t, 0, sizeof(*t));
 	if (strncmp(host, "unix:", 5) == 0) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&t->ss;
-
-		if (strlen(host + 5) >= sizeof(sun->sun_path))
-			tclient_die("unix path too long: %s", host + 5);
-		sun->sun_family = AF_UNIX;
-		strcpy(sun->sun_path, host + 5);
-		t->len = sizeof(*sun);
+		if (tool_unix_addr(host + 5, &t->ss, &t->len) == -1)
+			tool_die("unix path too long: %s", host + 5);
 		t->family = AF_UNIX;
 		snprintf(t->name, sizeof(t->name), "%s", host);
 		return;
 	}
 	hl = strlen(host);
 	if (hl >= sizeof(h))
-		tclient_die("host too long: %s", host);
+		tool_die("host too long: %s", host);
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		memcpy(h, host + 1, hl - 2);
 		h[hl - 2] = '\0';
@@ -240,7 +192,7 @@ tclient_resolve(const char *host, const char *port, struct tclient_target *t)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(h, port, &hints, &res)) != 0)
-		tclient_die("bad address %s port %s: %s", host, port, gai_strerror(rc));
+		tool_die("bad address %s port %s: %s", host, port, gai_strerror(rc));
 	memcpy(&t->ss, res->ai_addr, res->ai_addrlen);
 	t->len = res->ai_addrlen;
 	t->family = res->ai_family;
@@ -248,26 +200,43 @@ tclient_resolve(const char *host, const char *port, struct tclient_target *t)
 	freeaddrinfo(res);
 }
 
+/* -b ADDRESS: the numeric source address every connection binds (port 0). */
+static void
+tclient_source(const char *addr)
+{
+	struct tclient_target t;
+
+	tclient_resolve(addr, "0", &t);
+	if (t.family == AF_UNIX)
+		tool_die("-b needs an IPv4 or IPv6 address, got %s", addr);
+	memcpy(&tclient_src, &t.ss, t.len);
+	tclient_srclen = t.len;
+}
+
 /* Start a non-blocking connect; *pending is set while it is in progress. -1 + errno on failure. */
 static int
 tclient_connect_start(const struct tclient_target *t, int *pending)
 {
-	int fd, one = 1;
+	int fd, rc, saved, one = 1;
 
-	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	if ((fd = tool_socket(t->family, SOCK_NONBLOCK)) == -1)
 		return -1;
-	if (t->family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	*pending = 0;
-	if (connect(fd, (const struct sockaddr *)&t->ss, t->len) == 0)
-		return fd;
-	if (errno == EINPROGRESS) {
-		*pending = 1;
-		return fd;
+	if (tclient_srclen > 0 && t->family != AF_UNIX) {
+		if (tclient_src.ss_family != t->family)
+			tool_die("-b: the source and %s are not of the same family", t->name);
+		/* The port comes with connect(): only the 4-tuple must be unique. */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	}
-	close(fd);
-	return -1;
+	if ((tclient_srclen > 0 && t->family != AF_UNIX &&
+	    bind(fd, (const struct sockaddr *)&tclient_src, tclient_srclen) == -1) ||
+	    (rc = tool_connect(fd, &t->ss, t->len)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*pending = rc;
+	return fd;
 }
 
 /* Connect and wait for it; -1 with errno set on failure. */
@@ -275,7 +244,6 @@ static int
 tclient_dial(const struct tclient_target *t)
 {
 	struct pollfd pfd;
-	socklen_t sl;
 	int fd, pending, err;
 
 	for (;;) {
@@ -293,10 +261,7 @@ tclient_dial(const struct tclient_target *t)
 	pfd.events = POLLOUT;
 	while (poll(&pfd, 1, tclient_wait_ms(-1, "connecting")) != 1)
 		;
-	sl = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
-		err = errno;
-	if (err != 0) {
+	if ((err = tool_sock_error(fd)) != 0) {
 		close(fd);
 		errno = err;
 		return -1;
@@ -310,7 +275,7 @@ tclient_dial_or_die(const struct tclient_target *t)
 	int fd = tclient_dial(t);
 
 	if (fd == -1)
-		tclient_die("connect %s: %s", t->name, strerror(errno));
+		tool_die("connect %s: %s", t->name, strerror(errno));
 	return fd;
 }
 
@@ -349,7 +314,7 @@ tclient_stream(const char *what, int fd, uint64_t total, uint64_t seed, uint64_t
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n == -1)
-				tclient_die("%s: send after %" PRIu64 " bytes: %s", what, sent,
+				tool_die("%s: send after %" PRIu64 " bytes: %s", what, sent,
 				    strerror(errno));
 			sent += (uint64_t)n;
 			nchunk++;
@@ -358,7 +323,7 @@ tclient_stream(const char *what, int fd, uint64_t total, uint64_t seed, uint64_t
 		}
 		if (sent == total && !shut) {
 			if (shutdown(fd, SHUT_WR) == -1)
-				tclient_die("%s: shutdown: %s", what, strerror(errno));
+				tool_die("%s: shutdown: %s", what, strerror(errno));
 			shut = 1;
 		}
 		pfd.fd = fd;
@@ -371,16 +336,16 @@ tclient_stream(const char *what, int fd, uint64_t total, uint64_t seed, uint64_t
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n == -1)
-			tclient_die("%s: receive after %" PRIu64 " of %" PRIu64 " bytes: eof=%s",
+			tool_die("%s: receive after %" PRIu64 " of %" PRIu64 " bytes: eof=%s",
 			    what, recvd, total, tclient_eof_name(errno));
 		if (n == 0) {
 			if (recvd < total)
-				tclient_die("%s: EOF after %" PRIu64 " of %" PRIu64 " bytes",
+				tool_die("%s: EOF after %" PRIu64 " of %" PRIu64 " bytes",
 				    what, recvd, total);
 			return;
 		}
 		if (recvd + (uint64_t)n > total)
-			tclient_die("%s: %" PRIu64 " bytes more than sent", what,
+			tool_die("%s: %" PRIu64 " bytes more than sent", what,
 			    recvd + (uint64_t)n - total);
 		tclient_verify(what, seed, recvd, rbuf, (size_t)n);
 		recvd += (uint64_t)n;
@@ -399,14 +364,144 @@ tclient_cmd_echo_bulk(int argc, char **argv)
 	tclient_resolve(argv[1], argv[2], &t);
 	total = tclient_parse_num(argv[3], "byte count");
 	seed = tclient_parse_num(argv[4], "seed");
-	t0 = tclient_now_us();
+	t0 = tool_now_us();
 	fd = tclient_dial_or_die(&t);
 	tclient_stream("echo-bulk", fd, total, seed, seed * 2 + 1);
-	us = tclient_now_us() - t0;
+	us = tool_now_us() - t0;
 	close(fd);
 	printf("echo-bulk: ok bytes=%" PRIu64 " ms=%" PRIu64 " mib_per_s=%.1f eof=clean\n",
 	    total, us / 1000, us ? (double)total / (1024.0 * 1024.0) / ((double)us / 1e6) : 0.0);
 	return TCLIENT_EX_OK;
+}
+
+/* How one echo-loop session ended. */
+enum tclient_session_end {
+	TCLIENT_SESS_OK,
+	TCLIENT_SESS_REFUSED,	/* connect failed */
+	TCLIENT_SESS_RESET,	/* send or receive failed (a reset) */
+	TCLIENT_SESS_CUT,	/* a clean EOF before every byte came back */
+	TCLIENT_SESS_COUNT
+};
+
+/*
+ * One session: send `total` bytes of `seed`, shut down the write side, read
+ * every byte back to a clean EOF. A wrong byte is fatal (tclient_verify);
+ * anything else is returned, with what happened in `why`.
+ */
+static enum tclient_session_end
+tclient_session(const struct tclient_target *t, uint64_t total, uint64_t seed, char *why,
+    size_t whysize)
+{
+	static uint8_t wbuf[TCLIENT_BUFSZ], rbuf[TCLIENT_BUFSZ];
+	enum tclient_session_end end = TCLIENT_SESS_OK;
+	uint64_t sent = 0, recvd = 0;
+	struct pollfd pfd;
+	int fd, shut = 0;
+	size_t len;
+	ssize_t n;
+
+	if ((fd = tclient_dial(t)) == -1) {
+		snprintf(why, whysize, "connect: %s", strerror(errno));
+		return TCLIENT_SESS_REFUSED;
+	}
+	for (;;) {
+		while (sent < total) {
+			len = total - sent < sizeof(wbuf) ? (size_t)(total - sent) : sizeof(wbuf);
+			tclient_gen(seed, sent, wbuf, len);
+			n = send(fd, wbuf, len, MSG_NOSIGNAL);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n == -1) {
+				snprintf(why, whysize, "send after %" PRIu64 " bytes: %s", sent,
+				    strerror(errno));
+				end = TCLIENT_SESS_RESET;
+				goto out;
+			}
+			sent += (uint64_t)n;
+		}
+		if (sent == total && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN | (sent < total ? POLLOUT : 0);
+		if (poll(&pfd, 1, tclient_wait_ms(-1, "echo-loop session")) <= 0 ||
+		    !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = recv(fd, rbuf, sizeof(rbuf), 0);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n == -1) {
+			snprintf(why, whysize, "receive after %" PRIu64 " of %" PRIu64 " bytes: %s",
+			    recvd, total, tclient_eof_name(errno));
+			end = TCLIENT_SESS_RESET;
+			goto out;
+		}
+		if (n == 0) {
+			if (recvd < total) {
+				snprintf(why, whysize, "clean EOF after %" PRIu64 " of %" PRIu64 " bytes",
+				    recvd, total);
+				end = TCLIENT_SESS_CUT;
+			}
+			goto out;
+		}
+		if (recvd + (uint64_t)n > total)
+			tool_die("echo-loop: %" PRIu64 " bytes more than sent", recvd + (uint64_t)n - total);
+		tclient_verify("echo-loop", seed, recvd, rbuf, (size_t)n);
+		recvd += (uint64_t)n;
+	}
+out:
+	close(fd);
+	return end;
+}
+
+static int
+tclient_cmd_echo_loop(int argc, char **argv)
+{
+	static const char *names[TCLIENT_SESS_COUNT] = { "ok", "refused", "reset", "cut" };
+	struct tclient_target t;
+	uint64_t bytes = 4096, seconds, t0, n = 0, count[TCLIENT_SESS_COUNT] = { 0 }, pause_ms = 0;
+	enum tclient_session_end end;
+	char why[160];
+	int ch, i;
+
+	while ((ch = getopt(argc, argv, "+b:i:")) != -1) {
+		if (ch == 'b')
+			bytes = tclient_parse_num(optarg, "byte count");
+		else if (ch == 'i')
+			pause_ms = tclient_parse_num(optarg, "interval");
+		else
+			tclient_usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 || bytes == 0)
+		tclient_usage();
+	tclient_resolve(argv[0], argv[1], &t);
+	seconds = tclient_parse_num(argv[2], "seconds");
+	/* The loop and its last session fit in the deadline. */
+	if (tclient_deadline_ms < tool_now_ms() + seconds * 1000 + 10000)
+		tclient_deadline_ms = tool_now_ms() + seconds * 1000 + 10000;
+	t0 = tool_now_ms();
+	printf("echo-loop: started\n");
+	fflush(stdout);
+	while (!tool_signalled && tool_now_ms() - t0 < seconds * 1000) {
+		if (n > 0 && pause_ms > 0)
+			poll(NULL, 0, tclient_wait_ms((int)pause_ms, "pausing"));
+		end = tclient_session(&t, bytes, ++n, why, sizeof(why));
+		count[end]++;
+		/* The first few failures in full; the rest are only counted. */
+		if (end != TCLIENT_SESS_OK && n - count[TCLIENT_SESS_OK] <= 10) {
+			printf("echo-loop: session %" PRIu64 " %s: %s\n", n, names[end], why);
+			fflush(stdout);
+		}
+	}
+	printf("echo-loop: %s sessions=%" PRIu64 " bytes=%" PRIu64, count[TCLIENT_SESS_OK] == n ?
+	    "ok" : "failed", n, bytes);
+	for (i = 0; i < TCLIENT_SESS_COUNT; i++)
+		printf(" %s=%" PRIu64, names[i], count[i]);
+	printf(" ms=%" PRIu64 "\n", tool_now_ms() - t0);
+	return count[TCLIENT_SESS_OK] == n ? TCLIENT_EX_OK : TCLIENT_EX_FAIL;
 }
 
 static int
@@ -414,8 +509,7 @@ tclient_cmd_halfclose(int argc, char **argv)
 {
 	struct tclient_target t;
 	uint64_t total;
-	socklen_t sl;
-	int fd, err = 0;
+	int fd, err;
 	char c;
 
 	if (argc != 4)
@@ -427,27 +521,13 @@ tclient_cmd_halfclose(int argc, char **argv)
 	/* After the FIN nothing else may arrive: no reset, no stray byte. */
 	poll(NULL, 0, 100);
 	if (recv(fd, &c, 1, MSG_DONTWAIT) != 0)
-		tclient_die("halfclose: after EOF: %s", errno == EAGAIN ? "no longer at EOF" :
+		tool_die("halfclose: after EOF: %s", errno == EAGAIN ? "no longer at EOF" :
 		    tclient_eof_name(errno));
-	sl = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err != 0)
-		tclient_die("halfclose: socket error after EOF: %s", strerror(err));
+	if ((err = tool_sock_error(fd)) != 0)
+		tool_die("halfclose: socket error after EOF: %s", strerror(err));
 	close(fd);
 	printf("halfclose: ok bytes=%" PRIu64 " eof=clean\n", total);
 	return TCLIENT_EX_OK;
-}
-
-static void
-tclient_raise_nofile(size_t need)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return;
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 /* Open every connection of `peers` (at most 128 connects in progress at a time). */
@@ -456,7 +536,6 @@ tclient_concurrent_open(const struct tclient_target *t, struct tclient_peer *pee
     struct pollfd *pfds)
 {
 	size_t started = 0, connected = 0, inflight, i;
-	socklen_t sl;
 	int pending, err;
 
 	while (connected < n) {
@@ -466,7 +545,7 @@ tclient_concurrent_open(const struct tclient_target *t, struct tclient_peer *pee
 		while (started < n && inflight < 128) {
 			peers[started].fd = tclient_connect_start(t, &pending);
 			if (peers[started].fd == -1)
-				tclient_die("concurrent: connection %zu of %zu: %s", started + 1, n,
+				tool_die("concurrent: connection %zu of %zu: %s", started + 1, n,
 				    strerror(errno));
 			if (!pending) {
 				peers[started].connected = 1;
@@ -485,11 +564,8 @@ tclient_concurrent_open(const struct tclient_target *t, struct tclient_peer *pee
 		for (i = 0; i < started; i++) {
 			if (peers[i].connected || pfds[i].revents == 0)
 				continue;
-			sl = sizeof(err);
-			if (getsockopt(peers[i].fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
-				err = errno;
-			if (err != 0)
-				tclient_die("concurrent: connection %zu: %s", i + 1, strerror(err));
+			if ((err = tool_sock_error(peers[i].fd)) != 0)
+				tool_die("concurrent: connection %zu: %s", i + 1, strerror(err));
 			peers[i].connected = 1;
 			connected++;
 		}
@@ -520,7 +596,7 @@ tclient_concurrent_echo(struct tclient_peer *peers, size_t n, size_t size, struc
 				tclient_gen(i + 1, p->sent, buf, len);
 				r = send(p->fd, buf, len, MSG_NOSIGNAL);
 				if (r == -1 && errno != EAGAIN && errno != EINTR)
-					tclient_die("concurrent: connection %zu: send: %s", i + 1,
+					tool_die("concurrent: connection %zu: send: %s", i + 1,
 					    strerror(errno));
 				if (r > 0)
 					p->sent += (size_t)r;
@@ -531,10 +607,10 @@ tclient_concurrent_echo(struct tclient_peer *peers, size_t n, size_t size, struc
 			if (r == -1 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			if (r <= 0)
-				tclient_die("concurrent: connection %zu: closed after %zu of %zu bytes: eof=%s",
+				tool_die("concurrent: connection %zu: closed after %zu of %zu bytes: eof=%s",
 				    i + 1, p->recvd, size, r == 0 ? "clean" : tclient_eof_name(errno));
 			if (p->recvd + (size_t)r > size)
-				tclient_die("concurrent: connection %zu: more bytes than sent", i + 1);
+				tool_die("concurrent: connection %zu: more bytes than sent", i + 1);
 			tclient_verify("concurrent", i + 1, p->recvd, buf, (size_t)r);
 			p->recvd += (size_t)r;
 			if (p->recvd == size) {
@@ -560,15 +636,15 @@ tclient_cmd_concurrent(int argc, char **argv)
 	n = tclient_parse_num(argv[3], "connection count");
 	size = tclient_parse_num(argv[4], "message size");
 	if (n == 0 || size == 0)
-		tclient_die("concurrent: N and MSGSIZE must be positive");
-	tclient_raise_nofile(n + 64);
+		tool_die("concurrent: N and MSGSIZE must be positive");
+	tool_raise_nofile(n + 64);
 	if ((peers = calloc(n, sizeof(*peers))) == NULL || (pfds = calloc(n, sizeof(*pfds))) == NULL)
-		tclient_die("out of memory");
-	t0 = tclient_now_ms();
+		tool_die("out of memory");
+	t0 = tool_now_ms();
 	tclient_concurrent_open(&t, peers, n, pfds);
-	t1 = tclient_now_ms();
+	t1 = tool_now_ms();
 	tclient_concurrent_echo(peers, n, size, pfds);
-	t2 = tclient_now_ms();
+	t2 = tool_now_ms();
 	/* Every connection stayed open until all had their echo: they were served at once. */
 	for (i = 0; i < n; i++)
 		close(peers[i].fd);
@@ -599,7 +675,7 @@ tclient_flood_send(int fd, uint64_t total, int *stalled)
 			continue;
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			tclient_die("flood: send after %" PRIu64 " bytes: %s", sent, strerror(errno));
+			tool_die("flood: send after %" PRIu64 " bytes: %s", sent, strerror(errno));
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
 		if (poll(&pfd, 1, tclient_wait_ms(1000, "flooding")) == 0) {
@@ -633,7 +709,7 @@ tclient_flood_drain(int fd, uint64_t sent)
 		if (n <= 0)
 			break;
 		if (recvd + (uint64_t)n > sent)
-			tclient_die("flood: received more than sent");
+			tool_die("flood: received more than sent");
 		tclient_verify("flood", 1, recvd, buf, (size_t)n);
 		recvd += (uint64_t)n;
 	}
@@ -669,8 +745,8 @@ tclient_cmd_flood(int argc, char **argv)
 	 * still reports a reset. Short slices bound the wait for a signal that
 	 * lands just before poll.
 	 */
-	t0 = tclient_now_ms();
-	while (!tclient_go && (el = tclient_now_ms() - t0) < hold_ms) {
+	t0 = tool_now_ms();
+	while (!tool_signalled && (el = tool_now_ms() - t0) < hold_ms) {
 		pfd.fd = fd;
 		pfd.events = 0;
 		if (poll(&pfd, 1, tclient_wait_ms(hold_ms - el < 100 ? (int)(hold_ms - el) : 100,
@@ -680,7 +756,7 @@ tclient_cmd_flood(int argc, char **argv)
 	if (drain) {
 		/* The rest of what was sent is still owed, then the server's FIN. */
 		if (shutdown(fd, SHUT_WR) == -1)
-			tclient_die("flood: shutdown: %s", strerror(errno));
+			tool_die("flood: shutdown: %s", strerror(errno));
 		tclient_flood_drain(fd, sent);
 	}
 	close(fd);
@@ -706,9 +782,9 @@ tclient_roundtrip(int fd, const char *msg, size_t len, const char *what, uint64_
 	ssize_t n;
 
 	if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len)
-		tclient_die("%s: send: %s", what, strerror(errno));
+		tool_die("%s: send: %s", what, strerror(errno));
 	while (got < len) {
-		if ((now = tclient_now_ms()) >= until_ms)
+		if ((now = tool_now_ms()) >= until_ms)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -718,12 +794,12 @@ tclient_roundtrip(int fd, const char *msg, size_t len, const char *what, uint64_
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
-			tclient_die("%s: connection closed: eof=%s", what,
+			tool_die("%s: connection closed: eof=%s", what,
 			    n == 0 ? "clean" : tclient_eof_name(errno));
 		got += (size_t)n;
 	}
 	if (memcmp(buf, msg, len) != 0)
-		tclient_die("%s: echo mismatch: sent '%.*s' got '%.*s'", what, (int)len - 1, msg,
+		tool_die("%s: echo mismatch: sent '%.*s' got '%.*s'", what, (int)len - 1, msg,
 		    (int)len - 1, buf);
 	return 0;
 }
@@ -748,19 +824,19 @@ tclient_cmd_rtt(int argc, char **argv)
 	tclient_resolve(argv[0], argv[1], &t);
 	count = tclient_parse_num(argv[2], "count");
 	if (count == 0)
-		tclient_die("rtt: COUNT must be positive");
+		tool_die("rtt: COUNT must be positive");
 	if ((lat = calloc(count, sizeof(*lat))) == NULL)
-		tclient_die("out of memory");
+		tool_die("out of memory");
 	fd = tclient_dial_or_die(&t);
 	for (i = 0; i < count; i++) {
 		if (i > 0 && interval_ms > 0)
 			poll(NULL, 0, tclient_wait_ms((int)interval_ms, "sleeping"));
 		len = snprintf(msg, sizeof(msg), "rtt %010" PRIu64 " pad\n", i);
-		t0 = tclient_now_us();
+		t0 = tool_now_us();
 		if (tclient_roundtrip(fd, msg, (size_t)len, "rtt", tclient_deadline_ms) == -1)
-			tclient_die("rtt: no echo of round trip %" PRIu64 " within %d s", i,
+			tool_die("rtt: no echo of round trip %" PRIu64 " within %d s", i,
 			    tclient_timeout_s);
-		lat[i] = tclient_now_us() - t0;
+		lat[i] = tool_now_us() - t0;
 	}
 	close(fd);
 	qsort(lat, count, sizeof(*lat), tclient_cmp_u64);
@@ -775,18 +851,16 @@ static int
 tclient_wait_close(int fd, uint64_t ms, int *err)
 {
 	struct pollfd pfd;
-	uint64_t t0 = tclient_now_ms(), el;
-	socklen_t sl = sizeof(*err);
+	uint64_t t0 = tool_now_ms(), el;
 
 	*err = 0;
-	while ((el = tclient_now_ms() - t0) < ms) {
+	while ((el = tool_now_ms() - t0) < ms) {
 		pfd.fd = fd;
 		pfd.events = POLLRDHUP;
 		if (poll(&pfd, 1, tclient_wait_ms((int)(ms - el), "holding")) != 1)
 			continue;
 		if (pfd.revents & (POLLERR | POLLHUP | POLLRDHUP)) {
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &sl) == -1)
-				*err = errno;
+			*err = tool_sock_error(fd);
 			return 1;
 		}
 	}
@@ -815,34 +889,34 @@ tclient_cmd_hold(int argc, char **argv)
 	tclient_resolve(argv[0], argv[1], &t);
 	hold_ms = tclient_parse_num(argv[2], "seconds") * 1000;
 	/* The whole hold fits in the deadline. */
-	if (tclient_deadline_ms < tclient_now_ms() + hold_ms + 5000)
-		tclient_deadline_ms = tclient_now_ms() + hold_ms + 5000;
+	if (tclient_deadline_ms < tool_now_ms() + hold_ms + 5000)
+		tclient_deadline_ms = tool_now_ms() + hold_ms + 5000;
 	fd = tclient_dial_or_die(&t);
-	t0 = tclient_now_ms();
+	t0 = tool_now_ms();
 	printf("hold: connected\n");
 	fflush(stdout);
 	if (ping) {
 		/* No answer within SECONDS is the result some tests wait for. */
 		if (tclient_roundtrip(fd, TCLIENT_PING, strlen(TCLIENT_PING), "hold", t0 + hold_ms) == -1) {
-			printf("hold: no-answer after_ms=%" PRIu64 "\n", tclient_now_ms() - t0);
+			printf("hold: no-answer after_ms=%" PRIu64 "\n", tool_now_ms() - t0);
 			close(fd);
 			return TCLIENT_EX_FAIL;
 		}
-		printf("hold: answered after_ms=%" PRIu64 "\n", tclient_now_ms() - t0);
+		printf("hold: answered after_ms=%" PRIu64 "\n", tool_now_ms() - t0);
 		fflush(stdout);
 		if (quit) {
 			close(fd);
 			return TCLIENT_EX_OK;
 		}
 	}
-	el = tclient_now_ms() - t0;
+	el = tool_now_ms() - t0;
 	if (el < hold_ms && tclient_wait_close(fd, hold_ms - el, &err)) {
-		printf("hold: peer-closed after_ms=%" PRIu64 " eof=%s\n", tclient_now_ms() - t0,
+		printf("hold: peer-closed after_ms=%" PRIu64 " eof=%s\n", tool_now_ms() - t0,
 		    tclient_eof_name(err));
 		close(fd);
 		return TCLIENT_EX_OK;
 	}
-	printf("hold: held ms=%" PRIu64 "\n", tclient_now_ms() - t0);
+	printf("hold: held ms=%" PRIu64 "\n", tool_now_ms() - t0);
 	close(fd);
 	return TCLIENT_EX_OK;
 }
@@ -865,20 +939,6 @@ tclient_cmd_connect(int argc, char **argv)
 	return TCLIENT_EX_OK;
 }
 
-/* Write what was read to stdout, in full. */
-static void
-tclient_write_out(const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(STDOUT_FILENO, buf, len)) <= 0)
-			tclient_die("write to stdout: %s", strerror(errno));
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 /*
  * After the server's FIN, Linux reports EOF even if a reset follows (a server
  * that closed with our bytes unread, or that our bytes reached after it
@@ -887,14 +947,8 @@ tclient_write_out(const uint8_t *buf, size_t len)
 static const char *
 tclient_fetch_after_fin(int fd)
 {
-	socklen_t sl;
-	int err = 0;
-
 	poll(NULL, 0, tclient_wait_ms(100, "checking for a reset"));
-	sl = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
-		err = errno;
-	return err == 0 ? "clean" : "reset-after-fin";
+	return tool_sock_error(fd) == 0 ? "clean" : "reset-after-fin";
 }
 
 static int
@@ -969,7 +1023,8 @@ tclient_cmd_fetch(int argc, char **argv)
 				end = tclient_fetch_after_fin(fd);
 			break;
 		}
-		tclient_write_out(buf, (size_t)n);
+		if (tool_write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
+			tool_die_errno("write to stdout");
 		got += (uint64_t)n;
 	}
 	fprintf(stderr, "fetch: sent=%" PRIu64 " received=%" PRIu64 " eof=%s%s%s\n", sent, got, end,
@@ -988,31 +1043,33 @@ main(int argc, char **argv)
 		{ "echo-bulk", tclient_cmd_echo_bulk },
 		{ "halfclose", tclient_cmd_halfclose },
 		{ "concurrent", tclient_cmd_concurrent },
+		{ "echo-loop", tclient_cmd_echo_loop },
 		{ "flood", tclient_cmd_flood },
 		{ "rtt", tclient_cmd_rtt },
 		{ "hold", tclient_cmd_hold },
 		{ "connect", tclient_cmd_connect },
 		{ "fetch", tclient_cmd_fetch },
 	};
-	struct sigaction sa;
 	size_t i;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "+T:h")) != -1) {
-		if (ch != 'T')
+	tool_init("tclient", TCLIENT_EX_FAIL);
+	while ((ch = getopt(argc, argv, "+T:b:h")) != -1) {
+		if (ch == 'T')
+			tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
+		else if (ch == 'b')
+			tclient_source(optarg);
+		else
 			tclient_usage();
-		tclient_timeout_s = (int)tclient_parse_num(optarg, "timeout");
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
 		tclient_usage();
 	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = tclient_go_cb;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-	tclient_deadline_ms = tclient_now_ms() + (uint64_t)tclient_timeout_s * 1000;
+	/* SIGUSR1: stop holding (flood). */
+	tool_catch(SIGUSR1);
+	tclient_deadline_ms = tool_now_ms() + (uint64_t)tclient_timeout_s * 1000;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[0], cmds[i].name) == 0) {
 			optind = 0;	/* glibc: restart option parsing for the subcommand */

@@ -45,6 +45,37 @@ tls_leaf()
 	    -CAcreateserial -out "$d/$n.pem" -days 365 -extfile "$d/$n.ext" 2>/dev/null
 }
 
+# tls_self_signed_until DIR NAME ENDDATE [STARTDATE]: a self-signed
+# CN=localhost certificate DIR/NAME.pem (key DIR/NAME.key) valid from now (or
+# STARTDATE) until ENDDATE, dates as YYYYMMDDHHMMSSZ, to the second:
+# `openssl req -days` counts whole days only.
+tls_self_signed_until()
+{
+	local d="$1" n="$2"
+
+	tls_key "$d/$n.key" || return 1
+	openssl req -new -key "$d/$n.key" -out "$d/$n.csr" -subj "/CN=localhost" 2>/dev/null ||
+	    return 1
+	mkdir -p "$d/$n.ca" || return 1
+	: >"$d/$n.ca/index.txt"
+	cat >"$d/$n.ca/ca.cnf" <<CNF
+[ca]
+default_ca = local
+[local]
+database = $d/$n.ca/index.txt
+new_certs_dir = $d/$n.ca
+rand_serial = yes
+default_md = sha256
+policy = any
+unique_subject = no
+[any]
+commonName = supplied
+CNF
+	openssl ca -batch -config "$d/$n.ca/ca.cnf" -selfsign -keyfile "$d/$n.key" \
+	    -in "$d/$n.csr" -out "$d/$n.pem" -notext -enddate "$3" ${4:+-startdate "$4"} \
+	    >/dev/null 2>&1
+}
+
 tls_certs()
 {
 	local d="$1"

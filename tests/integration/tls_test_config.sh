@@ -47,4 +47,33 @@ echo "$out" | grep -q 'warning: ' || fail "expiring soon: no warning: $out"
 
 # Expired and not-yet-valid certificates are errors too: tests/unit/check_tls.c
 # makes those in C (this openssl command line cannot back-date a certificate).
+
+# -t and the running daemon count the days left alike: a certificate that
+# expires in 10 days and 12 hours has 10 whole days left for both (not 11,
+# and not one figure rounded and the other truncated).
+end=$(date -u -d '+10 days 12 hours' +%Y%m%d%H%M%SZ)
+tls_self_signed_until "$tmp" half "$end" || fail "cannot make a certificate ending $end"
+check "$tmp/half.pem" "$tmp/half.key"
+[ "$rc" -eq 0 ] || fail "10.5 days left: exit $rc, expected 0: $out"
+t_days=$(echo "$out" | sed -n 's/.*listener secure: tls_cert .* days_left=\([0-9-]*\).*/\1/p')
+start_echod "$tmp/t.ini"
+expect_log 'listener=secure tls context loaded .* days_left=' 10
+d_days=$(sed -n 's/.*listener=secure tls context loaded .* days_left=\([0-9-]*\) .*/\1/p' \
+    "$ECHOD_LOG" | head -n 1)
+stop_echod
+note "days_left: -t says $t_days, the daemon says $d_days"
+[ "$t_days" = 10 ] || fail "-t: days_left=$t_days for 10 days 12 hours, expected 10: $out"
+[ "$d_days" = 10 ] || fail "daemon: days_left=$d_days for 10 days 12 hours, expected 10"
+grep -q 'listener=secure tls certificate .* expires in 10 days' "$ECHOD_LOG" ||
+    fail "the daemon's expiry warning does not say 10 days"
+
+# Not valid yet: -t refuses it, and the daemon, which loads it, says why.
+tls_self_signed_until "$tmp" future "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)" \
+    "$(date -u -d '+2 days' +%Y%m%d%H%M%SZ)" || fail "cannot make a future certificate"
+check "$tmp/future.pem" "$tmp/future.key"
+[ "$rc" -eq 78 ] || fail "not yet valid: exit $rc, expected 78: $out"
+echo "$out" | grep -q 'not valid before' || fail "not yet valid: $out"
+start_echod "$tmp/t.ini"
+expect_log 'listener=secure tls certificate .*future.pem is not valid before ' 10
+stop_echod
 note ok

@@ -189,6 +189,23 @@ START_TEST(test_empty_list)
 }
 END_TEST
 
+/* A reference keeps the list after its creator lets go (a listener after a reload). */
+START_TEST(test_references)
+{
+	struct acl *a = acl_new(), *b;
+
+	add_ok(a, ACL_DENY, "192.0.2.0/24");
+	b = acl_ref(a);
+	ck_assert_ptr_eq(b, a);
+	ck_assert_ptr_null(acl_ref(NULL));
+	acl_free(a);
+	/* still there (ASan would report a use after free) */
+	expect(b, "192.0.2.77", ACL_DENIED, "192.0.2.0/24");
+	expect(b, "198.51.100.1", ACL_PASS, "");
+	acl_free(b);
+}
+END_TEST
+
 START_TEST(test_tie_deny_wins)
 {
 	struct acl *a = acl_new(), *b = acl_new();
@@ -894,6 +911,7 @@ acl_suite(void)
 	tcase_add_test(tc, test_insert_order);
 	tcase_add_test(tc, test_deny_only);
 	tcase_add_test(tc, test_empty_list);
+	tcase_add_test(tc, test_references);
 	tcase_add_test(tc, test_tie_deny_wins);
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_v6);

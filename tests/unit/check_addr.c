@@ -121,6 +121,69 @@ START_TEST(test_unix)
 }
 END_TEST
 
+START_TEST(test_udp)
+{
+	struct addr a[ADDR_MAX_PER_SPEC];
+	char buf[ADDR_STRLEN];
+
+	check_parse_ok("udp:127.0.0.1:7007", 1, "127.0.0.1:7007");
+	ck_assert_int_eq(addr_parse("udp:127.0.0.1:7", a, NULL), 1);
+	ck_assert_int_eq(a[0].socktype, SOCK_DGRAM);
+	ck_assert_int_eq(a[0].ss.ss_family, AF_INET);
+	ck_assert_int_eq(addr_parse("udp:[::1]:9", a, NULL), 1);
+	ck_assert_int_eq(a[0].socktype, SOCK_DGRAM);
+	ck_assert_int_eq(a[0].ss.ss_family, AF_INET6);
+	ck_assert_int_eq(addr_port((struct sockaddr *)&a[0].ss), 9);
+	ck_assert_int_eq(addr_parse("udp:*:19", a, NULL), 2);
+	ck_assert_int_eq(a[0].socktype, SOCK_DGRAM);
+	ck_assert_int_eq(a[1].socktype, SOCK_DGRAM);
+	addr_format((struct sockaddr *)&a[1].ss, a[1].len, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[::]:19");
+
+	/* Everything else is a stream. */
+	ck_assert_int_eq(addr_parse("127.0.0.1:7", a, NULL), 1);
+	ck_assert_int_eq(a[0].socktype, SOCK_STREAM);
+	ck_assert_int_eq(addr_parse("*:7", a, NULL), 2);
+	ck_assert_int_eq(a[1].socktype, SOCK_STREAM);
+	ck_assert_int_eq(addr_parse("unix:/x", a, NULL), 1);
+	ck_assert_int_eq(a[0].socktype, SOCK_STREAM);
+
+	check_parse_bad("udp:", "IP address and port after 'udp:'");
+	check_parse_bad("udp:unix:/run/x", "IP address and port after 'udp:'");
+	check_parse_bad("udp:localhost:7", "numeric IPv4/IPv6 address");
+	check_parse_bad("udp:127.0.0.1", "ADDRESS:PORT");
+	check_parse_bad("udp:[::1]:70000", "port number from 0 to 65535");
+	check_parse_bad("udp:udp:127.0.0.1:7", "expected udp: or unix:");
+	check_parse_bad("tcp:127.0.0.1:7", "expected udp: or unix:");
+	check_parse_bad("UDP:127.0.0.1:7", "in lower case");
+}
+END_TEST
+
+START_TEST(test_is_unicast)
+{
+	static const struct {
+		const char *spec;
+		int         unicast;
+	} cases[] = {
+		{ "127.0.0.1:1", 1 }, { "10.1.2.3:1", 1 }, { "192.0.2.255:1", 1 },
+		{ "223.255.255.255:1", 1 }, { "0.0.0.0:1", 0 }, { "0.1.2.3:1", 0 },
+		{ "224.0.0.1:1", 0 }, { "239.255.255.250:1", 0 }, { "240.0.0.1:1", 0 },
+		{ "255.255.255.255:1", 0 }, { "[::1]:1", 1 }, { "[2001:db8::1]:1", 1 },
+		{ "[fe80::1]:1", 1 }, { "[::]:1", 0 }, { "[ff02::1]:1", 0 }, { "[ff05::2]:1", 0 },
+		{ "[::ffff:127.0.0.1]:1", 1 }, { "[::ffff:255.255.255.255]:1", 0 },
+		{ "[::ffff:224.0.0.251]:1", 0 }, { "[::ffff:0.0.0.0]:1", 0 }, { "unix:/x", 0 },
+	};
+	struct addr a[ADDR_MAX_PER_SPEC];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(addr_parse(cases[i].spec, a, NULL), 1);
+		ck_assert_msg(addr_is_unicast((struct sockaddr *)&a[0].ss) == cases[i].unicast,
+		    "%s: addr_is_unicast != %d", cases[i].spec, cases[i].unicast);
+	}
+}
+END_TEST
+
 START_TEST(test_bad_host)
 {
 	check_parse_bad("localhost:7007", "expected a numeric IPv4/IPv6 address");
@@ -133,6 +196,7 @@ START_TEST(test_bad_host)
 	check_parse_bad("[1.2.3.4]:7007", "expected a numeric IPv4/IPv6 address");
 	check_parse_bad("[fe80::1%lo]:7007", "expected a numeric IPv4/IPv6 address");
 	check_parse_bad("::1:7007", "brackets");
+	check_parse_bad("beef::1:7007", "brackets");
 	check_parse_bad("[::1]7007", "[IPV6]:PORT");
 	check_parse_bad("[::1", "[IPV6]:PORT");
 	check_parse_bad("127.0.0.1", "ADDRESS:PORT");
@@ -223,6 +287,8 @@ addr_suite(void)
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_wildcard);
 	tcase_add_test(tc, test_unix);
+	tcase_add_test(tc, test_udp);
+	tcase_add_test(tc, test_is_unicast);
 	tcase_add_test(tc, test_bad_host);
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_format);

@@ -1,7 +1,7 @@
 /*
  * check_command.c: the command service's pure parts: line splitting (LF,
- * CRLF, long lines, telnet IAC sequences, Ctrl-D) and command parsing
- * (case, arguments, errors).
+ * CRLF, long lines, telnet IAC sequences, the bound on a subnegotiation,
+ * Ctrl-D) and command parsing (case, arguments, errors).
  */
 #include "autoconf.h"
 
@@ -46,6 +46,9 @@ events(size_t max_line, const char *in, size_t len, int bytewise, int eof)
 				break;
 			case COMMAND_EV_EOT:
 				o += (size_t)snprintf(out + o, sizeof out - o, "<eot>");
+				break;
+			case COMMAND_EV_SB_TOO_LONG:
+				o += (size_t)snprintf(out + o, sizeof out - o, "<sb>");
 				break;
 			default:
 				ck_abort();
@@ -101,6 +104,81 @@ START_TEST(test_telnet_iac)
 	/* NOP, AYT, GA are ignored; CR NUL ends a line. */
 	ck_events(100, "P\xff\xf1I\xff\xf6N\xff\xf9G\r", 0, "");
 	ck_events(100, "PING\r\0ECHO x\r\n", 0, "[PING][ECHO x]");
+}
+END_TEST
+
+/* IAC SB, `n` copies of `unit` (ulen bytes), then `tail`: into buf; returns the length. */
+static size_t
+sb_input(char *buf, size_t size, const char *unit, size_t ulen, size_t n, const char *tail)
+{
+	size_t len = 0, i;
+
+	buf[len++] = (char)TELNET_IAC;
+	buf[len++] = (char)TELNET_SB;
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_le(len + ulen, size);
+		memcpy(buf + len, unit, ulen);
+		len += ulen;
+	}
+	ck_assert_uint_le(len + strlen(tail), size);
+	memcpy(buf + len, tail, strlen(tail));
+	return len + strlen(tail);
+}
+
+/* The events of `in` must start with `prefix`, fed at once and byte by byte. */
+static void
+ck_events_start(const char *in, size_t len, const char *prefix)
+{
+	int bytewise;
+
+	for (bytewise = 0; bytewise < 2; bytewise++) {
+		const char *out = events(100, in, len, bytewise, 0);
+
+		ck_assert_msg(strncmp(out, prefix, strlen(prefix)) == 0,
+		    "%s: events '%.60s', expected '%s...'", bytewise ? "bytewise" : "at once", out,
+		    prefix);
+	}
+}
+
+/*
+ * A subnegotiation is at most COMMAND_SB_MAX bytes, whatever they are:
+ * plain bytes, escaped 0xff (IAC IAC) or IAC followed by anything but SE.
+ * An endless one gives one error event instead of consuming input forever.
+ */
+START_TEST(test_telnet_sb_bound)
+{
+	static char in[4096];
+	struct command_reader r;
+	const char *line;
+	size_t len, n;
+
+	/* 512 bytes and its end: consumed; the next line is read */
+	len = sb_input(in, sizeof(in), "a", 1, COMMAND_SB_MAX, "\xff\xf0PING\n");
+	ck_events_start(in, len, "[PING]");
+	ck_assert_str_eq(events(100, in, len, 0, 0), "[PING]");
+	/* with escaped 0xff bytes, within the bound */
+	len = sb_input(in, sizeof(in), "\xff\xff", 2, COMMAND_SB_MAX / 2, "\xff\xf0PING\n");
+	ck_assert_str_eq(events(100, in, len, 0, 0), "[PING]");
+	ck_assert_str_eq(events(100, in, len, 1, 0), "[PING]");
+	/* one byte more, without an end: the error */
+	len = sb_input(in, sizeof(in), "a", 1, COMMAND_SB_MAX + 1, "");
+	ck_assert_str_eq(events(100, in, len, 0, 0), "<sb>");
+	ck_assert_str_eq(events(100, in, len, 1, 0), "<sb>");
+	/* endless escaped 0xff: bounded too */
+	len = sb_input(in, sizeof(in), "\xff\xff", 2, 1000, "");
+	ck_events_start(in, len, "<sb>");
+	/* endless IAC + not-SE pairs: bounded too */
+	len = sb_input(in, sizeof(in), "\xff\x01", 2, 1000, "");
+	ck_events_start(in, len, "<sb>");
+	/* while inside a subnegotiation, the reader has a partial line (line_timeout runs) */
+	command_reader_init(&r, 100);
+	command_reader_push(&r, "\xff\xfa\x18", 3);
+	ck_assert_int_eq(command_reader_next(&r, 0, &line, &n), COMMAND_EV_NONE);
+	ck_assert(command_reader_partial(&r));
+	command_reader_push(&r, "\xff\xf0", 2);
+	ck_assert_int_eq(command_reader_next(&r, 0, &line, &n), COMMAND_EV_NONE);
+	ck_assert(!command_reader_partial(&r));
+	command_reader_free(&r);
 }
 END_TEST
 
@@ -286,6 +364,7 @@ command_suite(void)
 	tcase_add_test(tc, test_lines_lf_crlf);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_telnet_iac);
+	tcase_add_test(tc, test_telnet_sb_bound);
 	tcase_add_test(tc, test_ctrl_d);
 	tcase_add_test(tc, test_reader_resumes);
 	suite_add_tcase(s, tc);

@@ -1,7 +1,9 @@
 /*
  * check_config.c: unit tests for config.c: defaults, every key, every kind of
- * error (with file and line), and that conf/echod.ini documents every key
- * and loads cleanly.
+ * error (with file and line), the keys of who may connect (lists, per-source
+ * and per-connection limits, PROXY protocol, commands) with their [server]
+ * defaults and dumps, and that conf/echod.ini documents every key and loads
+ * cleanly.
  */
 #include "autoconf.h"
 
@@ -16,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
+#include "addr.h"
 #include "config.h"
 #include "util.h"
 
@@ -515,7 +519,8 @@ START_TEST(test_unknown)
 	    "t.ini:2: [log] levels: unknown key; expected one of: level, level.<subsystem>, ", "");
 	check_one_error(LSN "colour = blue\n",
 	    "t.ini:4: [listener a] colour: unknown key; expected one of: bind, service, ",
-	    "daytime_format, max_line, max_sleep, max_pending, allow_remote");
+	    "daytime_format, max_line, max_sleep, max_pending, line_timeout, commands, allow_tcp, "
+	    "allow_remote, auth_token_file");
 	check_one_error("orphan = 1\n" LSN,
 	    "t.ini:1: orphan: expected a [section] header before the first key", "");
 	check_one_error("[listener]\nbind = 127.0.0.1:0\nservice = echo\n" LSN,
@@ -955,7 +960,7 @@ START_TEST(test_dump_every_key)
 	/* one listener of each service that has options: each dumps its own */
 	char *dump = dump_round_trip(LSN "[listener d]\nbind = 127.0.0.2:0\nservice = daytime\n"
 	    "[listener c]\nbind = 127.0.0.3:0\nservice = command\n"
-	    "[listener m]\nbind = 127.0.0.4:0\nservice = admin\n");
+	    "[listener m]\nbind = unix:/tmp/check_config.admin.sock\nservice = admin\n");
 	size_t i;
 
 	config_foreach_key(collect_key_cb, &keys);
@@ -1067,6 +1072,366 @@ START_TEST(test_dump_long_value)
 	free(line);
 	free(text);
 	free(value);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- who may connect */
+
+/* The verdict of a listener's lists for a numeric address. */
+static enum acl_verdict
+verdict(const struct acl *a, const char *addr)
+{
+	struct addr parsed[ADDR_MAX_PER_SPEC];
+	char spec[128];
+	const char *why = NULL;
+
+	snprintf(spec, sizeof(spec), strchr(addr, ':') != NULL ? "[%s]:1" : "%s:1", addr);
+	ck_assert_msg(addr_parse(spec, parsed, &why) == 1, "%s: %s", spec, why);
+	return acl_check(a, (const struct sockaddr *)&parsed[0].ss, NULL, 0);
+}
+
+/*
+ * The access, per-source, per-connection and PROXY keys: values, the
+ * [server] defaults a listener inherits (its own value wins), the lists
+ * built from allow/deny/proxy_from, and the command service's commands and
+ * line_timeout.
+ */
+START_TEST(test_access_keys)
+{
+	static const char text[] =
+	    "[server]\n"
+	    "accept_rate = 100/s\n"
+	    "accept_burst = 50\n"
+	    "max_sources = 5000\n"
+	    "source_expire = 2m\n"
+	    "max_per_source = 8\n"
+	    "source_prefix_v4 = 24\n"
+	    "source_prefix_v6 = 48\n"
+	    "rate_per_source = 20\n"
+	    "burst = 4\n"
+	    "[listener a]\n"
+	    "bind = 127.0.0.1:0\n"
+	    "service = echo\n"
+	    "allow = 10.0.0.0/8, 192.0.2.7\n"
+	    "allow = 2001:db8::/32\n"
+	    "deny = 10.1.0.0/16 ::ffff:198.51.100.0/120\n"
+	    "max_per_source = 2\n"
+	    "rate_per_source = 5/s\n"
+	    "rate_limit = 64K/s\n"
+	    "max_bytes = 1M\n"
+	    "max_lifetime = 1h\n"
+	    "proxy_protocol = v2\n"
+	    "proxy_from = 127.0.0.1, ::1\n"
+	    "proxy_timeout = 2s\n"
+	    "[listener b]\n"
+	    "bind = 127.0.0.2:0\n"
+	    "service = echo\n"
+	    "[listener c]\n"
+	    "bind = 127.0.0.3:0\n"
+	    "service = command\n"
+	    "commands = ping, Echo TIME\n"
+	    "line_timeout = 5s\n";
+	struct config *cf = load_ok(text);
+	const struct listener_conf *a = config_find_listener(cf, "a");
+	const struct listener_conf *b = config_find_listener(cf, "b");
+	const struct listener_conf *c = config_find_listener(cf, "c");
+	uint64_t v;
+
+	ck_assert_uint_eq(cf->accept_rate, 100);
+	ck_assert_uint_eq(cf->accept_burst, 50);
+	ck_assert_uint_eq(cf->max_sources, 5000);
+	ck_assert_uint_eq(cf->source_expire_ms, 120000);
+	/* a: its own values */
+	ck_assert_uint_eq(a->max_per_source, 2);
+	ck_assert_uint_eq(a->rate_per_source, 5);
+	ck_assert_uint_eq(a->source_prefix_v4, 24);
+	ck_assert_uint_eq(a->source_prefix_v6, 48);
+	ck_assert_uint_eq(a->burst, 4);
+	ck_assert_uint_eq(a->rate_limit, 65536);
+	ck_assert_uint_eq(a->max_bytes, 1 << 20);
+	ck_assert_uint_eq(a->max_lifetime_ms, 3600000);
+	ck_assert_int_eq(a->proxy_protocol, PROXY_MODE_V2);
+	ck_assert_uint_eq(a->proxy_timeout_ms, 2000);
+	ck_assert_ptr_nonnull(a->acl);
+	ck_assert_uint_eq(acl_count(a->acl), 5);
+	ck_assert_int_eq(verdict(a->acl, "10.2.3.4"), ACL_PASS);
+	ck_assert_int_eq(verdict(a->acl, "10.1.3.4"), ACL_DENIED);
+	ck_assert_int_eq(verdict(a->acl, "198.51.100.9"), ACL_DENIED);
+	ck_assert_int_eq(verdict(a->acl, "2001:db8::1"), ACL_PASS);
+	ck_assert_int_eq(verdict(a->acl, "192.0.2.8"), ACL_NOT_ALLOWED);
+	ck_assert_ptr_nonnull(a->proxy_acl);
+	ck_assert_uint_eq(acl_count(a->proxy_acl), 2);
+	ck_assert_int_eq(verdict(a->proxy_acl, "::1"), ACL_PASS);
+	ck_assert_int_eq(verdict(a->proxy_acl, "127.0.0.2"), ACL_NOT_ALLOWED);
+	/* b: the [server] defaults, no lists, no PROXY, no per-connection limits */
+	ck_assert_uint_eq(b->max_per_source, 8);
+	ck_assert_uint_eq(b->rate_per_source, 20);
+	ck_assert_uint_eq(b->source_prefix_v4, 24);
+	ck_assert_uint_eq(b->source_prefix_v6, 48);
+	ck_assert_uint_eq(b->burst, 4);
+	ck_assert_ptr_null(b->acl);
+	ck_assert_ptr_null(b->proxy_acl);
+	ck_assert_int_eq(b->proxy_protocol, PROXY_MODE_NO);
+	ck_assert_uint_eq(b->proxy_timeout_ms, 5000);
+	ck_assert_uint_eq(b->rate_limit, 0);
+	ck_assert_uint_eq(b->max_bytes, 0);
+	ck_assert_uint_eq(b->max_lifetime_ms, 0);
+	ck_assert_int_eq(config_service_value(c, "line_timeout", &v), 0);
+	ck_assert_uint_eq(v, 5000);
+	ck_assert_uint_eq(cf->nwarnings, 0);
+	config_free(cf);
+
+	/* the defaults without a [server] section */
+	cf = load_ok(LSN "[listener c]\nbind = 127.0.0.3:0\nservice = command\n");
+	a = cf->listeners[0];
+	ck_assert_uint_eq(cf->accept_rate, 0);
+	ck_assert_uint_eq(cf->max_sources, 100000);
+	ck_assert_uint_eq(cf->source_expire_ms, 60000);
+	ck_assert_uint_eq(a->max_per_source, 0);
+	ck_assert_uint_eq(a->rate_per_source, 0);
+	ck_assert_uint_eq(a->source_prefix_v4, 32);
+	ck_assert_uint_eq(a->source_prefix_v6, 64);
+	ck_assert_uint_eq(a->burst, 10);
+	ck_assert_int_eq(config_service_value(cf->listeners[1], "line_timeout", &v), 0);
+	ck_assert_uint_eq(v, 30000);
+	config_free(cf);
+}
+END_TEST
+
+/* The new keys with bad values: one error each, with file, line, section, key, expectation. */
+START_TEST(test_access_keys_bad)
+{
+#define CMD "[listener c]\nbind = 127.0.0.1:0\nservice = command\n"
+	static const struct bad_case cases[] = {
+		{ "[server]\naccept_rate = fast\n" LSN,
+		  "t.ini:2: [server] accept_rate: expected a rate such as 100/s (a count per second, "
+		  "0 for none)", "got 'fast'" },
+		{ "[server]\naccept_burst = -1\n" LSN,
+		  "t.ini:2: [server] accept_burst: expected an integer from 0 to ", "got '-1'" },
+		{ "[server]\nmax_sources = many\n" LSN,
+		  "t.ini:2: [server] max_sources: expected an integer from 0 to 16777216",
+		  "got 'many'" },
+		{ "[server]\nsource_expire = soon\n" LSN,
+		  "t.ini:2: [server] source_expire: expected a duration from 0 to 168h", "got 'soon'" },
+		{ "[server]\nsource_prefix_v4 = 33\n" LSN,
+		  "t.ini:2: [server] source_prefix_v4: expected an integer from 1 to 32", "got '33'" },
+		{ "[server]\nsource_prefix_v6 = 0\n" LSN,
+		  "t.ini:2: [server] source_prefix_v6: expected an integer from 1 to 128", "got '0'" },
+		{ "[server]\nburst = 0\n" LSN,
+		  "t.ini:2: [server] burst: expected an integer from 1 to ", "got '0'" },
+		{ "[server]\nrate_per_source = 5/min\n" LSN,
+		  "t.ini:2: [server] rate_per_source: expected a rate such as 100/s", "got '5/min'" },
+		{ LSN "allow = 10.1.2.3/8\n",
+		  "t.ini:4: [listener a] allow: expected a network address: 10.0.0.0/8",
+		  "got '10.1.2.3/8'" },
+		{ LSN "deny = nonsense\n",
+		  "t.ini:4: [listener a] deny: expected an IPv4 or IPv6 address or CIDR prefix",
+		  "got 'nonsense'" },
+		{ LSN "allow =\n",
+		  "t.ini:4: [listener a] allow: expected addresses or CIDR prefixes such as "
+		  "192.0.2.7, 10.0.0.0/8 or 2001:db8::/32", "got ''" },
+		{ LSN "deny = 10.0.0.0/8 junk\n",
+		  "t.ini:4: [listener a] deny: expected an IPv4 or IPv6 address", "got 'junk'" },
+		{ LSN "proxy_from = 10.0.0.0/33\n",
+		  "t.ini:4: [listener a] proxy_from: expected a prefix length from 0 to 32 after '/'",
+		  "got '10.0.0.0/33'" },
+		{ LSN "access_file = /nonexistent/echod-access\n",
+		  "t.ini:4: [listener a] access_file: /nonexistent/echod-access: cannot open: ",
+		  "No such file" },
+		{ LSN "max_per_source = -2\n",
+		  "t.ini:4: [listener a] max_per_source: expected an integer from 0 to ", "got '-2'" },
+		{ LSN "rate_per_source = often\n",
+		  "t.ini:4: [listener a] rate_per_source: expected a rate such as 100/s",
+		  "got 'often'" },
+		{ LSN "burst = 0\n",
+		  "t.ini:4: [listener a] burst: expected an integer from 1 to ", "got '0'" },
+		{ LSN "source_prefix_v4 = 0\n",
+		  "t.ini:4: [listener a] source_prefix_v4: expected an integer from 1 to 32",
+		  "got '0'" },
+		{ LSN "rate_limit = 64K/min\n",
+		  "t.ini:4: [listener a] rate_limit: expected bytes per second such as 64K/s (a size "
+		  "with a K, M or G suffix, 0 for no limit)", "got '64K/min'" },
+		{ LSN "max_bytes = lots\n",
+		  "t.ini:4: [listener a] max_bytes: expected a size from 0 to ", "got 'lots'" },
+		{ LSN "max_lifetime = 1d\n",
+		  "t.ini:4: [listener a] max_lifetime: expected a duration from 0 to 168h",
+		  "got '1d'" },
+		{ LSN "proxy_protocol = v3\n",
+		  "t.ini:4: [listener a] proxy_protocol: expected no, v1, v2 or any", "got 'v3'" },
+		{ LSN "proxy_protocol = any\n",
+		  "t.ini:1: [listener a] proxy_from: expected the addresses of the balancers allowed "
+		  "to send a PROXY header with proxy_protocol = any, but it is missing", "missing" },
+		{ LSN "proxy_protocol = v1\nproxy_from = 127.0.0.1\nproxy_timeout = 0\n",
+		  "t.ini:6: [listener a] proxy_timeout: expected a duration from 1ms to 168h",
+		  "got '0'" },
+		{ CMD "commands = PING FROB\n",
+		  "t.ini:4: [listener c] commands: expected auto, or command names such as PING ECHO "
+		  "TIME DIGEST SLEEP RESOLVE", "got 'PING FROB'" },
+		{ CMD "commands =\n", "t.ini:4: [listener c] commands: expected auto", "got ''" },
+		{ CMD "line_timeout = forever\n",
+		  "t.ini:4: [listener c] line_timeout: expected a duration from 0 to 168h",
+		  "got 'forever'" },
+		{ "[server]\nline_timeout = 169h\n" CMD,
+		  "t.ini:2: [server] line_timeout: expected a duration from 0 to 168h", "got '169h'" },
+	};
+#undef CMD
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++)
+		check_one_error(cases[i].text, cases[i].prefix, cases[i].part);
+}
+END_TEST
+
+/* The new keys come back from a dump as set, and the dump loads to the same dump. */
+START_TEST(test_dump_access_keys)
+{
+	char *dump = dump_round_trip(
+	    "[server]\naccept_rate = 100\naccept_burst = 50\nmax_sources = 5000\n"
+	    "source_expire = 120s\nmax_per_source = 8\nrate_per_source = 20/s\n"
+	    "[listener a]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "allow = 10.0.0.0/8, 192.0.2.7\nallow = 2001:db8::/32\ndeny = 10.1.0.0/16\n"
+	    "rate_limit = 65536/s\nmax_bytes = 1048576\nmax_lifetime = 3600s\n"
+	    "proxy_protocol = V1\nproxy_from = 127.0.0.1 ::1\nproxy_timeout = 2000ms\n"
+	    "[listener c]\nbind = 127.0.0.3:0\nservice = command\ncommands = ping, Echo TIME\n"
+	    "line_timeout = 5s\n");
+
+	dump_has_line(dump, "accept_rate = 100/s");
+	dump_has_line(dump, "accept_burst = 50");
+	dump_has_line(dump, "max_sources = 5000");
+	dump_has_line(dump, "source_expire = 2m");
+	dump_has_line(dump, "max_per_source = 8");
+	dump_has_line(dump, "rate_per_source = 20/s");
+	dump_has_line(dump, "allow = 10.0.0.0/8");
+	dump_has_line(dump, "allow = 192.0.2.7");
+	dump_has_line(dump, "allow = 2001:db8::/32");
+	dump_has_line(dump, "deny = 10.1.0.0/16");
+	dump_has_line(dump, "rate_limit = 64K/s");
+	dump_has_line(dump, "max_bytes = 1M");
+	dump_has_line(dump, "max_lifetime = 1h");
+	dump_has_line(dump, "proxy_protocol = v1");
+	dump_has_line(dump, "proxy_from = 127.0.0.1");
+	dump_has_line(dump, "proxy_from = ::1");
+	dump_has_line(dump, "proxy_timeout = 2s");
+	dump_has_line(dump, "commands = PING ECHO TIME");
+	dump_has_line(dump, "line_timeout = 5s");
+	dump_has_line(dump, "; access_file (not set)");
+	free(dump);
+}
+END_TEST
+
+/*
+ * Every byte inih trims separates binds: "unix:/a\v" was a bind to the path
+ * "/a\v", which config_dump wrote as "bind = unix:/a\v" and the reload
+ * read as "/a" (found by tests/fuzz/fuzz_config).
+ */
+START_TEST(test_bind_whitespace)
+{
+	static const char text[] =
+	    "[listener a]\n"
+	    "service = echo\n"
+	    "bind = unix:/tmp/a\v,127.0.0.1:1\f127.0.0.1:2\r,unix:/tmp/b\n";
+	static const char *specs[] = { "unix:/tmp/a", "127.0.0.1:1", "127.0.0.1:2", "unix:/tmp/b" };
+	struct config *cf = load_ok(text);
+	const struct listener_conf *lc = config_find_listener(cf, "a");
+	char *dump;
+	size_t i;
+
+	ck_assert_uint_eq(lc->nbinds, ARRAY_LEN(specs));
+	for (i = 0; i < ARRAY_LEN(specs); i++)
+		ck_assert_str_eq(lc->binds[i].spec, specs[i]);
+	config_free(cf);
+	dump = dump_round_trip(text);
+	dump_has_line(dump, "bind = unix:/tmp/a");
+	free(dump);
+}
+END_TEST
+
+/* udp: binds: a UDP listener, its keys and defaults, what it refuses and ignores. */
+START_TEST(test_udp)
+{
+	struct config *cf;
+	const struct listener_conf *lc;
+	char *dump;
+
+	cf = load_ok("[server]\nudp_max_amplification = 4\nudp_send_queue = 64K\n"
+	    "[listener u]\nbind = udp:127.0.0.1:7007, udp:[::1]:7007\nservice = chargen\n"
+	    "udp_reply_rate = 50/s\nudp_reply_bandwidth = 16K/s\n"
+	    "[listener t]\nbind = 127.0.0.1:7007\nservice = echo\n"
+	    "[listener v]\nbind = udp:*:7013\nservice = daytime\n");
+	lc = config_find_listener(cf, "u");
+	ck_assert_int_eq(lc->udp, 1);
+	ck_assert_uint_eq(lc->udp_max_amplification, 4);
+	ck_assert_uint_eq(lc->udp_reply_rate, 50);
+	ck_assert_uint_eq(lc->udp_reply_bandwidth, 16384);
+	ck_assert_uint_eq(lc->udp_send_queue, 65536);
+	ck_assert_int_eq(lc->binds[1].addrs[0].socktype, SOCK_DGRAM);
+	/* TCP and UDP ports are separate: the same address and port, no conflict */
+	lc = config_find_listener(cf, "t");
+	ck_assert_int_eq(lc->udp, 0);
+	lc = config_find_listener(cf, "v");
+	ck_assert_int_eq(lc->udp, 1);
+	ck_assert_int_eq(lc->binds[0].naddrs, 2);
+	ck_assert_uint_eq(lc->udp_reply_rate, 1000);
+	ck_assert_uint_eq(lc->udp_reply_bandwidth, 1024 * 1024);
+	ck_assert_uint_eq(lc->udp_max_amplification, 4);
+	ck_assert_uint_eq(cf->nwarnings, 0);
+	config_free(cf);
+
+	/* the dump writes udp: binds and the keys back as read */
+	dump = dump_round_trip("[listener u]\nbind = udp:127.0.0.1:0\nservice = echo\n"
+	    "udp_reply_bandwidth = 64K/s\n");
+	dump_has_line(dump, "bind = udp:127.0.0.1:0");
+	dump_has_line(dump, "udp_max_amplification = 1");
+	dump_has_line(dump, "udp_reply_rate = 1000/s");
+	dump_has_line(dump, "udp_reply_bandwidth = 64K/s");
+	dump_has_line(dump, "udp_send_queue = 1M");
+	free(dump);
+
+	/* a listener is all UDP or all TCP */
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nbind = 127.0.0.1:8\nservice = echo\n",
+	    "t.ini:3: [listener u] bind: expected every address of a listener to be UDP "
+	    "(udp:...), like 'udp:127.0.0.1:7' on line 2 (a listener is either all UDP or all "
+	    "TCP; use another [listener] for the other), got '127.0.0.1:8'", "");
+	check_one_error("[listener u]\nservice = echo\nbind = unix:/tmp/x udp:*:7\n",
+	    "t.ini:3: [listener u] bind: expected every address of a listener to be TCP or unix",
+	    "got 'udp:*:7'");
+	/* services that answer datagrams only */
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = command\n",
+	    "t.ini:3: [listener u] service: expected a service that answers datagrams (echo, "
+	    "discard, chargen, daytime or time) on a listener with udp: binds, got 'command'", "");
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\ntls = yes\n"
+	    "tls_cert = /x\ntls_key = /y\n",
+	    "t.ini:4: [listener u] tls: expected no on a listener with udp: binds", "DTLS");
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\n"
+	    "proxy_protocol = v2\nproxy_from = 127.0.0.1\n",
+	    "t.ini:4: [listener u] proxy_protocol: expected no", "");
+	/* the same UDP address twice is a conflict */
+	check_one_error("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\n"
+	    "[listener w]\nbind = udp:127.0.0.1:7\nservice = discard\n",
+	    "t.ini:5: [listener w] bind: expected an address used only once", "");
+	/* metrics are HTTP: TCP only */
+	check_one_error(LSN "[metrics]\nbind = udp:127.0.0.1:9107\n",
+	    "t.ini:5: [metrics] bind: expected a TCP address", "");
+	check_one_error("[server]\nmax_sources = 0\n[listener u]\nbind = udp:127.0.0.1:7\n"
+	    "service = echo\n", "t.ini:2: [server] max_sources: expected more than 0 with a UDP "
+	    "listener that has a reply budget ([listener u] on line 3", "");
+	config_free(load_ok("[server]\nmax_sources = 0\n[listener u]\nbind = udp:127.0.0.1:7\n"
+	    "service = echo\nudp_reply_rate = 0\nudp_reply_bandwidth = 0\n"));
+	check_one_error("[server]\nudp_max_amplification = 0\n" LSN,
+	    "t.ini:2: [server] udp_max_amplification: expected an integer from 1 to 1000", "");
+
+	/* keys of the other transport: ignored with a warning */
+	cf = load_ok("[listener u]\nbind = udp:127.0.0.1:7\nservice = echo\nidle_timeout = 5s\n"
+	    "max_connections = 3\n[listener t]\nbind = 127.0.0.1:7\nservice = echo\n"
+	    "udp_reply_rate = 5/s\n");
+	ck_assert_uint_eq(cf->nwarnings, 3);
+	ck_assert_str_eq(cf->warnings[0], "t.ini:5: [listener u] max_connections: not used by a "
+	    "listener with udp: binds; ignored");
+	ck_assert_str_eq(cf->warnings[1], "t.ini:4: [listener u] idle_timeout: not used by a "
+	    "listener with udp: binds; ignored");
+	ck_assert_str_eq(cf->warnings[2], "t.ini:9: [listener t] udp_reply_rate: applies only to "
+	    "a listener with udp: binds; ignored");
+	config_free(cf);
 }
 END_TEST
 
@@ -1208,6 +1573,11 @@ config_suite(void)
 	tcase_add_test(tc, test_dump_every_key);
 	tcase_add_test(tc, test_dump_values);
 	tcase_add_test(tc, test_dump_long_value);
+	tcase_add_test(tc, test_bind_whitespace);
+	tcase_add_test(tc, test_access_keys);
+	tcase_add_test(tc, test_access_keys_bad);
+	tcase_add_test(tc, test_dump_access_keys);
+	tcase_add_test(tc, test_udp);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(doc, 20);

@@ -1,7 +1,9 @@
 /*
  * check_conn.c: the connection state machine, driven over a socketpair with
  * a real event loop (built as the daemon builds it): the transition table,
- * echo, backpressure, half-close, finish, idle timeout, the id table, and
+ * echo, backpressure, half-close, finish, idle timeout, the id table,
+ * max_bytes (exact, in + out), max_lifetime, service deadlines, rate_limit
+ * shaping (rate, wake-ups, backpressure), and
  * deferred close: a service that writes, fails, writes again and closes
  * twice in one callback keeps its state until the callback returns (run
  * under ASan by the sanitizer build, where a use after free would abort).
@@ -11,11 +13,11 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -25,10 +27,12 @@
 #include "loop.h"
 #include "service.h"
 #include "stats.h"
+#include "unit.h"
 #include "util.h"
 
 static struct event_base *base;
 static int closed_hook_calls;
+static enum conn_reason closed_reason;
 
 /* What a daytime listener would hand its connections. */
 static int daytime_rfc3339 = 1;
@@ -37,22 +41,21 @@ static void
 test_closed_hook(struct conn *c, void *owner)
 {
 	closed_hook_calls++;
+	closed_reason = conn_reason(c);
 }
 
 static void
 setup(void)
 {
-	const char *why = NULL;
-
 	signal(SIGPIPE, SIG_IGN);
 	log_init();
 	log_set_level(LOG_L_WARNING);
-	base = loop_base_new(&why);
-	ck_assert_ptr_nonnull(base);
+	base = unit_base_new();
 	conn_init(base);
 	conn_set_closed_hook(test_closed_hook);
 	conn_set_limits(64 * 1024, 16 * 1024, 200);
 	closed_hook_calls = 0;
+	closed_reason = CONN_R_NONE;
 }
 
 static void
@@ -64,38 +67,35 @@ teardown(void)
 	stats_clear();
 }
 
+/* Open a conn with these parameters on one end of a socketpair; the other end is *peer. */
+static struct conn *
+open_params(struct conn_params *p, int *peer)
+{
+	struct conn *c;
+
+	p->owner_name = "test";
+	c = unit_conn_pair(p, peer);
+	conn_start(c);
+	return c;
+}
+
 /* Open a conn of `svc` on one end of a socketpair; the other end is *peer. */
 static struct conn *
 open_svc(const struct service *svc, const void *svc_conf, uint64_t idle_ms, int *peer)
 {
-	static const struct sockaddr_un unix_peer = { .sun_family = AF_UNIX };
 	struct conn_params p;
-	struct conn *c;
-	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	*peer = sv[1];
 	memset(&p, 0, sizeof(p));
 	p.svc = svc;
 	p.svc_conf = svc_conf;
-	p.owner_name = "test";
 	p.idle_timeout_ms = idle_ms;
-	c = conn_new(&p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
-	conn_start(c);
-	return c;
+	return open_params(&p, peer);
 }
 
 static struct conn *
 open_pair(const struct service *svc, int *peer)
 {
 	return open_svc(svc, NULL, 0, peer);
-}
-
-static void
-spin(int rounds)
-{
-	while (rounds-- > 0)
-		event_base_loop(base, EVLOOP_NONBLOCK);
 }
 
 /* Read whatever is available within a bounded number of loop turns. */
@@ -106,7 +106,7 @@ drain_peer(int peer, char *buf, size_t size, int rounds)
 	ssize_t n;
 
 	while (rounds-- > 0 && got < size) {
-		spin(1);
+		unit_spin(base, 1);
 		n = read(peer, buf + got, size - got);
 		if (n > 0)
 			got += (size_t)n;
@@ -188,7 +188,7 @@ START_TEST(test_backpressure)
 	/* The peer only writes: the echo output piles up until reading stops. */
 	for (i = 0; i < 400; i++) {
 		n = write(peer, chunk, sizeof(chunk));
-		spin(1);
+		unit_spin(base, 1);
 		if (n < 0 && errno == EAGAIN && !conn_reading(c))
 			break;
 	}
@@ -198,7 +198,7 @@ START_TEST(test_backpressure)
 	for (i = 0; i < 1000 && !conn_reading(c); i++) {
 		while (read(peer, sink, sizeof(sink)) > 0)
 			;
-		spin(1);
+		unit_spin(base, 1);
 	}
 	ck_assert(conn_reading(c));
 	close(peer);
@@ -229,6 +229,76 @@ START_TEST(test_half_close)
 }
 END_TEST
 
+/* A service waiting on work it handed off: it stops reading and never finishes on EOF. */
+static void
+waiting_on_data(struct conn *c, const char *data, size_t len)
+{
+	conn_pause_read(c);
+}
+
+static void
+waiting_on_eof(struct conn *c)
+{
+}
+
+static const struct service service_waiting = {
+	.name = "waiting",
+	.on_data = waiting_on_data,
+	.on_eof = waiting_on_eof,
+};
+
+/* Turn the loop for about `ms` or until connection `id` is gone; 1 if it is gone. */
+static int
+gone_within(uint64_t id, unsigned ms)
+{
+	unsigned i;
+
+	for (i = 0; i < ms / 10 && conn_find(id) != NULL; i++) {
+		unit_spin(base, 1);
+		usleep(10 * 1000);
+	}
+	unit_spin(base, 1);
+	return conn_find(id) == NULL;
+}
+
+/*
+ * conn_watch_peer: a peer that goes away while the service reads nothing
+ * (paused, or half-closed) is noticed; a half-close alone is not a hang-up.
+ */
+START_TEST(test_watch_peer)
+{
+	struct conn *c;
+	uint64_t id;
+	int peer;
+
+	/* Paused by the service, not watched: a closed peer goes unnoticed. */
+	c = open_pair(&service_waiting, &peer);
+	id = conn_id(c);
+	ck_assert_int_eq(write(peer, "x", 1), 1);
+	unit_spin(base, 3);
+	ck_assert(!conn_reading(c));
+	close(peer);
+	ck_assert(!gone_within(id, 400));
+	/* Watched: the same is seen within a few probes. */
+	conn_watch_peer(c, 1);
+	ck_assert(gone_within(id, 1000));
+	ck_assert_int_eq(closed_hook_calls, 1);
+
+	/* Half-closed and watched: stays while the peer can still read... */
+	c = open_pair(&service_waiting, &peer);
+	id = conn_id(c);
+	conn_watch_peer(c, 1);
+	shutdown(peer, SHUT_WR);
+	unit_spin(base, 3);
+	ck_assert_int_eq(conn_state(c), CONN_S_HALFCLOSED);
+	ck_assert(!gone_within(id, 500));
+	/* ...and goes once it closes. */
+	close(peer);
+	ck_assert(gone_within(id, 1000));
+	ck_assert_int_eq(closed_hook_calls, 2);
+}
+END_TEST
+
 START_TEST(test_finish_lingers)
 {
 	char in[128];
@@ -239,13 +309,13 @@ START_TEST(test_finish_lingers)
 	/* the client already sent bytes: the reply must still arrive whole */
 	c = open_svc(&service_daytime, &daytime_rfc3339, 0, &peer);
 	ck_assert_int_eq(write(peer, "ignored input", 13), 13);
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_int_eq(conn_state(c), CONN_S_LINGER);
 	n = read(peer, in, sizeof(in) - 1);
 	ck_assert_int_eq(n, 22);               /* YYYY-MM-DDTHH:MM:SSZ\r\n */
 	ck_assert_int_eq(in[20], '\r');
 	close(peer);
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_uint_eq(conn_count(), 0);
 }
 END_TEST
@@ -347,7 +417,7 @@ START_TEST(test_write_fail_close_twice_in_one_callback)
 	ck_assert_int_eq(write(peer, "x", 1), 1);
 	close(peer);                          /* writes to c now fail with EPIPE */
 	for (i = 0; i < 50 && victim_closes == 0; i++)
-		spin(1);
+		unit_spin(base, 1);
 	/* The close ran once, after the callback, with the first reason. */
 	ck_assert_int_eq(victim_closes, 1);
 	ck_assert_int_eq(victim_reason, CONN_R_RESET);
@@ -391,7 +461,7 @@ START_TEST(test_close_with_reference_held)
 	ck_assert_uint_eq(conn_pending(c), 0);
 	ck_assert_uint_eq(conn_count(), 0);
 	conn_unref(c);               /* the last reference: freed now, outside any callback */
-	spin(2);
+	unit_spin(base, 2);
 	close(peer);
 }
 END_TEST
@@ -439,6 +509,282 @@ START_TEST(test_close_reasons_counted)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- per-connection limits */
+
+/* Read from peer until EOF (returns the count, EOF seen in *eof) within `rounds` loop turns. */
+static size_t
+read_to_eof(int peer, char *buf, size_t size, int rounds, int *eof)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	*eof = 0;
+	while (rounds-- > 0) {
+		unit_spin(base, 1);
+		while ((n = read(peer, buf + got, size - got)) > 0)
+			got += (size_t)n;
+		if (n == 0) {
+			*eof = 1;
+			break;
+		}
+		if (got == size)
+			break;
+	}
+	return got;
+}
+
+/* max_bytes counts in + out: 600 in leaves room for 400 out, then a close at exactly 1000. */
+START_TEST(test_max_bytes_echo)
+{
+	static char out[600], in[2048];
+	struct conn_params p;
+	struct conn *c;
+	int peer, eof;
+	size_t i, got;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.max_bytes = 1000;
+	c = open_params(&p, &peer);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (char)(i * 13 + 1);
+	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
+	got = read_to_eof(peer, in, sizeof(in), 200, &eof);
+	ck_assert_uint_eq(got, 400);
+	ck_assert_mem_eq(in, out, 400);
+	ck_assert(eof);
+	ck_assert_int_eq(closed_hook_calls, 1);
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_BYTES);
+	ck_assert_uint_eq(conn_count(), 0);
+	(void)c;
+	close(peer);
+}
+END_TEST
+
+/* A peer that sends far more than max_bytes: only max_bytes is ever read. */
+START_TEST(test_max_bytes_reads_no_more)
+{
+	static char out[3000];
+	struct conn_params p;
+	struct conn_info ci;
+	struct conn *c;
+	int peer;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_discard;
+	p.max_bytes = 1000;
+	c = open_params(&p, &peer);
+	conn_ref(c);
+	ck_assert_int_eq(write(peer, out, sizeof(out)), (ssize_t)sizeof(out));
+	unit_spin(base, 10);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_int_eq(conn_reason(c), CONN_R_MAX_BYTES);
+	conn_info(c, &ci);
+	ck_assert_uint_eq(ci.bytes_in, 1000);
+	ck_assert_uint_eq(ci.bytes_out, 0);
+	conn_unref(c);
+	close(peer);
+}
+END_TEST
+
+/* chargen under max_bytes: exactly that much of the stream, then EOF. */
+START_TEST(test_max_bytes_chargen)
+{
+	static char in[32768], want[10000];
+	struct conn_params p;
+	uint64_t pos = 0;
+	int peer, eof;
+	size_t got;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_chargen;
+	p.max_bytes = 10000;
+	/* as the accept callback would: chargen uses the limit up in on_open */
+	LOOP_CB("test_accept", NULL, NULL, open_params(&p, &peer));
+	got = read_to_eof(peer, in, sizeof(in), 200, &eof);
+	ck_assert_uint_eq(got, 10000);
+	ck_assert(eof);
+	service_chargen_fill(&pos, want, sizeof(want));
+	ck_assert_mem_eq(in, want, sizeof(want));
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_BYTES);
+	close(peer);
+}
+END_TEST
+
+/* A service that stamps a deadline when it opens: the connection's line_timeout. */
+static uint64_t deadline_ms;
+
+static void
+deadline_on_open(struct conn *c)
+{
+	conn_set_deadline(c, deadline_ms, CONN_R_LINE_TIMEOUT);
+}
+
+static void
+deadline_on_data(struct conn *c, const char *data, size_t len)
+{
+	/* "m": move the deadline; "c": clear it */
+	if (len > 0 && data[0] == 'm')
+		conn_set_deadline(c, deadline_ms, CONN_R_LINE_TIMEOUT);
+	else if (len > 0 && data[0] == 'c')
+		conn_set_deadline(c, 0, CONN_R_LINE_TIMEOUT);
+}
+
+static const struct service deadline_svc = {
+	.name = "deadline",
+	.on_open = deadline_on_open,
+	.on_data = deadline_on_data,
+};
+
+/* A deadline closes with its own reason, unless moved or cleared in time. */
+START_TEST(test_deadline)
+{
+	struct conn *c;
+	uint64_t id, t0;
+	int peer, i;
+
+	deadline_ms = 300;
+	c = open_svc(&deadline_svc, NULL, 0, &peer);
+	id = conn_id(c);
+	t0 = util_now_ms();
+	unit_run_for(base, 600);
+	ck_assert_ptr_null(conn_find(id));
+	ck_assert_int_eq(closed_reason, CONN_R_LINE_TIMEOUT);
+	close(peer);
+
+	/* moved every 100 ms for 500 ms (each time 300 ms ahead): still open; then it expires */
+	c = open_svc(&deadline_svc, NULL, 0, &peer);
+	id = conn_id(c);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(write(peer, "m", 1), 1);
+		unit_run_for(base, 100);
+		ck_assert_ptr_eq(conn_find(id), c);
+	}
+	unit_run_for(base, 600);
+	ck_assert_ptr_null(conn_find(id));
+	close(peer);
+
+	/* cleared: no deadline at all (and no idle timeout) */
+	c = open_svc(&deadline_svc, NULL, 0, &peer);
+	id = conn_id(c);
+	ck_assert_int_eq(write(peer, "c", 1), 1);
+	unit_run_for(base, 600);
+	ck_assert_ptr_eq(conn_find(id), c);
+	ck_assert_uint_ge(util_now_ms() - t0, 1500);
+	close(peer);
+}
+END_TEST
+
+/* max_lifetime closes a busy connection, which idle_timeout never would. */
+START_TEST(test_max_lifetime)
+{
+	struct conn_params p;
+	char buf[16];
+	struct conn *c;
+	uint64_t id;
+	int peer, i;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.idle_timeout_ms = 250;
+	p.max_lifetime_ms = 500;
+	c = open_params(&p, &peer);
+	id = conn_id(c);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(write(peer, "x", 1), 1);
+		unit_run_for(base, 50);
+		ck_assert_ptr_eq(conn_find(id), c);
+		ck_assert_int_eq(read(peer, buf, sizeof(buf)), 1);
+	}
+	unit_run_for(base, 400);
+	ck_assert_ptr_null(conn_find(id));
+	ck_assert_int_eq(closed_reason, CONN_R_MAX_LIFETIME);
+	close(peer);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- shaping */
+
+/*
+ * rate_limit on chargen over 600 ms: about rate * 0.6 bytes plus the first
+ * bucket (a tenth of a second's worth), and the loop wakes a few times per
+ * bucket, never per byte or per millisecond (a shaper that spins, or
+ * sleeps microseconds, shows here).
+ */
+START_TEST(test_shape_chargen)
+{
+	static char in[65536], all[200000];
+	struct conn_params p;
+	uint64_t t0, pos = 0;
+	size_t got = 0;
+	unsigned wakes = 0;
+	ssize_t n;
+	int peer;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_chargen;
+	p.rate_limit = 100000;
+	LOOP_CB("test_accept", NULL, NULL, open_params(&p, &peer));
+	t0 = util_now_ms();
+	while (util_now_ms() - t0 < 600) {
+		event_base_loop(base, EVLOOP_ONCE);
+		wakes++;
+		while ((n = read(peer, in, sizeof(in))) > 0) {
+			ck_assert_uint_le(got + (size_t)n, sizeof(all));
+			memcpy(all + got, in, (size_t)n);
+			got += (size_t)n;
+		}
+	}
+	/* 60000 in 600 ms and a first bucket of 10000; the clock runs a little past 600 */
+	ck_assert_msg(got >= 60000 && got <= 75000, "%zu bytes in 600 ms at 100000/s", got);
+	ck_assert_msg(wakes < 120, "%u loop wake-ups in 600 ms of shaping", wakes);
+	/* byte-exact: the stream from its start */
+	{
+		static char want[200000];
+
+		service_chargen_fill(&pos, want, got);
+		ck_assert_mem_eq(all, want, got);
+	}
+	close(peer);
+}
+END_TEST
+
+/* A shaped echo stops reading while its output waits: backpressure holds. */
+START_TEST(test_shape_echo_pauses_reading)
+{
+	static char chunk[32768], in[65536];
+	struct conn_params p;
+	size_t sent = 0, got = 0;
+	uint64_t t0, ms;
+	struct conn *c;
+	ssize_t n;
+	int peer;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.rate_limit = 50000;
+	c = open_params(&p, &peer);
+	memset(chunk, 'e', sizeof(chunk));
+	/* offer 1 MiB, reading the answers as they come, for 400 ms */
+	t0 = util_now_ms();
+	while ((ms = util_now_ms() - t0) < 400 && sent < 1024 * 1024) {
+		if ((n = write(peer, chunk, sizeof(chunk))) > 0)
+			sent += (size_t)n;
+		unit_run_for(base, 1);
+		while ((n = read(peer, in, sizeof(in))) > 0)
+			got += (size_t)n;
+	}
+	/* the output queue is bounded by the high watermark (64K here) and one read */
+	ck_assert_uint_le(conn_pending(c), 64 * 1024 + 64 * 1024);
+	ck_assert(!conn_reading(c));
+	ck_assert_uint_ge(sent, 256 * 1024);
+	/* 50000 bytes/s and a first bucket of 5000, give or take a loop turn */
+	ck_assert_msg(got <= 50 * ms + 5000 + 2000, "%zu bytes in %" PRIu64 " ms at 50000/s", got,
+	    ms);
+	close(peer);
+}
+END_TEST
+
 static Suite *
 conn_suite(void)
 {
@@ -451,6 +797,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_echo_roundtrip);
 	tcase_add_test(tc, test_backpressure);
 	tcase_add_test(tc, test_half_close);
+	tcase_add_test(tc, test_watch_peer);
 	tcase_add_test(tc, test_finish_lingers);
 	tcase_add_test(tc, test_idle_timeout);
 	tcase_add_test(tc, test_write_fail_close_twice_in_one_callback);
@@ -458,6 +805,17 @@ conn_suite(void)
 	tcase_add_test(tc, test_close_with_reference_held);
 	tcase_add_test(tc, test_many_ids);
 	tcase_add_test(tc, test_close_reasons_counted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_max_bytes_echo);
+	tcase_add_test(tc, test_max_bytes_reads_no_more);
+	tcase_add_test(tc, test_max_bytes_chargen);
+	tcase_add_test(tc, test_deadline);
+	tcase_add_test(tc, test_max_lifetime);
+	tcase_add_test(tc, test_shape_chargen);
+	tcase_add_test(tc, test_shape_echo_pauses_reading);
 	suite_add_tcase(s, tc);
 	return s;
 }

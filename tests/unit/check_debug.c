@@ -18,10 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <sys/un.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -34,6 +31,7 @@
 #include "server.h"
 #include "service.h"
 #include "stats.h"
+#include "unit.h"
 #include "util.h"
 
 static struct event_base *base;
@@ -44,17 +42,10 @@ static enum pool_status   last_status;
 
 static const char *logtext(void);
 
-static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-}
-
 /* stderr (the synchronous log) goes to a file the test can read back. */
 static void
 setup(void)
 {
-	struct timeval tv = { 0, 10000 };
-	const char *why = NULL;
 	int fd;
 
 	snprintf(logpath, sizeof(logpath), "/tmp/check_debug.%ld.log", (long)getpid());
@@ -64,10 +55,8 @@ setup(void)
 	close(fd);
 	log_init();
 	log_set_level(LOG_L_INFO);
-	base = loop_base_new(&why);
-	ck_assert_ptr_nonnull(base);
-	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
-	event_add(tick, &tv);
+	base = unit_base_new();
+	tick = unit_tick_new(base);
 	debug_init(0);
 	debug_configure(1, 50, 4);
 	loop_start(base);
@@ -128,15 +117,6 @@ logcount(const char *needle)
 }
 
 static void
-spin_ms(uint64_t ms)
-{
-	uint64_t end = util_now_ms() + ms;
-
-	while (util_now_ms() < end)
-		event_base_loop(base, EVLOOP_ONCE);
-}
-
-static void
 busy_ms(uint64_t ms)
 {
 	uint64_t end = util_now_us() + ms * 1000;
@@ -149,17 +129,13 @@ busy_ms(uint64_t ms)
 static struct conn *
 open_pair(int *peer)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct conn_params p;
 	struct conn *c;
-	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	*peer = sv[1];
 	memset(&p, 0, sizeof(p));
 	p.svc = &service_echo;
 	p.owner_name = "test";
-	c = conn_new(&p, sv[0], (struct sockaddr *)&sa, sizeof(sa));
+	c = unit_conn_pair(&p, peer);
 	conn_start(c);
 	return c;
 }
@@ -199,6 +175,19 @@ START_TEST(test_percentile_and_hist)
 	ck_assert_uint_eq(h.sum_us, 20000021);
 }
 END_TEST
+
+/* ---------------------------------------------------------------- invariants */
+
+#ifdef ECHOD_DEBUG_BUILD
+/* --enable-debug: a broken invariant stops the process with its place. */
+START_TEST(test_assert_fires)
+{
+	int broken = 1;
+
+	DEBUG_ASSERT(broken == 0);
+}
+END_TEST
+#endif
 
 /* ---------------------------------------------------------------- slow callbacks */
 
@@ -390,11 +379,7 @@ retrieving_done(const struct pool_done *d)
 static void
 wait_done(int n)
 {
-	uint64_t end = util_now_ms() + 5000;
-
-	while (ndone < n && util_now_ms() < end)
-		event_base_loop(base, EVLOOP_ONCE);
-	ck_assert_int_eq(ndone, n);
+	ck_assert_int_eq(unit_run_until(base, &ndone, n, 5000), n);
 }
 
 START_TEST(test_never_retrieved)
@@ -506,21 +491,51 @@ START_TEST(test_loop_lag)
 	struct timeval tv = { 0, 120000 };
 	struct loop_lag st;
 	struct event *ev;
+	const char *p;
 
 	debug_set_enabled(1, "test");
-	spin_ms(350);
+	unit_run_for(base, 350);
 	loop_get_lag(&st);
 	ck_assert_uint_ge(st.samples, 2);
 	ck_assert_uint_lt(st.p50_us, 40000);
 	/* A 150 ms callback makes the timer late by up to 150 ms. */
 	ev = evtimer_new(base, block_cb, NULL);
 	evtimer_add(ev, &tv);
-	spin_ms(400);
+	unit_run_for(base, 400);
 	event_free(ev);
 	loop_get_lag(&st);
 	ck_assert_uint_ge(st.max_us, 40000);
 	ck_assert_msg(strstr(logtext(), "loop lag lag_ms=") != NULL, "%s", logtext());
-	ck_assert(strstr(logtext(), "slow callback name=block_cb took_ms=15") != NULL);
+	/* 150 ms of busy-waiting, more on a loaded machine */
+	ck_assert_msg((p = strstr(logtext(), "slow callback name=block_cb took_ms=")) != NULL &&
+	    atoi(p + strlen("slow callback name=block_cb took_ms=")) >= 150, "%s", logtext());
+}
+END_TEST
+
+/*
+ * libevent's own messages go through echod's log, one line per second per
+ * kind (fd numbers do not make a new kind), with a count of the rest.
+ */
+START_TEST(test_libevent_messages)
+{
+	int i;
+
+	/* Each is a libevent warning: fcntl(-N, F_GETFL) fails with EBADF. */
+	for (i = 1; i <= 500; i++)
+		ck_assert_int_eq(evutil_make_socket_nonblocking(-i), -1);
+	ck_assert_msg(logcount("libevent: fcntl(-1, F_GETFL)") == 1, "%s", logtext());
+	ck_assert_msg(logcount("libevent: ") == 1, "%s", logtext());
+	ck_assert_msg(strstr(logtext(), " warning server: libevent: fcntl(-1, F_GETFL): Bad file "
+	    "descriptor\n") != NULL, "%s", logtext());
+	/* The lag timer reports the held ones once a second has passed. */
+	unit_run_for(base, 1300);
+	ck_assert_msg(strstr(logtext(), "libevent: 499 more like \"fcntl(-500, F_GETFL): Bad "
+	    "file descriptor\" not logged") != NULL, "%s", logtext());
+	/* A second later, one more is written again, with nothing held. */
+	unit_run_for(base, 1100);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(-7), -1);
+	ck_assert_msg(logcount("libevent: ") == 3, "%s", logtext());
+	ck_assert_msg(strstr(logtext(), "libevent: fcntl(-7, F_GETFL)") != NULL, "%s", logtext());
 }
 END_TEST
 
@@ -565,6 +580,9 @@ debug_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_percentile_and_hist);
+#ifdef ECHOD_DEBUG_BUILD
+	tcase_add_exit_test(tc, test_assert_fires, 1);
+#endif
 	tcase_add_test(tc, test_slow_callback);
 	tcase_add_test(tc, test_slow_callback_conn);
 	tcase_add_test(tc, test_slowlog_ring);
@@ -574,6 +592,7 @@ debug_suite(void)
 	tcase_add_test(tc, test_pending_report);
 	tcase_add_test(tc, test_leak_report);
 	tcase_add_test(tc, test_loop_lag);
+	tcase_add_test(tc, test_libevent_messages);
 	tcase_add_test(tc, test_metrics_render);
 	suite_add_tcase(s, tc);
 	return s;

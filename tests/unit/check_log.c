@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -677,6 +678,116 @@ START_TEST(test_reopen_fails)
 }
 END_TEST
 
+/*
+ * syslog(3) as this test program sees it: log.c's calls land here (the
+ * program's own definition wins over libc's), so a test can tell what was
+ * sent to syslog without a syslog daemon. __syslog_chk is what a fortified
+ * build calls instead.
+ */
+static char syslog_seen[1024];
+
+static void
+syslog_record(int pri, const char *fmt, va_list ap)
+{
+	size_t n = strlen(syslog_seen);
+
+	if (n + 64 < sizeof(syslog_seen)) {
+		snprintf(syslog_seen + n, sizeof(syslog_seen) - n, "<%d>", pri);
+		n = strlen(syslog_seen);
+		vsnprintf(syslog_seen + n, sizeof(syslog_seen) - n, fmt, ap);
+	}
+}
+
+void	syslog(int pri, const char *fmt, ...);
+void	__syslog_chk(int pri, int flag, const char *fmt, ...);
+
+void
+syslog(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	syslog_record(pri, fmt, ap);
+	va_end(ap);
+}
+
+void
+__syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	syslog_record(pri, fmt, ap);
+	va_end(ap);
+}
+
+/* Make the file sink `name` fail its next reopen: renamed away, the path a directory. */
+static void
+reopen_will_fail(const char *path, const char *rotated)
+{
+	ck_assert_int_eq(rename(path, rotated), 0);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+}
+
+/* A reopen that fails is told on stderr too, where someone reads it. */
+START_TEST(test_reopen_fail_to_stderr)
+{
+	char path[128], rotated[128], *text;
+	struct reader rd = { 0 };
+	struct log_conf cf;
+
+	rd.fd = stderr_to_pipe();
+	snprintf(path, sizeof(path), "file:%s/told.log", tmpdir);
+	snprintf(rotated, sizeof(rotated), "%s/told.log.1", tmpdir);
+	log_init();
+	cf_init(&cf, path, 64);
+	configure_ok(&cf);
+	ck_assert_int_eq(log_start(), 0);
+	reopen_will_fail(path + 5, rotated);
+	log_reopen();
+	log_stop();
+	rmdir(path + 5);
+	close(STDERR_FILENO);
+	reader_main(&rd);
+	ck_assert_msg(strstr(rd.buf, " error server: log reopen path=") != NULL &&
+	    strstr(rd.buf, "told.log failed: Is a directory; still writing to the file open "
+	    "before\n") != NULL, "stderr: '%s'", rd.buf);
+	ck_assert_str_eq(syslog_seen, "");
+	/* And in the log itself, as before. */
+	text = slurp(rotated);
+	ck_assert_ptr_nonnull(strstr(text, "error server: log reopen path="));
+	free(text);
+	free(rd.buf);
+}
+END_TEST
+
+/* Detached (stderr on /dev/null): syslog instead. */
+START_TEST(test_reopen_fail_to_syslog)
+{
+	char path[128], rotated[128];
+	struct log_conf cf;
+	int fd;
+
+	ck_assert_int_ne(fd = open("/dev/null", O_WRONLY), -1);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	snprintf(path, sizeof(path), "file:%s/quiet.log", tmpdir);
+	snprintf(rotated, sizeof(rotated), "%s/quiet.log.1", tmpdir);
+	log_init();
+	cf_init(&cf, path, 64);
+	cf.facility = "local3";
+	configure_ok(&cf);
+	ck_assert_int_eq(log_start(), 0);
+	reopen_will_fail(path + 5, rotated);
+	log_reopen();
+	log_stop();
+	rmdir(path + 5);
+	ck_assert_msg(strncmp(syslog_seen, "<155>server: log reopen path=", 29) == 0 &&
+	    strstr(syslog_seen, "quiet.log failed: Is a directory") != NULL,
+	    "syslog: '%s'", syslog_seen);
+}
+END_TEST
+
 START_TEST(test_reopen_without_thread)
 {
 	char path[128], rotated[128], *text;
@@ -906,6 +1017,8 @@ log_suite(void)
 	tcase_add_test(tc, test_file_reopen);
 	tcase_add_test(tc, test_reopen_without_thread);
 	tcase_add_test(tc, test_reopen_fails);
+	tcase_add_test(tc, test_reopen_fail_to_stderr);
+	tcase_add_test(tc, test_reopen_fail_to_syslog);
 	tcase_add_test(tc, test_configure_errors);
 	tcase_add_test(tc, test_reload_switches_sink);
 	tcase_add_test(tc, test_full_disk);

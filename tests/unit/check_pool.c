@@ -17,9 +17,9 @@
 #include <check.h>
 #include <event2/event.h>
 
-#include "loop.h"
 #include "pool.h"
 #include "stats.h"
+#include "unit.h"
 #include "util.h"
 
 #define MAX_DONE 20000
@@ -45,22 +45,12 @@ static int             gate_started;
 static int             ran_count;
 
 static void
-check_pool_tick_cb(evutil_socket_t fd, short ev, void *arg)
-{
-}
-
-static void
 setup_pool(unsigned workers, size_t qmax, uint64_t timeout_ms)
 {
-	struct timeval tv = { 0, 10000 };
-	const char    *why = NULL;
-	char          *err = NULL;
+	char *err = NULL;
 
-	base = loop_base_new(&why);
-	ck_assert_ptr_nonnull(base);
-	/* Keeps EVLOOP_ONCE blocking for a bounded time when nothing else is pending. */
-	tick = event_new(base, -1, EV_PERSIST, check_pool_tick_cb, NULL);
-	event_add(tick, &tv);
+	base = unit_base_new();
+	tick = unit_tick_new(base);
 	memset(&rec, 0, sizeof rec);
 	gate_open = gate_started = ran_count = 0;
 	ck_assert_msg(pool_init(base, workers, qmax, timeout_ms, &err) == 0, "%s", err);
@@ -98,21 +88,7 @@ done_cb(const struct pool_done *d)
 static int
 run_until(int n, uint64_t ms)
 {
-	uint64_t end = util_now_ms() + ms;
-
-	while (rec.n < n && util_now_ms() < end)
-		event_base_loop(base, EVLOOP_ONCE);
-	return rec.n;
-}
-
-/* Run the loop for `ms` regardless. */
-static void
-run_for(uint64_t ms)
-{
-	uint64_t end = util_now_ms() + ms;
-
-	while (util_now_ms() < end)
-		event_base_loop(base, EVLOOP_ONCE);
+	return unit_run_until(base, &rec.n, n, ms);
 }
 
 /* ---------------------------------------------------------------- work functions */
@@ -353,7 +329,7 @@ START_TEST(test_cancel_queued_never_runs)
 	ck_assert_ptr_null(rec.out[0]);
 	gate_release();
 	ck_assert_int_eq(run_until(6, 5000), 6);
-	run_for(50);
+	unit_run_for(base, 50);
 	ck_assert_int_eq(rec.n, 6);
 	ck_assert_int_eq(ran(), 3);
 	ck_assert_int_eq(rec.calls_per_arg[2], 1);
@@ -382,7 +358,7 @@ START_TEST(test_cancel_running_discards_result)
 	ck_assert_int_eq(pool_busy(), 1);
 	gate_release();
 	/* The late result comes back and is dropped: no second callback. */
-	run_for(200);
+	unit_run_for(base, 200);
 	ck_assert_int_eq(rec.n, 1);
 	ck_assert_int_eq(rec.calls_per_arg[7], 1);
 	pool_get_stats(&st);
@@ -406,7 +382,7 @@ START_TEST(test_cancel_conn)
 	ck_assert_int_eq(pool_cancel_conn(7), 0);
 	gate_release();
 	ck_assert_int_eq(run_until(4, 5000), 4);
-	run_for(50);
+	unit_run_for(base, 50);
 	ck_assert_int_eq(rec.n, 4);
 	ck_assert_int_eq(ran(), 1);
 	ck_assert_int_eq(rec.calls_per_arg[2], 1);
@@ -426,7 +402,7 @@ START_TEST(test_timeout_running_interrupts_sleep)
 	ck_assert_uint_ge(util_now_ms() - t0, 90);
 	ck_assert_uint_lt(util_now_ms() - t0, 2000);
 	/* The abandoned sleep gives its worker back promptly. */
-	run_for(100);
+	unit_run_for(base, 100);
 	pool_get_stats(&st);
 	ck_assert_int_eq(st.running, 0);
 	ck_assert_int_eq(st.timed_out, 1);
@@ -445,7 +421,7 @@ START_TEST(test_timeout_default_and_late_result)
 	ck_assert_int_eq(run_until(1, 3000), 1);
 	ck_assert_int_eq(rec.st[0], POOL_TIMEOUT);
 	gate_release();
-	run_for(150);
+	unit_run_for(base, 150);
 	ck_assert_int_eq(rec.n, 1);
 	pool_get_stats(&st);
 	ck_assert_int_eq(st.timed_out, 1);
@@ -466,7 +442,7 @@ START_TEST(test_timeout_while_queued)
 	ck_assert_int_eq(rec.st[0], POOL_TIMEOUT);
 	gate_release();
 	ck_assert_int_eq(run_until(2, 3000), 2);
-	run_for(50);
+	unit_run_for(base, 50);
 	ck_assert_int_eq(ran(), 0);
 	teardown_pool();
 }
@@ -497,6 +473,22 @@ START_TEST(test_queue_full)
 	/* Drained: room again. */
 	ck_assert_int_eq(submit("count", work_count, NULL, 6, 0, 0, NULL), 0);
 	ck_assert_int_eq(run_until(6, 5000), 6);
+	teardown_pool();
+}
+END_TEST
+
+/* One connection's fair share: a quarter of the queue bound, at least 1. */
+START_TEST(test_conn_share)
+{
+	ck_assert_uint_eq(pool_conn_share(), SIZE_MAX);
+	setup_pool(2, 16, 0);
+	ck_assert_uint_eq(pool_conn_share(), 4);
+	pool_set_limits(1024, 0);
+	ck_assert_uint_eq(pool_conn_share(), 256);
+	pool_set_limits(7, 0);
+	ck_assert_uint_eq(pool_conn_share(), 1);
+	pool_set_limits(1, 0);
+	ck_assert_uint_eq(pool_conn_share(), 1);
 	teardown_pool();
 }
 END_TEST
@@ -542,7 +534,7 @@ START_TEST(test_destroy_waits_then_interrupts)
 	setup_pool(2, 16, 0);
 	ck_assert_int_eq(submit("sleep", work_sleep, "50", 1, 0, 0, NULL), 0);
 	ck_assert_int_eq(submit("sleep", work_sleep, "10000", 2, 0, 0, NULL), 0);
-	run_for(20);
+	unit_run_for(base, 20);
 	t0 = util_now_ms();
 	/* The short job finishes within the wait; the long one is interrupted. */
 	pool_destroy(300);
@@ -639,7 +631,7 @@ START_TEST(test_stress)
 			event_base_loop(base, EVLOOP_NONBLOCK);
 	}
 	ck_assert_int_eq(run_until(4000, 20000), 4000);
-	run_for(50);
+	unit_run_for(base, 50);
 	ck_assert_int_eq(rec.n, 4000);
 	for (i = 0; i < 4000; i++)
 		ck_assert_int_eq(rec.calls_per_arg[i], 1);
@@ -684,6 +676,7 @@ pool_suite(void)
 	tcase_add_test(tc, test_timeout_default_and_late_result);
 	tcase_add_test(tc, test_timeout_while_queued);
 	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_conn_share);
 	tcase_add_test(tc, test_shutdown_queued_and_running);
 	tcase_add_test(tc, test_destroy_waits_then_interrupts);
 	tcase_add_test(tc, test_destroy_leaves_stuck_worker);

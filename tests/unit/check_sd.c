@@ -36,6 +36,7 @@
 #include "loop.h"
 #include "pool.h"
 #include "sd.h"
+#include "unit.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- sd */
@@ -44,10 +45,9 @@
 START_TEST(test_status_line)
 {
 	struct event_base *base;
-	const char *why = NULL;
 	char buf[256], *err = NULL;
 
-	ck_assert_ptr_nonnull(base = loop_base_new(&why));
+	base = unit_base_new();
 	loop_start(base);
 	conn_init(base);
 	ck_assert_msg(pool_init(base, 1, 16, 0, &err) == 0, "%s", err);
@@ -176,6 +176,25 @@ sd_test_listen_tcp(struct addr *a)
 	return fd;
 }
 
+/* A UDP socket on 127.0.0.1, port `port` (0: any); its address (udp:) in *a. */
+static int
+sd_test_bind_udp(struct addr *a, int port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(a, 0, sizeof(*a));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin->sin_port = htons((uint16_t)port);
+	a->len = sizeof(*sin);
+	a->socktype = SOCK_DGRAM;
+	if (fd == -1 || bind(fd, (struct sockaddr *)sin, a->len) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&a->ss, &a->len) == -1)
+		return -1;
+	return fd;
+}
+
 /*
  * Runs in a grandchild: it puts sockets on descriptors 3.. like systemd
  * does, which may clobber the test framework's own descriptors, so it
@@ -186,10 +205,10 @@ sd_test_listen_tcp(struct addr *a)
 static void
 sd_test_activation(void)
 {
-	struct addr a1, a2, other, ua;
+	struct addr a1, a2, other, ua, da, dother;
 	struct sockaddr_un *sun = (struct sockaddr_un *)&ua.ss;
 	char path[64], env[32];
-	int s1, s2, su, dg, fd, fd2, dual = 7;
+	int s1, s2, su, dg, pp[2], fd, fd2, dual = 7;
 
 	SD_EXPECT((s1 = sd_test_listen_tcp(&a1)) != -1);
 	SD_EXPECT((s2 = sd_test_listen_tcp(&a2)) != -1);
@@ -201,21 +220,50 @@ sd_test_activation(void)
 	unlink(path);
 	SD_EXPECT((su = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
 	SD_EXPECT(bind(su, (struct sockaddr *)sun, ua.len) == 0 && listen(su, 8) == 0);
-	SD_EXPECT((dg = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
-	/* Move them clear of 3..6 first, then into place. */
+	/* ListenDatagram=: a UDP socket on the same port number as the first TCP one. */
+	SD_EXPECT((dg = sd_test_bind_udp(&da, addr_port((struct sockaddr *)&a1.ss))) != -1);
+	SD_EXPECT(pipe(pp) == 0);
+	/* Move them clear of 3..7 first, then into place. */
 	SD_EXPECT((s1 = fcntl(s1, F_DUPFD, 20)) != -1 && (s2 = fcntl(s2, F_DUPFD, 20)) != -1);
 	SD_EXPECT((su = fcntl(su, F_DUPFD, 20)) != -1 && (dg = fcntl(dg, F_DUPFD, 20)) != -1);
+	SD_EXPECT((pp[0] = fcntl(pp[0], F_DUPFD, 20)) != -1);
 	SD_EXPECT(dup2(s1, 3) == 3 && dup2(s2, 4) == 4 && dup2(su, 5) == 5 && dup2(dg, 6) == 6);
+	SD_EXPECT(dup2(pp[0], 7) == 7);
 	snprintf(env, sizeof(env), "%ld", (long)getpid());
 	setenv("LISTEN_PID", env, 1);
-	setenv("LISTEN_FDS", "4", 1);
-	setenv("LISTEN_FDNAMES", "echo:discard:unknown:dgram", 1);
+	setenv("LISTEN_FDS", "5", 1);
+	setenv("LISTEN_FDNAMES", "echo:discard:unknown:dgram:pipe", 1);
 #ifdef HAVE_SYSTEMD
-	/* The datagram socket is not a listening stream socket: ignored. */
-	SD_EXPECT(sd_listen_init() == 3);
+	/* The pipe is no socket: ignored. */
+	SD_EXPECT(sd_listen_init() == 4);
 	SD_EXPECT(getenv("LISTEN_FDS") == NULL);
-	/* By address, whatever the name. */
+	/* The UDP socket: not for a TCP bind of the same address, nor a TCP listener of its name. */
+	dother = da;
+	((struct sockaddr_in *)&dother.ss)->sin_port = 0;
+	dother.socktype = SOCK_STREAM;
+	SD_EXPECT(sd_listen_take("dgram", &dother, NULL) == -1);
+	dother.socktype = SOCK_DGRAM;
+	SD_EXPECT(sd_listen_take("echo", &dother, NULL) == -1);
+	SD_EXPECT((fd = sd_listen_take("x", &da, NULL)) > 7);
+	SD_EXPECT((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+	sd_listen_release(fd);
+	close(fd);
+	/* by name, a udp: bind takes it */
+	SD_EXPECT((fd = sd_listen_take("dgram", &dother, NULL)) > 7);
+	sd_listen_release(fd);
+	close(fd);
+	/* By address, whatever the name; a TCP bind never gets the UDP socket of its port. */
 	SD_EXPECT((fd = sd_listen_take("discard", &a1, &dual)) > 6);
+	{
+		struct sockaddr_storage got;
+		socklen_t glen = sizeof(got);
+		int type = 0;
+		socklen_t tlen = sizeof(type);
+
+		SD_EXPECT(getsockname(fd, (struct sockaddr *)&got, &glen) == 0);
+		SD_EXPECT(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0);
+		SD_EXPECT(type == SOCK_STREAM);
+	}
 	SD_EXPECT(dual == 0);
 	SD_EXPECT(sd_listen_is_inherited(fd));
 	SD_EXPECT((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
@@ -242,7 +290,7 @@ sd_test_activation(void)
 	/* Systemd's socket file is left alone. */
 	SD_EXPECT(access(path, F_OK) == 0);
 #else
-	(void)fd; (void)fd2; (void)dual; (void)other;
+	(void)fd; (void)fd2; (void)dual; (void)other; (void)dother;
 	SD_EXPECT(sd_listen_init() == 0);
 	SD_EXPECT(sd_listen_take("echo", &a1, NULL) == -1);
 #endif
@@ -376,22 +424,24 @@ START_TEST(test_nofile)
 	struct rlimit rl;
 	uint64_t got;
 
-	ck_assert_uint_eq(daemon_nofile_needed(0), DAEMON_NOFILE_RESERVE);
-	ck_assert_uint_eq(daemon_nofile_needed(10000), 10000 + DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(daemon_nofile_needed(0, 0), DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(daemon_nofile_needed(10000, 0), 10000 + DAEMON_NOFILE_RESERVE);
+	/* Metrics connections count too. */
+	ck_assert_uint_eq(daemon_nofile_needed(10000, 16), 10000 + 16 + DAEMON_NOFILE_RESERVE);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 512)
 		return;
 	rl.rlim_cur = 128;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	/* Within the hard limit: raised to exactly what is needed. */
-	got = daemon_raise_nofile(300);
-	ck_assert_uint_eq(got, 300 + DAEMON_NOFILE_RESERVE);
+	got = daemon_raise_nofile(300, 16);
+	ck_assert_uint_eq(got, 300 + 16 + DAEMON_NOFILE_RESERVE);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	ck_assert_uint_eq(rl.rlim_cur, 300 + DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(rl.rlim_cur, 300 + 16 + DAEMON_NOFILE_RESERVE);
 	/* Enough already: unchanged. */
-	ck_assert_uint_eq(daemon_raise_nofile(10), 300 + DAEMON_NOFILE_RESERVE);
+	ck_assert_uint_eq(daemon_raise_nofile(10, 0), 300 + 16 + DAEMON_NOFILE_RESERVE);
 	/* Beyond what any process may have: the hard limit at most, and it says so. */
-	got = daemon_raise_nofile((uint64_t)1 << 40);
+	got = daemon_raise_nofile((uint64_t)1 << 40, 0);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	ck_assert_uint_eq(got, rl.rlim_cur);
 	ck_assert_uint_lt(got, (uint64_t)1 << 40);

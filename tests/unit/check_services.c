@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "service.h"
 
 static void
@@ -113,6 +114,115 @@ START_TEST(test_time_value)
 }
 END_TEST
 
+/* One datagram through a service: its result, reply and length. */
+static enum service_dgram_result
+dgram(const struct service *svc, const void *conf, const char *req, size_t len, size_t cap,
+    time_t now, char *out, const char **reply, size_t *rlen)
+{
+	struct service_dgram rq = { req, len, cap, now, conf, out };
+
+	*reply = NULL;
+	*rlen = 0;
+	return svc->on_datagram(&rq, reply, rlen);
+}
+
+START_TEST(test_dgram_echo_discard)
+{
+	char out[SERVICE_DGRAM_SCRATCH];
+	static char big[65507];
+	const char *reply;
+	size_t rlen;
+
+	ck_assert_int_eq(dgram(&service_echo, NULL, "hello", 5, 5, 0, out, &reply, &rlen),
+	    SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 5);
+	ck_assert_mem_eq(reply, "hello", 5);
+	/* the request itself goes back: no copy */
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(dgram(&service_echo, NULL, big, sizeof(big), sizeof(big), 0, out, &reply,
+	    &rlen), SERVICE_DG_REPLY);
+	ck_assert_ptr_eq(reply, big);
+	ck_assert_uint_eq(rlen, 65507);
+	ck_assert_int_eq(dgram(&service_echo, NULL, "", 0, 0, 0, out, &reply, &rlen),
+	    SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 0);
+	ck_assert_int_eq(dgram(&service_echo, NULL, "hello", 5, 4, 0, out, &reply, &rlen),
+	    SERVICE_DG_OVER_CAP);
+	ck_assert_int_eq(dgram(&service_discard, NULL, "hello", 5, 100, 0, out, &reply, &rlen),
+	    SERVICE_DG_NONE);
+	ck_assert_uint_eq(rlen, 0);
+	/* stream-only services have no datagram handler */
+	ck_assert_ptr_null(service_command.on_datagram);
+	ck_assert_ptr_null(service_admin.on_datagram);
+}
+END_TEST
+
+START_TEST(test_dgram_chargen)
+{
+	char out[SERVICE_DGRAM_SCRATCH], stream[CHARGEN_DGRAM_MAX], hex[65];
+	uint64_t pos = 0;
+	const char *reply;
+	size_t rlen;
+
+	service_chargen_fill(&pos, stream, sizeof(stream));
+	/* the longest reply RFC 864 allows: the first 512 bytes of the stream */
+	ck_assert_int_eq(dgram(&service_chargen, NULL, "x", 1, 65507, 0, out, &reply, &rlen),
+	    SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 512);
+	ck_assert_mem_eq(reply, stream, 512);
+	ck_assert_mem_eq(reply, " !\"#$%&'()*+,-./0123456789", 26);
+	ck_assert_mem_eq(reply + 72, "\r\n!\"#$", 6);
+	sha256_hex(reply, rlen, hex);
+	ck_assert_str_eq(hex, "40de47bdfba34eaca4fa319f838a1b34c88cf974de6c833355437136a2cb318e");
+	/* under the cap: shorter, a prefix of the same pattern */
+	ck_assert_int_eq(dgram(&service_chargen, NULL, "0123456789", 10, 10, 0, out, &reply,
+	    &rlen), SERVICE_DG_SHORTENED);
+	ck_assert_uint_eq(rlen, 10);
+	ck_assert_mem_eq(reply, " !\"#$%&'()", 10);
+	ck_assert_int_eq(dgram(&service_chargen, NULL, "", 0, 0, 0, out, &reply, &rlen),
+	    SERVICE_DG_SHORTENED);
+	ck_assert_uint_eq(rlen, 0);
+	ck_assert_int_eq(dgram(&service_chargen, NULL, "", 0, 512, 0, out, &reply, &rlen),
+	    SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 512);
+}
+END_TEST
+
+START_TEST(test_dgram_clock)
+{
+	struct config_errors e = { NULL, 0 };
+	char out[SERVICE_DGRAM_SCRATCH];
+	struct config *cf = NULL;
+	const char *reply;
+	size_t rlen;
+
+	setenv("TZ", "UTC", 1);
+	ck_assert_int_eq(dgram(&service_daytime, NULL, "", 0, 26, (time_t)1783721953, out,
+	    &reply, &rlen), SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 26);
+	ck_assert_mem_eq(reply, "Fri Jul 10 22:19:13 2026\r\n", 26);
+	/* a daytime cut short would be wrong: none at all */
+	ck_assert_int_eq(dgram(&service_daytime, NULL, "", 0, 25, (time_t)1783721953, out,
+	    &reply, &rlen), SERVICE_DG_OVER_CAP);
+	/* the listener's daytime_format */
+	ck_assert_int_eq(config_load_string("t", "[listener d]\nbind = udp:127.0.0.1:0\n"
+	    "service = daytime\ndaytime_format = rfc3339\n", &cf, &e), 0);
+	ck_assert_int_eq(dgram(&service_daytime, cf->listeners[0]->svc_conf, "?", 1, 100,
+	    (time_t)1783721953, out, &reply, &rlen), SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 22);
+	ck_assert_mem_eq(reply, "2026-07-10T22:19:13Z\r\n", 22);
+	config_free(cf);
+
+	ck_assert_int_eq(dgram(&service_time, NULL, "", 0, 4, (time_t)189302400, out, &reply,
+	    &rlen), SERVICE_DG_REPLY);
+	ck_assert_uint_eq(rlen, 4);
+	/* 2,398,291,200 = 0x8EF30500 */
+	ck_assert_mem_eq(reply, "\x8e\xf3\x05\x00", 4);
+	ck_assert_int_eq(dgram(&service_time, NULL, "abc", 3, 3, (time_t)189302400, out, &reply,
+	    &rlen), SERVICE_DG_OVER_CAP);
+}
+END_TEST
+
 START_TEST(test_service_table)
 {
 	ck_assert_ptr_eq(service_find("echo"), &service_echo);
@@ -136,6 +246,9 @@ services_suite(void)
 	tcase_add_test(tc, test_daytime_rfc3339);
 	tcase_add_test(tc, test_time_value);
 	tcase_add_test(tc, test_service_table);
+	tcase_add_test(tc, test_dgram_echo_discard);
+	tcase_add_test(tc, test_dgram_chargen);
+	tcase_add_test(tc, test_dgram_clock);
 	suite_add_tcase(s, tc);
 	return s;
 }

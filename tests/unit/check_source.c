@@ -321,6 +321,54 @@ START_TEST(test_rate_basic)
 }
 END_TEST
 
+START_TEST(test_budget)
+{
+	struct source_budget b = { 10, 10, 1000, 2000 };
+	struct source_table *t = source_table_new(2, 0);
+	struct source *s = look(t, "192.0.2.1", 0), *u;
+	int i;
+
+	/* packets: 10 at once, then one every 100 ms */
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(source_budget_take(s, &b, 1, 0), 1);
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 0), 0);
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 99), 0);
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 100), 1);
+	/* bytes: 2000 held, 1000 a second; a refusal takes nothing from either bucket */
+	s = look(t, "192.0.2.2", 0);
+	ck_assert_int_eq(source_budget_take(s, &b, 1500, 0), 1);
+	ck_assert_int_eq(source_budget_take(s, &b, 501, 0), 0);
+	ck_assert_int_eq(source_budget_take(s, &b, 500, 0), 1);
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 0), 0);
+	ck_assert_int_eq(source_budget_take(s, &b, 100, 100), 1);
+	ck_assert_int_eq(source_budget_take(s, &b, 0, 100), 1);	/* an empty reply costs a packet */
+	/* more than the bucket holds never goes */
+	ck_assert_int_eq(source_budget_take(s, &b, 2001, 1000000), 0);
+	ck_assert_int_eq(source_budget_take(s, &b, 2000, 1000000), 1);
+	/* the refusal spent no packet: 10 after the long gap, one taken */
+	for (i = 0; i < 9; i++)
+		ck_assert_int_eq(source_budget_take(s, &b, 0, 1000000), 1);
+	ck_assert_int_eq(source_budget_take(s, &b, 0, 1000000), 0);
+	/* rates 0: no limit */
+	b.pkt_rate = b.byte_rate = 0;
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(source_budget_take(s, &b, 65507, 1000000), 1);
+
+	/* a refilling budget is kept in a full table like a refilling connect rate */
+	b.pkt_rate = 1;
+	b.pkt_burst = 1;
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 2000000), 1);	/* full again at 2001000 */
+	u = look(t, "192.0.2.1", 2000000);	/* now the younger of the two, but clean */
+	ck_assert_ptr_nonnull(u);
+	ck_assert_ptr_nonnull(look(t, "192.0.2.3", 2000500));
+	ck_assert_uint_eq(stats(t).evicted, 1);
+	ck_assert_ptr_eq(look(t, "192.0.2.2", 2000600), s);
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 2000600), 0);	/* its state was kept */
+	ck_assert_int_eq(source_budget_take(s, &b, 1, 2001000), 1);
+	source_table_free(t);
+}
+END_TEST
+
 /*
  * Greedy takes at uneven steps: exactly burst + floor(rate * T / 1000), no
  * drift. (The bucket never fills up between steps: max_step * rate stays
@@ -851,6 +899,7 @@ source_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_rate_basic);
 	tcase_add_test(tc, test_rate_no_drift);
+	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_bucket);
 	tcase_add_test(tc, test_bucket_extremes);
 	suite_add_tcase(s, tc);

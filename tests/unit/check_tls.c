@@ -29,10 +29,10 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
-#include "loop.h"
 #include "service.h"
 #include "stats.h"
 #include "tls.h"
+#include "unit.h"
 #include "util.h"
 
 #define DAY (24 * 3600L)
@@ -197,12 +197,9 @@ lc_free(struct listener_conf *lc)
 static void
 setup(void)
 {
-	const char *why = NULL;
-
 	log_init();
 	log_set_level(LOG_L_CRITICAL);
-	base = loop_base_new(&why);
-	ck_assert_ptr_nonnull(base);
+	base = unit_base_new();
 	conn_init(base);
 	tls_init();
 	conn_set_limits(256 * 1024, 64 * 1024, 200);
@@ -230,27 +227,17 @@ tls_listener(const struct listener_conf *lc)
 	return t;
 }
 
-static void
-spin(int rounds)
-{
-	while (rounds-- > 0)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-}
-
 /* Accept one end of a socketpair as a TLS connection; *peer is the client's end. */
 static struct conn *
 tls_accept_pair(struct tls_ctx *t, int *peer)
 {
 	struct conn_params p;
 	struct conn *c;
-	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	*peer = sv[1];
 	memset(&p, 0, sizeof(p));
 	p.svc = &service_echo;
 	p.owner_name = "unit";
-	c = conn_new(&p, sv[0], NULL, 0);
+	c = unit_conn_pair(&p, peer);
 	tls_conn_accept(c, t);
 	ck_assert_int_eq(conn_state(c), CONN_S_HANDSHAKE);
 	/* keep it past conn_close, to read its close reason */
@@ -349,7 +336,7 @@ client_handshake(SSL *s, int rounds)
 	int rv, err;
 
 	while (rounds-- > 0) {
-		spin(1);
+		unit_spin(base, 1);
 		rv = SSL_do_handshake(s);
 		if (rv == 1)
 			return 1;
@@ -370,7 +357,7 @@ client_read(SSL *s, char *buf, size_t n, int rounds)
 	int rv;
 
 	while (rounds-- > 0 && got < n) {
-		spin(1);
+		unit_spin(base, 1);
 		rv = SSL_read(s, buf + got, (int)(n - got));
 		if (rv > 0)
 			got += (size_t)rv;
@@ -385,7 +372,7 @@ static void
 spin_until_closed(struct conn *c, int rounds)
 {
 	while (rounds-- > 0 && conn_state(c) != CONN_S_CLOSED) {
-		spin(1);
+		unit_spin(base, 1);
 		usleep(1000);
 	}
 }
@@ -523,6 +510,21 @@ START_TEST(test_check_not_yet_valid)
 	ck_assert_msg(strstr(msg, "not valid before") != NULL, "%s", msg);
 	free(msg);
 	lc_free(lc);
+}
+END_TEST
+
+/* days_left: whole days, rounded down, the same rule for -t and the daemon. */
+START_TEST(test_whole_days)
+{
+	ck_assert_int_eq(tls_whole_days(10 * DAY + 12 * 3600), 10);
+	ck_assert_int_eq(tls_whole_days(10 * DAY + DAY - 1), 10);
+	ck_assert_int_eq(tls_whole_days(10 * DAY), 10);
+	ck_assert_int_eq(tls_whole_days(10 * DAY - 1), 9);
+	ck_assert_int_eq(tls_whole_days(3600), 0);
+	ck_assert_int_eq(tls_whole_days(0), 0);
+	ck_assert_int_eq(tls_whole_days(-1), -1);
+	ck_assert_int_eq(tls_whole_days(-DAY), -1);
+	ck_assert_int_eq(tls_whole_days(-DAY - 1), -2);
 }
 END_TEST
 
@@ -775,7 +777,7 @@ START_TEST(test_bulk_echo)
 			if (rv > 0)
 				sent += (size_t)rv;
 		}
-		spin(1);
+		unit_spin(base, 1);
 		rv = SSL_read(s, in + got, (int)(sizeof(in) - got));
 		if (rv > 0)
 			got += (size_t)rv;
@@ -855,7 +857,7 @@ START_TEST(test_resumption)
 		ck_assert_msg(SSL_session_reused(s) == 1, "not resumed, version %d", versions[i]);
 		/* an abbreviated handshake ends on the server's side last */
 		for (rounds = 0; rounds < 100 && conn_state(c) == CONN_S_HANDSHAKE; rounds++)
-			spin(1);
+			unit_spin(base, 1);
 		ck_assert_str_eq(tls_field(c, "resumed", buf, sizeof(buf)), "yes");
 		client_free(s);
 		close(peer);
@@ -1223,7 +1225,7 @@ START_TEST(test_fail_truncated)
 
 	c = tls_accept_pair(l, &peer);
 	ck_assert_int_eq(write(peer, part, sizeof(part)), (ssize_t)sizeof(part));
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_int_eq(conn_state(c), CONN_S_HANDSHAKE);
 	close(peer);
 	expect_failure(c, "tls-truncated", 100);
@@ -1389,6 +1391,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_check_expired);
 	tcase_add_test(tc, test_check_expires_soon);
 	tcase_add_test(tc, test_check_not_yet_valid);
+	tcase_add_test(tc, test_whole_days);
 	tcase_add_test(tc, test_ctx_bad_ciphers);
 	tcase_add_test(tc, test_ctx_bad_ca);
 	tcase_add_test(tc, test_config_keys);

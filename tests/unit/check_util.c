@@ -171,6 +171,37 @@ START_TEST(test_alloc)
 }
 END_TEST
 
+/* The runtime allocators: results as the x-allocators', a failure NULL and counted. */
+START_TEST(test_alloc_counted)
+{
+	uint64_t before = util_oom_count();
+	char *s, *t;
+	int *v;
+
+	s = util_strdup("hello");
+	ck_assert_str_eq(s, "hello");
+	t = util_strndup("hello world", 5);
+	ck_assert_str_eq(t, "hello");
+	free(s);
+	free(t);
+	ck_assert_int_eq(util_asprintf(&s, "%s=%d", "n", 42), 4);
+	ck_assert_str_eq(s, "n=42");
+	free(s);
+	v = util_calloc(4, sizeof(*v));
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v[3], 0);
+	v = util_reallocarray(v, 8, sizeof(*v));
+	ck_assert_ptr_nonnull(v);
+	free(v);
+	ck_assert_uint_eq(util_oom_count(), before);
+	/* an overflowing size fails without an allocation, and is counted */
+	ck_assert_ptr_null(util_reallocarray(NULL, SIZE_MAX / 2, 4));
+	ck_assert_uint_eq(util_oom_count(), before + 1);
+	util_oom();
+	ck_assert_uint_eq(util_oom_count(), before + 2);
+}
+END_TEST
+
 START_TEST(test_clock)
 {
 	uint64_t a = util_now_ms(), b = util_now_ms();
@@ -203,6 +234,7 @@ util_suite(void)
 	tcase_add_test(tc, test_bool);
 	tcase_add_test(tc, test_uint);
 	tcase_add_test(tc, test_alloc);
+	tcase_add_test(tc, test_alloc_counted);
 	tcase_add_test(tc, test_clock);
 	tcase_add_exit_test(tc, test_fatalx, ECHOD_EX_FAIL);
 	suite_add_tcase(s, tc);

@@ -900,16 +900,13 @@ count_accept_pair(struct tls_ctx *t, int *peer)
 {
 	struct conn_params p;
 	struct conn *c;
-	int sv[2];
 
 	count_calls = 0;
 	count_bytes = 0;
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	*peer = sv[1];
 	memset(&p, 0, sizeof(p));
 	p.svc = &count_service;
 	p.owner_name = "unit";
-	c = conn_new(&p, sv[0], NULL, 0);
+	c = unit_conn_pair(&p, peer);
 	tls_conn_accept(c, t);
 	conn_ref(c);
 	return c;
@@ -935,7 +932,7 @@ START_TEST(test_read_ahead_coalesces)
 	c = count_accept_pair(l, &peer);
 	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
 	/* 200 records of 16 bytes, all sent before the server runs */
 	for (i = 0; i < 200; i++)
@@ -970,14 +967,14 @@ START_TEST(test_read_ahead_end_after_pause)
 	c = count_accept_pair(l, &peer);
 	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
-	spin(5);
+	unit_spin(base, 5);
 	count_pause = 1;
 	ck_assert_int_eq(SSL_write(s, "abc", 3), 3);
 	ck_assert_int_eq(SSL_shutdown(s), 0);
 	ck_assert_uint_eq(client_read(s, buf, 3, 100), 3);
 	ck_assert_mem_eq(buf, "abc", 3);
 	ck_assert_uint_eq(count_calls, 1);
-	spin(20);
+	unit_spin(base, 20);
 	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
 	count_pause = 0;
 	conn_resume_read(c);
@@ -1012,7 +1009,7 @@ START_TEST(test_read_ahead_error_after_data)
 	c = count_accept_pair(l, &peer);
 	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
-	spin(5);
+	unit_spin(base, 5);
 	ck_assert_int_eq(SSL_write(s, "xyz", 3), 3);
 	ck_assert_int_eq(write(peer, rec, sizeof(rec)), (ssize_t)sizeof(rec));
 	spin_until_closed(c, 100);
@@ -1064,7 +1061,7 @@ START_TEST(test_one_ticket)
 		ck_assert_int_eq(SSL_session_reused(s), i);
 		ck_assert_int_eq(SSL_write(s, "t", 1), 1);
 		ck_assert_uint_eq(client_read(s, buf, 1, 200), 1);
-		spin(10);
+		unit_spin(base, 10);
 		ck_assert_uint_eq(client_read(s, buf, 1, 10), 0);
 		ck_assert_int_eq(ticket_count, 1);
 		SSL_SESSION_free(sess);
@@ -1125,7 +1122,7 @@ START_TEST(test_default_cipher_order)
 			ck_assert_int_eq(SSL_set_cipher_list(s, cases[i].offer), 1);
 		ck_assert_int_eq(client_handshake(s, 200), 1);
 		for (rounds = 0; rounds < 100 && conn_state(c) == CONN_S_HANDSHAKE; rounds++)
-			spin(1);
+			unit_spin(base, 1);
 		ck_assert_str_eq(SSL_get_cipher_name(s), cases[i].want);
 		ck_assert_str_eq(tls_field(c, "cipher", buf, sizeof(buf)), cases[i].want);
 		client_free(s);

@@ -42,6 +42,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=access_bench.sh
+. "$srcdir/bench/lib.sh"
 quick=0
 reps=""
 out=""
@@ -76,43 +78,22 @@ server_pid=""
 bg_pids=""
 
 ab_cleanup() {
-	local p
-	for p in $bg_pids $server_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $bg_pids $server_pid; do
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086
+	bench_reap $bg_pids "$server_pid"
 	rm -rf "$tmp"
 }
 trap ab_cleanup EXIT
 trap 'exit 130' INT TERM
 
-ab_log() {
-	echo "access_bench.sh: $(date -u +%T) $*" >&2
-}
-
 # ------------------------------------------------------------ binaries
 if [ -z "${LOADGEN:-}" ]; then
-	ab_log "compiling loadgen into $tmp"
-	${CC:-cc} -O2 -g -Wall -Wextra -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || exit 1
+	bench_log "compiling loadgen into $tmp"
+	bench_cc "$tmp/loadgen" loadgen || exit 1
 	LOADGEN=$tmp/loadgen
 fi
-if [ -z "${ECHOD:-}" ]; then
-	for cand in "$srcdir"/build-bench/src/echod "$srcdir"/build*/src/echod; do
-		if [ -x "$cand" ] && ! nm "$cand" 2>/dev/null | grep -q -e __asan_init -e __tsan_init; then
-			ECHOD=$cand
-			break
-		fi
-	done
-fi
-if [ -z "${ECHOD:-}" ] || [ ! -x "$ECHOD" ]; then
-	ab_log "no echod binary (set ECHOD=...)"
-	exit 1
-fi
-for cmd in taskset awk nc; do
-	command -v "$cmd" >/dev/null || { ab_log "$cmd is required"; exit 1; }
-done
+bench_find_echod
+[ -n "$ECHOD" ] && [ -x "$ECHOD" ] || bench_die "no echod binary (set ECHOD=...)"
+bench_need taskset awk nc
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 # ------------------------------------------------------------ the deny list
@@ -141,7 +122,7 @@ awk -v n="$DENY_N" 'BEGIN {
 		    int(v / 256) % 256, v % 256, len
 	}
 }' > "$tmp/deny.txt"
-[ "$(wc -l < "$tmp/deny.txt")" -eq "$DENY_N" ] || { ab_log "deny list generation failed"; exit 1; }
+[ "$(wc -l < "$tmp/deny.txt")" -eq "$DENY_N" ] || bench_die "deny list generation failed"
 
 # ------------------------------------------------------------ servers
 # ab_conf NAME: write $tmp/NAME.ini.
@@ -188,36 +169,24 @@ burst = 3000" ;;
 	EOF
 }
 
+# ab_start NAME: echod with $tmp/NAME.ini, pinned to CPU 0; its echo port
+# in port once it is ready.
 ab_start() {
-	local i
 	ab_conf "$1"
 	: > "$tmp/srv.err"
 	$BOOST taskset -c 0 "$ECHOD" -f -c "$tmp/$1.ini" >/dev/null 2>"$tmp/srv.err" &
 	server_pid=$!
-	port=""
-	for i in $(seq 1 400); do
-		grep -q 'ready listeners=' "$tmp/srv.err" &&
-		    port=$(sed -n 's/.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-		    "$tmp/srv.err" | head -n 1)
-		[ -n "$port" ] && return 0
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	ab_log "echod ($1) did not start:"
+	if bench_echod_ready "$tmp/srv.err" "$server_pid" 400 &&
+	    port=$(bench_echod_port "$tmp/srv.err" echo "$server_pid" 1); then
+		return 0
+	fi
+	bench_log "echod ($1) did not start:"
 	cat "$tmp/srv.err" >&2
 	exit 1
 }
 
 ab_stop() {
-	local i
-	[ -n "$server_pid" ] || return 0
-	kill -TERM "$server_pid" 2>/dev/null
-	for i in $(seq 1 200); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid" TERM 200
 	server_pid=""
 }
 
@@ -242,19 +211,12 @@ ab_rejected() {
 	    tr '\n' ' '
 }
 
-kv() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
-median() {
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 
 # ------------------------------------------------------------ runs
 started=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 : > "$tmp/est.tsv"; : > "$tmp/churn.tsv"; : > "$tmp/attack.tsv"; : > "$tmp/mem.tsv"; : > "$tmp/load.tsv"
-ab_log "echod: $ECHOD; reps=$reps duration=${duration}s warmup=${warmup}s"
+bench_log "echod: $ECHOD; reps=$reps duration=${duration}s warmup=${warmup}s"
 
 # 1. Established connections.
 for rep in $(seq 1 "$reps"); do
@@ -267,12 +229,12 @@ for rep in $(seq 1 "$reps"); do
 		    --src-range 127.0.2.1-127.0.2.10 127.0.0.1:"$port" 2>"$tmp/lg.err" | grep '^mode=')
 		c1=$(ab_cpu_ns)
 		ab_stop
-		n=$(kv requests_total "$line")
-		errs=$(( $(kv errors "$line") + $(kv connect_errors "$line") ))
-		printf '%s\t%s\t%s\t%s\t%s\n' "$cfg" "$(kv rps "$line")" \
+		n=$(bench_kv requests_total "$line")
+		errs=$(( $(bench_kv errors "$line") + $(bench_kv connect_errors "$line") ))
+		printf '%s\t%s\t%s\t%s\t%s\n' "$cfg" "$(bench_kv rps "$line")" \
 		    "$(awk -v d=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? d / n : 0) }')" \
-		    "$(kv p99_us "$line")" "$errs" >> "$tmp/est.tsv"
-		ab_log "established/$cfg: $(tail -n 1 "$tmp/lg.err")"
+		    "$(bench_kv p99_us "$line")" "$errs" >> "$tmp/est.tsv"
+		bench_log "established/$cfg: $(tail -n 1 "$tmp/lg.err")"
 	done
 done
 
@@ -299,13 +261,13 @@ for rep in $(seq 1 "$reps"); do
 		tracked=$(ab_stat sources_tracked)
 		mem=$(ab_stat sources_memory_bytes)
 		ab_stop
-		n=$(kv requests_total "$line")
-		errs=$(( $(kv errors "$line") + $(kv connect_errors "$line") ))
-		printf '%s\t%s\t%s\t%s\t%s\n' "$cfg" "$(kv rps "$line")" \
+		n=$(bench_kv requests_total "$line")
+		errs=$(( $(bench_kv errors "$line") + $(bench_kv connect_errors "$line") ))
+		printf '%s\t%s\t%s\t%s\t%s\n' "$cfg" "$(bench_kv rps "$line")" \
 		    "$(awk -v d=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? d / n : 0) }')" \
 		    "$errs" "$(( (t1 - t0) / 1000000 ))" >> "$tmp/churn.tsv"
 		printf '%s\t%s\t%s\t%s\n' "$cfg" "${tracked:-0}" "${mem:-0}" "${rss0:-0}" >> "$tmp/mem.tsv"
-		ab_log "churn/$cfg: $(tail -n 1 "$tmp/lg.err"); sources_tracked=$tracked memory=$mem"
+		bench_log "churn/$cfg: $(tail -n 1 "$tmp/lg.err"); sources_tracked=$tracked memory=$mem"
 	done
 done
 
@@ -328,7 +290,7 @@ for rep in $(seq 1 "$reps"); do
 				grep -q '^established=' "$tmp/hold.out" && break
 				sleep 0.05
 			done
-			held=$(kv established "$(grep '^established=' "$tmp/hold.out")")
+			held=$(bench_kv established "$(grep '^established=' "$tmp/hold.out")")
 			nice -n "$anice" taskset -c "$acpu" "$LOADGEN" flood -c 64 -w 0 \
 			    -d "$(awk -v d="$duration" -v w="$warmup" 'BEGIN { print d + w + 0.5 }')" \
 			    --src-range 127.0.0.2-127.0.0.2 127.0.0.1:"$port" >"$tmp/flood.out" 2>/dev/null &
@@ -344,18 +306,18 @@ for rep in $(seq 1 "$reps"); do
 		flood_rate=""; rejected=""
 		if [ "$cond" != calm ]; then
 			wait "$flood_pid"
-			flood_rate=$(kv rps "$(grep '^mode=' "$tmp/flood.out")")
+			flood_rate=$(bench_kv rps "$(grep '^mode=' "$tmp/flood.out")")
 			rejected=$(ab_rejected)
 			kill -TERM "$hold_pid" 2>/dev/null
 			wait "$hold_pid" 2>/dev/null
 			bg_pids=""
 		fi
 		ab_stop
-		errs=$(( $(kv errors "$line") + $(kv connect_errors "$line") ))
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cond" "$(kv p50_us "$line")" \
-		    "$(kv p99_us "$line")" "$(kv rps "$line")" "$errs" "${flood_rate:--}" \
+		errs=$(( $(bench_kv errors "$line") + $(bench_kv connect_errors "$line") ))
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cond" "$(bench_kv p50_us "$line")" \
+		    "$(bench_kv p99_us "$line")" "$(bench_kv rps "$line")" "$errs" "${flood_rate:--}" \
 		    "${held:--}" "${rejected:--}" "$util" >> "$tmp/attack.tsv"
-		ab_log "attack/$cond: $(tail -n 1 "$tmp/lg.err") flood=${flood_rate:--}/s held=${held:--} $rejected"
+		bench_log "attack/$cond: $(tail -n 1 "$tmp/lg.err") flood=${flood_rate:--}/s held=${held:--} $rejected"
 	done
 done
 
@@ -372,13 +334,11 @@ cg_line() {
 		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$cfg.$mode.$n" \
 		    "$ECHOD" -f -c "$tmp/$cfg.ini" >/dev/null 2>"$tmp/srv.err" &
 		server_pid=$!
-		port=""
-		for i in $(seq 1 1200); do
-			port=$(sed -n 's/.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-			    "$tmp/srv.err" | head -n 1)
-			[ -n "$port" ] && grep -q 'ready listeners=' "$tmp/srv.err" && break
-			sleep 0.05
-		done
+		if ! bench_echod_ready "$tmp/srv.err" "$server_pid" 1200 ||
+		    ! port=$(bench_echod_port "$tmp/srv.err" echo "$server_pid" 1); then
+			ab_stop
+			return 1
+		fi
 		args="--src-range 127.0.2.1-127.0.2.1"
 		[ "$mode" = churn ] && args="--src-range 127.1.0.1-127.1.39.16"
 		[ "$cfg" = on ] && args="$args --proxy"
@@ -393,7 +353,7 @@ cg_line() {
 }
 cg_off=""; cg_on=""; cgc_off=""; cgc_on=""
 if [ "$callgrind" = 1 ]; then
-	ab_log "callgrind: round-trips off, on; connections off, on"
+	bench_log "callgrind: round-trips off, on; connections off, on"
 	cg_off=$(cg_line off pingpong 2000 12000) || cg_off=""
 	cg_on=$(cg_line on pingpong 2000 12000) || cg_on=""
 	cgc_off=$(cg_line off churn 1000 4000) || cgc_off=""
@@ -401,10 +361,10 @@ if [ "$callgrind" = 1 ]; then
 fi
 
 elapsed=$(( $(date +%s) - started ))
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 # ------------------------------------------------------------ report
-col() { awk -F'\t' -v c="$1" -v k="$2" '$1 == k { print $c }' "$3" | median; }
+col() { awk -F'\t' -v c="$1" -v k="$2" '$1 == k { print $c }' "$3" | bench_median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "nan") printf "%.3f", a / b; else print "-" }'; }
 verdict() { awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN { if (r == "-") print "-"; else if ((op == "<=" && r <= t) || (op == ">=" && r >= t)) print "met"; else print "missed" }'; }
 
@@ -430,13 +390,12 @@ commit=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$commit" != unknown ] && ! git -C "$srcdir" diff --quiet HEAD -- src bench 2>/dev/null; then
 	commit="$commit (with uncommitted changes)"
 fi
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 
 {
 	echo "# Access control: cost and protection"
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit; echod: $ECHOD"
-	echo "- Machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r)"
+	echo "- Machine: $(bench_machine)"
 	echo "- Run: $( [ "$quick" = 1 ] && echo quick || echo full ), $reps run(s) per configuration, warm-up ${warmup} s, measured ${duration} s, configurations alternating run by run, ${elapsed} s in all"
 	echo "- Load average (1, 5, 15 min) at start: $load_start; at end: $load_end. The 2 CPUs are shared with other work: above about 2, the server and the clients waited for CPU and the figures are noisy; the ratios compare runs made minutes apart at most."
 	echo "- echod pinned to CPU 0, the measured clients to CPU 1, the attackers to CPU 0 (clientcpu: CPU 1 at nice 19); echod and the measured client $( [ -n "$BOOST" ] && echo "at nice -10" || echo "at the shell's priority (no boost)" ). Server CPU: run time of all its threads (schedstat) over the whole run, warm-up included, divided by all requests."
@@ -528,4 +487,4 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 } > "$tmp/report.md"
 
 cp "$tmp/report.md" "$out"
-ab_log "report written to $out"
+bench_log "report written to $out"

@@ -17,6 +17,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=callgrind.sh
+. "$srcdir/bench/lib.sh"
 short=${CG_SHORT:-2000}
 long=${CG_LONG:-12000}
 servers=${*:-epoll libevent echod}
@@ -31,50 +33,23 @@ cg_cleanup() {
 trap cg_cleanup EXIT
 trap 'exit 130' INT TERM
 
-command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not found" >&2; exit 1; }
+bench_need valgrind
 
 if [ -z "${LOADGEN:-}" ] || [ -z "${REF_EPOLL:-}" ] || [ -z "${REF_LIBEVENT:-}" ]; then
-	cc=${CC:-cc}
-	$cc -O2 -g -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
-	    "$srcdir/tests/common/tool.c" || exit 1
-	$cc -O2 -g -o "$tmp/ref_epoll" "$srcdir/bench/ref_epoll.c" || exit 1
-	$cc -O2 -g -o "$tmp/ref_libevent" "$srcdir/bench/ref_libevent.c" \
-	    $(pkg-config --cflags --libs libevent) || exit 1
+	bench_cc "$tmp/loadgen" loadgen || exit 1
+	bench_cc "$tmp/ref_epoll" ref_epoll || exit 1
+	# shellcheck disable=SC2046
+	bench_cc "$tmp/ref_libevent" ref_libevent $(pkg-config --cflags --libs libevent) || exit 1
 	LOADGEN=${LOADGEN:-$tmp/loadgen}
 	REF_EPOLL=${REF_EPOLL:-$tmp/ref_epoll}
 	REF_LIBEVENT=${REF_LIBEVENT:-$tmp/ref_libevent}
 fi
-if [ -z "${ECHOD:-}" ]; then
-	for cand in "$srcdir"/build-bench/src/echod "$srcdir"/build*/src/echod; do
-		if [ -x "$cand" ] && ! nm "$cand" 2>/dev/null | grep -q -e __asan_init -e __tsan_init; then
-			ECHOD=$cand
-			break
-		fi
-	done
-fi
+bench_find_echod
+bench_echo_ini "$tmp/echod.ini"
 
-cat > "$tmp/echod.ini" <<EOF
-[server]
-max_connections = 30000
-[log]
-level = warning
-level.server = info
-[listener echo]
-bind = 127.0.0.1:0
-service = echo
-idle_timeout = 0
-EOF
-
+# cg_stop SIGNAL: stop the server (valgrind may take a while: 10 s).
 cg_stop() {
-	local sig=$1 i
-	[ -n "$server_pid" ] || return 0
-	kill -"$sig" "$server_pid" 2>/dev/null
-	for i in $(seq 1 200); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid" "$1" 200
 	server_pid=""
 }
 
@@ -82,14 +57,14 @@ cg_stop() {
 # goes to cg_ir. Runs in this shell (not a subshell) so the EXIT trap always
 # knows the server's PID.
 cg_measure() {
-	local kind=$1 n=$2 i port="" file="$tmp/out.$1.$2" log re
+	local kind=$1 n=$2 port="" file="$tmp/out.$1.$2" log re
 	case "$kind" in
 	epoll) set -- "$REF_EPOLL" 0; log="$tmp/srv.out"; re='^port=\([0-9]*\).*' ;;
 	libevent) set -- "$REF_LIBEVENT" 0; log="$tmp/srv.out"; re='^port=\([0-9]*\).*' ;;
 	echod|echod-base)
 		if [ "$kind" = echod ]; then set -- "$ECHOD"; else set -- "$ECHOD_BASE"; fi
 		set -- "$1" -f -c "$tmp/echod.ini"; log="$tmp/srv.err"
-		re='.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*' ;;
+		re='.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*' ;;
 	esac
 	# Truncate here, not in the child: the port must not be read from the
 	# previous server's output.
@@ -98,28 +73,22 @@ cg_measure() {
 	valgrind --tool=callgrind --callgrind-out-file="$file" "$@" \
 	    >"$tmp/srv.out" 2>"$tmp/srv.err" &
 	server_pid=$!
-	for i in $(seq 1 1200); do
-		port=$(sed -n "s/$re/\\1/p" "$log" | head -n 1)
-		[ -n "$port" ] && break
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
-		echo "callgrind.sh: $kind did not start" >&2
+	if ! port=$(bench_wait_match "$log" "$re" "$server_pid" 1200); then
+		bench_log "$kind did not start"
 		cat "$tmp/srv.err" >&2
 		cg_stop KILL
 		return 1
 	fi
 	if ! "$LOADGEN" pingpong -c 1 -s 64 -w 0 -d 60 -n "$n" \
 	    127.0.0.1:"$port" >"$tmp/lg.out" 2>"$tmp/lg.err"; then
-		echo "callgrind.sh: loadgen against $kind failed" >&2
+		bench_log "loadgen against $kind failed"
 		cat "$tmp/lg.out" "$tmp/lg.err" >&2
 		cg_stop KILL
 		return 1
 	fi
 	cg_stop TERM
 	cg_ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$file")
-	[ -n "$cg_ir" ] || { echo "callgrind.sh: no totals in $file" >&2; return 1; }
+	[ -n "$cg_ir" ] || { bench_log "no totals in $file"; return 1; }
 }
 
 echo "Workload: loadgen pingpong 64 B x 1 connection; instructions (Ir, all threads of"

@@ -30,6 +30,8 @@
 set -u
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+BENCH_NAME=debug_bench
+. "$srcdir/bench/lib.sh"
 ECHOD=${ECHOD:-./src/echod}
 rounds=3
 duration=5
@@ -60,29 +62,13 @@ scraper_pid=
 
 bench_cleanup()
 {
-	local p
-
-	for p in $scraper_pid $server_pid; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	bench_reap "$scraper_pid" "$server_pid"
 	rm -rf "$tmp"
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-log()
-{
-	echo "debug_bench: $(date -u +%T) $*" >&2
-}
-
-die()
-{
-	log "$*"
-	exit 1
-}
-
-[ -x "$ECHOD" ] || die "no daemon at $ECHOD (set ECHOD)"
+[ -x "$ECHOD" ] || bench_die "no daemon at $ECHOD (set ECHOD)"
 ECHOD=$(cd "$(dirname "$ECHOD")" && pwd)/$(basename "$ECHOD")
 pin_server=
 pin_client=
@@ -92,20 +78,19 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
 fi
 
 if [ -z "${LOADGEN:-}" ]; then
-	log "compiling loadgen"
-	${CC:-cc} -O2 -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
-	    "$srcdir/tests/common/tool.c" || die "cannot build loadgen"
+	bench_log "compiling loadgen"
+	bench_cc "$tmp/loadgen" loadgen || bench_die "cannot build loadgen"
 	LOADGEN=$tmp/loadgen
 fi
 
 # The baseline: the same sources, configured apart, hooks compiled out.
 if [ -z "${ECHOD_BASELINE:-}" ]; then
-	log "building the baseline (-DECHOD_NO_DEBUG_HOOKS) in $tmp/base"
-	[ -x "$srcdir/configure" ] || die "run autoreconf -fi in $srcdir first"
+	bench_log "building the baseline (-DECHOD_NO_DEBUG_HOOKS) in $tmp/base"
+	[ -x "$srcdir/configure" ] || bench_die "run autoreconf -fi in $srcdir first"
 	mkdir -p "$tmp/base"
 	(cd "$tmp/base" && "$srcdir/configure" CFLAGS="-O2 -g -DECHOD_NO_DEBUG_HOOKS" \
 	    >configure.log 2>&1 && make -j2 src/echod >make.log 2>&1) ||
-	    die "baseline build failed (see a kept copy with TMPDIR)"
+	    bench_die "baseline build failed (see a kept copy with TMPDIR)"
 	ECHOD_BASELINE=$tmp/base/src/echod
 fi
 
@@ -133,33 +118,31 @@ write_ini "$tmp/metrics.ini" 127.0.0.1:0
 # start BINARY INI [ARGS]: sets server_pid, port, mport.
 start()
 {
-	local bin=$1 ini=$2 i=0
+	local bin=$1 ini=$2
 
 	shift 2
 	: >"$tmp/server.log"
 	$pin_server "$bin" -f -c "$ini" -l info "$@" </dev/null >/dev/null 2>"$tmp/server.log" &
 	server_pid=$!
-	while ! grep -q 'ready listeners=' "$tmp/server.log"; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || die "daemon not ready: $(tail -n 5 "$tmp/server.log")"
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/server.log" | head -n 1)
+	started 200
+}
+
+# started TRIES: wait (TRIES x 50 ms) until the daemon just started is ready;
+# sets port (echo listener) and mport (metrics, if any) from its log.
+started()
+{
+	bench_echod_ready "$tmp/server.log" "$server_pid" "$1" ||
+	    bench_die "daemon not ready: $(tail -n 5 "$tmp/server.log")"
+	port=$(bench_echod_port "$tmp/server.log" echo "$server_pid" 1)
 	mport=$(sed -n 's/.*metrics listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	    "$tmp/server.log" | head -n 1)
 }
 
+# stop [TRIES]: SIGTERM, then SIGKILL after TRIES x 50 ms (default 5 s).
 stop()
 {
-	kill -TERM "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid" TERM "${1:-100}"
 	server_pid=
-}
-
-cpu_ticks()
-{
-	sed 's/.*) //' "/proc/$server_pid/stat" | awk '{ print $12 + $13 }'
 }
 
 # Scrape every 100 ms for as long as the run: one curl process, one
@@ -181,22 +164,21 @@ run()
 		scraper &
 		scraper_pid=$!
 	fi
-	c0=$(cpu_ticks)
+	c0=$(bench_cpu_ticks "$server_pid")
 	$pin_client "$LOADGEN" pingpong -c "$conns" -s "$size" -d "$duration" -w "$warmup" \
 	    "127.0.0.1:$port" >"$tmp/lg.out" 2>"$tmp/lg.err"
-	c1=$(cpu_ticks)
+	c1=$(bench_cpu_ticks "$server_pid")
 	if [ -n "$scraper_pid" ]; then
 		# ends by itself (n scrapes, --max-time); its output is complete then
 		wait "$scraper_pid" 2>/dev/null
 		scraper_pid=
 	fi
-	line=$(grep '^mode=' "$tmp/lg.out") || die "$name: loadgen failed: $(cat "$tmp/lg.err")"
-	rps=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rps=//p')
-	req=$(echo "$line" | tr ' ' '\n' | sed -n 's/^requests_total=//p')
-	cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$req" \
-	    'BEGIN { if (n > 0) printf "%.3f", d * 1e6 / hz / n; else print "nan" }')
+	line=$(grep '^mode=' "$tmp/lg.out") || bench_die "$name: loadgen failed: $(cat "$tmp/lg.err")"
+	rps=$(bench_kv rps "$line")
+	req=$(bench_kv requests_total "$line")
+	cpu=$(bench_us_per $((c1 - c0)) "$req")
 	printf '%s %s %s\n' "$name" "$rps" "$cpu" >>"$tmp/results"
-	log "$name: rps=$rps cpu_us_per_req=$cpu$([ "$name" = scrape ] &&
+	bench_log "$name: rps=$rps cpu_us_per_req=$cpu$([ "$name" = scrape ] &&
 	    echo " scrapes=$(grep -c '^200$' "$tmp/scrapes")")"
 }
 
@@ -211,7 +193,7 @@ ratio()
 # its instruction total goes to cg_ir.
 cg_run()
 {
-	local bin=$1 ini=$2 n=$3 k=$4 i=0 file
+	local bin=$1 ini=$2 n=$3 k=$4 file
 
 	shift 4
 	file=$tmp/cg.$$.$RANDOM
@@ -219,30 +201,23 @@ cg_run()
 	valgrind --tool=callgrind --callgrind-out-file="$file" "$bin" -f -c "$ini" -l info "$@" \
 	    </dev/null >/dev/null 2>"$tmp/server.log" &
 	server_pid=$!
-	while ! grep -q 'ready listeners=' "$tmp/server.log"; do
-		i=$((i + 1))
-		[ $i -lt 1200 ] || die "daemon not ready under valgrind: $(tail -n 5 "$tmp/server.log")"
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/server.log" | head -n 1)
-	mport=$(sed -n 's/.*metrics listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/server.log" | head -n 1)
+	started 1200
 	if [ "$n" -gt 0 ]; then
 		"$LOADGEN" pingpong -c 1 -s 64 -w 0 -d 120 -n "$n" "127.0.0.1:$port" \
-		    >"$tmp/lg.out" 2>"$tmp/lg.err" || die "loadgen under valgrind: $(cat "$tmp/lg.err")"
+		    >"$tmp/lg.out" 2>"$tmp/lg.err" || bench_die "loadgen under valgrind: $(cat "$tmp/lg.err")"
 	fi
 	if [ "$k" -gt 0 ]; then
 		curl -s -o /dev/null --max-time 120 "http://127.0.0.1:$mport/metrics?n=[1-$k]" ||
-		    die "scrapes under valgrind failed"
+		    bench_die "scrapes under valgrind failed"
 	fi
-	stop
+	# callgrind writes its totals at the exit: give it time.
+	stop 1200
 	cg_ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$file")
-	[ -n "$cg_ir" ] || die "no callgrind totals in $file"
+	[ -n "$cg_ir" ] || bench_die "no callgrind totals in $file"
 }
 
 if [ "$instructions" -eq 1 ]; then
-	command -v valgrind >/dev/null 2>&1 || die "valgrind not installed"
+	bench_need valgrind
 	short=2000
 	long=12000
 	[ "$rounds" -eq 1 ] && [ "$duration" -le 2 ] && { short=1000; long=5000; }
@@ -261,7 +236,7 @@ if [ "$instructions" -eq 1 ]; then
 		off) bin=$ECHOD; set -- ;;
 		on) bin=$ECHOD; set -- -d ;;
 		esac
-		log "instructions: $c"
+		bench_log "instructions: $c"
 		cg_run "$bin" "$tmp/plain.ini" "$short" 0 "$@"
 		a=$cg_ir
 		cg_run "$bin" "$tmp/plain.ini" "$long" 0 "$@"
@@ -270,7 +245,7 @@ if [ "$instructions" -eq 1 ]; then
 		eval "ir_$c=$per"
 		echo "| $c | $per | $(ratio "$ir_baseline" "$per") |" >>"$tmp/report"
 	done
-	log "instructions: one scrape"
+	bench_log "instructions: one scrape"
 	cg_run "$ECHOD" "$tmp/metrics.ini" 0 10
 	a=$cg_ir
 	cg_run "$ECHOD" "$tmp/metrics.ini" 0 60
@@ -296,7 +271,7 @@ fi
 cases="baseline off on scrape"
 r=1
 while [ $r -le "$rounds" ]; do
-	log "round $r of $rounds"
+	bench_log "round $r of $rounds"
 	for c in $cases; do
 		case $c in
 		baseline) start "$ECHOD_BASELINE" "$tmp/plain.ini" ;;
@@ -306,7 +281,7 @@ while [ $r -le "$rounds" ]; do
 		esac
 		run "$c"
 		if grep -q 'slow callback' "$tmp/server.log"; then
-			log "$c: $(grep -c 'slow callback' "$tmp/server.log") slow callback(s)," \
+			bench_log "$c: $(grep -c 'slow callback' "$tmp/server.log") slow callback(s)," \
 			    "first: $(grep -m 1 'slow callback' "$tmp/server.log")"
 		fi
 		stop
@@ -317,9 +292,7 @@ done
 # median NAME COLUMN
 median()
 {
-	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
-	        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | bench_median %.3f
 }
 
 

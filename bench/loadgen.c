@@ -17,8 +17,8 @@
  * pattern. With --reconnect (not idle), a connection the server
  * closes or resets is no error if every byte it echoed was right: it is
  * counted (closed=) and opened again; the fault-injection tests use this.
- * Round-trip latencies go into a log-linear histogram. The result is one
- * key=value line on stdout and a human summary on stderr.
+ * Round-trip latencies go into a log-linear histogram (tool.h). The result
+ * is one key=value line on stdout and a human summary on stderr.
  */
 
 #ifndef _GNU_SOURCE
@@ -51,12 +51,6 @@
 #define LOADGEN_RXBUF		(256 * 1024)
 #define LOADGEN_MAX_SIZE	(16 * 1024 * 1024)
 
-/* Histogram: values below 2^SUB_BITS exact, then 2^(SUB_BITS-1) buckets per
- * power of two (about 1.6 % relative resolution). */
-#define HIST_SUB_BITS		6
-#define HIST_HALF		(1 << (HIST_SUB_BITS - 1))
-#define HIST_BUCKETS		((64 - HIST_SUB_BITS + 2) * HIST_HALF)
-
 enum loadgen_mode {
 	LOADGEN_PINGPONG,
 	LOADGEN_STREAM,
@@ -86,12 +80,6 @@ struct lg_conn {
 	uint64_t		 tx_limit;	/* bytes allowed to be sent */
 	uint64_t		 started;	/* churn: connect time */
 	uint64_t		*stamps;	/* send time of each message in window */
-};
-
-struct lg_hist {
-	uint64_t		 count[HIST_BUCKETS];
-	uint64_t		 total;
-	uint64_t		 max;
 };
 
 struct loadgen {
@@ -136,7 +124,7 @@ struct loadgen {
 	uint64_t		 errors;	/* verification, reset, early EOF */
 	uint64_t		 connect_errors;
 	uint64_t		 closed;	/* --reconnect: closed by the server */
-	struct lg_hist		 hist;
+	struct tool_hist	 hist;
 };
 
 static void __attribute__((noreturn))
@@ -160,62 +148,6 @@ loadgen_usage(void)
 	    "                        reopened, not an error\n"
 	    "HOST must be a loopback address (127.0.0.0/8 or ::1).\n");
 	exit(2);
-}
-
-/* Histogram bucket of a value in nanoseconds. */
-static unsigned
-hist_index(uint64_t v)
-{
-	unsigned	msb, e;
-
-	if (v < (1U << HIST_SUB_BITS))
-		return (unsigned)v;
-	msb = 63 - (unsigned)__builtin_clzll(v);
-	e = msb - HIST_SUB_BITS + 1;
-	return e * HIST_HALF + (unsigned)(v >> e);
-}
-
-/* Midpoint of a bucket: the value reported for it. */
-static uint64_t
-hist_value(unsigned idx)
-{
-	unsigned	e, m;
-
-	if (idx < (1U << HIST_SUB_BITS))
-		return idx;
-	e = idx / HIST_HALF - 1;
-	m = idx - e * HIST_HALF;
-	return ((uint64_t)m << e) + ((1ULL << e) >> 1);
-}
-
-static void
-hist_add(struct lg_hist *h, uint64_t v)
-{
-	h->count[hist_index(v)]++;
-	h->total++;
-	if (v > h->max)
-		h->max = v;
-}
-
-static uint64_t
-hist_percentile(const struct lg_hist *h, double p)
-{
-	uint64_t	want, seen = 0, v;
-	unsigned	i;
-
-	if (h->total == 0)
-		return 0;
-	want = (uint64_t)(p * (double)h->total + 0.999999);
-	if (want == 0)
-		want = 1;
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		seen += h->count[i];
-		if (seen >= want) {
-			v = hist_value(i);
-			return v > h->max ? h->max : v;
-		}
-	}
-	return h->max;
 }
 
 static int
@@ -250,16 +182,6 @@ loadgen_parse_double(const char *s, const char *what)
 	double	v;
 
 	if (tool_parse_double(s, 0, 86400, &v) == -1)
-		tool_die("bad %s: %s", what, s);
-	return v;
-}
-
-static uint64_t
-loadgen_parse_num(const char *s, const char *what, uint64_t max)
-{
-	uint64_t	v;
-
-	if (tool_parse_uint(s, 0, max, &v) == -1)
 		tool_die("bad %s: %s", what, s);
 	return v;
 }
@@ -312,12 +234,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			lg->conns = (unsigned)loadgen_parse_num(optarg,
-			    "connections", 1000000);
+			lg->conns = (unsigned)tool_uint_arg(optarg,
+			    "connections", 0, 1000000);
 			break;
 		case 's':
-			lg->size = (size_t)loadgen_parse_num(optarg, "size",
-			    LOADGEN_MAX_SIZE);
+			lg->size = (size_t)tool_uint_arg(optarg, "size",
+			    0, LOADGEN_MAX_SIZE);
 			break;
 		case 'd':
 			lg->duration = loadgen_parse_double(optarg, "duration");
@@ -326,12 +248,12 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 			lg->warmup = loadgen_parse_double(optarg, "warmup");
 			break;
 		case 'W':
-			lg->window = (unsigned)loadgen_parse_num(optarg,
-			    "window", 1024);
+			lg->window = (unsigned)tool_uint_arg(optarg,
+			    "window", 0, 1024);
 			break;
 		case 'n':
-			lg->max_requests = loadgen_parse_num(optarg,
-			    "requests", UINT64_MAX);
+			lg->max_requests = tool_uint_arg(optarg,
+			    "requests", 0, UINT64_MAX);
 			break;
 		case 'S':
 			if (loadgen_parse_range(lg, optarg) != 0)
@@ -339,8 +261,8 @@ loadgen_parse_args(struct loadgen *lg, int argc, char **argv)
 				    "127.x.y.z-127.x.y.z): %s", optarg);
 			break;
 		case 'b':
-			lg->burst = (unsigned)loadgen_parse_num(optarg,
-			    "burst", 100000);
+			lg->burst = (unsigned)tool_uint_arg(optarg,
+			    "burst", 0, 100000);
 			break;
 		case 't':
 			lg->timeout = loadgen_parse_double(optarg, "timeout");
@@ -586,7 +508,7 @@ loadgen_record(struct loadgen *lg, uint64_t started, uint64_t now)
 		return;
 	lg->done++;
 	lg->bytes += lg->size;
-	hist_add(&lg->hist, now - started);
+	tool_hist_add(&lg->hist, now - started);
 }
 
 /* One message fully echoed on connection c. */
@@ -912,9 +834,9 @@ loadgen_report(struct loadgen *lg, double measured)
 
 	rps = measured > 0 ? (double)lg->done / measured : 0;
 	mibps = measured > 0 ? (double)lg->bytes / measured / 1048576.0 : 0;
-	p50 = hist_percentile(&lg->hist, 0.50);
-	p99 = hist_percentile(&lg->hist, 0.99);
-	p999 = hist_percentile(&lg->hist, 0.999);
+	p50 = tool_hist_percentile(&lg->hist, 0.50);
+	p99 = tool_hist_percentile(&lg->hist, 0.99);
+	p999 = tool_hist_percentile(&lg->hist, 0.999);
 	printf("mode=%s target=%s conns=%u size=%zu window=%u warmup=%.3f "
 	    "duration=%.3f requests=%" PRIu64 " requests_total=%" PRIu64
 	    " rps=%.1f mibps=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f "

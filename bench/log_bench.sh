@@ -39,6 +39,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=log_bench
+. "$srcdir/bench/lib.sh"
 pairs=5
 duration=4
 warmup=1
@@ -68,36 +70,15 @@ lg_pid=
 
 bench_cleanup()
 {
-	local p
-
 	trap '' INT TERM
-	for p in $lg_pid $server_pid $reader_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $lg_pid $server_pid $reader_pid; do
-		wait "$p" 2>/dev/null
-	done
+	bench_reap "$lg_pid" "$server_pid" "$reader_pid"
 	rm -rf "$tmp"
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_log()
-{
-	echo "log_bench: $(date -u +%T) $*" >&2
-}
-
-bench_die()
-{
-	bench_log "$*"
-	exit 1
-}
-
-for cmd in taskset timeout awk git; do
-	command -v "$cmd" >/dev/null 2>&1 || bench_die "$cmd is required"
-done
+bench_need taskset timeout awk git
 [ "$(nproc)" -ge 2 ] || bench_die "needs two CPUs (daemon on 0, load generator on 1)"
-clk_tck=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- build
 
@@ -128,13 +109,10 @@ else
 	built="given binary ECHOD=$ECHOD (source tree at commit $commit)"
 fi
 [ -x "$ECHOD" ] || bench_die "no daemon at $ECHOD"
-if nm "$ECHOD" 2>/dev/null | grep -q -e __asan_init -e __tsan_init; then
-	bench_die "$ECHOD is a sanitizer build: it would measure the sanitizer"
-fi
+bench_is_plain "$ECHOD" || bench_die "$ECHOD is a sanitizer build: it would measure the sanitizer"
 if [ -z "${LOADGEN:-}" ]; then
 	bench_log "compiling loadgen"
-	${CC:-cc} -O2 -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
-	    "$srcdir/tests/common/tool.c" || bench_die "cannot build loadgen"
+	bench_cc "$tmp/loadgen" loadgen || bench_die "cannot build loadgen"
 	LOADGEN=$tmp/loadgen
 fi
 [ -x "$LOADGEN" ] || bench_die "no load generator at $LOADGEN"
@@ -192,7 +170,7 @@ bench_reader()
 # bench_start LEVEL SINK: sets server_pid (and reader_pid) and port.
 bench_start()
 {
-	local level=$1 sink=$2 i=0 log
+	local level=$1 sink=$2 log
 
 	rm -f "$tmp/stderr.log" "$tmp/startup.log" "$tmp/fifo"
 	: >"$tmp/startup.log"
@@ -214,56 +192,27 @@ bench_start()
 		server_pid=$!
 		;;
 	esac
-	while ! grep -q 'ready listeners=' "$log" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 200 ] && kill -0 "$server_pid" 2>/dev/null ||
-		    bench_die "$level/$sink: daemon not ready: $(tail -n 5 "$log")"
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$log" | head -n 1)
-	[ -n "$port" ] || bench_die "$level/$sink: no listening line: $(head -n 5 "$log")"
+	bench_echod_ready "$log" "$server_pid" ||
+	    bench_die "$level/$sink: daemon not ready: $(tail -n 5 "$log")"
+	port=$(bench_echod_port "$log" echo "$server_pid" 1) ||
+	    bench_die "$level/$sink: no listening line: $(head -n 5 "$log")"
 }
 
 # Stop the daemon (SIGTERM; it writes what is queued, then exits) and the reader.
-bench_stop()
+bench_stop_daemon()
 {
-	local i
-
-	kill -TERM "$server_pid" 2>/dev/null
-	for i in $(seq 1 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid"
 	server_pid=
-	if [ -n "$reader_pid" ]; then
-		# the pipe is closed now: cat sees EOF and ends
-		for i in $(seq 1 100); do
-			kill -0 "$reader_pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -TERM "$reader_pid" 2>/dev/null
-		wait "$reader_pid" 2>/dev/null
-		reader_pid=
-	fi
-}
-
-bench_cpu_ticks()
-{
-	sed 's/.*) //' "/proc/$server_pid/stat" | awk '{ print $12 + $13 }'
+	# The pipe is closed now: cat sees EOF and ends by itself (the signal
+	# after 5 s is only for a reader that hangs).
+	bench_stop "$reader_pid" 0
+	reader_pid=
 }
 
 # Busy and total clock ticks of CPU 0, where echod runs: "busy total".
 bench_cpu0_ticks()
 {
 	awk '$1 == "cpu0" { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
-}
-
-bench_kv()
-{
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
 # bench_run WORKLOAD LEVEL SINK PAIR: one run against a fresh daemon; appends
@@ -280,7 +229,7 @@ bench_run()
 	esac
 	bench_start "$level" "$sink"
 	s0=$(bench_cpu0_ticks)
-	c0=$(bench_cpu_ticks)
+	c0=$(bench_cpu_ticks "$server_pid")
 	t0=$(date +%s.%N)
 	timeout -k 5 "$(awk -v d="$duration" -v w="$warmup" 'BEGIN { print int(d + w + 30) }')" \
 	    taskset -c 1 "$LOADGEN" "$mode" -c "$conns" -s 64 -d "$duration" -w "$warmup" \
@@ -289,19 +238,17 @@ bench_run()
 	wait "$lg_pid"
 	rc=$?
 	lg_pid=
-	c1=$(bench_cpu_ticks)
+	c1=$(bench_cpu_ticks "$server_pid")
 	t1=$(date +%s.%N)
 	s1=$(bench_cpu0_ticks)
-	bench_stop
+	bench_stop_daemon
 	line=$(grep '^mode=' "$tmp/lg.out") ||
 	    bench_die "$wl/$level/$sink: loadgen failed (rc=$rc): $(cat "$tmp/lg.err")"
 	rps=$(bench_kv rps "$line")
 	req=$(bench_kv requests_total "$line")
 	errs=$(( $(bench_kv errors "$line") + $(bench_kv connect_errors "$line") ))
-	cpu=$(awk -v d=$((c1 - c0)) -v hz="$clk_tck" -v n="$req" \
-	    'BEGIN { if (n > 0) printf "%.3f", d * 1e6 / hz / n; else print "nan" }')
-	util=$(awk -v d=$((c1 - c0)) -v hz="$clk_tck" -v a="$t0" -v b="$t1" \
-	    'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }')
+	cpu=$(bench_us_per $((c1 - c0)) "$req")
+	util=$(bench_cpu_pct $((c1 - c0)) "$t0" "$t1")
 	cpu0=$(echo "$s0 $s1" | awk '{ b = 0; if ($4 > $2) b = 100 * ($3 - $1) / ($4 - $2); printf "%.0f", b }')
 	if [ "$sink" = file ]; then
 		lines=$(wc -l <"$tmp/stderr.log")
@@ -321,7 +268,7 @@ bench_run()
 
 : >"$tmp/runs"
 started=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 bench_log "echod: $ECHOD; $pairs pairs, ${duration}s + ${warmup}s warm-up; sinks: $sinks"
 for wl in pingpong churn; do
 	for sink in $sinks; do
@@ -340,16 +287,15 @@ for wl in pingpong churn; do
 	done
 done
 elapsed=$(( $(date +%s) - started ))
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 # ---------------------------------------------------------------- report
 
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
 	echo "# echod: cost of debug logging and connection records"
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- Machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r)," \
+	echo "- Machine: $(bench_machine)," \
 	    "$(ldd --version 2>/dev/null | head -n 1 | sed 's/.* //' | sed 's/^/glibc /')"
 	echo "- echod: $built"
 	echo "- Load average (1, 5, 15 min) at start: $load_start; at end: $load_end"
@@ -372,21 +318,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 } >"$tmp/report.md"
 
-awk -v pairs="$pairs" -v sinks="$sinks" -f /dev/stdin "$tmp/runs" \
+awk -v pairs="$pairs" -v sinks="$sinks" -f "$srcdir/bench/lib.awk" -f /dev/stdin "$tmp/runs" \
     >>"$tmp/report.md" <<'AWK'
-function median(arr, n,   i, j, t, a) {
-	if (n == 0)
-		return "nan"
-	for (i = 1; i <= n; i++)
-		a[i] = arr[i]
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
 function fmt(x) {
 	return x == "nan" ? "-" : sprintf("%.3f", x)
 }
@@ -434,7 +367,7 @@ END {
 			    p, rps[a], rps[b], rtxt, cpu[a], cpu[b], ctxt, p99[a], p99[b],
 			    util[a], util[b], busy0[a], busy0[b], lpr, drop[b], err[a] + err[b]
 		}
-		mr = median(rr, nr); mc = median(cr, nc)
+		mr = median(rr, nr, "nan"); mc = median(cr, nc, "nan")
 		rlo = rhi = clo = chi = ""
 		for (i = 1; i <= nr; i++) {
 			if (rlo == "" || rr[i] < rlo) rlo = rr[i]
@@ -447,7 +380,8 @@ END {
 		rrange = nr ? sprintf("%.2f-%.2f", rlo, rhi) : "-"
 		crange = nc ? sprintf("%.2f-%.2f", clo, chi) : "-"
 		printf "| **median** | %.0f | %.0f | **%s** | %.2f | %.2f | **%s** | | | | | | |\n",
-		    median(wr, n), median(dr, n), fmt(mr), median(wc, n), median(dc, n), fmt(mc)
+		    median(wr, n, "nan"), median(dr, n, "nan"), fmt(mr), median(wc, n, "nan"),
+		    median(dc, n, "nan"), fmt(mc)
 		print ""
 		sum[w, s] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", title(wl), sk,
 		    fmt(mr), rrange, fmt(mc), crange,

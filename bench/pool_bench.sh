@@ -2,8 +2,8 @@
 # pool_bench.sh: echo round-trip latency with echod's worker pool idle and
 # with it saturated, and the ratio of the two.
 #
-# Each run starts a fresh echod (workers = 2) with an echo, a command and an
-# admin listener on 127.0.0.1:0 and measures echo round-trips with
+# Each run starts a fresh echod (workers = 2) with an echo and a command
+# listener on 127.0.0.1:0 and an admin console on a unix socket, and measures echo round-trips with
 # `loadgen pingpong` (64 B, 10 connections). Pool loads (bench/pool_load.c on
 # the command listener, started before the measurement and kept up through it):
 #   idle    none: the pool has nothing to do
@@ -54,6 +54,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=pool_bench
+. "$srcdir/bench/lib.sh"
 rounds=5
 duration=5
 warmup=1
@@ -93,52 +95,35 @@ build_pid=""
 nap_pid=""
 
 pool_bench_cleanup() {
-	local p
 	if [ -n "$build_pid" ]; then
 		kill -TERM -- -"$build_pid" 2>/dev/null
 		wait "$build_pid" 2>/dev/null
 	fi
-	for p in $nap_pid $probe_pid $load_pid $server_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $nap_pid $probe_pid $load_pid $server_pid; do
-		wait "$p" 2>/dev/null
-	done
+	bench_reap "$nap_pid" "$probe_pid" "$load_pid" "$server_pid"
 	rm -rf "$tmp"
 }
 trap pool_bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-pool_bench_log() {
-	echo "pool_bench: $(date -u +%T) $*" >&2
-}
-
-pool_bench_die() {
-	pool_bench_log "$*"
-	exit 1
-}
-
-for t in taskset git tar awk setsid flock renice; do
-	command -v "$t" >/dev/null || pool_bench_die "$t not found"
-done
-[ "$(nproc)" -ge 2 ] || pool_bench_die "needs at least 2 CPUs (server and clients are pinned apart)"
+bench_need taskset git tar awk setsid flock renice nc
+[ "$(nproc)" -ge 2 ] || bench_die "needs at least 2 CPUs (server and clients are pinned apart)"
 
 # ------------------------------------------------------------ binaries
 # echod from the committed tree, rebuilt only when HEAD moved.
 pool_bench_build_echod() {
 	local head stamp tree
-	head=$(git -C "$srcdir" rev-parse HEAD) || pool_bench_die "not a git checkout: $srcdir"
+	head=$(git -C "$srcdir" rev-parse HEAD) || bench_die "not a git checkout: $srcdir"
 	tree="$builddir/tree"
 	stamp="$builddir/commit"
 	ECHOD="$tree/build/src/echod"
 	if [ -x "$ECHOD" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$head" ]; then
-		pool_bench_log "reusing echod built from $head in $tree/build"
+		bench_log "reusing echod built from $head in $tree/build"
 		return 0
 	fi
-	pool_bench_log "building echod from git archive $head in $tree/build (log: $builddir/build.log)"
+	bench_log "building echod from git archive $head in $tree/build (log: $builddir/build.log)"
 	rm -rf "$tree" "$stamp"
-	mkdir -p "$tree" || pool_bench_die "cannot create $tree"
-	git -C "$srcdir" archive "$head" | tar -x -C "$tree" || pool_bench_die "git archive failed"
+	mkdir -p "$tree" || bench_die "cannot create $tree"
+	git -C "$srcdir" archive "$head" | tar -x -C "$tree" || bench_die "git archive failed"
 	mkdir -p "$tree/build"
 	# In its own process group, waited for in the background, so that an
 	# interrupt stops the whole build at once (see pool_bench_cleanup);
@@ -151,7 +136,7 @@ pool_bench_build_echod() {
 	if ! wait "$build_pid"; then
 		build_pid=""
 		tail -n 20 "$builddir/build.log" >&2
-		pool_bench_die "echod build failed"
+		bench_die "echod build failed"
 	fi
 	build_pid=""
 	echo "$head" > "$stamp"
@@ -161,31 +146,26 @@ if [ -n "${ECHOD:-}" ]; then
 	echod_origin="$ECHOD (given by ECHOD; build flags not checked)"
 	commit=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)
 else
-	mkdir -p "$builddir" || pool_bench_die "cannot create $builddir"
+	mkdir -p "$builddir" || bench_die "cannot create $builddir"
 	# One build (and benchmark) at a time per build directory.
 	exec 9>"$builddir/lock"
-	flock -w 1800 9 || pool_bench_die "$builddir is locked by another pool_bench.sh"
+	flock -w 1800 9 || bench_die "$builddir is locked by another pool_bench.sh"
 	pool_bench_build_echod
 	commit=$(cut -c1-12 "$builddir/commit")
 	echod_origin="built from \`git archive $commit\` with \`../configure\` (no --enable-debug; CFLAGS"
 	echod_origin="$echod_origin $(sed -n 's/^CFLAGS = //p' "$builddir/tree/build/Makefile"))"
 fi
-[ -x "$ECHOD" ] || pool_bench_die "no echod binary at $ECHOD"
+[ -x "$ECHOD" ] || bench_die "no echod binary at $ECHOD"
 
-cc=${CC:-cc}
 if [ -z "${LOADGEN:-}" ]; then
 	LOADGEN="$tmp/loadgen"
-	$cc -O2 -Wall -Wextra -I"$srcdir/tests/common" -o "$LOADGEN" "$srcdir/bench/loadgen.c" \
-	    "$srcdir/tests/common/tool.c" ||
-	    pool_bench_die "cannot compile bench/loadgen.c"
+	bench_cc "$LOADGEN" loadgen || bench_die "cannot compile bench/loadgen.c"
 fi
 if [ -z "${POOL_LOAD:-}" ]; then
 	POOL_LOAD="$tmp/pool_load"
 	# shellcheck disable=SC2046
-	$cc -O2 -Wall -Wextra -I"$srcdir/tests/common" -o "$POOL_LOAD" "$srcdir/bench/pool_load.c" \
-	    "$srcdir/tests/common/tool.c" \
-	    $(pkg-config --cflags --libs libcrypto) ||
-	    pool_bench_die "cannot compile bench/pool_load.c (needs libssl-dev)"
+	bench_cc "$POOL_LOAD" pool_load $(pkg-config --cflags --libs libcrypto) ||
+	    bench_die "cannot compile bench/pool_load.c (needs libssl-dev)"
 fi
 
 # ------------------------------------------------------------ server
@@ -214,47 +194,24 @@ service = command
 idle_timeout = 0
 
 [listener admin]
-bind = 127.0.0.1:0
+bind = unix:$tmp/admin.sock
 service = admin
 idle_timeout = 0
 EOF
-
-# Bounded wait for a log line; prints the port it names.
-pool_bench_port() {
-	local name=$1 p
-	for _ in $(seq 1 200); do
-		p=$(sed -n "s/.*listening listener=$name service=[a-z]* addr=127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p" \
-		    "$tmp/echod.log" 2>/dev/null | head -n 1)
-		if [ -n "$p" ]; then
-			echo "$p"
-			return 0
-		fi
-		kill -0 "$server_pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
 
 pool_bench_start_server() {
 	: > "$tmp/echod.log"
 	taskset -c "$server_cpu" "$ECHOD" -f -c "$tmp/echod.ini" 2>"$tmp/echod.log" &
 	server_pid=$!
-	port_echo=$(pool_bench_port echo) && port_cmd=$(pool_bench_port cmd) &&
-	    port_admin=$(pool_bench_port admin) && return 0
+	port_echo=$(bench_echod_port "$tmp/echod.log" echo "$server_pid") &&
+	    port_cmd=$(bench_echod_port "$tmp/echod.log" cmd "$server_pid") && return 0
 	cat "$tmp/echod.log" >&2
 	pool_bench_stop_server
 	return 1
 }
 
 pool_bench_stop_server() {
-	[ -n "$server_pid" ] || return 0
-	kill -TERM "$server_pid" 2>/dev/null
-	for _ in $(seq 1 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid"
 	server_pid=""
 }
 
@@ -295,35 +252,29 @@ pool_bench_renice_workers() {
 	[ "$n" -gt 0 ]
 }
 
-pool_bench_proc_ticks() {
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
-}
 
 # Pool gauges from the admin console's STATS: "queued running".
 pool_bench_pool_gauges() {
 	local reply
-	reply=$(timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0 || exit 1
-		printf "STATS\r\nQUIT\r\n" >&3; cat <&3' "$port_admin" 2>/dev/null | tr -d '\r')
+	reply=$(printf 'STATS\r\nQUIT\r\n' | timeout 3 nc -N -U "$tmp/admin.sock" 2>/dev/null |
+	    tr -d '\r')
 	echo "$(echo "$reply" | sed -n 's/^jobs_queued=//p') $(echo "$reply" | sed -n 's/^jobs_running=//p')"
 }
 
-pool_bench_kv() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
 
 # ------------------------------------------------------------ one run
 # pool_bench_run ROUND PROFILE: one TSV row on stdout.
 pool_bench_run() {
 	local round=$1 profile=$2 args="" lg pl t0 t1 th0 th1 pl0="" pl1="" gauges
 	local loop_pct work_pct other_pct pl_pct rc wait_pct preempt loop_us
-	pool_bench_start_server || { pool_bench_log "echod did not start"; return 1; }
+	pool_bench_start_server || { bench_log "echod did not start"; return 1; }
 	: > "$tmp/pl.out"; : > "$tmp/pl.err"
 	case "$profile" in
 	mixed) args="-c 50 -W 2 -m 200 -s 4096" ;;
 	digest|digest-nice) args="-c 50 -W 4 -m 0 -s 4096" ;;
 	esac
 	if [ "$profile" = digest-nice ] && ! pool_bench_renice_workers 19; then
-		pool_bench_log "$profile: cannot renice the worker threads"
+		bench_log "$profile: cannot renice the worker threads"
 		pool_bench_stop_server
 		return 1
 	fi
@@ -333,18 +284,14 @@ pool_bench_run() {
 		    -d "$(awk -v w="$warmup" -v d="$duration" 'BEGIN { print w + d + 30 }')" \
 		    127.0.0.1:"$port_cmd" >"$tmp/pl.out" 2>"$tmp/pl.err" &
 		load_pid=$!
-		for _ in $(seq 1 200); do
-			grep -q '^ready ' "$tmp/pl.out" && break
-			kill -0 "$load_pid" 2>/dev/null || break
-			sleep 0.05
-		done
+		bench_wait_match "$tmp/pl.out" '^\(ready\) .*' "$load_pid" >/dev/null
 		grep -q '^ready conns=50 ' "$tmp/pl.out" || {
-			pool_bench_log "$profile: pool_load did not connect: $(cat "$tmp/pl.out" "$tmp/pl.err")"
+			bench_log "$profile: pool_load did not connect: $(cat "$tmp/pl.out" "$tmp/pl.err")"
 			pool_bench_stop_load; pool_bench_stop_server; return 1
 		}
 		# Let the queue fill and both workers pick up jobs before measuring.
 		sleep 0.5
-		pl0=$(pool_bench_proc_ticks "$load_pid")
+		pl0=$(bench_cpu_ticks "$load_pid")
 	fi
 	th0=$(pool_bench_thread_ticks)
 	t0=$(date +%s.%N)
@@ -365,22 +312,22 @@ pool_bench_run() {
 	t1=$(date +%s.%N)
 	th1=$(pool_bench_thread_ticks)
 	if [ -n "$load_pid" ]; then
-		pl1=$(pool_bench_proc_ticks "$load_pid")
+		pl1=$(bench_cpu_ticks "$load_pid")
 		pool_bench_stop_load
 	fi
 	pool_bench_stop_server
 	lg=$(grep '^mode=' "$tmp/lg.out")
 	if [ -z "$lg" ]; then
-		pool_bench_log "$profile: loadgen failed (rc=$rc): $(head -n 5 "$tmp/lg.err")"
+		bench_log "$profile: loadgen failed (rc=$rc): $(head -n 5 "$tmp/lg.err")"
 		return 1
 	fi
 	pl=$(grep '^mode=pool_load' "$tmp/pl.out")
 	if [ -n "$args" ] && [ -z "$pl" ]; then
-		pool_bench_log "$profile: pool_load gave no summary: $(head -n 5 "$tmp/pl.err")"
+		bench_log "$profile: pool_load gave no summary: $(head -n 5 "$tmp/pl.err")"
 		return 1
 	fi
 	read -r loop_pct work_pct other_pct wait_pct preempt <<-EOF
-	$(awk -v a="$th0" -v b="$th1" -v t0="$t0" -v t1="$t1" -v hz="$clk_tck" 'BEGIN {
+	$(awk -v a="$th0" -v b="$th1" -v t0="$t0" -v t1="$t1" -v hz="$BENCH_HZ" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
 		for (i = 1; i <= 3; i++) printf "%.0f ", 100 * (y[i] - x[i]) / hz / (t1 - t0)
 		if (x[4] == "-" || y[4] == "-") printf "- "
@@ -390,45 +337,41 @@ pool_bench_run() {
 	}')
 	EOF
 	# Loop CPU per echo round-trip (warm-up included on both sides).
-	loop_us=$(awk -v a="$th0" -v b="$th1" -v n="$(pool_bench_kv requests_total "$lg")" \
-	    -v hz="$clk_tck" 'BEGIN { split(a, x, " "); split(b, y, " ")
+	loop_us=$(awk -v a="$th0" -v b="$th1" -v n="$(bench_kv requests_total "$lg")" \
+	    -v hz="$BENCH_HZ" 'BEGIN { split(a, x, " "); split(b, y, " ")
 		if (n > 0) printf "%.2f", (y[1] - x[1]) / hz * 1e6 / n; else print "-" }')
 	pl_pct=-
-	[ -n "$pl0" ] && [ -n "$pl1" ] && pl_pct=$(awk -v a="$pl0" -v b="$pl1" -v t0="$t0" \
-	    -v t1="$t1" -v hz="$clk_tck" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+	[ -n "$pl0" ] && [ -n "$pl1" ] && pl_pct=$(bench_cpu_pct $((pl1 - pl0)) "$t0" "$t1")
 	# round profile p50 p99 p999 rps lg_errors lg_rc loop% workers% other% pool_load%
 	# queued running jobs/s sleep_ok digest_ok busy timeouts pl_errors sleep_mean_ms
 	# loop_runq_wait% loop_preempted/s loop_cpu_us/echo
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-	    "$round" "$profile" "$(pool_bench_kv p50_us "$lg")" "$(pool_bench_kv p99_us "$lg")" \
-	    "$(pool_bench_kv p999_us "$lg")" "$(pool_bench_kv rps "$lg")" \
-	    $(( $(pool_bench_kv errors "$lg") + $(pool_bench_kv connect_errors "$lg") )) "$rc" \
+	    "$round" "$profile" "$(bench_kv p50_us "$lg")" "$(bench_kv p99_us "$lg")" \
+	    "$(bench_kv p999_us "$lg")" "$(bench_kv rps "$lg")" \
+	    $(( $(bench_kv errors "$lg") + $(bench_kv connect_errors "$lg") )) "$rc" \
 	    "$loop_pct" "$work_pct" "$other_pct" "$pl_pct" \
 	    "$(echo "$gauges" | awk '{ print ($1 == "" ? "-" : $1) }')" \
 	    "$(echo "$gauges" | awk '{ print ($2 == "" ? "-" : $2) }')" \
-	    "${pl:+$(pool_bench_kv jobs_per_s "$pl")}" "${pl:+$(pool_bench_kv sleep_ok "$pl")}" \
-	    "${pl:+$(pool_bench_kv digest_ok "$pl")}" "${pl:+$(pool_bench_kv busy "$pl")}" \
-	    "${pl:+$(pool_bench_kv timeouts "$pl")}" \
-	    "${pl:+$(( $(pool_bench_kv errors "$pl") + $(pool_bench_kv connect_errors "$pl") ))}" \
-	    "$([ -n "$pl" ] && [ "$(pool_bench_kv sleep_ok "$pl")" != 0 ] &&
-	    pool_bench_kv sleep_mean_ms "$pl")" "$wait_pct" "$preempt" "$loop_us"
-	pool_bench_log "round $round $profile: $(sed -n '$p' "$tmp/lg.err"); echod CPU loop" \
+	    "${pl:+$(bench_kv jobs_per_s "$pl")}" "${pl:+$(bench_kv sleep_ok "$pl")}" \
+	    "${pl:+$(bench_kv digest_ok "$pl")}" "${pl:+$(bench_kv busy "$pl")}" \
+	    "${pl:+$(bench_kv timeouts "$pl")}" \
+	    "${pl:+$(( $(bench_kv errors "$pl") + $(bench_kv connect_errors "$pl") ))}" \
+	    "$([ -n "$pl" ] && [ "$(bench_kv sleep_ok "$pl")" != 0 ] &&
+	    bench_kv sleep_mean_ms "$pl")" "$wait_pct" "$preempt" "$loop_us"
+	bench_log "round $round $profile: $(sed -n '$p' "$tmp/lg.err"); echod CPU loop" \
 	    "$loop_pct% workers $work_pct%, loop run-queue wait $wait_pct%, preempted $preempt/s;" \
 	    "pool queued/running ${gauges:-?}${pl:+; $(sed -n '$p' "$tmp/pl.err")}"
 }
 
 pool_bench_stop_load() {
-	[ -n "$load_pid" ] || return 0
-	kill -TERM "$load_pid" 2>/dev/null
-	wait "$load_pid" 2>/dev/null
+	bench_reap "$load_pid"
 	load_pid=""
 }
 
 # ------------------------------------------------------------ the rounds
-clk_tck=$(getconf CLK_TCK)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 started=$(date +%s)
-pool_bench_log "echod: $ECHOD; $rounds rounds of idle + $profiles; ${warmup} s warm-up +" \
+bench_log "echod: $ECHOD; $rounds rounds of idle + $profiles; ${warmup} s warm-up +" \
     "${duration} s per run; echod on CPU $server_cpu, clients on CPU $client_cpu"
 : > "$tmp/runs.tsv"
 failed=0
@@ -441,15 +384,14 @@ for round in $(seq 1 "$rounds"); do
 	done
 done
 elapsed=$(( $(date +%s) - started ))
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 # ------------------------------------------------------------ report
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
 	echo "# echod pool benchmark: echo latency with the worker pool idle and saturated"
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- Machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r)"
+	echo "- Machine: $(bench_machine)"
 	echo "- Commit: $commit; echod $echod_origin"
 	echo "- libevent $(pkg-config --modversion libevent 2>/dev/null || echo unknown)," \
 	    "$(openssl version 2>/dev/null | cut -d' ' -f1-2)"
@@ -458,7 +400,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- Load average (1, 5, 15 min) at start: $load_start; at end: $load_end"
 	echo
 	echo "echod: \`workers = 2\`, \`job_queue_max = 1024\`, \`max_line = 8192\`, production log" \
-	    "levels; echo, command and admin listeners on 127.0.0.1:0. Echo probe: \`loadgen" \
+	    "levels; echo and command listeners on 127.0.0.1:0, admin console on a unix socket." \
+	    "Echo probe: \`loadgen" \
 	    "pingpong\`, $echo_size B, $echo_conns connections, ${warmup} s warm-up, ${duration} s" \
 	    "measured. Pool load (\`pool_load\` on the command listener, running before and" \
 	    "through the probe):"
@@ -494,20 +437,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 } > "$tmp/report.md"
 
-awk -F'\t' -v profiles="$profiles" -v target="$target" -v failed="$failed" '
-function median(arr, n,   i, j, t, a) {
-	if (n == 0)
-		return ""
-	for (i = 1; i <= n; i++)
-		a[i] = arr[i]
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -F'\t' -v profiles="$profiles" -v target="$target" -v failed="$failed" \
+    -f "$srcdir/bench/lib.awk" -f /dev/stdin "$tmp/runs.tsv" >> "$tmp/report.md" <<'AWK' ||
 function runs(pr,   r, n) {
 	for (r = 1; r <= maxround; r++)
 		n += seen[r, pr]
@@ -621,11 +552,13 @@ END {
 	print ""
 	print "-ERR busy, -ERR timeout and errors are totals over all rounds (errors: echo" \
 	    " verification errors, failed probes, unexpected command replies)."
-}' "$tmp/runs.tsv" >> "$tmp/report.md" || pool_bench_die "cannot format the report"
+}
+AWK
+    bench_die "cannot format the report"
 
 if [ "$out" != - ]; then
-	cp "$tmp/report.md" "$out" || pool_bench_die "cannot write $out"
-	pool_bench_log "report written to $out"
+	cp "$tmp/report.md" "$out" || bench_die "cannot write $out"
+	bench_log "report written to $out"
 fi
 cat "$tmp/report.md"
 [ "$failed" = 0 ]

@@ -124,16 +124,6 @@ pool_load_usage(void)
 	exit(2);
 }
 
-static uint64_t
-pool_load_parse_num(const char *s, const char *what, uint64_t min, uint64_t max)
-{
-	uint64_t	v;
-
-	if (tool_parse_uint(s, min, max, &v) == -1)
-		tool_die("bad %s: %s (%" PRIu64 " to %" PRIu64 ")", what, s, min, max);
-	return v;
-}
-
 static void
 pool_load_options(struct pool_load *pl, int argc, char **argv)
 {
@@ -156,17 +146,17 @@ pool_load_options(struct pool_load *pl, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:W:m:s:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			pl->conns = (unsigned)pool_load_parse_num(optarg, "connections", 1, 10000);
+			pl->conns = (unsigned)tool_uint_arg(optarg, "connections", 1, 10000);
 			break;
 		case 'W':
-			pl->window = (unsigned)pool_load_parse_num(optarg, "window", 1,
+			pl->window = (unsigned)tool_uint_arg(optarg, "window", 1,
 			    POOL_LOAD_MAX_WINDOW);
 			break;
 		case 'm':
-			pl->sleep_ms = (unsigned)pool_load_parse_num(optarg, "sleep-ms", 0, 3600000);
+			pl->sleep_ms = (unsigned)tool_uint_arg(optarg, "sleep-ms", 0, 3600000);
 			break;
 		case 's':
-			pl->digest_size = pool_load_parse_num(optarg, "digest-size", 0, 1 << 20);
+			pl->digest_size = tool_uint_arg(optarg, "digest-size", 0, 1 << 20);
 			break;
 		case 'd':
 			if (tool_parse_double(optarg, 0, 86400, &pl->duration) == -1 ||

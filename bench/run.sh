@@ -19,6 +19,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=run.sh
+. "$srcdir/bench/lib.sh"
 quick=0
 out=""
 reps=""
@@ -53,33 +55,23 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-bench.XXXXXX")
 server_pid=""
 lg_pids=""
+bg_pid=""
 
 bench_cleanup() {
-	local p
-	for p in $lg_pids $bg_pid $server_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $lg_pids $bg_pid $server_pid; do
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086
+	bench_reap $lg_pids $bg_pid $server_pid
 	rm -rf "$tmp"
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_log() {
-	echo "run.sh: $(date -u +%T) $*" >&2
-}
-
 # ------------------------------------------------------------ binaries
 bench_compile() {
-	local cc=${CC:-cc} flags="-O2 -g -Wall -Wextra"
 	bench_log "compiling bench programs into $tmp"
-	$cc $flags -I"$srcdir/tests/common" -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" \
-	    "$srcdir/tests/common/tool.c" || exit 1
-	$cc $flags -o "$tmp/ref_epoll" "$srcdir/bench/ref_epoll.c" || exit 1
-	$cc $flags -o "$tmp/ref_libevent" "$srcdir/bench/ref_libevent.c" \
-	    $(pkg-config --cflags --libs libevent) || exit 1
+	bench_cc "$tmp/loadgen" loadgen || exit 1
+	bench_cc "$tmp/ref_epoll" ref_epoll || exit 1
+	# shellcheck disable=SC2046
+	bench_cc "$tmp/ref_libevent" ref_libevent $(pkg-config --cflags --libs libevent) || exit 1
 }
 
 if [ -z "${LOADGEN:-}" ] || [ -z "${REF_EPOLL:-}" ] || [ -z "${REF_LIBEVENT:-}" ]; then
@@ -90,50 +82,20 @@ if [ -z "${LOADGEN:-}" ] || [ -z "${REF_EPOLL:-}" ] || [ -z "${REF_LIBEVENT:-}" 
 fi
 
 # A sanitizer build measures the sanitizer, not echod: skip those.
-bench_is_plain() {
-	! nm "$1" 2>/dev/null | grep -q -e __asan_init -e __tsan_init
-}
-
-if [ -z "${ECHOD:-}" ]; then
-	for cand in "$srcdir"/build-bench/src/echod "$srcdir"/build*/src/echod; do
-		if [ -x "$cand" ] && bench_is_plain "$cand"; then
-			ECHOD=$cand
-			break
-		fi
-	done
-fi
-ECHOD=${ECHOD:-}
+bench_find_echod
 if [ -z "$ECHOD" ] || [ ! -x "$ECHOD" ]; then
 	bench_log "no echod binary (set ECHOD=...): measuring the references only"
 	servers=$(echo "$servers" | sed 's/echod//')
 	ECHOD=""
 fi
 
-for cmd in taskset awk; do
-	command -v "$cmd" >/dev/null || { bench_log "$cmd is required"; exit 1; }
-done
+bench_need taskset awk
 
 # Connections up to the fd limit need the hard limit everywhere.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 nofile=$(ulimit -n)
-clk_tck=$(getconf CLK_TCK)
 
 # ------------------------------------------------------------ servers
-# Wait (bounded) for a pattern in a file; print the first capture group.
-bench_wait_port() {
-	local file=$1 re=$2 i port
-	for i in $(seq 1 200); do
-		port=$(sed -n "s/$re/\\1/p" "$file" 2>/dev/null | head -n 1)
-		if [ -n "$port" ]; then
-			echo "$port"
-			return 0
-		fi
-		kill -0 "$server_pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 bench_start_server() {
 	local kind=$1
 	: > "$tmp/srv.out"; : > "$tmp/srv.err"
@@ -141,29 +103,18 @@ bench_start_server() {
 	epoll)
 		taskset -c 0 "$REF_EPOLL" 0 >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
-		port=$(bench_wait_port "$tmp/srv.out" '^port=\([0-9]*\).*') ;;
+		port=$(bench_wait_match "$tmp/srv.out" '^port=\([0-9]*\).*' "$server_pid") ;;
 	libevent)
 		taskset -c 0 "$REF_LIBEVENT" 0 >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
-		port=$(bench_wait_port "$tmp/srv.out" '^port=\([0-9]*\).*') ;;
+		port=$(bench_wait_match "$tmp/srv.out" '^port=\([0-9]*\).*' "$server_pid") ;;
 	echod|echod-base)
-		cat > "$tmp/echod.ini" <<-EOF
-		[server]
-		max_connections = 30000
-		[log]
-		level = warning
-		level.server = info
-		[listener echo]
-		bind = 127.0.0.1:0
-		service = echo
-		idle_timeout = 0
-		EOF
+		bench_echo_ini "$tmp/echod.ini"
 		bin=$ECHOD
 		[ "$kind" = echod ] || bin=$ECHOD_BASE
 		taskset -c 0 "$bin" -f -c "$tmp/echod.ini" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
-		port=$(bench_wait_port "$tmp/srv.err" \
-		    '.*listening listener=echo service=echo addr=127\.0\.0\.1:\([0-9]*\).*') ;;
+		port=$(bench_echod_port "$tmp/srv.err" echo "$server_pid") ;;
 	esac
 	if [ -z "$port" ]; then
 		bench_log "$kind did not start:"
@@ -175,51 +126,25 @@ bench_start_server() {
 }
 
 bench_stop_server() {
-	local i
-	[ -n "$server_pid" ] || return 0
-	kill -TERM "$server_pid" 2>/dev/null
-	for i in $(seq 1 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid"
 	server_pid=""
-}
-
-# utime+stime of the server process (all threads), in clock ticks.
-bench_cpu_ticks() {
-	local rest
-	rest=$(sed 's/.*) //' "/proc/$server_pid/stat")
-	set -- $rest
-	echo $(( ${12} + ${13} ))
 }
 
 bench_rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"
 }
 
-# Value of key=value in a line.
-bench_kv() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
 # ------------------------------------------------------------ runs
 # Background idle connections, to show whether the per-event cost grows with
 # the number of connections: held for longer than the measured run.
-bg_pid=""
 bench_background() {
-	local n=$1 i
+	local n=$1
 	: > "$tmp/bg.out"
 	taskset -c 1 "$LOADGEN" idle -c "$n" -s 64 -t 60 -d 3600 \
 	    --src-range 127.0.3.1-127.0.3.250 127.0.0.1:"$port" \
 	    >"$tmp/bg.out" 2>"$tmp/bg.err" &
 	bg_pid=$!
-	for i in $(seq 1 1300); do
-		grep -q '^established=' "$tmp/bg.out" && break
-		kill -0 "$bg_pid" 2>/dev/null || break
-		sleep 0.05
-	done
+	bench_wait_match "$tmp/bg.out" '^\(established\)=.*' "$bg_pid" 1300 >/dev/null
 	if ! grep -q "^established=$n errors=0 connect_errors=0" "$tmp/bg.out"; then
 		bench_log "background idle connections failed: $(cat "$tmp/bg.out" "$tmp/bg.err")"
 		bench_background_stop
@@ -240,7 +165,7 @@ bench_traffic() {
 	if [ "$bg" -gt 0 ]; then
 		bench_background "$bg" || return 1
 	fi
-	c0=$(bench_cpu_ticks)
+	c0=$(bench_cpu_ticks "$server_pid")
 	t0=$(date +%s.%N)
 	taskset -c 1 "$LOADGEN" "$mode" -c "$conns" -s "$size" -d "$duration" \
 	    -w "$warmup" 127.0.0.1:"$port" >"$tmp/lg.out" 2>"$tmp/lg.err" &
@@ -249,7 +174,7 @@ bench_traffic() {
 	rc=$?
 	lg_pids=""
 	t1=$(date +%s.%N)
-	c1=$(bench_cpu_ticks)
+	c1=$(bench_cpu_ticks "$server_pid")
 	bench_background_stop
 	line=$(grep '^mode=' "$tmp/lg.out")
 	if [ -z "$line" ]; then
@@ -259,10 +184,8 @@ bench_traffic() {
 	fi
 	[ "$rc" = 0 ] || { bench_log "$cfg/$kind: loadgen rc=$rc"; sed -n 1,5p "$tmp/lg.err" >&2; }
 	req=$(bench_kv requests_total "$line")
-	cpu_us=$(awk -v d=$((c1 - c0)) -v hz="$clk_tck" -v n="$req" \
-	    'BEGIN { if (n > 0) printf "%.3f", d * 1e6 / hz / n; else print "nan" }')
-	util=$(awk -v d=$((c1 - c0)) -v hz="$clk_tck" -v a="$t0" -v b="$t1" \
-	    'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }')
+	cpu_us=$(bench_us_per $((c1 - c0)) "$req")
+	util=$(bench_cpu_pct $((c1 - c0)) "$t0" "$t1")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$kind" \
 	    "$(bench_kv rps "$line")" "$(bench_kv mibps "$line")" \
 	    "$(bench_kv p50_us "$line")" "$(bench_kv p99_us "$line")" \
@@ -349,7 +272,7 @@ fi
 : > "$tmp/traffic.tsv"
 : > "$tmp/idle.tsv"
 started=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 bench_log "servers: $servers; echod: ${ECHOD:-none}; reps=$reps duration=${duration}s warmup=${warmup}s"
 
 while read -r cfg mode size conns bg; do
@@ -384,20 +307,19 @@ if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
 	    { bench_log "callgrind.sh failed:"; cat "$tmp/cg.err" >&2; }
 fi
 elapsed=$(( $(date +%s) - started ))
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 # ------------------------------------------------------------ report
 commit=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$commit" != unknown ] && ! git -C "$srcdir" diff --quiet HEAD -- src 2>/dev/null; then
 	commit="$commit (src/ has uncommitted changes)"
 fi
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 
 {
 	echo "# echod benchmark results"
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- Machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r), RLIMIT_NOFILE $nofile"
+	echo "- Machine: $(bench_machine), RLIMIT_NOFILE $nofile"
 	echo "- Commit: $commit"
 	echo "- echod: ${ECHOD:-not measured}"
 	[ -z "${ECHOD_BASE:-}" ] || echo "- echod-base: $ECHOD_BASE"
@@ -416,18 +338,14 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 } > "$tmp/report.md"
 
 [ -s "$tmp/traffic.tsv" ] &&
-awk -F'\t' -v order="$servers" -v matrix="$matrix" -f /dev/stdin "$tmp/traffic.tsv" \
+awk -F'\t' -v order="$servers" -v matrix="$matrix" -f "$srcdir/bench/lib.awk" -f /dev/stdin \
+    "$tmp/traffic.tsv" \
     >> "$tmp/report.md" <<'AWK'
-function median(key, n,   i, j, t, a) {
+# The median of vals[key, 1..n].
+function median_of(key, n,   i, a) {
 	for (i = 1; i <= n; i++)
 		a[i] = vals[key, i]
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	return median(a, n)
 }
 function title(mode, size, conns, bg,   s) {
 	s = size >= 1024 ? (size / 1024) " KiB" : size " B"
@@ -483,7 +401,7 @@ END {
 		for (s = 1; s <= ns; s++) {
 			k = cfg SUBSEP srv[s]
 			for (f = 3; f <= 11; f++)
-				med[srv[s], f] = n[k] ? median(k SUBSEP f, n[k]) : ""
+				med[srv[s], f] = n[k] ? median_of(k SUBSEP f, n[k]) : ""
 		}
 		line = "| " title(c[2], c[3], c[4], c[5]) " |"
 		for (s = 1; s <= ns; s++) if (srv[s] != "epoll")
@@ -509,7 +427,7 @@ END {
 		for (s = 1; s <= ns; s++) {
 			k = cfg SUBSEP srv[s]
 			for (f = 3; f <= 11; f++)
-				med[srv[s], f] = n[k] ? median(k SUBSEP f, n[k]) : ""
+				med[srv[s], f] = n[k] ? median_of(k SUBSEP f, n[k]) : ""
 		}
 		for (s = 1; s <= ns; s++) {
 			if (!n[cfg SUBSEP srv[s]]) {

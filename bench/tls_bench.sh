@@ -37,6 +37,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=tls_bench.sh
+. "$srcdir/bench/lib.sh"
 reps=3
 secs=3
 conns=8
@@ -57,28 +59,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die()
-{
-	echo "tls_bench.sh: $*" >&2
-	exit 1
-}
-
-say()
-{
-	echo "tls_bench: $*" >&2
-}
-
-command -v openssl >/dev/null || die "openssl not installed"
-if [ -z "${ECHOD:-}" ]; then
-	for e in "$srcdir"/build-bench/src/echod "$srcdir"/src/echod "$srcdir"/build*/src/echod; do
-		[ -x "$e" ] && ECHOD=$e && break
-	done
-fi
-[ -n "${ECHOD:-}" ] && [ -x "$ECHOD" ] || die "set ECHOD to the echod binary"
+bench_need openssl
+bench_find_echod
+[ -n "$ECHOD" ] && [ -x "$ECHOD" ] || bench_die "set ECHOD to the echod binary"
 HAPROXY=${HAPROXY:-haproxy}
 command -v "$HAPROXY" >/dev/null || HAPROXY=""
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX") || die "mktemp"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX") || bench_die "mktemp"
 PIDS=""
 cleanup()
 {
@@ -114,16 +101,15 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------- clients
 for c in tls_pingpong tls_client; do
 	# shellcheck disable=SC2046
-	${CC:-cc} -O2 -pthread -I"$srcdir/tests/common" -o "$tmp/$c" \
-	    "$srcdir/bench/$c.c" "$srcdir/tests/common/tool.c" \
+	bench_cc "$tmp/$c" "$c" -pthread \
 	    $(pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto) ||
-	    die "cannot compile bench/$c.c"
+	    bench_die "cannot compile bench/$c.c"
 done
 
 # ---------------------------------------------------------------- certificates
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/key.pem" 2>/dev/null &&
 openssl req -x509 -new -key "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 -subj /CN=localhost \
-    -addext subjectAltName=IP:127.0.0.1 2>/dev/null || die "cannot make a certificate"
+    -addext subjectAltName=IP:127.0.0.1 2>/dev/null || bench_die "cannot make a certificate"
 cat "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/haproxy.pem"
 
 # ---------------------------------------------------------------- helpers
@@ -188,7 +174,7 @@ free_port()
 		p=$((10000 + RANDOM % (lo - 10000)))
 		listening "$p" || { echo "$p"; return 0; }
 	done
-	die "no free port"
+	bench_die "no free port"
 }
 
 # start_echod [KEY = VALUE lines for the TLS listener]: echod with a TLS echo
@@ -217,8 +203,8 @@ start_echod()
 	ECHOD_TLS=$(sed -n 's/.*listening listener=tls .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
 	ECHOD_PLAIN=$(sed -n 's/.*listening listener=plain .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
 	[ -n "$ECHOD_TLS" ] && [ -n "$ECHOD_PLAIN" ] ||
-	    die "echod did not start: $(tail -5 "$tmp/echod.log")"
-	[ "$(cat "/proc/$ECHOD_PID/comm")" = echod ] || die "pid $ECHOD_PID is not echod"
+	    bench_die "echod did not start: $(tail -5 "$tmp/echod.log")"
+	[ "$(cat "/proc/$ECHOD_PID/comm")" = echod ] || bench_die "pid $ECHOD_PID is not echod"
 }
 
 # start_haproxy: HAProxy, one thread, terminating TLS on HAP_PORT in front of
@@ -230,7 +216,7 @@ start_haproxy()
 	for _ in 1 2 3 4 5; do
 		start_haproxy_on "$(free_port)" && return 0
 	done
-	die "haproxy did not start: $(tail -3 "$tmp/haproxy.log")"
+	bench_die "haproxy did not start: $(tail -3 "$tmp/haproxy.log")"
 }
 
 start_haproxy_on()
@@ -261,7 +247,7 @@ CFG
 	for _ in $(seq 60); do
 		if listening "$HAP_PORT"; then
 			[ -z "$PINNED" ] || grep -q '^Cpus_allowed_list:[[:space:]]*0$' \
-			    "/proc/$HAP_PID/status" || die "haproxy is not on CPU 0 alone"
+			    "/proc/$HAP_PID/status" || bench_die "haproxy is not on CPU 0 alone"
 			return 0
 		fi
 		kill -0 "$HAP_PID" 2>/dev/null || break
@@ -277,7 +263,7 @@ start_s_server()
 	for _ in 1 2 3 4 5; do
 		start_s_server_on "$(free_port)" && return 0
 	done
-	die "openssl s_server did not start: $(tail -3 "$tmp/s_server.log")"
+	bench_die "openssl s_server did not start: $(tail -3 "$tmp/s_server.log")"
 }
 
 start_s_server_on()
@@ -306,11 +292,11 @@ pingpong()
 	shift 3
 	c0=$(cpu_ticks "$@")
 	r=$($CLIENT_CPU "$tmp/tls_pingpong" "$mode" "$port" "$conns" "$size" "$secs") ||
-	    die "tls_pingpong $mode $port failed"
+	    bench_die "tls_pingpong $mode $port failed"
 	c1=$(cpu_ticks "$@")
 	n=$(echo "$r" | sed -n 's/.*messages=\([0-9]*\).*/\1/p')
 	s=$(echo "$r" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
-	[ -n "$n" ] && [ "$n" -gt 0 ] || die "tls_pingpong $mode $port: no message echoed"
+	[ -n "$n" ] && [ "$n" -gt 0 ] || bench_die "tls_pingpong $mode $port: no message echoed"
 	PP_RATE=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", n / s }')
 	PP_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
 	PP_CIPHER=$(echo "$r" | sed -n 's/.* cipher=\([^ ]*\).*/\1/p')
@@ -320,7 +306,7 @@ declare -A pp ppcpu
 sizes="64 1024 16384"
 servers="plain tls"
 [ -n "$HAPROXY" ] && servers="$servers haproxy"
-say "ping-pong: $sizes B, $conns connections, $reps x ${secs}s per case ($servers)"
+bench_log "ping-pong: $sizes B, $conns connections, $reps x ${secs}s per case ($servers)"
 start_echod
 [ -n "$HAPROXY" ] && start_haproxy
 cipher=""
@@ -331,7 +317,7 @@ for r in $(seq "$reps"); do
 			plain) pingpong plain "$ECHOD_PLAIN" "$size" "$ECHOD_PID" ;;
 			tls) pingpong tls "$ECHOD_TLS" "$size" "$ECHOD_PID"; cipher=$PP_CIPHER ;;
 			haproxy) pingpong tls "$HAP_PORT" "$size" "$HAP_PID" "$ECHOD_PID"
-				[ "$PP_CIPHER" = "$cipher" ] || die "haproxy chose $PP_CIPHER, echod $cipher" ;;
+				[ "$PP_CIPHER" = "$cipher" ] || bench_die "haproxy chose $PP_CIPHER, echod $cipher" ;;
 			esac
 			pp[$sv.$size]="${pp[$sv.$size]:-} $PP_RATE"
 			ppcpu[$sv.$size]="${ppcpu[$sv.$size]:-} $PP_CPU"
@@ -347,10 +333,10 @@ case $cipher in
 *AES_128_GCM*|*AES128-GCM*) evp=aes-128-gcm ;;
 *AES_256_GCM*|*AES256-GCM*) evp=aes-256-gcm ;;
 *CHACHA20*) evp=chacha20-poly1305 ;;
-*) die "unknown cipher '$cipher'" ;;
+*) bench_die "unknown cipher '$cipher'" ;;
 esac
 declare -A enc dec
-say "cipher: openssl speed -evp $evp, encrypt and decrypt"
+bench_log "cipher: openssl speed -evp $evp, encrypt and decrypt"
 for size in $sizes; do
 	# "AES-128-GCM  4471787.22k": thousands of bytes per CPU second
 	enc[$size]=$(openssl speed -seconds 1 -evp "$evp" -bytes "$size" 2>/dev/null |
@@ -369,15 +355,15 @@ handshakes()
 	shift 2
 	c0=$(cpu_ticks "$@")
 	r=$($CLIENT_CPU "$tmp/tls_client" hs "$mode" "$port" "$secs") ||
-	    die "tls_client hs $mode $port failed"
+	    bench_die "tls_client hs $mode $port failed"
 	c1=$(cpu_ticks "$@")
 	n=$(echo "$r" | sed -n 's/.*handshakes=\([0-9]*\).*/\1/p')
 	s=$(echo "$r" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
 	HS_RESUMED=$(echo "$r" | sed -n 's/.*resumed=\([0-9]*\).*/\1/p')
-	[ -n "$n" ] && [ "$n" -gt 1 ] || die "tls_client hs $mode $port: no handshake"
+	[ -n "$n" ] && [ "$n" -gt 1 ] || bench_die "tls_client hs $mode $port: no handshake"
 	case $mode in
-	full*) [ "$HS_RESUMED" -eq 0 ] || die "$mode $port: $HS_RESUMED resumed" ;;
-	*) [ "$HS_RESUMED" -ge $((n - 1)) ] || die "$mode $port: $HS_RESUMED of $n resumed" ;;
+	full*) [ "$HS_RESUMED" -eq 0 ] || bench_die "$mode $port: $HS_RESUMED resumed" ;;
+	*) [ "$HS_RESUMED" -ge $((n - 1)) ] || bench_die "$mode $port: $HS_RESUMED of $n resumed" ;;
 	esac
 	HS_RATE=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", n / s }')
 	HS_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
@@ -387,7 +373,7 @@ declare -A hs hscpu
 modes="full13 full12 id12 ticket12 psk13"
 hsservers="s_server echod"
 [ -n "$HAPROXY" ] && hsservers="$hsservers haproxy"
-say "handshakes: $modes, $reps x ${secs}s per case ($hsservers)"
+bench_log "handshakes: $modes, $reps x ${secs}s per case ($hsservers)"
 for r in $(seq "$reps"); do
 	for mode in $modes; do
 		for sv in $hsservers; do
@@ -427,14 +413,14 @@ idle_rss()
 		sleep 0.1
 	done
 	est=$(sed -n 's/^established=\([0-9]*\).*/\1/p' "$tmp/idle.out")
-	[ "${est:-0}" -eq "$n" ] || die "idle $kind: ${est:-0} of $n connections: $(cat "$tmp/idle.err")"
+	[ "${est:-0}" -eq "$n" ] || bench_die "idle $kind: ${est:-0} of $n connections: $(cat "$tmp/idle.err")"
 	sleep 2
 	r1=$(rss_kib "$pid")
-	wait "$i" || die "idle $kind: the client failed: $(cat "$tmp/idle.err")"
+	wait "$i" || bench_die "idle $kind: the client failed: $(cat "$tmp/idle.err")"
 	IDLE_B=$(( (r1 - r0) * 1024 / n ))
 }
 
-say "idle memory: $idle TLS 1.3 connections${LOADGEN:+ and $idle plain ones}"
+bench_log "idle memory: $idle TLS 1.3 connections${LOADGEN:+ and $idle plain ones}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 start_echod
 idle_rss "$ECHOD_PID" "$ECHOD_TLS" tls "$idle"
@@ -458,7 +444,7 @@ if grep -q 'tls_ktls=auto: the kernel offers no TLS offload' "$tmp/echod.log"; t
 	ktls="no: the kernel has no \"tls\" TCP ULP ($(uname -r)); tls_ktls = auto runs as no"
 	stop_pid "$ECHOD_PID"
 else
-	say "kernel TLS: 16 KiB ping-pong, tls_ktls = auto against no"
+	bench_log "kernel TLS: 16 KiB ping-pong, tls_ktls = auto against no"
 	k_auto=""; k_no=""
 	for r in $(seq "$reps"); do
 		[ "$r" -gt 1 ] && start_echod 'tls_ktls = auto'

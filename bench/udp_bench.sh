@@ -29,6 +29,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=udp_bench.sh
+. "$srcdir/bench/lib.sh"
 quick=0
 reps=""
 out=""
@@ -57,58 +59,28 @@ servers="ref echod echod-nobudget"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-udpbench.XXXXXX")
 server_pid=""
-bench_cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
+ub_cleanup() {
+	bench_reap "$server_pid"
 	rm -rf "$tmp"
 }
-trap bench_cleanup EXIT
+trap ub_cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_log() {
-	echo "udp_bench.sh: $(date -u +%T) $*" >&2
-}
-
-for cmd in taskset awk; do
-	command -v "$cmd" >/dev/null || { bench_log "$cmd is required"; exit 1; }
-done
+bench_need taskset awk
 if [ -z "${UDP_LOAD:-}" ] || [ -z "${REF_UDP:-}" ]; then
 	bench_log "compiling bench programs into $tmp"
-	${CC:-cc} -O2 -g -Wall -Wextra -o "$tmp/udp_load" "$srcdir/bench/udp_load.c" || exit 1
-	${CC:-cc} -O2 -g -Wall -Wextra -o "$tmp/ref_udp" "$srcdir/bench/ref_udp.c" || exit 1
+	bench_cc "$tmp/udp_load" udp_load || exit 1
+	bench_cc "$tmp/ref_udp" ref_udp || exit 1
 	UDP_LOAD=${UDP_LOAD:-$tmp/udp_load}
 	REF_UDP=${REF_UDP:-$tmp/ref_udp}
 fi
-if [ -z "${ECHOD:-}" ]; then
-	for cand in "$srcdir"/build-bench/src/echod "$srcdir"/build*/src/echod; do
-		if [ -x "$cand" ] && ! nm "$cand" 2>/dev/null | grep -q -e __asan_init -e __tsan_init; then
-			ECHOD=$cand
-			break
-		fi
-	done
-fi
-[ -n "${ECHOD:-}" ] && [ -x "$ECHOD" ] || { bench_log "no echod binary: set ECHOD"; exit 1; }
-clk_tck=$(getconf CLK_TCK)
+bench_find_echod
+[ -n "$ECHOD" ] && [ -x "$ECHOD" ] || bench_die "no echod binary: set ECHOD"
 
 # ------------------------------------------------------------ servers
-bench_wait_port() {
-	local file=$1 re=$2 i port
-	for i in $(seq 1 300); do
-		port=$(sed -n "s/$re/\\1/p" "$file" 2>/dev/null | head -n 1)
-		if [ -n "$port" ]; then
-			echo "$port"
-			return 0
-		fi
-		kill -0 "$server_pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
 
-# bench_start KIND [WRAPPER...]: the server, pinned, optionally under a wrapper (valgrind).
-bench_start() {
+# ub_start KIND [WRAPPER...]: the server, pinned, optionally under a wrapper (valgrind).
+ub_start() {
 	local kind=$1 rate bw
 	shift
 	: >"$tmp/srv.out"; : >"$tmp/srv.err"
@@ -116,7 +88,7 @@ bench_start() {
 	ref)
 		taskset -c 0 "$@" "$REF_UDP" 0 >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
-		port=$(bench_wait_port "$tmp/srv.out" '^port=\([0-9]*\).*') ;;
+		port=$(bench_wait_match "$tmp/srv.out" '^port=\([0-9]*\).*' "$server_pid" 300) ;;
 	echod|echod-nobudget)
 		rate=2000000000/s; bw=1G/s
 		[ "$kind" = echod-nobudget ] && { rate=0; bw=0; }
@@ -132,74 +104,63 @@ bench_start() {
 		EOF
 		taskset -c 0 "$@" "$ECHOD" -f -c "$tmp/echod.ini" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 		server_pid=$!
-		port=$(bench_wait_port "$tmp/srv.err" \
-		    '.*listening listener=echo service=echo addr=udp:127\.0\.0\.1:\([0-9]*\).*') ;;
+		port=$(bench_wait_match "$tmp/srv.err" \
+		    '.*listening listener=echo service=echo addr=udp:127\.0\.0\.1:\([0-9]*\).*' \
+		    "$server_pid" 300) ;;
 	esac
 	if [ -z "$port" ]; then
 		bench_log "$kind did not start: $(cat "$tmp/srv.err")"
-		bench_stop
+		ub_stop
 		return 1
 	fi
 }
 
-bench_stop() {
-	[ -n "$server_pid" ] || return 0
-	kill -TERM "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+ub_stop() {
+	# A server under valgrind writes its profile on SIGTERM: time for that.
+	bench_stop "$server_pid" TERM 600
 	server_pid=""
 }
 
 # Instructions the server ran for COUNT datagrams of SIZE (callgrind's total).
-bench_cg_ir() {
+ub_cg_ir() {
 	local kind=$1 size=$2 count=$3 ir
 	rm -f "$tmp/cg.out"
-	bench_start "$kind" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" || return 1
+	ub_start "$kind" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" || return 1
 	taskset -c 1 "$UDP_LOAD" -m window -s "$size" -f 8 -w 8 -d 120 -W 0 -n "$count" \
 	    "127.0.0.1:$port" >"$tmp/cg.load" 2>&1
-	bench_stop
+	ub_stop
 	ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/cg.out" 2>/dev/null)
 	[ -n "$ir" ] || { bench_log "callgrind $kind: no total: $(cat "$tmp/srv.err" | tail -n 3)"; return 1; }
 	grep -q ' lost=0 bad=0 ' "$tmp/cg.load" || bench_log "callgrind $kind $size: $(cat "$tmp/cg.load")"
 	echo "$ir"
 }
 
-bench_cpu_ticks() {
-	local rest
-	rest=$(sed 's/.*) //' "/proc/$server_pid/stat")
-	set -- $rest
-	echo $(( ${12} + ${13} ))
-}
-
 # Receive-queue drops of the server's socket (the last field of /proc/net/udp).
-bench_sock_drops() {
+ub_sock_drops() {
 	local hex
 	hex=$(printf '0100007F:%04X' "$port")
 	awk -v a="$hex" '$2 == a { print $NF; found = 1 } END { if (!found) print 0 }' /proc/net/udp
 }
 
-bench_kv() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
 # One run: a TSV row  size mode server rate cpu_ns_per_dgram sent received
 # server_drops client_drops lost
-bench_run() {
+ub_run() {
 	local size=$1 mode=$2 kind=$3 c0 c1 d0 d1 line n cpu
-	bench_start "$kind" || return 1
-	c0=$(bench_cpu_ticks)
-	d0=$(bench_sock_drops)
+	ub_start "$kind" || return 1
+	c0=$(bench_cpu_ticks "$server_pid")
+	d0=$(ub_sock_drops)
 	line=$(taskset -c 1 "$UDP_LOAD" -m "$mode" -s "$size" -f 8 -w 8 -d "$duration" \
 	    -W "$warmup" "127.0.0.1:$port" 2>"$tmp/lg.err")
-	c1=$(bench_cpu_ticks)
-	d1=$(bench_sock_drops)
-	bench_stop
+	c1=$(bench_cpu_ticks "$server_pid")
+	d1=$(ub_sock_drops)
+	ub_stop
 	if [ -z "$line" ]; then
 		bench_log "$size/$mode/$kind: udp_load failed: $(cat "$tmp/lg.err")"
 		return 1
 	fi
 	[ "$(bench_kv bad "$line")" = 0 ] || bench_log "$size/$mode/$kind: WRONG REPLIES: $line"
 	n=$(bench_kv received_total "$line")
-	cpu=$(awk -v d=$((c1 - c0)) -v hz="$clk_tck" -v n="$n" \
+	cpu=$(awk -v d=$((c1 - c0)) -v hz="$BENCH_HZ" -v n="$n" \
 	    'BEGIN { if (n > 0) printf "%.0f", d * 1e9 / hz / n; else print "nan" }')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$mode" "$kind" \
 	    "$(bench_kv rate "$line")" "$cpu" "$(bench_kv sent "$line")" \
@@ -209,13 +170,13 @@ bench_run() {
 	    "server_drops=$((d1 - d0)) $line"
 }
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+load_before=$(bench_loadavg)
 : >"$tmp/results.tsv"
 for size in $sizes; do
 	for mode in window flood; do
 		for rep in $(seq 1 "$reps"); do
 			for kind in $servers; do
-				bench_run "$size" "$mode" "$kind" >>"$tmp/results.tsv" || exit 1
+				ub_run "$size" "$mode" "$kind" >>"$tmp/results.tsv" || exit 1
 				sleep 0.2
 			done
 		done
@@ -227,20 +188,17 @@ if [ "$callgrind" = 1 ]; then
 	command -v valgrind >/dev/null || { bench_log "valgrind not found"; exit 1; }
 	for size in $sizes; do
 		for kind in $servers; do
-			a=$(bench_cg_ir "$kind" "$size" 2000) || exit 1
-			b=$(bench_cg_ir "$kind" "$size" 12000) || exit 1
+			a=$(ub_cg_ir "$kind" "$size" 2000) || exit 1
+			b=$(ub_cg_ir "$kind" "$size" 12000) || exit 1
 			printf '%s\t%s\t%s\n' "$size" "$kind" $(( (b - a) / 10000 )) >>"$tmp/cg.tsv"
 			bench_log "callgrind $size/$kind: $(( (b - a) / 10000 )) instructions/datagram"
 		done
 	done
 fi
 
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+load_after=$(bench_loadavg)
 
 # ------------------------------------------------------------ report
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 col() {	# size mode kind column
 	awk -F'\t' -v s="$1" -v m="$2" -v k="$3" -v c="$4" '$1 == s && $2 == m && $3 == k { print $c }' \
 	    "$tmp/results.tsv"
@@ -275,10 +233,10 @@ ratio() {
 	echo "| size | server | datagrams/s | server CPU ns/datagram | CPU vs ref |"
 	echo "|---|---|---|---|---|"
 	for size in $sizes; do
-		refcpu=$(col "$size" window ref 5 | median)
+		refcpu=$(col "$size" window ref 5 | bench_median %.0f)
 		for kind in $servers; do
-			cpu=$(col "$size" window "$kind" 5 | median)
-			echo "| $size B | $kind | $(col "$size" window "$kind" 4 | median) | $cpu |" \
+			cpu=$(col "$size" window "$kind" 5 | bench_median %.0f)
+			echo "| $size B | $kind | $(col "$size" window "$kind" 4 | bench_median %.0f) | $cpu |" \
 			    "$(ratio "$cpu" "$refcpu")x |"
 		done
 	done
@@ -289,12 +247,12 @@ ratio() {
 	echo "|---|---|---|---|---|---|---|---|"
 	for size in $sizes; do
 		for kind in $servers; do
-			s=$(col "$size" flood "$kind" 6 | median)
-			r=$(col "$size" flood "$kind" 7 | median)
+			s=$(col "$size" flood "$kind" 6 | bench_median %.0f)
+			r=$(col "$size" flood "$kind" 7 | bench_median %.0f)
 			echo "| $size B | $kind | $(awk -v s="$s" -v d="$duration" 'BEGIN { printf "%.0f", s / d }') |" \
-			    "$(col "$size" flood "$kind" 4 | median) | $(col "$size" flood "$kind" 5 | median) |" \
+			    "$(col "$size" flood "$kind" 4 | bench_median %.0f) | $(col "$size" flood "$kind" 5 | bench_median %.0f) |" \
 			    "$(awk -v s="$s" -v r="$r" 'BEGIN { if (s > 0) printf "%.1f%%", 100 * (s - r) / s; else print "nan" }') |" \
-			    "$(col "$size" flood "$kind" 8 | median) | $(col "$size" flood "$kind" 9 | median) |"
+			    "$(col "$size" flood "$kind" 8 | bench_median %.0f) | $(col "$size" flood "$kind" 9 | bench_median %.0f) |"
 		done
 	done
 	echo

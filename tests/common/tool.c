@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,16 @@ tool_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 		return -1;
 	*v = n;
 	return 0;
+}
+
+uint64_t
+tool_uint_arg(const char *s, const char *what, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (tool_parse_uint(s, min, max, &v) == -1)
+		tool_die("bad %s: %s (%" PRIu64 " to %" PRIu64 ")", what, s, min, max);
+	return v;
 }
 
 int
@@ -385,5 +396,95 @@ tool_raise_nofile(uint64_t want)
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < target) {
 		rl.rlim_cur = target;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Bucket of v: values below 2^SUB_BITS have their own; above, the top
+ * SUB_BITS bits of v (the leading 1 and SUB_BITS - 1 more) pick it. */
+static unsigned
+tool_hist_index(uint64_t v)
+{
+	unsigned msb, e;
+
+	if (v < (1U << TOOL_HIST_SUB_BITS))
+		return (unsigned)v;
+	msb = 63 - (unsigned)__builtin_clzll(v);
+	e = msb - TOOL_HIST_SUB_BITS + 1;
+	return e * TOOL_HIST_HALF + (unsigned)(v >> e);
+}
+
+/* Midpoint of a bucket: the value reported for it. */
+static uint64_t
+tool_hist_value(unsigned idx)
+{
+	unsigned e, m;
+
+	if (idx < (1U << TOOL_HIST_SUB_BITS))
+		return idx;
+	e = idx / TOOL_HIST_HALF - 1;
+	m = idx - e * TOOL_HIST_HALF;
+	return ((uint64_t)m << e) + ((1ULL << e) >> 1);
+}
+
+void
+tool_hist_add(struct tool_hist *h, uint64_t v)
+{
+	h->count[tool_hist_index(v)]++;
+	h->total++;
+	if (v > h->max)
+		h->max = v;
+}
+
+uint64_t
+tool_hist_percentile(const struct tool_hist *h, double p)
+{
+	uint64_t want, seen = 0, v;
+	unsigned i;
+
+	if (h->total == 0)
+		return 0;
+	want = (uint64_t)(p * (double)h->total + 0.999999);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < TOOL_HIST_BUCKETS; i++) {
+		seen += h->count[i];
+		if (seen >= want) {
+			v = tool_hist_value(i);
+			return v > h->max ? h->max : v;
+		}
+	}
+	return h->max;
+}
+
+int
+tool_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t
+tool_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Byte pos is byte (pos & 7) of tool_mix64(base + pos / 8). */
+void
+tool_stream(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
+{
+	uint64_t base = tool_mix64(seed ^ 0x5bd1e995ULL);
+	size_t i = 0;
+
+	while (i < len) {
+		uint64_t pos = off + i, v = tool_mix64(base + (pos >> 3));
+		unsigned b;
+
+		for (b = (unsigned)(pos & 7); b < 8 && i < len; b++, i++)
+			buf[i] = (uint8_t)(v >> (8 * b));
 	}
 }

@@ -2,9 +2,10 @@
  * tool.h: what the C test and bench programs have in common: the test client
  * and helpers (tests/integration: tclient, proxy_recv, sd_helper) and the
  * bench clients (bench: loadgen, pool_load, tls_pingpong, acl_bench,
- * proxy_parse). Messages and exits named after the program, monotonic clocks,
- * strict number parsing, loopback and unix addresses, socket set-up, whole
- * reads and writes, the descriptor limit.
+ * proxy_parse) and the soak client (tests/soak: soak_client). Messages and
+ * exits named after the program, monotonic clocks, strict number parsing,
+ * loopback and unix addresses, socket set-up, whole reads and writes, the
+ * descriptor limit, a latency histogram.
  *
  * libc only, never libechod: the bench scripts build a client with plain
  * `cc -Itests/common bench/loadgen.c tests/common/tool.c`. No state but the
@@ -51,6 +52,8 @@ uint64_t tool_now_ms(void);
 int	tool_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
 int	tool_parse_scaled(const char *s, uint64_t *v);
 int	tool_parse_double(const char *s, double min, double max, double *v);
+/* tool_parse_uint, or tool_die("bad WHAT: S (MIN to MAX)"): for options. */
+uint64_t tool_uint_arg(const char *s, const char *what, uint64_t min, uint64_t max);
 
 /*
  * Addresses. tool_unix_addr: -1 if the path does not fit. tool_loopback4:
@@ -89,5 +92,35 @@ int	tool_read_all(int fd, void *buf, size_t len);
 /* Raise the soft RLIMIT_NOFILE towards want (UINT64_MAX: the hard limit);
  * never lowers it, never above the hard limit. Best effort. */
 void	tool_raise_nofile(uint64_t want);
+
+/*
+ * A log-linear histogram of values in any unit (loadgen: ns, soak_client:
+ * us): exact below 64, then 32 buckets per power of two, so a percentile is
+ * within 1.6 % of the true value. The caller owns it; zeroed, it is empty.
+ * tool_hist_percentile: p in [0, 1]; the midpoint of the bucket holding the
+ * p-th value (never above max), 0 when empty.
+ */
+#define TOOL_HIST_SUB_BITS	6
+#define TOOL_HIST_HALF		(1 << (TOOL_HIST_SUB_BITS - 1))
+#define TOOL_HIST_BUCKETS	((64 - TOOL_HIST_SUB_BITS + 2) * TOOL_HIST_HALF)
+struct tool_hist {
+	uint64_t	count[TOOL_HIST_BUCKETS];
+	uint64_t	total;
+	uint64_t	max;
+};
+void	 tool_hist_add(struct tool_hist *h, uint64_t v);
+uint64_t tool_hist_percentile(const struct tool_hist *h, double p);
+
+/*
+ * splitmix64: a well-mixed 64-bit value of x. tool_stream: the bytes
+ * [off, off + len) of the endless byte stream of `seed`, a pure function of
+ * the offset, so a client checks an echo from any offset without keeping
+ * what it sent (tclient and soak_client write and verify with it).
+ */
+uint64_t tool_mix64(uint64_t x);
+void	 tool_stream(uint64_t seed, uint64_t off, uint8_t *buf, size_t len);
+
+/* qsort() comparator of uint64_t, ascending. */
+int	tool_cmp_u64(const void *a, const void *b);
 
 #endif

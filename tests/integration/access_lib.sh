@@ -46,15 +46,10 @@ rejected()
 # of a connection that is closing may lag its client by a loop turn).
 expect_stat()
 {
-	local i=0 v
+	local es_sample=$1 es_want=$2
 
-	while :; do
-		v=$(stat "$1")
-		[ "$v" = "$2" ] && return 0
-		[ "$i" -ge 100 ] && fail "$1 = '$v', expected $2"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 5 '[ "$(stat "$es_sample")" = "$es_want" ]' ||
+	    fail "$1 = '$(stat "$1")', expected $2"
 }
 
 # served SOURCE PORT: a ping through echo from SOURCE comes back (exit 0);

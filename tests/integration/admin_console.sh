@@ -96,13 +96,12 @@ grep -v -E '^([a-z][a-z0-9_]*(\{[^}]*\})?=[0-9.]+|\+OK)$' "$tmp/stats.out" &&
 spawn tclient hold 127.0.0.1 "$P" 20 >"$tmp/hold.out" 2>&1
 HOLD=$SPAWN_PID
 wait_log "open listener=echo peer=" || fail "held connection not opened"
-i=0
-until id=$(admin CONNS | sed -n 's/^conn=\([0-9]*\) listener=echo .*state=open.*/\1/p') &&
-    [ -n "$id" ]; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || fail "CONNS does not list the held echo connection"
-	sleep 0.1
-done
+# held_id: the id CONNS gives the held echo connection (empty if none).
+held_id()
+{
+	admin CONNS | sed -n 's/^conn=\([0-9]*\) listener=echo .*state=open.*/\1/p'
+}
+wait_until 5 'id=$(held_id) && [ -n "$id" ]' || fail "CONNS does not list the held echo connection"
 admin CONNS | grep -q -E "^conn=$id listener=echo peer=127\.0\.0\.1:[0-9]+ state=open age_ms=[0-9]+ idle_ms=[0-9]+ bytes_in=0 bytes_out=0 pending_out=0 jobs=0$" ||
     fail "CONNS line format: $(admin CONNS)"
 admin CONNS | grep -q 'listener=admin .* self=1' || fail "CONNS does not mark the console itself"
@@ -113,12 +112,8 @@ wait_exit "$HOLD" 10 || fail "held client still running after KILL"
 
 # JOBS: a SLEEP running on a worker is listed with its kind and site.
 spawn sh -c "printf 'SLEEP 3000\r\n' | timeout 10 nc -N 127.0.0.1 $C >$tmp/sleep.out 2>&1"
-i=0
-until admin JOBS | grep -q -E '^job kind=SLEEP conn=[0-9]+ state=(queued|running) age_ms=[0-9]+ site=.*service_command\.c:[0-9]+$'; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || fail "JOBS does not list the SLEEP job: $(admin JOBS)"
-	sleep 0.1
-done
+JOB_RE='^job kind=SLEEP conn=[0-9]+ state=(queued|running) age_ms=[0-9]+ site=.*service_command\.c:[0-9]+$'
+wait_until 5 'admin JOBS | grep -q -E "$JOB_RE"' || fail "JOBS does not list the SLEEP job: $(admin JOBS)"
 admin JOBS | tail -n 1 | grep -q '^+OK$' || fail "JOBS does not end with +OK"
 
 # SLOWLOG: nothing slow yet; a bad count is refused.

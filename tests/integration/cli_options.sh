@@ -69,12 +69,7 @@ run_echod -f -c "$tmp/missing.ini"
 [ "$RC" -eq 78 ] || fail "-f -c missing file: exit $RC, expected 78"
 
 # Start and stop with the long options.
-ECHOD_N=$((ECHOD_N + 1))
-ECHOD_LOG=$tmp/echod.$ECHOD_N.log
-"$ECHOD" --foreground --config "$tmp/good.ini" --log-level debug </dev/null \
-    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" --foreground --config "$tmp/good.ini" --log-level debug
 expect_log 'ready listeners=1' 15
 P=$(port_of echo) || fail "no listening line for echo"
 tclient rtt 127.0.0.1 "$P" 3 >/dev/null || fail "echo with long options"

@@ -48,14 +48,11 @@ INI
 start_echod "$tmp/echod.ini"
 P=$(port_of cmd) || fail "no listening line for the command listener"
 
-# holder ID TARGET MODE CMD: connect (TARGET is a port or a unix socket path),
-# send CMD, then, once $tmp/go exists, hang up: MODE "reset" shuts the write
-# side first (as nc -N does) and then resets; MODE "close" just closes.
-# Writes $tmp/held.ID once the command is sent.
-holder()
-{
-	perl -MSocket -e '
-		my ($id, $target, $mode, $cmd, $dir) = @ARGV;
+# DIAL: the perl both clients below start with; dial(TARGET) connects to
+# 127.0.0.1 port TARGET, or to the unix socket path TARGET.
+DIAL='
+	sub dial {
+		my ($target) = @_;
 		my $s;
 		if ($target =~ m{^/}) {
 			socket($s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
@@ -64,6 +61,19 @@ holder()
 			socket($s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
 			connect($s, sockaddr_in($target, inet_aton("127.0.0.1"))) or die "connect: $!";
 		}
+		return $s;
+	}
+'
+
+# holder ID TARGET MODE CMD: connect (TARGET is a port or a unix socket path),
+# send CMD, then, once $tmp/go exists, hang up: MODE "reset" shuts the write
+# side first (as nc -N does) and then resets; MODE "close" just closes.
+# Writes $tmp/held.ID once the command is sent.
+holder()
+{
+	perl -MSocket -e "$DIAL"'
+		my ($id, $target, $mode, $cmd, $dir) = @ARGV;
+		my $s = dial($target);
 		syswrite($s, "$cmd\n") or die "write: $!";
 		shutdown($s, 1) if $mode eq "reset";
 		open(my $f, ">", "$dir/held.$id") or die; close($f);
@@ -81,16 +91,9 @@ holder()
 # "go" that was, or "never" after 5 s.
 asker()
 {
-	perl -MSocket -MTime::HiRes=time,sleep -e '
+	perl -MSocket -MTime::HiRes=time,sleep -e "$DIAL"'
 		my ($target, $dir) = @ARGV;
-		my $s;
-		if ($target =~ m{^/}) {
-			socket($s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
-			connect($s, sockaddr_un($target)) or die "connect: $!";
-		} else {
-			socket($s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
-			connect($s, sockaddr_in($target, inet_aton("127.0.0.1"))) or die "connect: $!";
-		}
+		my $s = dial($target);
 		open(my $f, ">", "$dir/asker.ready") or die; close($f);
 		for (my $i = 0; $i < 3000 && ! -e "$dir/go"; $i++) {
 			sleep(0.005);
@@ -137,28 +140,15 @@ hangup_round()
 		pids="$pids $SPAWN_PID"
 		i=$((i + 1))
 	done
-	i=0
-	while [ "$(ls "$tmp" | grep -c '^held\.')" -lt 18 ]; do
-		[ "$i" -lt 200 ] || fail "$name: the 18 clients did not connect"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 '[ "$(ls "$tmp" | grep -c "^held\.")" -ge 18 ]' ||
+	    fail "$name: the 18 clients did not connect"
 	# Every slot taken: a 19th client is told busy (the jobs are submitted
 	# when their line is read, so allow a moment).
-	i=0
-	until [ "$(ask "$target" "SLEEP 1")" = "-ERR busy" ]; do
-		[ "$i" -lt 40 ] || fail "$name: the pool never filled up"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 2 '[ "$(ask "$target" "SLEEP 1")" = "-ERR busy" ]' ||
+	    fail "$name: the pool never filled up"
 	spawn asker "$target" >"$tmp/asker.out" 2>"$tmp/asker.err"
 	ASKER=$SPAWN_PID
-	i=0
-	until [ -e "$tmp/asker.ready" ]; do
-		[ "$i" -lt 200 ] || fail "$name: the asking client did not connect"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 '[ -e "$tmp/asker.ready" ]' || fail "$name: the asking client did not connect"
 	touch "$tmp/go"
 	for p in $pids; do
 		wait_exit "$p" 10 || fail "$name: a client did not hang up"
@@ -196,12 +186,7 @@ spawn perl -MSocket -e '
 	sleep 30;
 ' "$P" "$tmp/pipeline.in" "$tmp" 2>"$tmp/pipeline.err"
 PIPER=$SPAWN_PID
-i=0
-until [ -e "$tmp/piped" ]; do
-	[ "$i" -lt 200 ] || fail "the pipelining client did not send its 2000 lines"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 10 '[ -e "$tmp/piped" ]' || fail "the pipelining client did not send its 2000 lines"
 # Its jobs in flight, sampled: never more than its share.
 most=0
 i=0

@@ -98,12 +98,8 @@ for h in a b c; do
 	sleep 0.1
 done
 # The worker and both slots taken (the admin console's JOBS lists them).
-i=0
-until [ "$(echo JOBS | timeout 5 nc -N -U "$tmp/admin.sock" | grep -c '^job kind=SLEEP')" -ge 3 ]; do
-	[ "$i" -lt 100 ] || fail "busy: the three SLEEPs were not all submitted"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 5 '[ "$(echo JOBS | timeout 5 nc -N -U "$tmp/admin.sock" | grep -c "^job kind=SLEEP")" -ge 3 ]' ||
+    fail "busy: the three SLEEPs were not all submitted"
 printf 'SLEEP 300\nPING\n' >"$tmp/busy.in"
 t0=$(date +%s%N)
 talk busy

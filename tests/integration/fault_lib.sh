@@ -62,16 +62,12 @@ fd_count()
 # and the linger of finished connections take a moment), or the test fails.
 fd_settle()
 {
-	local i=0
+	local fs_base=$1
 
-	while [ "$(fd_count)" -ne "$1" ]; do
-		if [ "$i" -ge 200 ]; then
-			ls -l "/proc/$ECHOD_PID/fd" >&2
-			fail "descriptors: $(fd_count) open, baseline $1"
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
+	if ! wait_until 10 '[ "$(fd_count)" -eq "$fs_base" ]'; then
+		ls -l "/proc/$ECHOD_PID/fd" >&2
+		fail "descriptors: $(fd_count) open, baseline $1"
+	fi
 }
 
 # lg NAME ARGS...: run loadgen; exit 0 (no wrong byte, no unexpected close)

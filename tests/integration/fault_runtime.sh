@@ -80,7 +80,7 @@ fd_settle "$BASE"
 # server closed first; any other output fails the test.
 tls_try()
 {
-	local pid out=$tmp/try.out i=0 rc=1
+	local pid out=$tmp/try.out line=$2 rc=1 settled=0
 
 	rm -f "$tmp/try.fifo"
 	mkfifo "$tmp/try.fifo" || fail "mkfifo"
@@ -89,18 +89,12 @@ tls_try()
 	pid=$!
 	exec 4>"$tmp/try.fifo"
 	(printf '%s\n' "$2" >&4) 2>/dev/null
-	while [ "$i" -lt 200 ]; do
-		if grep -q -x -F -- "$2" "$out"; then
-			rc=0
-			break
-		fi
-		proc_alive "$pid" || break
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 'grep -q -x -F -- "$line" "$out" || ! proc_alive "$pid"' &&
+	    settled=1
+	grep -q -x -F -- "$2" "$out" && rc=0
 	exec 4>&-
 	wait "$pid"
-	[ "$i" -lt 200 ] || fail "TLS client on $1: neither echoed nor closed within 10 s"
+	[ "$settled" = 1 ] || fail "TLS client on $1: neither echoed nor closed within 10 s"
 	if [ -s "$out" ] && [ "$(cat "$out")" != "$2" ]; then
 		fail "TLS client got wrong bytes: $(od -c "$out" | head -n 3)"
 	fi

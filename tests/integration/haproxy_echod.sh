@@ -97,14 +97,11 @@ srv_state()
 # wait_state SERVER STATE: bounded wait for HAProxy to see it.
 wait_state()
 {
-	local i=0
+	local ws_srv=$1 ws_state=$2
 
-	while [ "$(srv_state "$1")" != "$2" ]; do
-		i=$((i + 1))
-		[ "$i" -le 150 ] || fail "HAProxy: $1 not in state $2 after 15 s: $(srv_state "$1")"
-		proc_alive "$HAPROXY_PID" || fail "HAProxy exited: $(tail -n 5 "$tmp/haproxy.log")"
-		sleep 0.1
-	done
+	wait_until 15 '[ "$(srv_state "$ws_srv")" = "$ws_state" ] || ! proc_alive "$HAPROXY_PID"' ||
+	    fail "HAProxy: $1 not in state $2 after 15 s: $(srv_state "$1")"
+	proc_alive "$HAPROXY_PID" || fail "HAProxy exited: $(tail -n 5 "$tmp/haproxy.log")"
 }
 
 # owner SOURCE: the instance (a or b) whose CONNS shows a client from SOURCE.
@@ -164,12 +161,8 @@ HOLDS=
 for i in 1 2 3 4 5; do
 	spawn tclient -b 127.0.0.3 hold -e 127.0.0.1 "$FP" 60 >"$tmp/src3.$i.out" 2>&1
 	HOLDS="$HOLDS $SPAWN_PID"
-	j=0
-	until grep -q -E '^hold: answered|connection closed' "$tmp/src3.$i.out"; do
-		j=$((j + 1))
-		[ "$j" -le 200 ] || fail "127.0.0.3 connection $i: $(cat "$tmp/src3.$i.out")"
-		sleep 0.05
-	done
+	wait_until 10 'grep -q -E "^hold: answered|connection closed" "$tmp/src3.$i.out"' ||
+	    fail "127.0.0.3 connection $i: $(cat "$tmp/src3.$i.out")"
 done
 served=$(cat "$tmp"/src3.*.out | grep -c '^hold: answered')
 closed=$(cat "$tmp"/src3.*.out | grep -c 'connection closed: eof=clean')
@@ -213,12 +206,8 @@ a) y=b; xs=echod1 ;;
 b) y=a; xs=echod2 ;;
 *) fail "the flood client is on no single instance: '$x'" ;;
 esac
-i=0
-until admin "$x" CONNS | grep -q -E "peer=127\\.0\\.0\\.8:[0-9]+ .* bytes_in=33554432 "; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || fail "instance $x did not read the 32 MiB: $(admin "$x" CONNS)"
-	sleep 0.1
-done
+wait_until 10 'admin "$x" CONNS | grep -q -E "peer=127\\.0\\.0\\.8:[0-9]+ .* bytes_in=33554432 "' ||
+    fail "instance $x did not read the 32 MiB: $(admin "$x" CONNS)"
 note "the flood client is on instance $x; stopping it"
 
 # Three echo loops from 127.0.0.10-12, 2 ms between sessions, through the switch.

@@ -161,14 +161,9 @@ spawn()
 # Returns 1 (and leaves it running) if it is still alive after TIMEOUT seconds.
 wait_exit()
 {
-	local i=0 n
+	local we_pid=$1
 
-	n=$(($2 * 20))
-	while proc_alive "$1"; do
-		[ "$i" -ge "$n" ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until "$2" '! proc_alive "$we_pid"' || return 1
 	wait "$1"
 	WAIT_STATUS=$?
 	return 0
@@ -184,19 +179,12 @@ tclient()
 # Gives up early when FILE is the daemon's log and the daemon has exited.
 wait_file_grep()
 {
-	local i=0 n
+	local wf_re=$1 wf_file=$3
 
-	n=$(($2 * 20))
-	while [ "$i" -lt "$n" ]; do
-		grep -q -E -- "$1" "$3" 2>/dev/null && return 0
-		if [ "$3" = "$ECHOD_LOG" ] && [ -n "$ECHOD_PID" ] && ! proc_alive "$ECHOD_PID"; then
-			grep -q -E -- "$1" "$3" 2>/dev/null
-			return
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$2" 'grep -q -E -- "$wf_re" "$wf_file" 2>/dev/null ||
+	    { [ "$wf_file" = "$ECHOD_LOG" ] && [ -n "$ECHOD_PID" ] && ! proc_alive "$ECHOD_PID"; }' ||
+	    return 1
+	grep -q -E -- "$1" "$3" 2>/dev/null
 }
 
 # wait_log PATTERN [TIMEOUT]: wait for an extended regex in the daemon log.
@@ -214,15 +202,9 @@ log_count()
 # wait_log_count PATTERN N [TIMEOUT]: wait until at least N lines match.
 wait_log_count()
 {
-	local i=0 n
+	local wl_re=$1 wl_n=$2
 
-	n=$((${3:-10} * 20))
-	while [ "$i" -lt "$n" ]; do
-		[ "$(log_count "$1")" -ge "$2" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "${3:-10}" '[ "$(log_count "$wl_re")" -ge "$wl_n" ]'
 }
 
 # expect_log PATTERN [TIMEOUT]: wait_log or fail.
@@ -240,26 +222,14 @@ no_log()
 }
 
 # start_echod INI [ARGS...]: run the daemon in the foreground mode, in the
-# background of this shell, stderr to ECHOD_LOG; wait until it is ready.
-# ECHOD_NOFILE, if set, is the daemon's open file limit (soft and hard).
+# background of this shell (echod_spawn), stderr to ECHOD_LOG; wait until it
+# is ready. ECHOD_NOFILE, if set, is the daemon's open file limit.
 start_echod()
 {
 	local ini=$1
 
 	shift
-	ECHOD_N=$((ECHOD_N + 1))
-	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
-	: >"$ECHOD_LOG"
-	if [ -n "${ECHOD_NOFILE:-}" ]; then
-		# Soft and hard limit, for the daemon only (the subshell execs it).
-		(ulimit -n "$ECHOD_NOFILE" && exec "$ECHOD" -f -c "$ini" "$@") </dev/null \
-		    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	else
-		"$ECHOD" -f -c "$ini" "$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	fi
-	ECHOD_PID=$!
-	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
-	ECHOD_STATUS=
+	echod_spawn "$ECHOD" -f -c "$ini" "$@"
 	if ! wait_log 'ready listeners=[0-9]+' 15; then
 		proc_alive "$ECHOD_PID" || fail "echod exited during start-up"
 		fail "echod not ready within 15 s"
@@ -282,13 +252,9 @@ addr_of()
 # Use as P=$(port_of echo) || fail ...
 port_of()
 {
-	local a i=0
+	local a po_name=$1 po_n=${2:-1}
 
-	while ! a=$(addr_of "$1" "${2:-1}"); do
-		[ "$i" -ge 200 ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 'a=$(addr_of "$po_name" "$po_n")' || return 1
 	case $a in
 	unix:*) echo "-" ;;
 	*) echo "${a##*:}" ;;
@@ -382,4 +348,66 @@ close_line_of()
 field()
 {
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# ---------------------------------------------------------------- spawning
+# echod_spawn CMD...: run CMD (the daemon: "$ECHOD" and its arguments, or a
+# wrapper that execs it) in the background of this shell, stdin /dev/null,
+# stdout to $tmp/echod.N.out, stderr to $tmp/echod.N.log, which becomes
+# ECHOD_LOG (a test whose daemon logs to a file sets ECHOD_LOG after it).
+# ECHOD_PID is its PID, ended at exit; ECHOD_NOFILE, if set, its open file
+# limit, soft and hard. It does not wait: start_echod does.
+echod_spawn()
+{
+	ECHOD_N=$((ECHOD_N + 1))
+	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
+	: >"$ECHOD_LOG"
+	if [ -n "${ECHOD_NOFILE:-}" ]; then
+		# For the daemon only: the subshell sets the limit and execs it.
+		(ulimit -n "$ECHOD_NOFILE" && exec "$@") </dev/null \
+		    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	else
+		"$@" </dev/null >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
+	fi
+	ECHOD_PID=$!
+	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+	ECHOD_STATUS=
+}
+
+# ---------------------------------------------------------------- polling
+# wait_until TIMEOUT CONDITION: evaluate the shell CONDITION (one string, run
+# with eval in the caller's variables) every 50 ms until it succeeds; returns
+# 1 if it still fails after TIMEOUT whole seconds. The bounded form of every
+# "until ...; do sleep; done" a test needs:
+#   wait_until 10 '[ -e "$tmp/ready" ]' || fail "the client did not start"
+# In CONDITION, $1, $2... are wait_until's own: copy a caller's argument into
+# a variable first.
+wait_until()
+{
+	local wu_i=0 wu_n
+
+	wu_n=$(($1 * 20))
+	while ! eval "$2"; do
+		[ "$wu_i" -ge "$wu_n" ] && return 1
+		sleep 0.05
+		wu_i=$((wu_i + 1))
+	done
+	return 0
+}
+
+# activator_spawn NSOCKS ARGS...: echod_spawn systemd-socket-activate ARGS
+# (ARGS end with "$ECHOD" and its arguments; the activator execs it, so
+# ECHOD_PID becomes echod's), then wait up to 10 s until the activator says
+# it listens on NSOCKS sockets, or fail.
+activator_spawn()
+{
+	local as_n=$1
+
+	shift
+	echod_spawn systemd-socket-activate "$@"
+	wait_until 10 '[ "$(grep -c "^Listening on" "$ECHOD_LOG")" -ge "$as_n" ] ||
+	    ! proc_alive "$ECHOD_PID"'
+	proc_alive "$ECHOD_PID" || fail "systemd-socket-activate exited: $(cat "$ECHOD_LOG")"
+	[ "$(grep -c '^Listening on' "$ECHOD_LOG")" -ge "$as_n" ] ||
+	    fail "systemd-socket-activate did not listen: $(cat "$ECHOD_LOG")"
 }

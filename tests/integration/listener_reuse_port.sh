@@ -141,13 +141,10 @@ phase()
 	done
 	spawn tclient concurrent 127.0.0.1 "$P" 40 1500 >"$tmp/conc.$M.out" 2>&1
 	CONC=$SPAWN_PID
-	i=0
-	while [ "$(queued "$a_PID")" -eq 0 ]; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || fail "no connection waits in instance a's queue"
-		proc_alive "$CONC" || fail "every connection was served at once: $(cat "$tmp/conc.$M.out")"
-		sleep 0.05
-	done
+	wait_until 5 '[ "$(queued "$a_PID")" -ne 0 ] || ! proc_alive "$CONC"' ||
+	    fail "no connection waits in instance a's queue"
+	[ "$(queued "$a_PID")" -ne 0 ] ||
+	    fail "every connection was served at once: $(cat "$tmp/conc.$M.out")"
 	sleep 0.3
 	q=$(queued "$a_PID")
 	proc_alive "$CONC" || fail "the concurrent client ended with connections queued"

@@ -29,28 +29,11 @@ closes()
 	grep -c -E ' close listener=echo ' "$1" 2>/dev/null || true
 }
 
-# wait_exists FILE TIMEOUT
-wait_exists()
-{
-	local i=0 n
-
-	n=$(($2 * 20))
-	while [ ! -f "$1" ]; do
-		[ "$i" -ge "$n" ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 0
-}
-
 write_ini "$SINK"
 # stderr gets only what is logged before the config is applied.
-ECHOD_N=1
-"$ECHOD" -f -c "$tmp/file.ini" </dev/null >"$tmp/echod.1.out" 2>"$tmp/echod.1.log" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" -f -c "$tmp/file.ini"
 ECHOD_LOG=$SINK
-wait_exists "$SINK" 15 || fail "no log file $SINK: $(cat "$tmp/echod.1.log")"
+wait_until 15 '[ -f "$SINK" ]' || fail "no log file $SINK: $(cat "$tmp/echod.1.log")"
 expect_log 'ready listeners=1' 15
 PORT=$(port_of echo) || fail "no port for listener echo"
 MODE=$(stat -c %a "$SINK")
@@ -63,7 +46,7 @@ wait_log_count ' close listener=echo ' "$N" 10 || fail "first batch: $(closes "$
 # Rotate: rename, then SIGUSR1 makes the daemon open the path again.
 mv "$SINK" "$SINK.1" || fail "mv"
 kill -USR1 "$ECHOD_PID"
-wait_exists "$SINK" 10 || fail "SIGUSR1 did not reopen $SINK"
+wait_until 10 '[ -f "$SINK" ]' || fail "SIGUSR1 did not reopen $SINK"
 tclient concurrent 127.0.0.1 "$PORT" "$N" 32 >/dev/null || fail "second batch failed"
 wait_log_count ' close listener=echo ' "$N" 10 || fail "second batch: $(closes "$SINK") close records"
 sleep 0.2
@@ -75,7 +58,7 @@ MODE=$(stat -c %a "$SINK")
 # Reload with another target: the log moves there.
 write_ini "$SINK2"
 kill -HUP "$ECHOD_PID"
-wait_exists "$SINK2" 10 || fail "SIGHUP did not open $SINK2"
+wait_until 10 '[ -f "$SINK2" ]' || fail "SIGHUP did not open $SINK2"
 wait_file_grep 'reload ok' 10 "$SINK2" || fail "no 'reload ok' in the new target"
 tclient concurrent 127.0.0.1 "$PORT" "$N" 32 >/dev/null || fail "third batch failed"
 ECHOD_LOG=$SINK2

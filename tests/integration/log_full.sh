@@ -21,19 +21,11 @@ bind = unix:$SOCK
 service = echo
 INI
 
-ECHOD_N=1
-ECHOD_LOG=$tmp/echod.1.log
-"$ECHOD" -f -c "$tmp/full.ini" </dev/null >"$tmp/echod.1.out" 2>"$ECHOD_LOG" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" -f -c "$tmp/full.ini"
 
-i=0
-until [ -S "$SOCK" ] && tclient connect "unix:$SOCK" - >/dev/null 2>&1; do
-	proc_alive "$ECHOD_PID" || fail "echod exited during start-up: $(cat "$ECHOD_LOG")"
-	[ "$i" -ge 300 ] && fail "echod not accepting on $SOCK within 15 s"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 15 '{ [ -S "$SOCK" ] && tclient connect "unix:$SOCK" - >/dev/null 2>&1; } ||
+    ! proc_alive "$ECHOD_PID"' || fail "echod not accepting on $SOCK within 15 s"
+proc_alive "$ECHOD_PID" || fail "echod exited during start-up: $(cat "$ECHOD_LOG")"
 
 i=0
 while [ "$i" -lt "$CONNS" ]; do

@@ -26,11 +26,8 @@ service = echo
 INI
 # Started by hand: with a file target, stderr holds only what comes before
 # the configuration is applied (and whatever escapes echod's log).
-ECHOD_N=1
-(ulimit -n 48 && exec "$ECHOD" -f -c "$tmp/echod.ini") </dev/null >"$tmp/echod.1.out" \
-    2>"$tmp/echod.1.err" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+ECHOD_NOFILE=48
+echod_spawn "$ECHOD" -f -c "$tmp/echod.ini"
 ECHOD_LOG=$LOG
 expect_log 'ready listeners=1' 15
 P=$(port_of echo) || fail "no echo port"
@@ -61,9 +58,9 @@ note "daemon CPU at EMFILE with a scrape waiting: $((c1 - c0)) of $((2 * HZ)) ti
 [ $((c1 - c0)) -lt $((2 * HZ / 5)) ] ||
     fail "daemon used $((c1 - c0)) of $((2 * HZ)) CPU ticks in 2 s at EMFILE (busy loop?)"
 proc_alive "$ECHOD_PID" || fail "echod died at EMFILE"
-if grep -q '\[warn\]' "$tmp/echod.1.err"; then
-	fail "raw libevent lines on stderr: $(grep -c '\[warn\]' "$tmp/echod.1.err") like" \
-	    "$(grep '\[warn\]' "$tmp/echod.1.err" | head -n 1)"
+if grep -q '\[warn\]' "$tmp/echod.1.log"; then
+	fail "raw libevent lines on stderr: $(grep -c '\[warn\]' "$tmp/echod.1.log") like" \
+	    "$(grep '\[warn\]' "$tmp/echod.1.log" | head -n 1)"
 fi
 # Retried on a back-off timer, not in a loop.
 n=$(log_count 'metrics paused reason=fd-limit')
@@ -81,7 +78,7 @@ curl -s -S --max-time 10 "http://$M/metrics" >"$tmp/after.txt" ||
 grep -q '^echod_metrics_accept_errors_total [1-9]' "$tmp/after.txt" ||
     fail "accept errors not counted: $(grep accept_errors "$tmp/after.txt")"
 expect_log 'metrics resumed after='
-grep -q '\[warn\]' "$tmp/echod.1.err" && fail "raw libevent lines on stderr"
+grep -q '\[warn\]' "$tmp/echod.1.log" && fail "raw libevent lines on stderr"
 no_log ' critical '
 stop_echod
 note ok

@@ -81,12 +81,8 @@ for i in 1 2 3 4; do
 	spawn dribble "$i" 2>"$tmp/dribble.$i.err"
 	pids="$pids $SPAWN_PID"
 done
-i=0
-until [ "$(ls "$tmp" | grep -c '^dribble\.[0-9]\.connected$')" -eq 4 ]; do
-	[ "$i" -lt 200 ] || fail "the dribbling clients did not connect"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 10 '[ "$(ls "$tmp" | grep -c "^dribble\.[0-9]\.connected\$")" -eq 4 ]' ||
+    fail "the dribbling clients did not connect"
 sleep 0.2
 # Every slot is taken: a fifth connection is closed at once, unanswered.
 t0=$(date +%s%N)

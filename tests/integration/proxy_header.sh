@@ -34,9 +34,11 @@ PP=$(port_of px) || fail "no port for px"
 TP=$(port_of v2tls) || fail "no port for v2tls"
 T1=$(port_of v1tls) || fail "no port for v1tls"
 
-# pc ARGS...: proxy_client.py to 127.0.0.1; output in $tmp/pc.out.
+# pc ARGS...: proxy_client.py to 127.0.0.1; output in $tmp/pc.out. PC_OPENS:
+# the "open" lines logged before it.
 pc()
 {
+	PC_OPENS=$(log_count ' open listener=')
 	"$PYTHON" "$PROXY_CLIENT" --timeout 10 127.0.0.1 "$@" >"$tmp/pc.out" 2>"$tmp/pc.err"
 }
 
@@ -47,9 +49,12 @@ close_of()
 	grep -E "conn=$1 close " "$ECHOD_LOG" | head -n 1
 }
 
-# last_conn: the id of the newest connection of listener $1.
+# last_conn: the id of the newest connection of listener $1, once the last
+# pc's "open" line is logged (the log thread may write it after the client
+# has its echo).
 last_conn()
 {
+	wait_log_count ' open listener=' $((PC_OPENS + 1)) || fail "pc's connection was not logged"
 	grep -E " open listener=$1 " "$ECHOD_LOG" | tail -n 1 | sed 's/.*conn=\([0-9]*\) open.*/\1/'
 }
 

@@ -28,22 +28,10 @@ free_port()
 # PID is echod's.
 activate()
 {
-	local ini=$1 th=$2 tp=$3 i=0
+	local ini=$1 th=$2 tp=$3
 
 	shift 3
-	ECHOD_N=$((ECHOD_N + 1))
-	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
-	: >"$ECHOD_LOG"
-	systemd-socket-activate "$@" "$ECHOD" -f -c "$ini" </dev/null \
-	    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	ECHOD_PID=$!
-	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
-	while [ "$(grep -c '^Listening on' "$ECHOD_LOG")" -lt "$ACTIVATE_NSOCKS" ]; do
-		[ "$i" -ge 200 ] && fail "systemd-socket-activate did not listen: $(cat "$ECHOD_LOG")"
-		proc_alive "$ECHOD_PID" || fail "systemd-socket-activate exited: $(cat "$ECHOD_LOG")"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	activator_spawn "$ACTIVATE_NSOCKS" "$@" "$ECHOD" -f -c "$ini"
 	# The first client wakes the activator; echod then serves it.
 	spawn "$TCLIENT" -T 20 connect "$th" "$tp" >/dev/null 2>&1
 	wait_log 'ready listeners=[0-9]+' 15 || fail "echod not ready under socket activation"

@@ -24,15 +24,10 @@ run_cmd()
 # daemon_pid PIDFILE: the PID in it, once it is a live process.
 daemon_pid()
 {
-	local pid i=0
+	local file=$1 pid
 
-	while :; do
-		pid=$(cat "$1" 2>/dev/null)
-		[ -n "$pid" ] && proc_alive "$pid" && break
-		[ "$i" -ge 100 ] && fail "no live process in pidfile $1 ($pid)"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 5 'pid=$(cat "$file" 2>/dev/null) && [ -n "$pid" ] && proc_alive "$pid"' ||
+	    fail "no live process in pidfile $file ($pid)"
 	LIB_PIDS="$LIB_PIDS $pid"
 	echo "$pid"
 }
@@ -40,13 +35,9 @@ daemon_pid()
 # wait_gone PID: the (non-child) process ends within 15 s.
 wait_gone()
 {
-	local i=0
+	local pid=$1
 
-	while proc_alive "$1"; do
-		[ "$i" -ge 300 ] && fail "pid $1 still running 15 s after SIGTERM"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 15 '! proc_alive "$pid"' || fail "pid $pid still running 15 s after SIGTERM"
 }
 
 PIDFILE=$tmp/run/echod.pid

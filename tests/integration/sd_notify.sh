@@ -16,14 +16,10 @@ grep -q '^#define HAVE_SYSTEMD 1' "$top_builddir/autoconf.h" ||
 # notify_listen NAME: a recorder on $tmp/NAME.sock writing $tmp/NAME.out.
 notify_listen()
 {
-	local i=0
+	local sock=$tmp/$1.sock
 
-	spawn "$SD_HELPER" recv "$tmp/$1.sock" 80 >"$tmp/$1.out" 2>"$tmp/$1.helper.log"
-	while [ ! -S "$tmp/$1.sock" ]; do
-		[ "$i" -ge 100 ] && fail "sd_helper did not create $tmp/$1.sock"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	spawn "$SD_HELPER" recv "$sock" 80 >"$tmp/$1.out" 2>"$tmp/$1.helper.log"
+	wait_until 5 '[ -S "$sock" ]' || fail "sd_helper did not create $sock"
 }
 
 # The real daemon behind a wrapper that sets WATCHDOG_PID to the daemon's own
@@ -111,12 +107,8 @@ INI
 kill -HUP "$ECHOD_PID"
 expect_log 'reload failed'
 wait_file_grep '^RELOADING=1 MONOTONIC_USEC=[0-9]+ STATUS=reloading$' 5 "$MSGS" || fail "no RELOADING=1"
-i=0
-while [ "$(grep -c '^RELOADING=1' "$MSGS")" -lt 2 ] || [ "$(grep -c '^READY=1' "$MSGS")" -lt 3 ]; do
-	[ "$i" -ge 100 ] && fail "no RELOADING=1/READY=1 pair for the failed reload: $(grep -v WATCHDOG "$MSGS")"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 5 '[ "$(grep -c "^RELOADING=1" "$MSGS")" -ge 2 ] && [ "$(grep -c "^READY=1" "$MSGS")" -ge 3 ]' ||
+    fail "no RELOADING=1/READY=1 pair for the failed reload: $(grep -v WATCHDOG "$MSGS")"
 mono2=$(grep '^RELOADING=1' "$MSGS" | sed -n '2s/.*MONOTONIC_USEC=\([0-9]*\).*/\1/p')
 [ "$mono2" -gt "$mono1" ] || fail "MONOTONIC_USEC went from $mono1 to $mono2"
 

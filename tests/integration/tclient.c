@@ -115,34 +115,6 @@ tclient_parse_num(const char *s, const char *what)
 	return v;
 }
 
-/* splitmix64: the byte stream of a seed is a pure function of the offset. */
-static uint64_t
-tclient_mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-static void
-tclient_gen(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
-{
-	uint64_t base = tclient_mix(seed ^ 0x5bd1e995ULL);
-	uint64_t block = UINT64_MAX, v = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		uint64_t pos = off + i;
-
-		if ((pos >> 3) != block) {
-			block = pos >> 3;
-			v = tclient_mix(base + block);
-		}
-		buf[i] = (uint8_t)(v >> (8 * (pos & 7)));
-	}
-}
-
 /* Compare buf with the stream of seed at off; die naming the first bad byte. */
 static void
 tclient_verify(const char *what, uint64_t seed, uint64_t off, const uint8_t *buf, size_t len)
@@ -152,7 +124,7 @@ tclient_verify(const char *what, uint64_t seed, uint64_t off, const uint8_t *buf
 
 	while (done < len) {
 		n = len - done < sizeof(want) ? len - done : sizeof(want);
-		tclient_gen(seed, off + done, want, n);
+		tool_stream(seed, off + done, want, n);
 		if (memcmp(want, buf + done, n) != 0) {
 			for (i = 0; i < n && want[i] == buf[done + i]; i++)
 				;
@@ -306,10 +278,10 @@ tclient_stream(const char *what, int fd, uint64_t total, uint64_t seed, uint64_t
 			size_t len = TCLIENT_BUFSZ;
 
 			if (chunk_seed != 0)
-				len = 1 + tclient_mix(chunk_seed + nchunk) % TCLIENT_BUFSZ;
+				len = 1 + tool_mix64(chunk_seed + nchunk) % TCLIENT_BUFSZ;
 			if (len > total - sent)
 				len = (size_t)(total - sent);
-			tclient_gen(seed, sent, wbuf, len);
+			tool_stream(seed, sent, wbuf, len);
 			n = send(fd, wbuf, len, MSG_NOSIGNAL);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -407,7 +379,7 @@ tclient_session(const struct tclient_target *t, uint64_t total, uint64_t seed, c
 	for (;;) {
 		while (sent < total) {
 			len = total - sent < sizeof(wbuf) ? (size_t)(total - sent) : sizeof(wbuf);
-			tclient_gen(seed, sent, wbuf, len);
+			tool_stream(seed, sent, wbuf, len);
 			n = send(fd, wbuf, len, MSG_NOSIGNAL);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -593,7 +565,7 @@ tclient_concurrent_echo(struct tclient_peer *peers, size_t n, size_t size, struc
 
 			if ((pfds[i].revents & POLLOUT) && p->sent < size) {
 				len = size - p->sent < sizeof(buf) ? size - p->sent : sizeof(buf);
-				tclient_gen(i + 1, p->sent, buf, len);
+				tool_stream(i + 1, p->sent, buf, len);
 				r = send(p->fd, buf, len, MSG_NOSIGNAL);
 				if (r == -1 && errno != EAGAIN && errno != EINTR)
 					tool_die("concurrent: connection %zu: send: %s", i + 1,
@@ -668,7 +640,7 @@ tclient_flood_send(int fd, uint64_t total, int *stalled)
 	*stalled = 0;
 	while (sent < total) {
 		len = total - sent < sizeof(buf) ? (size_t)(total - sent) : sizeof(buf);
-		tclient_gen(1, sent, buf, len);
+		tool_stream(1, sent, buf, len);
 		n = send(fd, buf, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			sent += (uint64_t)n;
@@ -763,14 +735,6 @@ tclient_cmd_flood(int argc, char **argv)
 	return TCLIENT_EX_OK;
 }
 
-static int
-tclient_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Send msg and wait until exactly it comes back; -1 if nothing came by `until_ms`. */
 static int
 tclient_roundtrip(int fd, const char *msg, size_t len, const char *what, uint64_t until_ms)
@@ -839,7 +803,7 @@ tclient_cmd_rtt(int argc, char **argv)
 		lat[i] = tool_now_us() - t0;
 	}
 	close(fd);
-	qsort(lat, count, sizeof(*lat), tclient_cmp_u64);
+	qsort(lat, count, sizeof(*lat), tool_cmp_u64);
 	printf("rtt: ok count=%" PRIu64 " p50_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64 "\n",
 	    count, lat[count / 2], lat[count * 99 / 100], lat[count - 1]);
 	free(lat);
@@ -989,7 +953,7 @@ tclient_cmd_fetch(int argc, char **argv)
 			if (data != NULL)
 				memcpy(wb, data + sent, len);
 			else
-				tclient_gen(7, sent, wb, len);
+				tool_stream(7, sent, wb, len);
 			n = send(fd, wb, len, MSG_NOSIGNAL);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;

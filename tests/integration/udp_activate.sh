@@ -28,22 +28,10 @@ free_port()
 # activate INI NSOCKS ARGS...: echod under systemd-socket-activate --datagram ARGS.
 activate()
 {
-	local ini=$1 nsocks=$2 i=0
+	local ini=$1 nsocks=$2
 
 	shift 2
-	ECHOD_N=$((ECHOD_N + 1))
-	ECHOD_LOG=$tmp/echod.$ECHOD_N.log
-	: >"$ECHOD_LOG"
-	systemd-socket-activate --datagram "$@" "$ECHOD" -f -c "$ini" </dev/null \
-	    >"$tmp/echod.$ECHOD_N.out" 2>"$ECHOD_LOG" &
-	ECHOD_PID=$!
-	LIB_PIDS="$LIB_PIDS $ECHOD_PID"
-	while [ "$(grep -c '^Listening on' "$ECHOD_LOG")" -lt "$nsocks" ]; do
-		[ "$i" -ge 200 ] && fail "systemd-socket-activate did not listen: $(cat "$ECHOD_LOG")"
-		proc_alive "$ECHOD_PID" || fail "systemd-socket-activate exited: $(cat "$ECHOD_LOG")"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	activator_spawn "$nsocks" --datagram "$@" "$ECHOD" -f -c "$ini"
 }
 
 # ---------------------------------------------------------------- by name

@@ -119,12 +119,8 @@ if [ "$(id -u)" = 0 ]; then
 	[ "$(dropped wild echo loop_port)" = "$sent" ] ||
 	    fail "loop_port drops $(dropped wild echo loop_port), expected $sent"
 	if "$PYTHON" "$UDPC" zeroport 127.0.0.1 "$W"; then
-		i=0
-		while [ "$(dropped wild echo port_zero)" != 1 ] && [ "$i" -lt 40 ]; do
-			sleep 0.05
-			i=$((i + 1))
-		done
-		[ "$(dropped wild echo port_zero)" = 1 ] || fail "port 0 drop not counted"
+		wait_until 2 '[ "$(dropped wild echo port_zero)" = 1 ]' ||
+		    fail "port 0 drop not counted"
 	else
 		note "no raw socket: the port 0 case is skipped"
 	fi
@@ -167,12 +163,8 @@ print("got=" + "".join(got), flush=True)
 PY
 QPID=$!
 LIB_PIDS="$LIB_PIDS $QPID"
-i=0
-while [ "$(stat 'udp_datagrams_received_total{listener="queue",service="echo"}')" != 10 ]; do
-	[ "$i" -ge 200 ] && fail "the queue listener did not read 10 datagrams"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 10 '[ "$(stat "udp_datagrams_received_total{listener=\"queue\",service=\"echo\"}")" = 10 ]' ||
+    fail "the queue listener did not read 10 datagrams"
 qb=$(stat 'udp_send_queue_bytes{listener="queue",service="echo"}')
 [ "$qb" -gt 2000 ] && [ "$qb" -le 2600 ] || fail "send queue holds $qb bytes, expected 2 replies"
 [ "$(dropped queue echo queue_full)" = 8 ] || fail "queue_full drops $(dropped queue echo queue_full)"

@@ -155,17 +155,10 @@ install_ini()
 
 # ---------------------------------------------------------------- start
 install_ini "$tmp/good-a.ini"
-ECHOD_N=1
-"$ECHOD" -f -c "$INI" </dev/null >"$tmp/echod.out" 2>"$tmp/echod.stderr" &
-ECHOD_PID=$!
-LIB_PIDS="$LIB_PIDS $ECHOD_PID"
+echod_spawn "$ECHOD" -f -c "$INI"
 ECHOD_LOG=$LOG
-i=0
-while [ ! -f "$LOG" ] && [ "$i" -lt 300 ]; do
-	proc_alive "$ECHOD_PID" || fail "echod exited at start-up: $(tail -n 5 "$tmp/echod.stderr")"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 15 '[ -f "$LOG" ] || ! proc_alive "$ECHOD_PID"'
+proc_alive "$ECHOD_PID" || fail "echod exited at start-up: $(tail -n 5 "$tmp/echod.1.log")"
 expect_log 'ready listeners=6' 20
 for l in echo chargen discard command tls; do
 	eval "P_$l=\$(port_of $l)" || fail "no port for listener $l"
@@ -201,17 +194,14 @@ outcomes()
 # current log file (so also: a reopened file gets the lines that follow).
 hup()
 {
-	local before i=0
+	local before
 
 	before=$(outcomes)
 	install_ini "$1"
 	kill -HUP "$ECHOD_PID" || fail "SIGHUP: echod is gone"
-	while [ "$(outcomes)" -le "$before" ]; do
-		[ "$i" -ge 200 ] && fail "no reload outcome in $LOG within 10 s of SIGHUP ($2)"
-		proc_alive "$ECHOD_PID" || fail "echod died after SIGHUP ($2)"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 '[ "$(outcomes)" -gt "$before" ] || ! proc_alive "$ECHOD_PID"'
+	proc_alive "$ECHOD_PID" || fail "echod died after SIGHUP ($2)"
+	[ "$(outcomes)" -gt "$before" ] || fail "no reload outcome in $LOG within 10 s of SIGHUP ($2)"
 	if [ "$2" = good ]; then
 		grep -E 'reload (ok|failed)' "$LOG" | tail -n 1 | grep -q 'reload ok' ||
 		    fail "good config refused: $(grep -E 'config error|reload' "$LOG" | tail -n 3)"
@@ -228,16 +218,12 @@ hup()
 # logged); after SIGUSR1 the daemon creates the file again.
 rotate()
 {
-	local i=0 n
+	local n
 
 	ROTATIONS=$((ROTATIONS + 1))
 	mv "$LOG" "$LOG.$ROTATIONS" || fail "mv $LOG"
 	kill -USR1 "$ECHOD_PID" || fail "SIGUSR1: echod is gone"
-	while [ ! -f "$LOG" ]; do
-		[ "$i" -ge 200 ] && fail "SIGUSR1 did not reopen $LOG within 10 s"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 10 '[ -f "$LOG" ]' || fail "SIGUSR1 did not reopen $LOG within 10 s"
 	n=$(grep -c -E 'reload (ok|failed)' "$LOG.$ROTATIONS" || true)
 	OUTCOMES_ROTATED=$((OUTCOMES_ROTATED + n))
 }

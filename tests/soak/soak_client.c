@@ -45,10 +45,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,13 +58,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#include "tool.h"
 
 #define SOAK_BUFSZ		65536
 #define SOAK_TICK_MS		5
@@ -277,7 +275,6 @@ static uint64_t			 soak_mismatches;
 static uint64_t			 soak_kills_sent, soak_kills_ok, soak_kills_missed;
 static uint64_t			 soak_tls_handshakes, soak_tls_resumed;
 static int			 soak_ep = -1;
-static volatile sig_atomic_t	 soak_drain_sig;
 static int			 soak_draining;
 static uint64_t			 soak_drain_ms;
 static uint64_t			 soak_start_ms;
@@ -298,10 +295,8 @@ static uint64_t			 soak_sec_requests;
 static uint64_t			 soak_lat[SOAK_LAT_MAX];
 static size_t			 soak_nlat;
 static uint64_t			 soak_sec_start_ms;
-/* whole-run latency histogram: 1 us .. ~17 s in 2 % buckets */
-#define SOAK_HIST_N		1024
-static uint64_t			 soak_hist[SOAK_HIST_N];
-static uint64_t			 soak_hist_count, soak_hist_max;
+/* whole-run echo round-trip latencies (us) */
+static struct tool_hist		 soak_hist;
 static uint8_t			 soak_cg_ring[2 * SOAK_CG_CYCLE];
 
 static void	soak_conn_end(struct soak_conn *, const char *, uint64_t);
@@ -309,44 +304,6 @@ static void	soak_conn_fail(struct soak_conn *, enum soak_error, const char *, ..
 		    __attribute__((format(printf, 3, 4)));
 
 /* ---------------------------------------------------------------- helpers */
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-soak_die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "soak_client: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
-static uint64_t
-soak_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-soak_now_ms(void)
-{
-	return soak_now_us() / 1000;
-}
-
-/* splitmix64 */
-static uint64_t
-soak_mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 /* The driver's own choices (sizes, delays, victims): xorshift64. */
 static uint64_t
@@ -365,22 +322,6 @@ soak_range(uint64_t lo, uint64_t hi)
 	return lo + soak_rand() % (hi - lo + 1);
 }
 
-/* The byte stream of `seed`: a pure function of the offset. */
-static void
-soak_gen(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
-{
-	uint64_t base = soak_mix(seed ^ 0x5bd1e995ULL);
-	size_t i = 0;
-
-	while (i < len) {
-		uint64_t pos = off + i, v = soak_mix(base + (pos >> 3));
-		unsigned b;
-
-		for (b = (unsigned)(pos & 7); b < 8 && i < len; b++, i++)
-			buf[i] = (uint8_t)(v >> (8 * b));
-	}
-}
-
 static void
 soak_cg_init(void)
 {
@@ -396,62 +337,12 @@ soak_cg_init(void)
 	memcpy(soak_cg_ring + SOAK_CG_CYCLE, soak_cg_ring, SOAK_CG_CYCLE);
 }
 
-static unsigned
-soak_hist_index(uint64_t us)
-{
-	unsigned i = 0;
-	double v = 1.0;
-
-	while (v < (double)us && i < SOAK_HIST_N - 1) {
-		v *= 1.02;
-		i++;
-	}
-	return i;
-}
-
-static uint64_t
-soak_hist_value(unsigned idx)
-{
-	double v = 1.0;
-
-	while (idx-- > 0)
-		v *= 1.02;
-	return (uint64_t)v;
-}
-
 static void
 soak_latency(uint64_t us)
 {
 	if (soak_nlat < SOAK_LAT_MAX)
 		soak_lat[soak_nlat++] = us;
-	soak_hist[soak_hist_index(us)]++;
-	soak_hist_count++;
-	if (us > soak_hist_max)
-		soak_hist_max = us;
-}
-
-static uint64_t
-soak_hist_pct(double pct)
-{
-	uint64_t want = (uint64_t)((double)soak_hist_count * pct / 100.0 + 0.999999), seen = 0;
-	unsigned i;
-
-	if (soak_hist_count == 0)
-		return 0;
-	for (i = 0; i < SOAK_HIST_N; i++) {
-		seen += soak_hist[i];
-		if (seen >= want)
-			return soak_hist_value(i);
-	}
-	return soak_hist_max;
-}
-
-static int
-soak_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	tool_hist_add(&soak_hist, us);
 }
 
 /* One exchange of `c`'s kind completed. */
@@ -460,7 +351,7 @@ soak_exchange(struct soak_conn *c)
 {
 	soak_ks[c->kind].exchanges++;
 	soak_sec_requests++;
-	c->progress_ms = soak_now_ms();
+	c->progress_ms = tool_now_ms();
 }
 
 /* ---------------------------------------------------------------- pacing */
@@ -591,18 +482,14 @@ soak_io_shutdown(struct soak_conn *c)
 static void
 soak_set_events(struct soak_conn *c, int want_in)
 {
-	struct epoll_event ev;
 	uint32_t want = (want_in ? EPOLLIN : 0) | (c->want_out ? EPOLLOUT : 0);
 
 	if (c->st == SOAK_S_CONNECTING)
 		want = EPOLLOUT;
 	if (want == c->events)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = want;
-	ev.data.ptr = c;
-	if (epoll_ctl(soak_ep, EPOLL_CTL_MOD, c->fd, &ev) == -1)
-		soak_die("epoll_ctl: %s", strerror(errno));
+	if (tool_epoll_ctl(soak_ep, EPOLL_CTL_MOD, c->fd, want, c) == -1)
+		tool_die_errno("epoll_ctl");
 	c->events = want;
 }
 
@@ -612,7 +499,7 @@ static void
 soak_conn_schedule(struct soak_conn *c, uint64_t delay_ms)
 {
 	c->st = soak_draining ? SOAK_S_DONE : SOAK_S_IDLE;
-	c->next_ms = soak_now_ms() + delay_ms;
+	c->next_ms = tool_now_ms() + delay_ms;
 }
 
 /* Close the socket now; rst: abortive close (RST instead of FIN). */
@@ -660,18 +547,18 @@ soak_conn_end(struct soak_conn *c, const char *how, uint64_t reconnect_ms)
 static void
 soak_conn_fail(struct soak_conn *c, enum soak_error e, const char *fmt, ...)
 {
+	char why[256];
 	va_list ap;
 
 	soak_errors[e]++;
 	soak_ks[c->kind].errors++;
 	if (soak_verbose_left > 0) {
 		soak_verbose_left--;
-		fprintf(stderr, "soak_client: error %s kind=%s port=%u tx=%" PRIu64 " rx=%" PRIu64
-		    ": ", soak_error_names[e], soak_kinds[c->kind].name, c->lport, c->tx, c->rx);
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		vsnprintf(why, sizeof(why), fmt, ap);
 		va_end(ap);
-		fprintf(stderr, "\n");
+		tool_warn("error %s kind=%s port=%u tx=%" PRIu64 " rx=%" PRIu64 ": %s",
+		    soak_error_names[e], soak_kinds[c->kind].name, c->lport, c->tx, c->rx, why);
 	}
 	soak_final(c, soak_error_names[e]);
 	soak_conn_close(c, 1);
@@ -691,9 +578,8 @@ soak_conn_connect(struct soak_conn *c)
 {
 	struct soak_target_addr *t = &soak_addr[soak_kinds[c->kind].target];
 	struct sockaddr_storage ss;
-	struct epoll_event ev;
 	socklen_t sl = sizeof(ss);
-	int one = 1, fd;
+	int fd;
 
 	/* Every field from tx on belongs to one connection: start afresh. */
 	memset(&c->tx, 0, sizeof(*c) - offsetof(struct soak_conn, tx));
@@ -701,14 +587,12 @@ soak_conn_connect(struct soak_conn *c)
 	c->gen++;
 	c->lport = 0;
 	c->seed = soak_rand();
-	c->progress_ms = soak_now_ms();
-	fd = socket(t->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		soak_die("socket: %s", strerror(errno));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->progress_ms = tool_now_ms();
+	if ((fd = tool_socket(t->ss.ss_family, SOCK_NONBLOCK)) == -1)
+		tool_die_errno("socket");
 	c->fd = fd;
 	soak_ks[c->kind].conns++;
-	if (connect(fd, (struct sockaddr *)&t->ss, t->len) == -1 && errno != EINPROGRESS) {
+	if (tool_connect(fd, &t->ss, t->len) == -1) {
 		int err = errno;
 
 		if (soak_draining && err == ECONNREFUSED) {
@@ -725,12 +609,9 @@ soak_conn_connect(struct soak_conn *c)
 	else if (ss.ss_family == AF_INET6)
 		c->lport = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	c->st = SOAK_S_CONNECTING;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLOUT;
-	ev.data.ptr = c;
 	c->events = EPOLLOUT;
-	if (epoll_ctl(soak_ep, EPOLL_CTL_ADD, fd, &ev) == -1)
-		soak_die("epoll_ctl: %s", strerror(errno));
+	if (tool_epoll_ctl(soak_ep, EPOLL_CTL_ADD, fd, EPOLLOUT, c) == -1)
+		tool_die_errno("epoll_ctl");
 }
 
 /* ---------------------------------------------------------------- kinds: setup */
@@ -1030,7 +911,7 @@ soak_check(struct soak_conn *c, const uint8_t *buf, size_t n)
 			    c->rx + n - c->tx);
 			return -1;
 		}
-		soak_gen(c->seed, c->rx, want, n);
+		tool_stream(c->seed, c->rx, want, n);
 		if (memcmp(want, buf, n) != 0) {
 			for (i = 0; want[i] == buf[i]; i++)
 				;
@@ -1113,7 +994,7 @@ soak_recv_all(struct soak_conn *c)
 		if (n > 0) {
 			uint64_t gen = c->gen;
 
-			c->progress_ms = soak_now_ms();
+			c->progress_ms = tool_now_ms();
 			if (c->kind == SOAK_K_SLOW_ECHO || c->kind == SOAK_K_SLOW_CHARGEN ||
 			    c->kind == SOAK_K_CHARGEN || c->kind == SOAK_K_CHARGEN_WRITE)
 				c->rtokens -= c->rtokens < (uint64_t)n ? c->rtokens : (uint64_t)n;
@@ -1215,12 +1096,12 @@ soak_send_stream(struct soak_conn *c)
 		len = c->tx_limit - c->tx < sizeof(buf) ? (size_t)(c->tx_limit - c->tx) : sizeof(buf);
 		if (c->tls_wlen > 0 && (size_t)c->tls_wlen < len)
 			len = (size_t)c->tls_wlen;
-		soak_gen(c->seed, c->tx, buf, len);
+		tool_stream(c->seed, c->tx, buf, len);
 		n = soak_io_send(c, buf, len);
 		if (n > 0) {
 			c->tx += (uint64_t)n;
 			soak_ks[c->kind].bytes_sent += (uint64_t)n;
-			c->progress_ms = soak_now_ms();
+			c->progress_ms = tool_now_ms();
 			continue;
 		}
 		if (errno == EAGAIN || errno == EINTR) {
@@ -1250,7 +1131,7 @@ soak_step_pingpong(struct soak_conn *c, uint64_t now)
 
 	if (c->in_msg && c->rx == c->msg_end) {
 		c->in_msg = 0;
-		soak_latency(soak_now_us() - c->msg_t0);
+		soak_latency(tool_now_us() - c->msg_t0);
 		soak_exchange(c);
 		if (c->left > 0)
 			c->left--;
@@ -1268,7 +1149,7 @@ soak_step_pingpong(struct soak_conn *c, uint64_t now)
 		}
 		if (now >= c->next_ms) {
 			c->in_msg = 1;
-			c->msg_t0 = soak_now_us();
+			c->msg_t0 = tool_now_us();
 			c->tx_limit = c->tx + soak_range(1, maxsz);
 			c->msg_end = c->tx_limit;
 		}
@@ -1386,9 +1267,9 @@ soak_tls_init(const char *cafile)
 {
 	soak_tls_ctx = SSL_CTX_new(TLS_client_method());
 	if (soak_tls_ctx == NULL)
-		soak_die("SSL_CTX_new failed");
+		tool_die("SSL_CTX_new failed");
 	if (SSL_CTX_load_verify_locations(soak_tls_ctx, cafile, NULL) != 1)
-		soak_die("cannot load the CA file %s", cafile);
+		tool_die("cannot load the CA file %s", cafile);
 	SSL_CTX_set_verify(soak_tls_ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(soak_tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -1401,7 +1282,7 @@ soak_tls_start(struct soak_conn *c)
 	X509_VERIFY_PARAM *vp;
 
 	if ((c->ssl = SSL_new(soak_tls_ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
-		soak_die("SSL_new failed");
+		tool_die("SSL_new failed");
 	vp = SSL_get0_param(c->ssl);
 	X509_VERIFY_PARAM_set1_ip_asc(vp, "127.0.0.1");
 	/* every other connection resumes the last session */
@@ -1452,15 +1333,11 @@ soak_conn_step(struct soak_conn *c, uint32_t events, uint64_t now)
 {
 	uint64_t gen = c->gen;
 	int err, i;
-	socklen_t sl;
 
 	if (c->st == SOAK_S_CONNECTING) {
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
-		sl = sizeof(err);
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
-			err = errno;
-		if (err != 0) {
+		if ((err = tool_sock_error(c->fd)) != 0) {
 			if (soak_draining && (err == ECONNREFUSED || err == ECONNRESET)) {
 				soak_refusals[err == ECONNREFUSED ? SOAK_R_SHUTDOWN_REFUSED :
 				    SOAK_R_SHUTDOWN_RESET]++;
@@ -1516,25 +1393,23 @@ soak_conn_step(struct soak_conn *c, uint32_t events, uint64_t now)
 static void
 soak_admin_connect(void)
 {
-	struct sockaddr_un sun;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(soak_admin_path) >= sizeof(sun.sun_path))
-		soak_die("admin path too long");
-	strcpy(sun.sun_path, soak_admin_path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		soak_die("socket: %s", strerror(errno));
+	if (tool_unix_addr(soak_admin_path, &ss, &len) == -1)
+		tool_die("admin path too long");
+	if ((fd = tool_socket(AF_UNIX, 0)) == -1)
+		tool_die_errno("socket");
 	/* A blocking connect on a local socket: immediate. */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		soak_die("connect %s: %s", soak_admin_path, strerror(errno));
+	if (tool_connect(fd, &ss, len) == -1)
+		tool_die_errno("connect %s", soak_admin_path);
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-		soak_die("fcntl: %s", strerror(errno));
+		tool_die_errno("fcntl");
 	soak_adm.fd = fd;
 	soak_adm.in = malloc(SOAK_ADMIN_BUF);
 	if (soak_adm.in == NULL)
-		soak_die("out of memory");
+		tool_die("out of memory");
 }
 
 static void
@@ -1547,7 +1422,7 @@ soak_admin_send(const char *cmd, enum soak_admin_op op)
 		if (soak_draining)
 			return;
 		soak_errors[SOAK_E_ADMIN]++;
-		fprintf(stderr, "soak_client: admin send: %s\n", strerror(errno));
+		tool_warn("admin send: %s", strerror(errno));
 		close(soak_adm.fd);
 		soak_adm.fd = -1;
 		return;
@@ -1608,7 +1483,7 @@ soak_sample(uint64_t now)
 
 	soak_proc_sample(&rss, &fds, &cpu);
 	if (soak_nlat > 0) {
-		qsort(soak_lat, soak_nlat, sizeof(soak_lat[0]), soak_cmp_u64);
+		qsort(soak_lat, soak_nlat, sizeof(soak_lat[0]), tool_cmp_u64);
 		p99 = soak_lat[(soak_nlat * 99 + 99) / 100 - 1];
 	}
 	if (soak_samples != NULL && secs > 0.0)
@@ -1724,7 +1599,7 @@ soak_admin_read(uint64_t now)
 
 	while (soak_adm.fd != -1) {
 		if (soak_adm.inlen >= SOAK_ADMIN_BUF - 1)
-			soak_die("admin reply too long");
+			tool_die("admin reply too long");
 		n = recv(soak_adm.fd, soak_adm.in + soak_adm.inlen, SOAK_ADMIN_BUF - 1 -
 		    soak_adm.inlen, 0);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -1733,7 +1608,7 @@ soak_admin_read(uint64_t now)
 			/* The console closes at shutdown; before that it is a failure. */
 			if (!soak_draining) {
 				soak_errors[SOAK_E_ADMIN]++;
-				fprintf(stderr, "soak_client: admin console closed\n");
+				tool_warn("admin console closed");
 			}
 			close(soak_adm.fd);
 			soak_adm.fd = -1;
@@ -1821,18 +1696,11 @@ soak_report(FILE *fp)
 	fprintf(fp, "tls_handshakes=%" PRIu64 " tls_resumed=%" PRIu64 "\n", soak_tls_handshakes,
 	    soak_tls_resumed);
 	fprintf(fp, "round_trips=%" PRIu64 " rtt_p50_ms=%.3f rtt_p99_ms=%.3f rtt_max_ms=%.3f\n",
-	    soak_hist_count, (double)soak_hist_pct(50) / 1000.0, (double)soak_hist_pct(99) / 1000.0,
-	    (double)soak_hist_max / 1000.0);
+	    soak_hist.total, (double)tool_hist_percentile(&soak_hist, 0.50) / 1000.0,
+	    (double)tool_hist_percentile(&soak_hist, 0.99) / 1000.0, (double)soak_hist.max / 1000.0);
 }
 
 /* ---------------------------------------------------------------- main loop */
-
-static void
-soak_drain_cb(int sig)
-{
-	(void)sig;
-	soak_drain_sig = 1;
-}
 
 static void
 soak_start_drain(uint64_t now)
@@ -1870,8 +1738,8 @@ soak_run(void)
 	int n, j;
 
 	for (;;) {
-		now = soak_now_ms();
-		if (soak_drain_sig && !soak_draining)
+		now = tool_now_ms();
+		if (tool_signalled && !soak_draining)
 			soak_start_drain(now);
 		if (soak_draining && soak_all_done())
 			return;
@@ -1886,13 +1754,13 @@ soak_run(void)
 				}
 			}
 			if (!soak_draining)
-				fprintf(stderr, "soak_client: --max-seconds passed without a drain\n");
+				tool_warn("--max-seconds passed without a drain");
 			return;
 		}
 		n = epoll_wait(soak_ep, evs, 64, SOAK_TICK_MS);
 		if (n == -1 && errno != EINTR)
-			soak_die("epoll_wait: %s", strerror(errno));
-		now = soak_now_ms();
+			tool_die_errno("epoll_wait");
+		now = tool_now_ms();
 		for (j = 0; j < n; j++) {
 			if (evs[j].data.ptr == &soak_adm) {
 				soak_admin_read(now);
@@ -1935,42 +1803,14 @@ soak_usage(void)
 	exit(2);
 }
 
-/* 127.0.0.1:PORT or [::1]:PORT, numeric only. */
+/* A numeric loopback HOST:PORT (127.0.0.1:PORT, [::1]:PORT). */
 static void
 soak_parse_addr(enum soak_target t, const char *s)
 {
 	struct soak_target_addr *a = &soak_addr[t];
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	size_t hl;
-	long port;
 
-	if (colon == NULL || (hl = (size_t)(colon - s)) >= sizeof(host))
-		soak_die("bad address '%s'", s);
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	port = strtol(colon + 1, NULL, 10);
-	if (port <= 0 || port > 65535)
-		soak_die("bad port in '%s'", s);
-	memset(a, 0, sizeof(*a));
-	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
-
-		host[hl - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			soak_die("bad address '%s'", s);
-		a->len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			soak_die("bad address '%s'", s);
-		a->len = sizeof(*s4);
-	}
+	if (tool_parse_loopback(s, &a->ss, &a->len) == -1)
+		tool_die("bad address '%s' (a loopback HOST:PORT)", s);
 	a->set = 1;
 }
 
@@ -1988,8 +1828,8 @@ soak_parse_mix(char *s)
 			if (strcmp(soak_kinds[k].name, tok) == 0)
 				break;
 		if (k == SOAK_K_COUNT)
-			soak_die("unknown kind '%s'", tok);
-		soak_kinds[k].count = atoi(eq + 1);
+			tool_die("unknown kind '%s'", tok);
+		soak_kinds[k].count = (int)tool_uint_arg(eq + 1, "count", 0, SOAK_CONNS_MAX);
 	}
 }
 
@@ -1999,7 +1839,7 @@ soak_open_out(const char *path)
 	FILE *fp = fopen(path, "w");
 
 	if (fp == NULL)
-		soak_die("cannot write %s: %s", path, strerror(errno));
+		tool_die_errno("cannot write %s", path);
 	return fp;
 }
 
@@ -2025,12 +1865,11 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cafile = NULL;
-	struct sigaction sa;
-	struct epoll_event ev;
 	uint64_t max_s = 3600;
 	FILE *rep;
 	int ch, k, j, rc;
 
+	tool_init("soak_client", 2);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': soak_parse_addr(SOAK_T_ECHO, optarg); break;
@@ -2040,13 +1879,15 @@ main(int argc, char **argv)
 		case 't': soak_parse_addr(SOAK_T_TLS, optarg); break;
 		case 'C': cafile = optarg; break;
 		case 'a': soak_admin_path = optarg; break;
-		case 'p': soak_pid = atoi(optarg); break;
+		case 'p': soak_pid = (int)tool_uint_arg(optarg, "pid", 1, INT32_MAX); break;
 		case 's': soak_samples = soak_open_out(optarg); break;
 		case 'f': soak_finals = soak_open_out(optarg); break;
 		case 'r': soak_report_path = optarg; break;
-		case 'T': max_s = strtoull(optarg, NULL, 10); break;
-		case 'S': soak_rng = soak_mix(strtoull(optarg, NULL, 10)) | 1; break;
-		case 'k': soak_kill_interval_ms = strtoull(optarg, NULL, 10); break;
+		case 'T': max_s = tool_uint_arg(optarg, "--max-seconds", 1, 86400); break;
+		case 'S': soak_rng = tool_mix64(tool_uint_arg(optarg, "--seed", 0, UINT64_MAX)) | 1;
+			break;
+		case 'k': soak_kill_interval_ms = tool_uint_arg(optarg, "--kill-ms", 0, 86400000);
+			break;
 		case 'm': soak_parse_mix(optarg); break;
 		default: soak_usage();
 		}
@@ -2055,9 +1896,9 @@ main(int argc, char **argv)
 		soak_usage();
 	for (k = 0; k < SOAK_K_COUNT; k++) {
 		if (soak_kinds[k].count > 0 && !soak_addr[soak_kinds[k].target].set)
-			soak_die("kind %s needs the address of its service", soak_kinds[k].name);
+			tool_die("kind %s needs the address of its service", soak_kinds[k].name);
 		if (soak_nconns + (size_t)soak_kinds[k].count > SOAK_CONNS_MAX)
-			soak_die("too many connections");
+			tool_die("too many connections");
 		for (j = 0; j < soak_kinds[k].count; j++) {
 			struct soak_conn *c = &soak_conns[soak_nconns++];
 
@@ -2068,26 +1909,20 @@ main(int argc, char **argv)
 	}
 	if (soak_kinds[SOAK_K_TLS].count > 0) {
 		if (cafile == NULL)
-			soak_die("--tls-ca is needed for TLS clients");
+			tool_die("--tls-ca is needed for TLS clients");
 		soak_tls_init(cafile);
 	}
 	soak_cg_init();
 	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = soak_drain_cb;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	tool_catch(SIGUSR1);
 	if ((soak_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		soak_die("epoll_create1: %s", strerror(errno));
-	soak_start_ms = soak_now_ms();
+		tool_die_errno("epoll_create1");
+	soak_start_ms = tool_now_ms();
 	soak_sec_start_ms = soak_start_ms;
 	soak_deadline_ms = soak_start_ms + max_s * 1000;
 	soak_admin_connect();
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &soak_adm;
-	if (epoll_ctl(soak_ep, EPOLL_CTL_ADD, soak_adm.fd, &ev) == -1)
-		soak_die("epoll_ctl: %s", strerror(errno));
+	if (tool_epoll_ctl(soak_ep, EPOLL_CTL_ADD, soak_adm.fd, EPOLLIN, &soak_adm) == -1)
+		tool_die_errno("epoll_ctl");
 	soak_adm.next_stats_ms = soak_start_ms + 1000;
 	soak_adm.next_kill_ms = soak_start_ms + 2000;
 	/* Start the clients spread over the first 200 ms. */

@@ -20,6 +20,7 @@
 
 #include "acl.h"
 #include "util.h"
+#include "unit.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -947,12 +948,5 @@ acl_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(acl_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(acl_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "unit.h"
 
 /* Parse spec, expect n addresses, and format the first one. */
 static void
@@ -300,12 +301,5 @@ addr_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(addr_suite());
 }

@@ -14,6 +14,7 @@
 #include <check.h>
 
 #include "command.h"
+#include "unit.h"
 
 /* Feed `in` in one piece (or byte by byte) and render the events as text. */
 static char *
@@ -383,12 +384,5 @@ command_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(command_suite());
-	int      failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(command_suite());
 }

@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "config.h"
 #include "util.h"
+#include "unit.h"
 
 /* A listener that makes a file valid, for tests about other sections. */
 #define LSN "[listener a]\nbind = 127.0.0.1:0\nservice = echo\n"
@@ -1590,12 +1591,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(config_suite());
 }

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,10 +46,7 @@ test_closed_hook(struct conn *c, void *owner)
 static void
 setup(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	log_init();
-	log_set_level(LOG_L_WARNING);
-	base = unit_base_new();
+	base = unit_loop_setup(LOG_L_WARNING);
 	conn_init(base);
 	conn_set_closed_hook(test_closed_hook);
 	conn_set_limits(64 * 1024, 16 * 1024, 200);
@@ -823,12 +819,5 @@ conn_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(conn_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(conn_suite());
 }

@@ -129,13 +129,9 @@ busy_ms(uint64_t ms)
 static struct conn *
 open_pair(int *peer)
 {
-	struct conn_params p;
 	struct conn *c;
 
-	memset(&p, 0, sizeof(p));
-	p.svc = &service_echo;
-	p.owner_name = "test";
-	c = unit_conn_pair(&p, peer);
+	c = unit_echo_pair("test", peer);
 	conn_start(c);
 	return c;
 }
@@ -601,12 +597,5 @@ debug_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(debug_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(debug_suite());
 }

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "log.h"
 #include "util.h"
+#include "unit.h"
 
 #define NTHREADS	4
 #define PER_THREAD	5000
@@ -92,31 +93,51 @@ configure_ok(const struct log_conf *cf)
 	ck_assert_ptr_null(err);
 }
 
+/* log_init(), then the [log] section for target configured (not started). */
+static void
+configure_new(struct log_conf *cf, const char *target, uint64_t queue_size)
+{
+	log_init();
+	cf_init(cf, target, queue_size);
+	configure_ok(cf);
+}
+
+/*
+ * What fd gives until end of file, NUL-terminated, its length in *len; -1 in
+ * *rc if a read failed (0 otherwise). No assertion: a reader thread uses it.
+ */
+static char *
+read_all(int fd, size_t *len, int *rc)
+{
+	char *buf = xmalloc(65536);
+	size_t cap = 65536;
+	ssize_t n;
+
+	*len = 0;
+	while ((n = read(fd, buf + *len, cap - *len - 1)) > 0) {
+		*len += (size_t)n;
+		if (cap - *len < 4096) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+	}
+	buf[*len] = '\0';
+	*rc = n == 0 ? 0 : -1;
+	return buf;
+}
+
 static char *
 slurp(const char *path)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
+	char *buf;
+	size_t len;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY);
 	ck_assert_msg(fd != -1, "open %s: %s", path, strerror(errno));
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = xrealloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		ck_assert(n >= 0);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	buf = read_all(fd, &len, &rc);
+	ck_assert_msg(rc == 0, "read %s: %s", path, strerror(errno));
 	close(fd);
-	if (buf == NULL)
-		buf = xcalloc(1, 1);
-	buf[len] = '\0';
 	return buf;
 }
 
@@ -143,20 +164,9 @@ static void *
 reader_main(void *arg)
 {
 	struct reader *rd = arg;
-	size_t cap = 0;
-	ssize_t n;
+	int rc;
 
-	for (;;) {
-		if (cap - rd->len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			rd->buf = xrealloc(rd->buf, cap);
-		}
-		n = read(rd->fd, rd->buf + rd->len, cap - rd->len - 1);
-		if (n <= 0)
-			break;
-		rd->len += (size_t)n;
-	}
-	rd->buf[rd->len] = '\0';
+	rd->buf = read_all(rd->fd, &rd->len, &rc);
 	return NULL;
 }
 
@@ -247,9 +257,7 @@ START_TEST(test_order_single_producer)
 	int gaps;
 
 	snprintf(path, sizeof(path), "file:%s/one.log", tmpdir);
-	log_init();
-	cf_init(&cf, path, 8192);
-	configure_ok(&cf);
+	configure_new(&cf, path, 8192);
 	ck_assert_int_eq(log_start(), 0);
 	producer_main((void *)0);
 	log_stop();
@@ -274,9 +282,7 @@ START_TEST(test_many_producers)
 
 	/* Room for everything, so nothing may be lost whatever the timing. */
 	snprintf(path, sizeof(path), "file:%s/many.log", tmpdir);
-	log_init();
-	cf_init(&cf, path, NTHREADS * PER_THREAD);
-	configure_ok(&cf);
+	configure_new(&cf, path, NTHREADS * PER_THREAD);
 	ck_assert_int_eq(log_start(), 0);
 	run_producers(NTHREADS);
 	log_stop();
@@ -322,9 +328,7 @@ START_TEST(test_drop_when_sink_stalls)
 
 	/* stderr is a pipe nobody reads yet: the log thread blocks on it. */
 	rd.fd = stderr_to_pipe();
-	log_init();
-	cf_init(&cf, "stderr", 64);
-	configure_ok(&cf);
+	configure_new(&cf, "stderr", 64);
 	ck_assert_int_eq(log_start(), 0);
 
 	t0 = util_now_ms();
@@ -364,9 +368,7 @@ START_TEST(test_stop_with_dead_sink)
 	/* Nobody ever reads: the log thread blocks for good in write(). */
 	rfd = stderr_to_pipe();
 	stderr_fill();
-	log_init();
-	cf_init(&cf, "stderr", 64);
-	configure_ok(&cf);
+	configure_new(&cf, "stderr", 64);
 	ck_assert_int_eq(log_start(), 0);
 	for (i = 0; i < 1000; i++)
 		log_info(LOG_S_SERVER, "dead seq=%d", i);
@@ -402,9 +404,7 @@ START_TEST(test_exit_flushes)
 		/* A daemon that dies in fatalx() with records still queued. */
 		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, STDERR_FILENO);
-		log_init();
-		cf_init(&cf, path, 4096);
-		configure_ok(&cf);
+		configure_new(&cf, path, 4096);
 		log_start();
 		for (i = 0; i < 2000; i++)
 			log_info(LOG_S_SERVER, "doomed t=0 seq=%d", i);
@@ -431,9 +431,7 @@ START_TEST(test_flush_at_stop)
 	int i, gaps;
 
 	snprintf(path, sizeof(path), "file:%s/flush.log", tmpdir);
-	log_init();
-	cf_init(&cf, path, 4096);
-	configure_ok(&cf);
+	configure_new(&cf, path, 4096);
 
 	/* Before log_start: written at once by the caller. */
 	log_info(LOG_S_SERVER, "before start");
@@ -586,9 +584,7 @@ START_TEST(test_timestamp_format)
 	/* JOURNAL_STREAM names some other stream: not the journal. */
 	rd.fd = stderr_to_pipe();
 	set_journal_stream(0);
-	log_init();
-	cf_init(&cf, "stderr", 1024);
-	configure_ok(&cf);
+	configure_new(&cf, "stderr", 1024);
 	ck_assert_int_eq(log_start(), 0);
 	log_info(LOG_S_CONN, "conn=42 peer=127.0.0.1:5000 note=two\nlines");
 	log_stop();
@@ -622,9 +618,7 @@ START_TEST(test_file_reopen)
 
 	snprintf(path, sizeof(path), "file:%s/echod.log", tmpdir);
 	snprintf(rotated, sizeof(rotated), "%s/echod.log.1", tmpdir);
-	log_init();
-	cf_init(&cf, path, 4096);
-	configure_ok(&cf);
+	configure_new(&cf, path, 4096);
 	ck_assert_int_eq(log_start(), 0);
 	for (i = 0; i < 500; i++)
 		log_info(LOG_S_SERVER, "rot t=0 seq=%d", i);
@@ -658,9 +652,7 @@ START_TEST(test_reopen_fails)
 
 	snprintf(path, sizeof(path), "file:%s/fail.log", tmpdir);
 	snprintf(rotated, sizeof(rotated), "%s/fail.log.1", tmpdir);
-	log_init();
-	cf_init(&cf, path, 64);
-	configure_ok(&cf);
+	configure_new(&cf, path, 64);
 	ck_assert_int_eq(log_start(), 0);
 	log_info(LOG_S_SERVER, "before");
 	/* The path is now a directory: the reopen fails, the old file stays. */
@@ -739,9 +731,7 @@ START_TEST(test_reopen_fail_to_stderr)
 	rd.fd = stderr_to_pipe();
 	snprintf(path, sizeof(path), "file:%s/told.log", tmpdir);
 	snprintf(rotated, sizeof(rotated), "%s/told.log.1", tmpdir);
-	log_init();
-	cf_init(&cf, path, 64);
-	configure_ok(&cf);
+	configure_new(&cf, path, 64);
 	ck_assert_int_eq(log_start(), 0);
 	reopen_will_fail(path + 5, rotated);
 	log_reopen();
@@ -795,9 +785,7 @@ START_TEST(test_reopen_without_thread)
 
 	snprintf(path, sizeof(path), "file:%s/sync.log", tmpdir);
 	snprintf(rotated, sizeof(rotated), "%s/sync.log.1", tmpdir);
-	log_init();
-	cf_init(&cf, path, 16);
-	configure_ok(&cf);
+	configure_new(&cf, path, 16);
 	log_info(LOG_S_SERVER, "first");
 	ck_assert_int_eq(rename(path + 5, rotated), 0);
 	log_reopen();
@@ -819,9 +807,7 @@ START_TEST(test_configure_errors)
 
 	snprintf(path, sizeof(path), "file:%s/keep.log", tmpdir);
 	snprintf(bad, sizeof(bad), "file:%s/no/such/dir/x.log", tmpdir);
-	log_init();
-	cf_init(&cf, path, 64);
-	configure_ok(&cf);
+	configure_new(&cf, path, 64);
 	ck_assert_int_eq(log_start(), 0);
 
 	cf_init(&cf, bad, 64);
@@ -862,9 +848,7 @@ START_TEST(test_reload_switches_sink)
 
 	snprintf(a, sizeof(a), "file:%s/a.log", tmpdir);
 	snprintf(b, sizeof(b), "file:%s/b.log", tmpdir);
-	log_init();
-	cf_init(&cf, a, 4096);
-	configure_ok(&cf);
+	configure_new(&cf, a, 4096);
 	ck_assert_int_eq(log_start(), 0);
 	for (i = 0; i < 300; i++)
 		log_info(LOG_S_SERVER, "sw t=0 seq=%d", i);
@@ -892,9 +876,7 @@ START_TEST(test_full_disk)
 
 	if (access("/dev/full", W_OK) != 0)
 		return;
-	log_init();
-	cf_init(&cf, "file:/dev/full", 64);
-	configure_ok(&cf);
+	configure_new(&cf, "file:/dev/full", 64);
 	ck_assert_int_eq(log_start(), 0);
 	for (i = 0; i < 1000; i++)
 		log_info(LOG_S_SERVER, "full seq=%d", i);
@@ -1030,12 +1012,5 @@ log_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(log_suite());
 }

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,10 +69,7 @@ END_TEST
 static void
 setup(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	log_init();
-	log_set_level(LOG_L_WARNING);
-	base = unit_base_new();
+	base = unit_loop_setup(LOG_L_WARNING);
 }
 
 static void
@@ -321,12 +317,5 @@ metrics_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(metrics_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(metrics_suite());
 }

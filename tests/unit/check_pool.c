@@ -689,12 +689,5 @@ pool_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(pool_suite());
-	int      failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(pool_suite());
 }

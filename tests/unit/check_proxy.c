@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "proxy.h"
+#include "unit.h"
 
 #define ANY (PROXY_V1 | PROXY_V2)
 
@@ -214,28 +215,18 @@ h_tlv_str(struct hdr *h, uint8_t type, const char *s)
 	h_tlv(h, type, s, strlen(s));
 }
 
+/* The address block of a TCP4 (af AF_INET) or TCP6 (AF_INET6) header. */
 static void
-h_inet(struct hdr *h, const char *src, const char *dst, unsigned sport, unsigned dport)
+h_addrs(struct hdr *h, int af, const char *src, const char *dst, unsigned sport,
+    unsigned dport)
 {
-	struct in_addr a;
+	struct in6_addr a;	/* room for either family */
+	size_t len = af == AF_INET ? 4 : 16;
 
-	ck_assert_int_eq(inet_pton(AF_INET, src, &a), 1);
-	h_put(h, &a, 4);
-	ck_assert_int_eq(inet_pton(AF_INET, dst, &a), 1);
-	h_put(h, &a, 4);
-	h_u16(h, sport);
-	h_u16(h, dport);
-}
-
-static void
-h_inet6(struct hdr *h, const char *src, const char *dst, unsigned sport, unsigned dport)
-{
-	struct in6_addr a;
-
-	ck_assert_int_eq(inet_pton(AF_INET6, src, &a), 1);
-	h_put(h, &a, 16);
-	ck_assert_int_eq(inet_pton(AF_INET6, dst, &a), 1);
-	h_put(h, &a, 16);
+	ck_assert_int_eq(inet_pton(af, src, &a), 1);
+	h_put(h, &a, len);
+	ck_assert_int_eq(inet_pton(af, dst, &a), 1);
+	h_put(h, &a, len);
 	h_u16(h, sport);
 	h_u16(h, dport);
 }
@@ -288,7 +279,7 @@ static void
 h_simple(struct hdr *h)
 {
 	h_v2(h, 0x21, 0x11);
-	h_inet(h, "192.0.2.1", "198.51.100.7", 56324, 443);
+	h_addrs(h, AF_INET, "192.0.2.1", "198.51.100.7", 56324, 443);
 	h_len(h);
 }
 
@@ -558,7 +549,7 @@ START_TEST(test_v2_inet)
 	pp_ok(h.b, h.n, PROXY_V2, &pi);
 
 	h_v2(&h, 0x21, 0x12);                                    /* UDP */
-	h_inet(&h, "10.0.0.1", "10.0.0.2", 53, 5353);
+	h_addrs(&h, AF_INET, "10.0.0.1", "10.0.0.2", 53, 5353);
 	h_len(&h);
 	pp_ok(h.b, h.n, ANY, &pi);
 	ck_assert_int_eq(pi.transport, SOCK_DGRAM);
@@ -573,7 +564,7 @@ START_TEST(test_v2_inet6)
 	char a[ADDR_STRLEN];
 
 	h_v2(&h, 0x21, 0x21);
-	h_inet6(&h, "2001:db8::1", "2001:db8::2:1", 56324, 443);
+	h_addrs(&h, AF_INET6, "2001:db8::1", "2001:db8::2:1", 56324, 443);
 	h_len(&h);
 	ck_assert_uint_eq(h.n, 52);
 	pp_ok(h.b, h.n, ANY, &pi);
@@ -583,7 +574,7 @@ START_TEST(test_v2_inet6)
 	ck_assert_uint_eq(pi.srclen, sizeof(struct sockaddr_in6));
 
 	h_v2(&h, 0x21, 0x22);
-	h_inet6(&h, "::1", "::ffff:192.0.2.1", 1, 65535);
+	h_addrs(&h, AF_INET6, "::1", "::ffff:192.0.2.1", 1, 65535);
 	h_len(&h);
 	pp_ok(h.b, h.n, PROXY_V2, &pi);
 	ck_assert_int_eq(pi.transport, SOCK_DGRAM);
@@ -637,7 +628,7 @@ START_TEST(test_v2_local)
 
 	/* LOCAL with addresses and a CRC: addresses ignored, TLVs read. */
 	h_v2(&h, 0x20, 0x11);
-	h_inet(&h, "192.0.2.1", "198.51.100.7", 1, 2);
+	h_addrs(&h, AF_INET, "192.0.2.1", "198.51.100.7", 1, 2);
 	off = h_crc_tlv(&h);
 	h_crc(&h, off);
 	pp_ok(h.b, h.n, ANY, &pi);
@@ -664,7 +655,7 @@ START_TEST(test_v2_tlvs)
 
 	/* Each TLV alone. */
 	h_v2(&h, 0x21, 0x11);
-	h_inet(&h, "192.0.2.1", "198.51.100.7", 56324, 443);
+	h_addrs(&h, AF_INET, "192.0.2.1", "198.51.100.7", 56324, 443);
 	h_tlv_str(&h, PROXY_TLV_ALPN, "h2");
 	h_len(&h);
 	pp_ok(h.b, h.n, ANY, &pi);
@@ -760,7 +751,7 @@ START_TEST(test_v2_crc)
 
 	/* The CRC TLV last (HAProxy puts it first, as in test_v2_tlvs). */
 	h_v2(&h, 0x21, 0x21);
-	h_inet6(&h, "2001:db8::1", "2001:db8::2", 1000, 2000);
+	h_addrs(&h, AF_INET6, "2001:db8::1", "2001:db8::2", 1000, 2000);
 	h_tlv_str(&h, PROXY_TLV_ALPN, "h2");
 	off = h_crc_tlv(&h);
 	h_crc(&h, off);
@@ -920,7 +911,7 @@ START_TEST(test_v2_length_cap)
 
 	/* A header of exactly PROXY_MAX_HEADER bytes. */
 	h_v2(&h, 0x21, 0x11);
-	h_inet(&h, "192.0.2.1", "198.51.100.7", 1, 2);
+	h_addrs(&h, AF_INET, "192.0.2.1", "198.51.100.7", 1, 2);
 	h_u8(&h, PROXY_TLV_NOOP);
 	h_u16(&h, PROXY_MAX_HEADER - 28 - 3);
 	h_fill(&h, 0, PROXY_MAX_HEADER - 28 - 3);
@@ -1089,7 +1080,7 @@ START_TEST(test_v2_haproxy_largest)
 
 	memset(fill, 'a', sizeof(fill));
 	h_v2(&h, 0x21, 0x21);
-	h_inet6(&h, "2001:db8::1", "2001:db8::2", 65535, 443);
+	h_addrs(&h, AF_INET6, "2001:db8::1", "2001:db8::2", 65535, 443);
 	off = h_crc_tlv(&h);
 	h_tlv(&h, PROXY_TLV_ALPN, fill, 255);
 	h_tlv(&h, PROXY_TLV_AUTHORITY, fill, 255);
@@ -1337,7 +1328,7 @@ START_TEST(test_describe)
 	h_len(&h);
 	pp_describe_eq(h.b, h.n, "v2 dgram src=unix dst=unix");
 	h_v2(&h, 0x21, 0x21);
-	h_inet6(&h, "2001:db8::1", "2001:db8::2", 1000, 443);
+	h_addrs(&h, AF_INET6, "2001:db8::1", "2001:db8::2", 1000, 443);
 	h_len(&h);
 	pp_describe_eq(h.b, h.n, "v2 src=[2001:db8::1]:1000 dst=[2001:db8::2]:443");
 
@@ -1545,12 +1536,5 @@ proxy_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(proxy_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(proxy_suite());
 }

@@ -652,13 +652,6 @@ sd_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(sd_suite());
-	int failed;
-
 	log_init();
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(sd_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "service.h"
+#include "unit.h"
 
 static void
 sha256_hex(const void *data, size_t len, char out[65])
@@ -256,12 +257,5 @@ services_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(services_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(services_suite());
 }

@@ -18,6 +18,7 @@
 #include "siphash.h"
 #include "source.h"
 #include "util.h"
+#include "unit.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -921,12 +922,5 @@ source_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(source_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(source_suite());
 }

@@ -21,6 +21,7 @@
 
 #include "stats.h"
 #include "util.h"
+#include "unit.h"
 
 /* A sample for the test collect function: a value and up to four label values. */
 struct sample {
@@ -977,12 +978,5 @@ stats_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(stats_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(stats_suite());
 }

@@ -11,7 +11,6 @@
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,9 +196,7 @@ lc_free(struct listener_conf *lc)
 static void
 setup(void)
 {
-	log_init();
-	log_set_level(LOG_L_CRITICAL);
-	base = unit_base_new();
+	base = unit_loop_setup(LOG_L_CRITICAL);
 	conn_init(base);
 	tls_init();
 	conn_set_limits(256 * 1024, 64 * 1024, 200);
@@ -231,13 +228,9 @@ tls_listener(const struct listener_conf *lc)
 static struct conn *
 tls_accept_pair(struct tls_ctx *t, int *peer)
 {
-	struct conn_params p;
 	struct conn *c;
 
-	memset(&p, 0, sizeof(p));
-	p.svc = &service_echo;
-	p.owner_name = "unit";
-	c = unit_conn_pair(&p, peer);
+	c = unit_echo_pair("unit", peer);
 	tls_conn_accept(c, t);
 	ck_assert_int_eq(conn_state(c), CONN_S_HANDSHAKE);
 	/* keep it past conn_close, to read its close reason */
@@ -384,6 +377,39 @@ client_free(SSL *s)
 	ERR_clear_error();
 }
 
+/* A TLS connection to listener context l: the daemon's end in *c (held, see
+ * tls_accept_pair), the client's SSL (not yet handshaken) on *peer. */
+static SSL *
+client_open(struct tls_ctx *l, struct conn **c, int *peer, int version, const char *cert,
+    const char *key)
+{
+	*c = tls_accept_pair(l, peer);
+	return client_new(*peer, version, cert, key);
+}
+
+/* The end of client_open: the client, its socket, the held connection. */
+static void
+client_close(SSL *s, int peer, struct conn *c)
+{
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+}
+
+/* tls_ctx_new refuses cert and key, with an error naming want and want2. */
+static void
+expect_ctx_refused(const char *cert, const char *key, const char *want, const char *want2)
+{
+	struct listener_conf *lc = lc_new(cert, key);
+	char *err = NULL;
+
+	ck_assert_msg(tls_ctx_new(lc, &err) == NULL, "%s + %s: accepted", cert, key);
+	ck_assert_msg(err != NULL && strstr(err, want) != NULL && strstr(err, want2) != NULL,
+	    "%s + %s: error '%s', want '%s' and '%s'", cert, key, err, want, want2);
+	free(err);
+	lc_free(lc);
+}
+
 /* ---------------------------------------------------------------- contexts */
 
 START_TEST(test_ctx_good_pair)
@@ -438,36 +464,12 @@ END_TEST
 
 START_TEST(test_ctx_missing_files)
 {
-	struct listener_conf *lc = lc_new("nonexistent.pem", "server.key");
-	char *err = NULL;
-
-	ck_assert_ptr_null(tls_ctx_new(lc, &err));
-	ck_assert_msg(strstr(err, "tls_cert") != NULL && strstr(err, "nonexistent.pem") != NULL,
-	    "%s", err);
-	free(err);
-	lc_free(lc);
-
-	lc = lc_new("server.pem", "nonexistent.key");
-	ck_assert_ptr_null(tls_ctx_new(lc, &err));
-	ck_assert_msg(strstr(err, "tls_key") != NULL && strstr(err, "nonexistent.key") != NULL,
-	    "%s", err);
-	free(err);
-	lc_free(lc);
-
+	expect_ctx_refused("nonexistent.pem", "server.key", "tls_cert", "nonexistent.pem");
+	expect_ctx_refused("server.pem", "nonexistent.key", "tls_key", "nonexistent.key");
 	/* an encrypted key: refused, never a passphrase prompt */
-	lc = lc_new("server.pem", "encrypted.key");
-	ck_assert_ptr_null(tls_ctx_new(lc, &err));
-	ck_assert_msg(strstr(err, "tls_key") != NULL && strstr(err, "passphrase") != NULL,
-	    "%s", err);
-	free(err);
-	lc_free(lc);
-
+	expect_ctx_refused("server.pem", "encrypted.key", "tls_key", "passphrase");
 	/* a key file given as the certificate */
-	lc = lc_new("server.key", "server.key");
-	ck_assert_ptr_null(tls_ctx_new(lc, &err));
-	ck_assert_msg(strstr(err, "tls_cert") != NULL, "%s", err);
-	free(err);
-	lc_free(lc);
+	expect_ctx_refused("server.key", "server.key", "tls_cert", "server.key");
 }
 END_TEST
 
@@ -688,8 +690,7 @@ START_TEST(test_handshake_echo_mtls)
 	lc->tls_verify_client = TLS_VERIFY_REQUIRED;
 	lc->tls_ca = path_of("ca.pem");
 	l = tls_listener(lc);
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_3_VERSION, "client.pem", "client.key");
+	s = client_open(l, &c, &peer, TLS1_3_VERSION, "client.pem", "client.key");
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	ck_assert_int_eq(SSL_write(s, "hello over tls\n", 15), 15);
 	ck_assert_uint_eq(client_read(s, buf, 15, 200), 15);
@@ -712,9 +713,7 @@ START_TEST(test_handshake_echo_mtls)
 	ck_assert_uint_eq(client_read(s, buf, 1, 50), 0);
 	ck_assert(SSL_get_shutdown(s) & SSL_RECEIVED_SHUTDOWN);
 	ck_assert_ptr_null(tls_field(c, "subject", buf, sizeof(buf)));
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -730,8 +729,7 @@ START_TEST(test_server_close_notify_tls12)
 	SSL *s;
 	int peer;
 
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_2_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	ck_assert_int_eq(SSL_write(s, "abc", 3), 3);
 	ck_assert_uint_eq(client_read(s, buf, 3, 200), 3);
@@ -766,8 +764,7 @@ START_TEST(test_bulk_echo)
 
 	for (i = 0; i < sizeof(out); i++)
 		out[i] = (unsigned char)(i * 131 + (i >> 12));
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_3_VERSION, NULL, NULL);
 	SSL_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	while (got < sizeof(in) && rounds-- > 0) {
@@ -788,9 +785,7 @@ START_TEST(test_bulk_echo)
 	conn_info(c, &ci);
 	ck_assert_uint_eq(ci.bytes_in, sizeof(out));
 	ck_assert_uint_eq(ci.bytes_out, sizeof(out));
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -806,8 +801,7 @@ START_TEST(test_key_update)
 	int peer, i;
 	SSL *s;
 
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_3_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(SSL_key_update(s, SSL_KEY_UPDATE_REQUESTED), 1);
@@ -816,9 +810,7 @@ START_TEST(test_key_update)
 		ck_assert_mem_eq(buf, "rekeyed", 7);
 	}
 	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -835,8 +827,7 @@ START_TEST(test_resumption)
 	SSL *s;
 
 	for (i = 0; i < 2; i++) {
-		c = tls_accept_pair(l, &peer);
-		s = client_new(peer, versions[i], NULL, NULL);
+		s = client_open(l, &c, &peer, versions[i], NULL, NULL);
 		ck_assert_int_eq(client_handshake(s, 200), 1);
 		/* TLS 1.3 tickets arrive after the handshake: read the echo first */
 		ck_assert_int_eq(SSL_write(s, "x", 1), 1);
@@ -845,12 +836,9 @@ START_TEST(test_resumption)
 		ck_assert(SSL_SESSION_is_resumable(sess));
 		/* a client that closes without close_notify spoils its TLS 1.2 session */
 		SSL_shutdown(s);
-		client_free(s);
-		close(peer);
-		conn_unref(c);
+		client_close(s, peer, c);
 
-		c = tls_accept_pair(l, &peer);
-		s = client_new(peer, versions[i], NULL, NULL);
+		s = client_open(l, &c, &peer, versions[i], NULL, NULL);
 		SSL_set_session(s, sess);
 		SSL_SESSION_free(sess);
 		ck_assert_int_eq(client_handshake(s, 200), 1);
@@ -859,9 +847,7 @@ START_TEST(test_resumption)
 		for (rounds = 0; rounds < 100 && conn_state(c) == CONN_S_HANDSHAKE; rounds++)
 			unit_spin(base, 1);
 		ck_assert_str_eq(tls_field(c, "resumed", buf, sizeof(buf)), "yes");
-		client_free(s);
-		close(peer);
-		conn_unref(c);
+		client_close(s, peer, c);
 	}
 	ck_assert_uint_eq(stat_sum("tls_handshakes_total"), 4);
 	ck_assert_uint_eq(stat_sum("tls_resumed_total"), 2);
@@ -1264,25 +1250,19 @@ START_TEST(test_fail_client_certs)
 	l = tls_listener(lc);
 
 	/* none sent: TLS 1.2 fails in the handshake itself */
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_2_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), -1);
 	expect_failure(c, "tls-no-client-cert", 100);
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 
 	/* one from another CA (TLS 1.3: the client learns after its Finished) */
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_3_VERSION, "rogue.pem", "rogue.key");
+	s = client_open(l, &c, &peer, TLS1_3_VERSION, "rogue.pem", "rogue.key");
 	client_handshake(s, 200);
 	spin_until_closed(c, 100);
 	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "tls-bad-client-cert");
 	ck_assert_uint_eq(stat_of("tls_handshake_failures_total{reason=\"tls-bad-client-cert\"}"), 1);
 	ck_assert_uint_eq(stat_sum("tls_handshake_failures_total"), 2);
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -1302,8 +1282,7 @@ START_TEST(test_bad_record_after_handshake)
 	SSL *s;
 	int peer;
 
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_3_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	ck_assert_int_eq(SSL_write(s, "ok", 2), 2);
 	ck_assert_uint_eq(client_read(s, buf, 2, 200), 2);
@@ -1314,9 +1293,7 @@ START_TEST(test_bad_record_after_handshake)
 	ck_assert_uint_eq(ERR_peek_error(), 0);
 	ck_assert_uint_eq(stat_sum("tls_handshakes_total"), 1);
 	ck_assert_uint_eq(stat_sum("tls_handshake_failures_total"), 0);
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -1334,16 +1311,13 @@ START_TEST(test_optional_client_cert)
 	lc->tls_verify_client = TLS_VERIFY_OPTIONAL;
 	lc->tls_ca = path_of("ca.pem");
 	l = tls_listener(lc);
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_3_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), 1);
 	ck_assert_int_eq(SSL_write(s, "ok", 2), 2);
 	ck_assert_uint_eq(client_read(s, buf, 2, 200), 2);
 	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
 	ck_assert_ptr_null(tls_field(c, "subject", buf, sizeof(buf)));
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -1359,13 +1333,10 @@ START_TEST(test_min_version)
 
 	lc->tls_min_version = TLS_MIN_TLS13;
 	l = tls_listener(lc);
-	c = tls_accept_pair(l, &peer);
-	s = client_new(peer, TLS1_2_VERSION, NULL, NULL);
+	s = client_open(l, &c, &peer, TLS1_2_VERSION, NULL, NULL);
 	ck_assert_int_eq(client_handshake(s, 200), -1);
 	expect_failure(c, "tls-version", 100);
-	client_free(s);
-	close(peer);
-	conn_unref(c);
+	client_close(s, peer, c);
 	tls_ctx_free(l);
 	lc_free(lc);
 }
@@ -1421,14 +1392,5 @@ tls_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
-	/* as the daemon does: a write to a closed peer is an error, not a signal */
-	signal(SIGPIPE, SIG_IGN);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_main(tls_suite());
 }

@@ -9,44 +9,34 @@
 #include <string.h>
 
 #include "util.h"
+#include "unit.h"
 
+/* parse(s) gives want; what names the parser in the messages. */
 static void
-check_size(const char *s, uint64_t want)
+check_ok(int (*parse)(const char *, uint64_t *), const char *what, const char *s,
+    uint64_t want)
 {
 	uint64_t v = 12345;
 
-	ck_assert_msg(util_parse_size(s, &v) == 0, "size '%s' rejected", s);
-	ck_assert_msg(v == want, "size '%s' = %llu, want %llu", s, (unsigned long long)v,
+	ck_assert_msg(parse(s, &v) == 0, "%s '%s' rejected", what, s);
+	ck_assert_msg(v == want, "%s '%s' = %llu, want %llu", what, s, (unsigned long long)v,
 	    (unsigned long long)want);
 }
 
+/* parse(s) refuses s and leaves its output alone. */
 static void
-check_size_bad(const char *s)
+check_bad(int (*parse)(const char *, uint64_t *), const char *what, const char *s)
 {
 	uint64_t v = 12345;
 
-	ck_assert_msg(util_parse_size(s, &v) == -1, "size '%s' accepted", s);
-	ck_assert_msg(v == 12345, "size '%s': output changed on error", s);
+	ck_assert_msg(parse(s, &v) == -1, "%s '%s' accepted", what, s);
+	ck_assert_msg(v == 12345, "%s '%s': output changed on error", what, s);
 }
 
-static void
-check_duration(const char *s, uint64_t want)
-{
-	uint64_t v = 12345;
-
-	ck_assert_msg(util_parse_duration_ms(s, &v) == 0, "duration '%s' rejected", s);
-	ck_assert_msg(v == want, "duration '%s' = %llu ms, want %llu", s, (unsigned long long)v,
-	    (unsigned long long)want);
-}
-
-static void
-check_duration_bad(const char *s)
-{
-	uint64_t v = 12345;
-
-	ck_assert_msg(util_parse_duration_ms(s, &v) == -1, "duration '%s' accepted", s);
-	ck_assert_msg(v == 12345, "duration '%s': output changed on error", s);
-}
+#define check_size(s, want)	check_ok(util_parse_size, "size", (s), (want))
+#define check_size_bad(s)	check_bad(util_parse_size, "size", (s))
+#define check_duration(s, want)	check_ok(util_parse_duration_ms, "duration", (s), (want))
+#define check_duration_bad(s)	check_bad(util_parse_duration_ms, "duration", (s))
 
 START_TEST(test_size)
 {
@@ -244,12 +234,5 @@ util_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(util_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_main(util_suite());
 }

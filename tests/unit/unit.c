@@ -9,10 +9,15 @@
 
 #include <check.h>
 #include <event2/event.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 
 #include "conn.h"
+#include "log.h"
 #include "loop.h"
+#include "service.h"
 #include "util.h"
 #include "unit.h"
 
@@ -25,6 +30,15 @@ unit_base_new(void)
 	base = loop_base_new(&why);
 	ck_assert_msg(base != NULL, "loop_base_new: %s", why != NULL ? why : "?");
 	return base;
+}
+
+struct event_base *
+unit_loop_setup(int log_level)
+{
+	signal(SIGPIPE, SIG_IGN);
+	log_init();
+	log_set_level((enum log_level)log_level);
+	return unit_base_new();
 }
 
 static void
@@ -80,4 +94,28 @@ unit_conn_pair(const struct conn_params *p, int *peer)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	*peer = sv[1];
 	return conn_new(p, sv[0], (const struct sockaddr *)&unix_peer, sizeof(unix_peer));
+}
+
+struct conn *
+unit_echo_pair(const char *owner, int *peer)
+{
+	struct conn_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.svc = &service_echo;
+	p.owner_name = owner;
+	return unit_conn_pair(&p, peer);
+}
+
+int
+unit_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

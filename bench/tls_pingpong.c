@@ -7,7 +7,8 @@
  * benchmark's own throwaway certificate). Loopback only.
  *
  * usage: tls_pingpong plain|tls PORT CONNS SIZE SECONDS
- * prints: messages=N bytes=B seconds=S (bytes one way)
+ * prints: messages=N bytes=B seconds=S (bytes one way), and with tls the
+ * protocol and cipher the server chose: version=TLSv1.3 cipher=...
  */
 #include <sys/socket.h>
 
@@ -30,6 +31,8 @@ static size_t              pingpong_size;
 static double              pingpong_seconds;
 static SSL_CTX            *pingpong_ctx;
 static atomic_ullong       pingpong_messages;
+static char                pingpong_cipher[128];
+static pthread_mutex_t     pingpong_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The message, then what OpenSSL has to say. */
 static void __attribute__((noreturn))
@@ -101,6 +104,10 @@ pingpong_run(void *arg)
 		if ((s = SSL_new(pingpong_ctx)) == NULL || SSL_set_fd(s, fd) != 1 ||
 		    SSL_connect(s) != 1)
 			pingpong_die("TLS handshake failed");
+		pthread_mutex_lock(&pingpong_lock);
+		snprintf(pingpong_cipher, sizeof(pingpong_cipher), " version=%s cipher=%s",
+		    SSL_get_version(s), SSL_get_cipher_name(s));
+		pthread_mutex_unlock(&pingpong_lock);
 	}
 	end = pingpong_now() + pingpong_seconds;
 	while (pingpong_now() < end) {
@@ -158,8 +165,8 @@ main(int argc, char **argv)
 	for (i = 0; i < conns; i++)
 		pthread_join(threads[i], NULL);
 	n = atomic_load(&pingpong_messages);
-	printf("messages=%llu bytes=%llu seconds=%.3f\n", n, n * pingpong_size,
-	    pingpong_now() - t0);
+	printf("messages=%llu bytes=%llu seconds=%.3f%s\n", n, n * pingpong_size,
+	    pingpong_now() - t0, pingpong_cipher);
 	free(threads);
 	SSL_CTX_free(pingpong_ctx);
 	return 0;

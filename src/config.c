@@ -124,6 +124,8 @@ static int	config_set_tls_version(struct config_parse *, const struct config_key
 		    const char *);
 static int	config_set_probability(struct config_parse *, const struct config_key *, void *,
 		    const char *);
+static int	config_set_tls_ktls(struct config_parse *, const struct config_key *, void *,
+		    const char *);
 
 #define SRV	CONFIG_SECT_SERVER
 #define LOG	CONFIG_SECT_LOG
@@ -247,12 +249,13 @@ static const struct config_key config_keys[] = {
 	{ LSN, "tls_verify_client", config_set_tls_verify, L(tls_verify_client), 0, 0, "none", 0, NULL },
 	{ LSN, "tls_min_version", config_set_tls_version, L(tls_min_version), 0, 0, "TLS1.2", 0, NULL },
 	{ LSN, "tls_ciphers", config_set_text, L(tls_ciphers), 0, 0,
-	  "ECDHE+AESGCM:ECDHE+CHACHA20", 0, NULL },
+	  "ECDHE+AES128+AESGCM:ECDHE+AES256+AESGCM:ECDHE+CHACHA20", 0, NULL },
 	{ LSN, "tls_ciphersuites", config_set_text, L(tls_ciphersuites), 0, 0,
 	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0, NULL },
 	{ LSN, "tls_handshake_timeout", config_set_duration, L(tls_handshake_timeout_ms), 1,
 	  CONFIG_DURATION_MAX, "10s", 0, NULL },
 	{ LSN, "tls_session_tickets", config_set_bool, L(tls_session_tickets), 0, 0, "yes", 0, NULL },
+	{ LSN, "tls_ktls", config_set_tls_ktls, L(tls_ktls), 0, 0, "no", 0, NULL },
 
 	{ CONFIG_SECT_DEBUG, "enabled", config_set_bool, G(debug_enabled), 0, 0, "no", 0, NULL },
 	{ CONFIG_SECT_DEBUG, "slow_callback_ms", config_set_uint, G(debug_slow_callback_ms), 1,
@@ -956,6 +959,21 @@ config_set_probability(struct config_parse *ps, const struct config_key *k, void
 	if (misbehave_parse_probability(value, config_u64(obj, k)) == -1)
 		return config_bad_value(ps, "expected a probability from 0 to 1 such as 0.25 "
 		    "(at most six decimals)", value);
+	return 0;
+}
+
+static int
+config_set_tls_ktls(struct config_parse *ps, const struct config_key *k, void *obj,
+    const char *value)
+{
+	enum tls_ktls *p = (enum tls_ktls *)((char *)obj + k->off);
+
+	if (strcasecmp(value, "auto") == 0)
+		*p = TLS_KTLS_AUTO;
+	else if (strcasecmp(value, "no") == 0)
+		*p = TLS_KTLS_NO;
+	else
+		return config_bad_value(ps, "expected auto or no", value);
 	return 0;
 }
 
@@ -2371,6 +2389,13 @@ config_dump_probability(FILE *fp, const struct config_key *k, const void *obj)
 	    *(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf)));
 }
 
+static void
+config_dump_tls_ktls(FILE *fp, const struct config_key *k, const void *obj)
+{
+	config_dump_line(fp, k->name,
+	    *(const enum tls_ktls *)config_dump_field(obj, k) == TLS_KTLS_AUTO ? "auto" : "no");
+}
+
 /* How to write back what each setter stored: a new key with a known setter needs nothing. */
 static const struct {
 	config_set_cb	set;
@@ -2399,6 +2424,7 @@ static const struct {
 	{ config_set_tls_verify, config_dump_tls_verify },
 	{ config_set_tls_version, config_dump_tls_version },
 	{ config_set_probability, config_dump_probability },
+	{ config_set_tls_ktls, config_dump_tls_ktls },
 };
 
 static void

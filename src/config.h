@@ -22,6 +22,12 @@ enum tls_verify {
 	TLS_VERIFY_REQUIRED,    /* a certificate that verifies against tls_ca is required */
 };
 
+/* tls_ktls: hand the record layer to the kernel (kTLS) when it offers it. */
+enum tls_ktls {
+	TLS_KTLS_NO = 0,        /* records always encrypted in user space */
+	TLS_KTLS_AUTO,          /* the kernel's when it has the "tls" TCP ULP and the cipher */
+};
+
 /* tls_min_version */
 enum tls_min_version {
 	TLS_MIN_TLS12 = 0,
@@ -120,6 +126,7 @@ struct listener_conf {
 	char                *tls_ciphersuites;  /* TLS 1.3 cipher suites */
 	uint64_t             tls_handshake_timeout_ms; /* default 10s */
 	int                  tls_session_tickets; /* default yes */
+	enum tls_ktls        tls_ktls;          /* default no */
 };
 
 struct config {

@@ -533,6 +533,17 @@ conn_describe(const void *arg, struct debug_where *w)
 
 /* ---------------------------------------------------------------- events */
 
+/*
+ * Input the transport already holds (TLS records read ahead) raises no
+ * socket event: when reading is on, run the read callback anyway.
+ */
+static void
+conn_kick_read(struct conn *c)
+{
+	if ((c->flags & CONN_F_READING) && c->io->pending != NULL && c->io->pending(c) > 0)
+		event_active(&c->read_ev, EV_READ, 1);
+}
+
 /* Arm or disarm the read and write events from the state and the flags. */
 static void
 conn_update_io(struct conn *c)
@@ -565,6 +576,7 @@ conn_update_io(struct conn *c)
 			return;
 		}
 		c->flags |= CONN_F_READING;
+		conn_kick_read(c);
 	} else if (!rd && (c->flags & CONN_F_READING)) {
 		event_del(&c->read_ev);
 		c->flags &= ~CONN_F_READING;
@@ -1085,6 +1097,9 @@ conn_write_body(struct conn *c)
 		c->flags &= ~CONN_F_IO_WANT_WRITE;
 		conn_update_io(c);
 		conn_handshake(c);
+		/* input that came with the end of the handshake may be buffered already */
+		if (conn_is_alive(c))
+			conn_kick_read(c);
 		return;
 	}
 	if (c->flags & CONN_F_IO_WANT_WRITE) {
@@ -1901,9 +1916,19 @@ conn_read_body(struct conn *c)
 		conn_handshake(c);
 		if (c->state != CONN_S_OPEN)
 			return;
+		/*
+		 * The handshake read what the socket had: read now only what the
+		 * transport holds (data sent with the end of the handshake), else
+		 * wait for the socket rather than try it for an EAGAIN.
+		 */
+		if (c->io->pending == NULL || c->io->pending(c) == 0)
+			return;
 	}
 	while (conn_read_once(c) && conn_is_alive(c) && --rounds > 0)
 		;
+	/* out of rounds with input buffered: the rest on the next loop turn */
+	if (rounds == 0 && conn_is_alive(c))
+		conn_kick_read(c);
 }
 
 static void

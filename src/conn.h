@@ -113,7 +113,12 @@ struct conn_io {
 	const char *name;
 	/* Optional: drive a handshake in HANDSHAKE. 1 done, 0 again later, -1 failed (*reason). */
 	int     (*handshake)(struct conn *c, enum conn_reason *reason);
-	/* Optional: bytes already decrypted and readable without a socket event. */
+	/*
+	 * Optional: input the transport holds (decrypted, or records read
+	 * ahead) that a read returns without a socket event; non-zero means
+	 * "read again". conn.c reads again, or wakes its own read event when
+	 * reading resumes, since the socket may have nothing left to signal.
+	 */
 	size_t  (*pending)(struct conn *c);
 	ssize_t (*read)(struct conn *c, void *buf, size_t len);
 	ssize_t (*write)(struct conn *c, const void *buf, size_t len);

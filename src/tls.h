@@ -39,6 +39,13 @@ struct tls_ctx *tls_ctx_new(const struct listener_conf *lc, char **err);
 /* Established connections keep the OpenSSL context alive (it is refcounted). */
 void            tls_ctx_free(struct tls_ctx *t);
 
+/*
+ * Whether the kernel offers TLS offload (kTLS: the "tls" TCP upper-layer
+ * protocol), asked of the kernel once per call; tls_ktls = auto uses it
+ * only then. 0 also when OpenSSL was built without kTLS.
+ */
+int             tls_ktls_available(void);
+
 /* Accept path: wrap the accepted socket in a session of `t` and start the handshake. */
 void            tls_conn_accept(struct conn *c, struct tls_ctx *t);
 

@@ -595,7 +595,7 @@ START_TEST(test_config_keys)
 	ck_assert_int_eq(lc->tls, 0);
 	ck_assert_int_eq(lc->tls_verify_client, TLS_VERIFY_NONE);
 	ck_assert_int_eq(lc->tls_min_version, TLS_MIN_TLS12);
-	ck_assert_str_eq(lc->tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20");
+	ck_assert_str_eq(lc->tls_ciphers, "ECDHE+AES128+AESGCM:ECDHE+AES256+AESGCM:ECDHE+CHACHA20");
 	ck_assert_ptr_nonnull(strstr(lc->tls_ciphersuites, "TLS_AES_256_GCM_SHA384"));
 	ck_assert_uint_eq(lc->tls_handshake_timeout_ms, 10000);
 	ck_assert_int_eq(lc->tls_session_tickets, 1);
@@ -636,6 +636,43 @@ START_TEST(test_config_validation)
 	ck_assert(config_has_error(&errs, "t.ini:17: [listener c] tls_handshake_timeout"));
 	ck_assert(config_has_error(&errs, "t.ini:18: [listener c] tls_cert"));
 	config_errors_free(&errs);
+}
+END_TEST
+
+/* tls_ktls: no (the default) or auto; anything else is refused with what is expected. */
+START_TEST(test_config_ktls)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cf = NULL;
+
+	ck_assert_int_eq(config_load_string("t.ini",
+	    "[listener a]\nbind = 127.0.0.1:0\nservice = echo\n"
+	    "[listener b]\nbind = 127.0.0.1:0\nservice = echo\ntls_ktls = auto\n"
+	    "[listener c]\nbind = 127.0.0.1:0\nservice = echo\ntls_ktls = No\n", &cf, &errs), 0);
+	ck_assert_int_eq(config_find_listener(cf, "a")->tls_ktls, TLS_KTLS_NO);
+	ck_assert_int_eq(config_find_listener(cf, "b")->tls_ktls, TLS_KTLS_AUTO);
+	ck_assert_int_eq(config_find_listener(cf, "c")->tls_ktls, TLS_KTLS_NO);
+	config_free(cf);
+	cf = NULL;
+	ck_assert_int_eq(config_load_string("t.ini",
+	    "[listener a]\nbind = 127.0.0.1:0\nservice = echo\ntls_ktls = yes\n", &cf, &errs), -1);
+	ck_assert(config_has_error(&errs, "t.ini:4: [listener a] tls_ktls: expected auto or no, "
+	    "got 'yes'"));
+	config_errors_free(&errs);
+}
+END_TEST
+
+/*
+ * The kernel probe agrees with the kernel: the tls module's statistics file
+ * exists exactly when the probe found the "tls" TCP ULP (the probe loads
+ * the module when it is there to load and the process may).
+ */
+START_TEST(test_ktls_probe)
+{
+	int avail = tls_ktls_available();
+
+	ck_assert_int_eq(tls_ktls_available(), avail);
+	ck_assert_int_eq(avail, access("/proc/net/tls_stat", F_OK) == 0);
 }
 END_TEST
 
@@ -818,6 +855,271 @@ START_TEST(test_resumption)
 	ck_assert_uint_eq(stat_of("tls_handshakes_total{version=\"TLSv1.3\"}"), 2);
 	tls_ctx_free(l);
 	lc_free(lc);
+}
+END_TEST
+
+/*
+ * A test service: echo, counting on_data calls, optionally pausing reading
+ * at the first data (as a service with too much in flight does).
+ */
+static unsigned count_calls;
+static size_t   count_bytes;
+static int      count_pause;
+
+static void
+count_on_data(struct conn *c, const char *data, size_t len)
+{
+	count_calls++;
+	count_bytes += len;
+	conn_write(c, data, len);
+	if (count_pause)
+		conn_pause_read(c);
+}
+
+static const struct service count_service = {
+	.name = "count-echo",
+	.on_data = count_on_data,
+};
+
+static struct conn *
+count_accept_pair(struct tls_ctx *t, int *peer)
+{
+	struct conn_params p;
+	struct conn *c;
+
+	count_calls = 0;
+	count_bytes = 0;
+	memset(&p, 0, sizeof(p));
+	p.svc = &count_service;
+	p.owner_name = "unit";
+	c = unit_conn_pair(&p, peer);
+	tls_conn_accept(c, t);
+	conn_ref(c);
+	return c;
+}
+
+/*
+ * Records that arrive together are read together: one read(2) takes them
+ * all (read ahead) and the service gets them in one on_data call, not one
+ * call (and one reply record) per record.
+ */
+START_TEST(test_read_ahead_coalesces)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	static char out[200 * 16], in[200 * 16];
+	struct conn *c;
+	size_t i;
+	SSL *s;
+	int peer;
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (char)('a' + i % 26);
+	c = count_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	unit_spin(base, 5);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	/* 200 records of 16 bytes, all sent before the server runs */
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(SSL_write(s, out + i * 16, 16), 16);
+	ck_assert_uint_eq(client_read(s, in, sizeof(in), 200), sizeof(in));
+	ck_assert(memcmp(in, out, sizeof(in)) == 0);
+	ck_assert_uint_eq(count_bytes, sizeof(out));
+	ck_assert_msg(count_calls <= 2, "%u on_data calls for 200 records sent together",
+	    count_calls);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+/*
+ * Data and the close_notify after it come in one read; the service stops
+ * reading at the data. The end of input is held in the transport, not in
+ * the socket (the client sends no FIN), so resuming must deliver it.
+ */
+START_TEST(test_read_ahead_end_after_pause)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	char buf[8];
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	c = count_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	unit_spin(base, 5);
+	count_pause = 1;
+	ck_assert_int_eq(SSL_write(s, "abc", 3), 3);
+	ck_assert_int_eq(SSL_shutdown(s), 0);
+	ck_assert_uint_eq(client_read(s, buf, 3, 100), 3);
+	ck_assert_mem_eq(buf, "abc", 3);
+	ck_assert_uint_eq(count_calls, 1);
+	unit_spin(base, 20);
+	ck_assert_int_eq(conn_state(c), CONN_S_OPEN);
+	count_pause = 0;
+	conn_resume_read(c);
+	spin_until_closed(c, 200);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "eof");
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+/*
+ * Data, then a record that does not decrypt, in one read: the service gets
+ * the data, then the connection closes (io-error). OpenSSL has sent its
+ * alert by then, so the reply to that data is not sent.
+ */
+START_TEST(test_read_ahead_error_after_data)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	static const unsigned char rec[] = { 0x17, 0x03, 0x03, 0x00, 0x20,
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	char buf[8];
+	struct conn *c;
+	SSL *s;
+	int peer;
+
+	c = count_accept_pair(l, &peer);
+	s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+	ck_assert_int_eq(client_handshake(s, 200), 1);
+	unit_spin(base, 5);
+	ck_assert_int_eq(SSL_write(s, "xyz", 3), 3);
+	ck_assert_int_eq(write(peer, rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	spin_until_closed(c, 100);
+	ck_assert_int_eq(conn_state(c), CONN_S_CLOSED);
+	ck_assert_str_eq(conn_reason_name(conn_reason(c)), "io-error");
+	ck_assert_uint_eq(count_calls, 1);
+	ck_assert_uint_eq(count_bytes, 3);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	/* the alert, then the end: no echo */
+	ck_assert_uint_eq(client_read(s, buf, 3, 50), 0);
+	client_free(s);
+	close(peer);
+	conn_unref(c);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+static int ticket_count;
+
+static int
+ticket_new_cb(SSL *s, SSL_SESSION *sess)
+{
+	ticket_count++;
+	return 0;
+}
+
+/* A TLS 1.3 handshake, full or resumed, gives the client one ticket. */
+START_TEST(test_one_ticket)
+{
+	struct listener_conf *lc = lc_new("server.pem", "server.key");
+	struct tls_ctx *l = tls_listener(lc);
+	SSL_SESSION *sess = NULL;
+	char buf[4];
+	struct conn *c;
+	int i, peer;
+	SSL *s;
+
+	for (i = 0; i < 2; i++) {
+		c = tls_accept_pair(l, &peer);
+		s = client_new(peer, TLS1_3_VERSION, NULL, NULL);
+		SSL_CTX_set_session_cache_mode(SSL_get_SSL_CTX(s), SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(SSL_get_SSL_CTX(s), ticket_new_cb);
+		if (sess != NULL)
+			SSL_set_session(s, sess);
+		ticket_count = 0;
+		ck_assert_int_eq(client_handshake(s, 200), 1);
+		ck_assert_int_eq(SSL_session_reused(s), i);
+		ck_assert_int_eq(SSL_write(s, "t", 1), 1);
+		ck_assert_uint_eq(client_read(s, buf, 1, 200), 1);
+		unit_spin(base, 10);
+		ck_assert_uint_eq(client_read(s, buf, 1, 10), 0);
+		ck_assert_int_eq(ticket_count, 1);
+		SSL_SESSION_free(sess);
+		sess = SSL_get1_session(s);
+		SSL_shutdown(s);
+		client_free(s);
+		close(peer);
+		conn_unref(c);
+	}
+	SSL_SESSION_free(sess);
+	tls_ctx_free(l);
+	lc_free(lc);
+}
+END_TEST
+
+/*
+ * The default cipher order (config table defaults, only cert and key set):
+ * AES-128-GCM, then AES-256-GCM, then ChaCha20-Poly1305, for TLS 1.2 and
+ * TLS 1.3 alike, whatever order the client offers them in.
+ */
+START_TEST(test_default_cipher_order)
+{
+	static const struct {
+		int         version;
+		const char *offer;      /* the client's preference, best first */
+		const char *want;
+	} cases[] = {
+		{ TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+		  "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256" },
+		{ TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384",
+		  "ECDHE-ECDSA-AES256-GCM-SHA384" },
+		{ TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305" },
+		{ TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+		  "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256" },
+		{ TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+		  "TLS_AES_256_GCM_SHA384" },
+		{ TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256" },
+	};
+	struct config_errors errs = { NULL, 0 };
+	struct config *cf = NULL;
+	char *cert = path_of("server.pem"), *key = path_of("server.key"), *ini, buf[64];
+	struct tls_ctx *l;
+	struct conn *c;
+	size_t i;
+	int peer, rounds;
+	SSL *s;
+
+	xasprintf(&ini, "[listener d]\nbind = 127.0.0.1:0\nservice = echo\ntls = yes\n"
+	    "tls_cert = %s\ntls_key = %s\n", cert, key);
+	ck_assert_int_eq(config_load_string("t.ini", ini, &cf, &errs), 0);
+	l = tls_listener(config_find_listener(cf, "d"));
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		c = tls_accept_pair(l, &peer);
+		s = client_new(peer, cases[i].version, NULL, NULL);
+		if (cases[i].version == TLS1_3_VERSION)
+			ck_assert_int_eq(SSL_set_ciphersuites(s, cases[i].offer), 1);
+		else
+			ck_assert_int_eq(SSL_set_cipher_list(s, cases[i].offer), 1);
+		ck_assert_int_eq(client_handshake(s, 200), 1);
+		for (rounds = 0; rounds < 100 && conn_state(c) == CONN_S_HANDSHAKE; rounds++)
+			unit_spin(base, 1);
+		ck_assert_str_eq(SSL_get_cipher_name(s), cases[i].want);
+		ck_assert_str_eq(tls_field(c, "cipher", buf, sizeof(buf)), cases[i].want);
+		client_free(s);
+		close(peer);
+		conn_unref(c);
+	}
+	tls_ctx_free(l);
+	config_free(cf);
+	free(ini);
+	free(cert);
+	free(key);
 }
 END_TEST
 
@@ -1062,11 +1364,18 @@ tls_suite(void)
 	tcase_add_test(tc, test_ctx_bad_ca);
 	tcase_add_test(tc, test_config_keys);
 	tcase_add_test(tc, test_config_validation);
+	tcase_add_test(tc, test_config_ktls);
+	tcase_add_test(tc, test_ktls_probe);
 	tcase_add_test(tc, test_handshake_echo_mtls);
 	tcase_add_test(tc, test_server_close_notify_tls12);
 	tcase_add_test(tc, test_bulk_echo);
 	tcase_add_test(tc, test_key_update);
 	tcase_add_test(tc, test_resumption);
+	tcase_add_test(tc, test_default_cipher_order);
+	tcase_add_test(tc, test_read_ahead_coalesces);
+	tcase_add_test(tc, test_read_ahead_end_after_pause);
+	tcase_add_test(tc, test_read_ahead_error_after_data);
+	tcase_add_test(tc, test_one_ticket);
 	tcase_add_test(tc, test_fail_plaintext);
 	tcase_add_test(tc, test_first_byte_class);
 	tcase_add_test(tc, test_fail_garbage);

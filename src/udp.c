@@ -97,10 +97,14 @@ static const char *const udp_reason_names[UDP_R_COUNT] = {
 	[UDP_R_RECV_QUEUE] = "receive_queue",
 };
 
-/* A control message buffer, aligned for struct cmsghdr. */
+/*
+ * A control message buffer, aligned for struct cmsghdr (not a member of it:
+ * its flexible array would make this a variable-sized type, which may not
+ * sit inside struct udp_out).
+ */
 union udp_cmsg {
-	struct cmsghdr	align;
 	char		buf[UDP_CMSG_SPACE];
+	_Alignas(struct cmsghdr) char	align;
 };
 
 /* What a running listener needs of its [listener] section. */
@@ -493,7 +497,7 @@ udp_cap(const struct udp_listener *l, const struct sockaddr *peer, size_t len)
 static enum udp_reason
 udp_dest(const struct msghdr *mh, union udp_cmsg *reply, size_t *replylen)
 {
-	struct cmsghdr *c, *rc = &reply->align;
+	struct cmsghdr *c, *rc = (struct cmsghdr *)(void *)reply->buf;
 	struct in_pktinfo pi4, r4;
 	struct in6_pktinfo pi6, r6;
 	struct sockaddr_in6 sin6;

@@ -110,11 +110,27 @@ failed=0
 	echo "$header"
 } >"$summary"
 echo "$header"
+# FUZZ_JOBS harnesses at once (default: one per CPU); each fuzzes on one
+# CPU, so the wall time is about SECONDS x harnesses / FUZZ_JOBS. The rows
+# are printed in the order the harnesses were named.
+njobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $njobs in ''|*[!0-9]*|0) njobs=1;; esac
+rows=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-rows.XXXXXX") || exit 1
+i=0
 for prog in "$@"; do
-	row=$(run_one "$prog") || failed=1
-	echo "$row"
-	echo "$row" >>"$summary"
+	while [ "$(jobs -pr | wc -l)" -ge "$njobs" ]; do
+		wait -n
+	done
+	i=$((i + 1))
+	{ run_one "$prog" >"$rows/$i" || echo failed >"$rows/$i.failed"; } &
 done
+wait
+for n in $(seq 1 "$i"); do
+	cat "$rows/$n"
+	cat "$rows/$n" >>"$summary"
+	[ -e "$rows/$n.failed" ] && failed=1
+done
+rm -rf "$rows"
 echo "summary: $summary; logs: $out/logs/"
 if [ $failed -ne 0 ]; then
 	echo "FAILED: a harness found a problem; reproduce with ./fuzz_NAME ARTIFACT" \

@@ -5,8 +5,9 @@
 #                         foreground with conf/echod.ini (Ctrl-C stops it)
 #   scripts/dev.sh test   install build and test dependencies, build, and run
 #                         the whole test suite: the normal build's `make check`
-#                         and `make distcheck`, then ASan+UBSan and TSan builds'
-#                         tests (all with -Werror), a 60 s soak in the
+#                         and `make distcheck`, then the ASan+UBSan build's
+#                         tests and the TSan build's tests of the threaded
+#                         parts (all with -Werror), a 60 s soak in the
 #                         ASan+UBSan build (tests/soak/README.md), then the
 #                         libFuzzer build's `make fuzz-check` (clang, build-fuzz/)
 #   scripts/dev.sh deps   only install the packages
@@ -65,10 +66,30 @@ dev_build() {
 	(cd "$dir" && "$top/configure" "$@" >configure.out && make -j"$jobs")
 }
 
+# dev_check DIR NAME [TEST...]: make check in DIR, every test or the ones named.
+# What distcheck runs in the unpacked tarball (see "test" below).
+DIST_TESTS="tests/unit/check_config tests/unit/check_stats tests/unit/layers.sh
+  tests/integration/config_sample.sh tests/integration/sd_units.sh tests/integration/service_echo.sh
+  tests/integration/tls_echo.sh"
+
+# The TSan build runs the threaded parts: every unit suite (the pool, the log
+# thread, the loop's cross-thread checks) and the integration tests where the
+# worker pool, the log thread or signals meet the loop.
+dev_tsan_tests() {
+	(cd "$top" && ls tests/unit/check_*.c tests/integration/command_*.sh \
+		tests/integration/log_*.sh tests/integration/debug_*.sh \
+		tests/integration/shutdown_signals.sh tests/integration/reload_sighup.sh \
+		tests/integration/admin_console.sh tests/integration/metrics_prometheus.sh) |
+		sed 's/\.c$//'
+}
+
 dev_check() {
 	local dir=$1 name=$2
-	echo "== $name: make check"
-	if ! (cd "$dir" && make -j"$jobs" check); then
+	shift 2
+	local only=()
+	[ $# -gt 0 ] && only=("TESTS=$*")
+	echo "== $name: make check${1:+ (${#} tests)}"
+	if ! (cd "$dir" && make -j"$jobs" check "${only[@]}"); then
 		echo "== $name: FAILED; logs:" >&2
 		find "$dir/tests" -name '*.log' -newer "$dir/configure.out" -print0 2>/dev/null |
 			xargs -0 grep -l -E '^(FAIL|ERROR)|:F:|:E:' 2>/dev/null | while read -r f; do
@@ -93,8 +114,12 @@ test)
 	start=$(date +%s)
 	dev_build build --enable-werror
 	dev_check build "normal build"
+	# The tarball builds, installs and finds its own files: the tests that
+	# read the docs, the sample config and the units (the normal build above
+	# ran every test already).
 	echo "== normal build: make distcheck"
-	(cd build && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.out 2>&1) ||
+	(cd build && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+		TESTS="$(echo $DIST_TESTS)" >distcheck.out 2>&1) ||
 		{ tail -n 80 build/distcheck.out >&2; exit 1; }
 	dev_build build-asan --enable-werror --enable-asan --enable-debug
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -103,7 +128,8 @@ test)
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make soak-check SOAK_SECONDS=60)
 	dev_build build-tsan --enable-werror --enable-tsan --enable-debug
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 dev_check build-tsan "TSan build"
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 dev_check build-tsan "TSan build" \
+		$(dev_tsan_tests)
 	dev_build build-fuzz --enable-werror --enable-fuzz CC=clang
 	echo "== libFuzzer build: make fuzz-check"
 	(cd build-fuzz && make fuzz-check) ||
@@ -111,7 +137,7 @@ test)
 	echo "== all test suites passed in $(( $(date +%s) - start ))s"
 	;;
 *)
-	sed -n '2,12p' "$0"
+	sed -n '2,13p' "$0"
 	exit 64
 	;;
 esac

@@ -490,38 +490,6 @@ config_once(struct config_parse *ps, int *slot)
 	return 0;
 }
 
-/* "256K", "1M", "16": the shortest exact spelling, for messages. */
-static const char *
-config_fmt_size(uint64_t v, char *buf, size_t size)
-{
-	if (v != 0 && v % (1ULL << 30) == 0)
-		snprintf(buf, size, "%lluG", (unsigned long long)(v >> 30));
-	else if (v != 0 && v % (1ULL << 20) == 0)
-		snprintf(buf, size, "%lluM", (unsigned long long)(v >> 20));
-	else if (v != 0 && v % (1ULL << 10) == 0)
-		snprintf(buf, size, "%lluK", (unsigned long long)(v >> 10));
-	else
-		snprintf(buf, size, "%llu", (unsigned long long)v);
-	return buf;
-}
-
-/* "168h", "30s", "150ms", "0": the shortest exact spelling, for messages. */
-static const char *
-config_fmt_duration(uint64_t ms, char *buf, size_t size)
-{
-	if (ms != 0 && ms % 3600000 == 0)
-		snprintf(buf, size, "%lluh", (unsigned long long)(ms / 3600000));
-	else if (ms != 0 && ms % 60000 == 0)
-		snprintf(buf, size, "%llum", (unsigned long long)(ms / 60000));
-	else if (ms != 0 && ms % 1000 == 0)
-		snprintf(buf, size, "%llus", (unsigned long long)(ms / 1000));
-	else if (ms != 0)
-		snprintf(buf, size, "%llums", (unsigned long long)ms);
-	else
-		snprintf(buf, size, "0");
-	return buf;
-}
-
 static uint64_t *
 config_u64(void *obj, const struct config_key *k)
 {
@@ -604,7 +572,7 @@ config_set_ranged(struct config_parse *ps, const struct config_key *k, void *obj
 static int
 config_set_size(struct config_parse *ps, const struct config_key *k, void *obj, const char *value)
 {
-	return config_set_ranged(ps, k, obj, value, util_parse_size, config_fmt_size, "size",
+	return config_set_ranged(ps, k, obj, value, util_parse_size, util_fmt_size, "size",
 	    "bytes, or a number with a K, M or G suffix");
 }
 
@@ -612,7 +580,7 @@ static int
 config_set_duration(struct config_parse *ps, const struct config_key *k, void *obj,
     const char *value)
 {
-	return config_set_ranged(ps, k, obj, value, util_parse_duration_ms, config_fmt_duration,
+	return config_set_ranged(ps, k, obj, value, util_parse_duration_ms, util_fmt_duration_ms,
 	    "duration", "a number with ms, s, m or h; seconds if bare");
 }
 
@@ -1838,8 +1806,8 @@ config_check_watermarks(struct config_parse *ps)
 		return;
 	config_error(ps, lo != 0 ? lo : hi, "[server] write_low_watermark: expected a size below "
 	    "write_high_watermark (%s), got %s",
-	    config_fmt_size(cf->write_high_watermark, hbuf, sizeof(hbuf)),
-	    config_fmt_size(cf->write_low_watermark, lbuf, sizeof(lbuf)));
+	    util_fmt_size(cf->write_high_watermark, hbuf, sizeof(hbuf)),
+	    util_fmt_size(cf->write_low_watermark, lbuf, sizeof(lbuf)));
 }
 
 /* [metrics] bind: "" (off) or one TCP address, as for a listener's bind. */
@@ -2228,7 +2196,7 @@ config_dump_size(FILE *fp, const struct config_key *k, const void *obj)
 {
 	char buf[32];
 
-	config_dump_line(fp, k->name, config_fmt_size(*(const uint64_t *)config_dump_field(obj, k),
+	config_dump_line(fp, k->name, util_fmt_size(*(const uint64_t *)config_dump_field(obj, k),
 	    buf, sizeof(buf)));
 }
 
@@ -2237,7 +2205,7 @@ config_dump_duration(FILE *fp, const struct config_key *k, const void *obj)
 {
 	char buf[32];
 
-	config_dump_line(fp, k->name, config_fmt_duration(
+	config_dump_line(fp, k->name, util_fmt_duration_ms(
 	    *(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf)));
 }
 
@@ -2313,7 +2281,7 @@ config_dump_byte_rate(FILE *fp, const struct config_key *k, const void *obj)
 {
 	char buf[32], out[40];
 
-	config_fmt_size(*(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf));
+	util_fmt_size(*(const uint64_t *)config_dump_field(obj, k), buf, sizeof(buf));
 	snprintf(out, sizeof(out), "%s/s", buf);
 	config_dump_line(fp, k->name, out);
 }

@@ -110,38 +110,6 @@ misbehave_format_probability(uint64_t ppm, char *buf, size_t size)
 	return buf;
 }
 
-/* "100ms", "2s", "5m", "1h", "0": the shortest exact spelling. */
-static const char *
-misbehave_fmt_duration(uint64_t ms, char *buf, size_t size)
-{
-	if (ms != 0 && ms % 3600000 == 0)
-		snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
-	else if (ms != 0 && ms % 60000 == 0)
-		snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
-	else if (ms != 0 && ms % 1000 == 0)
-		snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
-	else if (ms != 0)
-		snprintf(buf, size, "%" PRIu64 "ms", ms);
-	else
-		snprintf(buf, size, "0");
-	return buf;
-}
-
-/* "64K", "1M", "100": the shortest exact spelling. */
-static const char *
-misbehave_fmt_size(uint64_t v, char *buf, size_t size)
-{
-	if (v != 0 && v % (1ULL << 30) == 0)
-		snprintf(buf, size, "%" PRIu64 "G", v >> 30);
-	else if (v != 0 && v % (1ULL << 20) == 0)
-		snprintf(buf, size, "%" PRIu64 "M", v >> 20);
-	else if (v != 0 && v % (1ULL << 10) == 0)
-		snprintf(buf, size, "%" PRIu64 "K", v >> 10);
-	else
-		snprintf(buf, size, "%" PRIu64, v);
-	return buf;
-}
-
 int
 misbehave_set(struct misbehave_conf *mc, const char *key, const char *value,
     const char **expect)
@@ -188,13 +156,13 @@ misbehave_format(const struct misbehave_conf *mc, uint64_t seed, char *buf, size
 	snprintf(buf, size, "delay=%s delay_jitter=%s slice_size=%s slice_delay=%s "
 	    "reset_after=%s stall_after=%s close_after=%s misbehave_probability=%s "
 	    "misbehave_seed=%" PRIu64,
-	    misbehave_fmt_duration(mc->delay_ms, d[0], sizeof(d[0])),
-	    misbehave_fmt_duration(mc->jitter_ms, d[1], sizeof(d[1])),
-	    misbehave_fmt_size(mc->slice_size, d[2], sizeof(d[2])),
-	    misbehave_fmt_duration(mc->slice_delay_ms, d[3], sizeof(d[3])),
-	    misbehave_fmt_size(mc->reset_after, d[4], sizeof(d[4])),
-	    misbehave_fmt_size(mc->stall_after, d[5], sizeof(d[5])),
-	    misbehave_fmt_duration(mc->close_after_ms, d[6], sizeof(d[6])),
+	    util_fmt_duration_ms(mc->delay_ms, d[0], sizeof(d[0])),
+	    util_fmt_duration_ms(mc->jitter_ms, d[1], sizeof(d[1])),
+	    util_fmt_size(mc->slice_size, d[2], sizeof(d[2])),
+	    util_fmt_duration_ms(mc->slice_delay_ms, d[3], sizeof(d[3])),
+	    util_fmt_size(mc->reset_after, d[4], sizeof(d[4])),
+	    util_fmt_size(mc->stall_after, d[5], sizeof(d[5])),
+	    util_fmt_duration_ms(mc->close_after_ms, d[6], sizeof(d[6])),
 	    misbehave_format_probability(mc->probability, p, sizeof(p)), seed);
 	return buf;
 }

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -308,6 +309,36 @@ util_parse_duration_ms(const char *s, uint64_t *out)
 		return -1;
 	*out = v * mult;
 	return 0;
+}
+
+const char *
+util_fmt_size(uint64_t v, char *buf, size_t size)
+{
+	if (v != 0 && v % (1ULL << 30) == 0)
+		snprintf(buf, size, "%" PRIu64 "G", v >> 30);
+	else if (v != 0 && v % (1ULL << 20) == 0)
+		snprintf(buf, size, "%" PRIu64 "M", v >> 20);
+	else if (v != 0 && v % (1ULL << 10) == 0)
+		snprintf(buf, size, "%" PRIu64 "K", v >> 10);
+	else
+		snprintf(buf, size, "%" PRIu64, v);
+	return buf;
+}
+
+const char *
+util_fmt_duration_ms(uint64_t ms, char *buf, size_t size)
+{
+	if (ms != 0 && ms % 3600000 == 0)
+		snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
+	else if (ms != 0 && ms % 60000 == 0)
+		snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
+	else if (ms != 0 && ms % 1000 == 0)
+		snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
+	else if (ms != 0)
+		snprintf(buf, size, "%" PRIu64 "ms", ms);
+	else
+		snprintf(buf, size, "0");
+	return buf;
 }
 
 int

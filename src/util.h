@@ -63,6 +63,12 @@ int     util_parse_size(const char *s, uint64_t *out);
 int     util_parse_duration_ms(const char *s, uint64_t *out);
 int     util_parse_bool(const char *s, int *out);
 int     util_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/*
+ * The shortest exact spelling the parsers above read back: sizes "64K",
+ * "1M", "100"; durations "100ms", "2s", "5m", "1h", "0". Return buf.
+ */
+const char *util_fmt_size(uint64_t v, char *buf, size_t size);
+const char *util_fmt_duration_ms(uint64_t ms, char *buf, size_t size);
 
 /* Monotonic clock in milliseconds / microseconds. */
 uint64_t util_now_ms(void);

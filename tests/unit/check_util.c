@@ -101,6 +101,37 @@ START_TEST(test_duration_bad)
 }
 END_TEST
 
+/* The shortest spelling, and the parsers read it back to the same value. */
+START_TEST(test_fmt_round_trip)
+{
+	static const struct { uint64_t v; const char *size, *dur; } t[] = {
+		{ 0, "0", "0" },
+		{ 1, "1", "1ms" },
+		{ 1000, "1000", "1s" },
+		{ 1024, "1K", "1024ms" },
+		{ 60000, "60000", "1m" },
+		{ 1ULL << 20, "1M", "1048576ms" },
+		{ 3600000, "3600000", "1h" },
+		{ 5ULL << 30, "5G", "5368709120ms" },
+		{ 90000, "90000", "90s" },
+	};
+	char buf[32];
+	uint64_t back;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_str_eq(util_fmt_size(t[i].v, buf, sizeof(buf)), t[i].size);
+		ck_assert_int_eq(util_parse_size(buf, &back), 0);
+		ck_assert_uint_eq(back, t[i].v);
+		ck_assert_str_eq(util_fmt_duration_ms(t[i].v, buf, sizeof(buf)), t[i].dur);
+		if (t[i].v != 0) {	/* a bare "0" is seconds, the same zero */
+			ck_assert_int_eq(util_parse_duration_ms(buf, &back), 0);
+			ck_assert_uint_eq(back, t[i].v);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_bool)
 {
 	static const char *yes[] = { "yes", "YES", "true", "True", "on", "ON", "1" };
@@ -221,6 +252,7 @@ util_suite(void)
 	tcase_add_test(tc, test_size_bad);
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_duration_bad);
+	tcase_add_test(tc, test_fmt_round_trip);
 	tcase_add_test(tc, test_bool);
 	tcase_add_test(tc, test_uint);
 	tcase_add_test(tc, test_alloc);

@@ -1,6 +1,6 @@
 # bench/lib.sh: what the benchmark scripts share, sourced by run.sh,
 # callgrind.sh, pool_bench.sh, log_bench.sh, debug_bench.sh, tls_bench.sh,
-# access_bench.sh and udp_bench.sh: messages, compiling the C clients,
+# access_bench.sh, udp_bench.sh and misbehave_bench.sh: messages, compiling the C clients,
 # finding a plain echod build, waiting (bounded) for a server's port,
 # stopping a process, reading its CPU time from /proc, medians, and the
 # lines every report starts with.

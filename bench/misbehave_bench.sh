@@ -24,7 +24,8 @@
 #
 # usage: bench/misbehave_bench.sh [--quick] [--rounds N] [--duration S]
 #            [--instructions] [--out FILE]
-# env:   ECHOD (default ./build-bench/src/echod or ./src/echod), ECHOD_BASE
+# env:   ECHOD (default: the first build without sanitizers of
+#        build-bench/src/echod, build*/src/echod, src/echod), ECHOD_BASE
 #        (default: built here from BASE_REV, the merge base with main, with
 #        git archive into a temporary directory), LOADGEN (default: built
 #        here), top_srcdir.
@@ -33,6 +34,8 @@
 set -u
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+BENCH_NAME=misbehave_bench
+. "$srcdir/bench/lib.sh"
 rounds=5
 duration=3
 warmup=1
@@ -46,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift ;;
 	--out) out=$2; shift ;;
 	--instructions) instructions=1 ;;
-	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "misbehave_bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -55,37 +58,19 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-misbehave-bench.XXXXXX") || exit 1
 server_pid=
 
-bench_cleanup()
+misbehave_cleanup()
 {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
+	bench_reap "$server_pid"
 	rm -rf "$tmp"
 }
-trap bench_cleanup EXIT
+trap misbehave_cleanup EXIT
 trap 'exit 130' INT TERM
 
-log()
-{
-	echo "misbehave_bench: $(date -u +%T) $*" >&2
-}
-
-die()
-{
-	log "$*"
-	exit 1
-}
-
-if [ -z "${ECHOD:-}" ]; then
-	for cand in "$srcdir/build-bench/src/echod" "$srcdir/src/echod"; do
-		[ -x "$cand" ] && { ECHOD=$cand; break; }
-	done
-fi
-[ -n "${ECHOD:-}" ] && [ -x "$ECHOD" ] || die "no daemon (set ECHOD)"
+bench_need nc
+bench_find_echod
+[ -n "$ECHOD" ] && [ -x "$ECHOD" ] || bench_die "no daemon (set ECHOD)"
 ECHOD=$(cd "$(dirname "$ECHOD")" && pwd)/$(basename "$ECHOD")
-nm "$ECHOD" 2>/dev/null | grep -q -e __asan_init -e __tsan_init &&
-    die "$ECHOD is a sanitizer build: it would measure the sanitizer"
+bench_is_plain "$ECHOD" || bench_die "$ECHOD is a sanitizer build: it would measure the sanitizer"
 pin_server=
 pin_client=
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
@@ -94,21 +79,21 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
 fi
 
 if [ -z "${LOADGEN:-}" ]; then
-	log "compiling loadgen"
-	${CC:-cc} -O2 -o "$tmp/loadgen" "$srcdir/bench/loadgen.c" || die "cannot build loadgen"
+	bench_log "compiling loadgen"
+	bench_cc "$tmp/loadgen" loadgen || bench_die "cannot build loadgen"
 	LOADGEN=$tmp/loadgen
 fi
 
 # The commit before: the same configure flags as a plain build, in a temporary tree.
 if [ -z "${ECHOD_BASE:-}" ]; then
 	BASE_REV=${BASE_REV:-$(git -C "$srcdir" merge-base HEAD main 2>/dev/null)}
-	[ -n "$BASE_REV" ] || die "no base revision (set BASE_REV or ECHOD_BASE)"
-	log "building the base $(git -C "$srcdir" rev-parse --short "$BASE_REV") in $tmp/base"
+	[ -n "$BASE_REV" ] || bench_die "no base revision (set BASE_REV or ECHOD_BASE)"
+	bench_log "building the base $(git -C "$srcdir" rev-parse --short "$BASE_REV") in $tmp/base"
 	mkdir -p "$tmp/base"
 	(git -C "$srcdir" archive "$BASE_REV" | tar -x -C "$tmp/base" &&
 	    cd "$tmp/base" && autoreconf -fi >autoreconf.log 2>&1 &&
 	    ./configure >configure.log 2>&1 && make -j2 src/echod >make.log 2>&1) ||
-	    die "base build failed"
+	    bench_die "base build failed"
 	ECHOD_BASE=$tmp/base/src/echod
 fi
 
@@ -133,66 +118,61 @@ write_ini "$tmp/on.ini" 'delay = 50ms'
 write_ini "$tmp/on1.ini" 'delay = 1ms'
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# start BINARY INI: the daemon, pinned; sets server_pid and port.
 start()
 {
-	local bin=$1 ini=$2 i=0
+	local bin=$1 ini=$2
 
 	: >"$tmp/server.log"
 	rm -f "$tmp/admin.sock"
 	$pin_server "$bin" -f -c "$ini" </dev/null >/dev/null 2>"$tmp/server.log" &
 	server_pid=$!
-	while ! grep -q 'ready listeners=' "$tmp/server.log"; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || die "daemon not ready: $(tail -n 5 "$tmp/server.log")"
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/server.log" | head -n 1)
+	started 200
+}
+
+# started TRIES: wait (TRIES x 50 ms) until the daemon just started is ready;
+# sets port (the echo listener's) from its log.
+started()
+{
+	bench_echod_ready "$tmp/server.log" "$server_pid" "$1" ||
+	    bench_die "daemon not ready: $(tail -n 5 "$tmp/server.log")"
+	port=$(bench_echod_port "$tmp/server.log" echo "$server_pid" 1)
 }
 
 # coarse: the delay set through the admin console after start-up
 coarse()
 {
 	printf 'MISBEHAVE echo delay 50ms\n' | nc -N -U "$tmp/admin.sock" | grep -q '^+OK' ||
-	    die "MISBEHAVE failed"
-	grep -q 'timers=precise' "$tmp/server.log" && die "precise timers without a delay in the file"
+	    bench_die "MISBEHAVE failed"
+	grep -q 'timers=precise' "$tmp/server.log" && bench_die "precise timers without a delay in the file"
 }
 
+# stop [TRIES]: SIGTERM, then SIGKILL after TRIES x 50 ms (default 5 s).
 stop()
 {
-	kill -TERM "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	bench_stop "$server_pid" TERM "${1:-100}"
 	server_pid=
-}
-
-cpu_ticks()
-{
-	sed 's/.*) //' "/proc/$server_pid/stat" | awk '{ print $12 + $13 }'
-}
-
-kv()
-{
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
 # run NAME CONNS: one pingpong against the started daemon; appends
 # "NAME rps cpu_us_per_req p50_us p99_us" to results.
 run()
 {
-	local name=$1 conns=$2 c0 c1 line req cpu
+	local name=$1 conns=$2 c0 c1 line rps req cpu p50 p99
 
-	c0=$(cpu_ticks)
+	c0=$(bench_cpu_ticks "$server_pid")
 	$pin_client "$LOADGEN" pingpong -c "$conns" -s 64 -d "$duration" -w "$warmup" \
 	    "127.0.0.1:$port" >"$tmp/lg.out" 2>"$tmp/lg.err"
-	c1=$(cpu_ticks)
-	line=$(grep '^mode=' "$tmp/lg.out") || die "$name: loadgen failed: $(cat "$tmp/lg.err")"
-	req=$(kv "$line" requests_total)
-	cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$req" \
-	    'BEGIN { if (n > 0) printf "%.3f", d * 1e6 / hz / n; else print "nan" }')
-	printf '%s %s %s %s %s\n' "$name" "$(kv "$line" rps)" "$cpu" "$(kv "$line" p50_us)" \
-	    "$(kv "$line" p99_us)" >>"$tmp/results"
-	log "$name: rps=$(kv "$line" rps) cpu_us_per_req=$cpu p50_us=$(kv "$line" p50_us)" \
-	    "p99_us=$(kv "$line" p99_us) errors=$(kv "$line" errors)"
+	c1=$(bench_cpu_ticks "$server_pid")
+	line=$(grep '^mode=' "$tmp/lg.out") || bench_die "$name: loadgen failed: $(cat "$tmp/lg.err")"
+	rps=$(bench_kv rps "$line")
+	req=$(bench_kv requests_total "$line")
+	p50=$(bench_kv p50_us "$line")
+	p99=$(bench_kv p99_us "$line")
+	cpu=$(bench_us_per $((c1 - c0)) "$req")
+	printf '%s %s %s %s %s\n' "$name" "$rps" "$cpu" "$p50" "$p99" >>"$tmp/results"
+	bench_log "$name: rps=$rps cpu_us_per_req=$cpu p50_us=$p50 p99_us=$p99" \
+	    "errors=$(bench_kv errors "$line")"
 }
 
 ratio()
@@ -203,9 +183,7 @@ ratio()
 # median NAME COLUMN
 median()
 {
-	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
-	        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | bench_median %.3f
 }
 
 # all NAME COLUMN: every round's value, for the report
@@ -219,29 +197,24 @@ all()
 # cg_run BINARY INI ROUNDTRIPS: one server under callgrind; its Ir total in cg_ir.
 cg_run()
 {
-	local bin=$1 ini=$2 n=$3 i=0 file=$tmp/cg.out
+	local bin=$1 ini=$2 n=$3 file=$tmp/cg.out
 
 	rm -f "$file"
 	: >"$tmp/server.log"
 	valgrind --tool=callgrind --callgrind-out-file="$file" "$bin" -f -c "$ini" \
 	    </dev/null >/dev/null 2>"$tmp/server.log" &
 	server_pid=$!
-	while ! grep -q 'ready listeners=' "$tmp/server.log"; do
-		i=$((i + 1))
-		[ $i -lt 1200 ] || die "daemon not ready under valgrind: $(tail -n 5 "$tmp/server.log")"
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*listening listener=echo .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/server.log" | head -n 1)
+	started 1200
 	"$LOADGEN" pingpong -c 1 -s 64 -w 0 -d 300 -n "$n" "127.0.0.1:$port" \
-	    >"$tmp/lg.out" 2>"$tmp/lg.err" || die "loadgen under valgrind: $(cat "$tmp/lg.err")"
-	stop
+	    >"$tmp/lg.out" 2>"$tmp/lg.err" || bench_die "loadgen under valgrind: $(cat "$tmp/lg.err")"
+	# callgrind writes its totals at the exit: give it time.
+	stop 1200
 	cg_ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$file")
-	[ -n "$cg_ir" ] || die "no callgrind totals"
+	[ -n "$cg_ir" ] || bench_die "no callgrind totals"
 }
 
 if [ "$instructions" -eq 1 ]; then
-	command -v valgrind >/dev/null 2>&1 || die "valgrind not installed"
+	bench_need valgrind
 	short=1000
 	long=6000
 	{
@@ -257,7 +230,7 @@ if [ "$instructions" -eq 1 ]; then
 		off) bin=$ECHOD ini=$tmp/off.ini ;;
 		delay1ms) bin=$ECHOD ini=$tmp/on1.ini ;;
 		esac
-		log "instructions: $c"
+		bench_log "instructions: $c"
 		cg_run "$bin" "$ini" "$short"
 		a=$cg_ir
 		cg_run "$bin" "$ini" "$long"
@@ -277,10 +250,10 @@ fi
 # ---------------------------------------------------------------- time
 
 : >"$tmp/results"
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 r=1
 while [ $r -le "$rounds" ]; do
-	log "round $r of $rounds"
+	bench_log "round $r of $rounds"
 	start "$ECHOD_BASE" "$tmp/off.ini"; run base16 16; stop
 	start "$ECHOD" "$tmp/off.ini"; run off16 16; stop
 	start "$ECHOD" "$tmp/off.ini"; run off1000 1000; stop
@@ -290,7 +263,7 @@ while [ $r -le "$rounds" ]; do
 	start "$ECHOD" "$tmp/off.ini"; coarse; run coarse100 100; stop
 	r=$((r + 1))
 done
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 report()
 {

@@ -69,12 +69,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX") || bench_die "mktemp"
 PIDS=""
 cleanup()
 {
-	local p
-
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086
+	bench_reap $PIDS
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -95,8 +91,7 @@ fi
 if command -v setsid >/dev/null; then
 	SERVER_CPU="setsid $SERVER_CPU"
 fi
-hz=$(getconf CLK_TCK)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+load_before=$(bench_loadavg)
 
 # ---------------------------------------------------------------- clients
 for c in tls_pingpong tls_client; do
@@ -113,18 +108,13 @@ openssl req -x509 -new -key "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 -subj /C
 cat "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/haproxy.pem"
 
 # ---------------------------------------------------------------- helpers
-now_ns()
-{
-	date +%s%N
-}
-
 # cpu_ticks PID...: user + system CPU time of the processes, in clock ticks.
 cpu_ticks()
 {
 	local p t=0
 
 	for p in "$@"; do
-		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+		t=$((t + $(bench_cpu_ticks "$p")))
 	done
 	echo "$t"
 }
@@ -134,10 +124,14 @@ rss_kib()
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# median FMT: the median of the space-separated numbers on stdin (an even
+# count's middle two averaged, printed with printf FMT), 0 for none.
 median()
 {
-	tr ' ' '\n' | grep -v '^$' | sort -n |
-	    awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'
+	local m
+
+	m=$(tr ' ' '\n' | grep -v '^$' | bench_median "$1")
+	if [ "$m" = nan ]; then echo 0; else echo "$m"; fi
 }
 
 # na VALUE: "n/a" for a median of nothing
@@ -149,12 +143,6 @@ na()
 ratio()
 {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-}
-
-stop_pid()
-{
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
 }
 
 # listening PORT: something listens on 127.0.0.1:PORT.
@@ -196,13 +184,9 @@ start_echod()
 	$SERVER_CPU "$ECHOD" -f -c "$tmp/echod.ini" 2>"$tmp/echod.log" &
 	ECHOD_PID=$!
 	PIDS="$PIDS $ECHOD_PID"
-	for _ in $(seq 100); do
-		grep -q 'ready listeners=' "$tmp/echod.log" && break
-		sleep 0.05
-	done
-	ECHOD_TLS=$(sed -n 's/.*listening listener=tls .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
-	ECHOD_PLAIN=$(sed -n 's/.*listening listener=plain .*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/echod.log")
-	[ -n "$ECHOD_TLS" ] && [ -n "$ECHOD_PLAIN" ] ||
+	bench_echod_ready "$tmp/echod.log" "$ECHOD_PID" 100 &&
+	    ECHOD_TLS=$(bench_echod_port "$tmp/echod.log" tls "$ECHOD_PID" 1) &&
+	    ECHOD_PLAIN=$(bench_echod_port "$tmp/echod.log" plain "$ECHOD_PID" 1) ||
 	    bench_die "echod did not start: $(tail -5 "$tmp/echod.log")"
 	[ "$(cat "/proc/$ECHOD_PID/comm")" = echod ] || bench_die "pid $ECHOD_PID is not echod"
 }
@@ -253,7 +237,7 @@ CFG
 		kill -0 "$HAP_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	stop_pid "$HAP_PID"
+	bench_stop "$HAP_PID"
 	return 1
 }
 
@@ -278,7 +262,7 @@ start_s_server_on()
 		kill -0 "$SS_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	stop_pid "$SS_PID"
+	bench_stop "$SS_PID"
 	return 1
 }
 
@@ -298,7 +282,7 @@ pingpong()
 	s=$(echo "$r" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
 	[ -n "$n" ] && [ "$n" -gt 0 ] || bench_die "tls_pingpong $mode $port: no message echoed"
 	PP_RATE=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", n / s }')
-	PP_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+	PP_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$BENCH_HZ" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
 	PP_CIPHER=$(echo "$r" | sed -n 's/.* cipher=\([^ ]*\).*/\1/p')
 }
 
@@ -324,8 +308,8 @@ for r in $(seq "$reps"); do
 		done
 	done
 done
-[ -n "$HAPROXY" ] && stop_pid "$HAP_PID"
-stop_pid "$ECHOD_PID"
+[ -n "$HAPROXY" ] && bench_stop "$HAP_PID"
+bench_stop "$ECHOD_PID"
 
 # ---------------------------------------------------------------- cipher
 # The suite's bulk cipher, as openssl speed names it.
@@ -366,7 +350,7 @@ handshakes()
 	*) [ "$HS_RESUMED" -ge $((n - 1)) ] || bench_die "$mode $port: $HS_RESUMED of $n resumed" ;;
 	esac
 	HS_RATE=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", n / s }')
-	HS_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+	HS_CPU=$(awk -v n="$n" -v t="$((c1 - c0))" -v hz="$BENCH_HZ" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
 }
 
 declare -A hs hscpu
@@ -379,12 +363,12 @@ for r in $(seq "$reps"); do
 		for sv in $hsservers; do
 			case $sv in
 			s_server) start_s_server; handshakes "$mode" "$SS_PORT" "$SS_PID"
-				stop_pid "$SS_PID" ;;
+				bench_stop "$SS_PID" ;;
 			echod) start_echod; handshakes "$mode" "$ECHOD_TLS" "$ECHOD_PID"
-				stop_pid "$ECHOD_PID" ;;
+				bench_stop "$ECHOD_PID" ;;
 			haproxy) start_echod; start_haproxy
 				handshakes "$mode" "$HAP_PORT" "$HAP_PID" "$ECHOD_PID"
-				stop_pid "$HAP_PID"; stop_pid "$ECHOD_PID" ;;
+				bench_stop "$HAP_PID"; bench_stop "$ECHOD_PID" ;;
 			esac
 			hs[$sv.$mode]="${hs[$sv.$mode]:-} $HS_RATE"
 			hscpu[$sv.$mode]="${hscpu[$sv.$mode]:-} $HS_CPU"
@@ -425,13 +409,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 start_echod
 idle_rss "$ECHOD_PID" "$ECHOD_TLS" tls "$idle"
 idle_tls=$IDLE_B
-stop_pid "$ECHOD_PID"
+bench_stop "$ECHOD_PID"
 idle_plain=""
 if [ -n "${LOADGEN:-}" ] && [ -x "$LOADGEN" ]; then
 	start_echod
 	idle_rss "$ECHOD_PID" "$ECHOD_PLAIN" plain "$idle"
 	idle_plain=$IDLE_B
-	stop_pid "$ECHOD_PID"
+	bench_stop "$ECHOD_PID"
 fi
 mem_report=""
 if [ -n "${TLS_MEM:-}" ] && [ -x "$TLS_MEM" ]; then
@@ -442,7 +426,7 @@ fi
 ECHOD_TLS_LOG=info start_echod 'tls_ktls = auto'
 if grep -q 'tls_ktls=auto: the kernel offers no TLS offload' "$tmp/echod.log"; then
 	ktls="no: the kernel has no \"tls\" TCP ULP ($(uname -r)); tls_ktls = auto runs as no"
-	stop_pid "$ECHOD_PID"
+	bench_stop "$ECHOD_PID"
 else
 	bench_log "kernel TLS: 16 KiB ping-pong, tls_ktls = auto against no"
 	k_auto=""; k_no=""
@@ -450,14 +434,14 @@ else
 		[ "$r" -gt 1 ] && start_echod 'tls_ktls = auto'
 		pingpong tls "$ECHOD_TLS" 16384 "$ECHOD_PID"
 		k_auto="$k_auto $PP_CPU"
-		stop_pid "$ECHOD_PID"
+		bench_stop "$ECHOD_PID"
 		start_echod 'tls_ktls = no'
 		pingpong tls "$ECHOD_TLS" 16384 "$ECHOD_PID"
 		k_no="$k_no $PP_CPU"
-		stop_pid "$ECHOD_PID"
+		bench_stop "$ECHOD_PID"
 	done
-	ktls="yes: 16 KiB TLS echo, echod CPU us/msg $(echo "$k_auto" | median) with auto,"
-	ktls="$ktls $(echo "$k_no" | median) with no"
+	ktls="yes: 16 KiB TLS echo, echod CPU us/msg $(echo "$k_auto" | median %.2f) with auto,"
+	ktls="$ktls $(echo "$k_no" | median %.2f) with no"
 fi
 
 # ---------------------------------------------------------------- report
@@ -470,7 +454,7 @@ report()
 	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(openssl version | cut -d' ' -f1-2)," \
 	    "${HAPROXY:+HAProxy $("$HAPROXY" -v 2>/dev/null | sed -n '1s/.*version \([^ ]*\).*/\1/p'),}" \
 	    "$(nproc) CPUs${PINNED:+ (servers on CPU 0, clients on CPU 1)}," \
-	    "load average $load_before before and $(cut -d' ' -f1-3 /proc/loadavg) after;" \
+	    "load average $load_before before and $(bench_loadavg) after;" \
 	    "medians of $reps runs of ${secs}s. Certificate EC P-256; negotiated $cipher."
 	echo
 	echo "### Echo ping-pong, $conns connections: server CPU per message"
@@ -478,16 +462,16 @@ report()
 	echo "| message | plain echod us | echod TLS us | HAProxy+echod us | $evp dec+enc us | TLS / (plain + cipher) | echod TLS / HAProxy | msg/s plain, TLS, HAProxy |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|"
 	for size in $sizes; do
-		p=$(echo "${ppcpu[plain.$size]}" | median)
-		t=$(echo "${ppcpu[tls.$size]}" | median)
-		h=$(echo "${ppcpu[haproxy.$size]:-}" | median)
+		p=$(echo "${ppcpu[plain.$size]}" | median %.2f)
+		t=$(echo "${ppcpu[tls.$size]}" | median %.2f)
+		h=$(echo "${ppcpu[haproxy.$size]:-}" | median %.2f)
 		c=$(awk -v s="$size" -v e="${enc[$size]}" -v d="${dec[$size]}" \
 		    'BEGIN { if (e > 0 && d > 0) printf "%.2f", (s / e + s / d) * 1e6; else print 0 }')
 		echo "| $size B | $p | $t | $(na "$h") | $c |" \
 		    "$(awk -v t="$t" -v p="$p" -v c="$c" 'BEGIN { printf "%.2f", t / (p + c) }') |" \
 		    "$(ratio "$t" "$h") |" \
-		    "$(echo "${pp[plain.$size]}" | median), $(echo "${pp[tls.$size]}" | median)," \
-		    "$(echo "${pp[haproxy.$size]:-}" | median) |"
+		    "$(echo "${pp[plain.$size]}" | median %.0f), $(echo "${pp[tls.$size]}" | median %.0f)," \
+		    "$(echo "${pp[haproxy.$size]:-}" | median %.0f) |"
 	done
 	echo
 	echo "### Handshakes, one client back to back: per second, and server CPU us each"
@@ -495,15 +479,15 @@ report()
 	echo "| handshake | s_server /s | echod /s | HAProxy /s | echod / s_server | echod / HAProxy | echod / s_server, each run | CPU us s_server, echod, HAProxy+echod |"
 	echo "|---|---:|---:|---:|---:|---:|---|---|"
 	for mode in $modes; do
-		p=$(echo "${hs[s_server.$mode]}" | median)
-		t=$(echo "${hs[echod.$mode]}" | median)
-		h=$(echo "${hs[haproxy.$mode]:-}" | median)
+		p=$(echo "${hs[s_server.$mode]}" | median %.0f)
+		t=$(echo "${hs[echod.$mode]}" | median %.0f)
+		h=$(echo "${hs[haproxy.$mode]:-}" | median %.0f)
 		echo "| $mode | $p | $t | $(na "$h") | $(ratio "$t" "$p") | $(ratio "$t" "$h") |" \
 		    "$(paste -d' ' <(echo "${hs[echod.$mode]}" | tr ' ' '\n' | grep -v '^$') \
 		    <(echo "${hs[s_server.$mode]}" | tr ' ' '\n' | grep -v '^$') |
 		    awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }') |" \
-		    "$(echo "${hscpu[s_server.$mode]}" | median), $(echo "${hscpu[echod.$mode]}" | median)," \
-		    "$(echo "${hscpu[haproxy.$mode]:-}" | median) |"
+		    "$(echo "${hscpu[s_server.$mode]}" | median %.0f), $(echo "${hscpu[echod.$mode]}" | median %.0f)," \
+		    "$(echo "${hscpu[haproxy.$mode]:-}" | median %.0f) |"
 	done
 	echo
 	echo "full13/full12: a new session each time; id12: TLS 1.2 session id (client without"

@@ -135,6 +135,7 @@ static uint64_t         log_drop_pending;	/* not yet reported by a dropped= line
 static int              log_sleeping;		/* the log thread waits on log_qcond */
 static int              log_reopen_pending;
 static struct log_sink *log_sink_pending;	/* handed over by log_configure */
+static uint64_t         log_sink_pending_at;	/* for the records queued from here on */
 static pthread_cond_t   log_done_cond = PTHREAD_COND_INITIALIZER;	/* thread done */
 static pthread_t        log_thread;
 /* Bumped by the log thread each time the sink took a batch (log_stop watches). */
@@ -825,6 +826,7 @@ struct log_work {
 	uint64_t         head;		/* write out [log_tail, head) */
 	uint64_t         dropped;	/* dropped by producers meanwhile */
 	struct log_sink *sink;		/* a new sink from log_configure */
+	uint64_t         sink_at;	/* records before this go to the old sink */
 	int              reopen;	/* log_reopen was called */
 };
 
@@ -860,6 +862,7 @@ log_thread_wait(struct log_work *w)
 	w->reopen = log_reopen_pending;
 	log_reopen_pending = 0;
 	w->sink = log_sink_pending;
+	w->sink_at = log_sink_pending_at;
 	log_sink_pending = NULL;
 	/* Drops counted so far happened while these records were queued. */
 	w->dropped = log_drop_pending;
@@ -885,8 +888,15 @@ log_thread_work(struct log_batch *b, const struct log_work *w)
 	 * in the moments around start and stop.
 	 */
 	pthread_mutex_lock(&log_sink_lock);
-	if (w->sink != NULL)
+	if (w->sink != NULL) {
+		/*
+		 * What was queued before the hand-over belongs to the old sink:
+		 * a reload's own first lines, and everything before a reload that
+		 * is refused (and puts the old sink back), never reach the new one.
+		 */
+		log_drain(b, w->sink_at);
 		log_sink_switch(w->sink);
+	}
 	if (w->reopen)
 		log_sink_reopen(&f);
 	b->unreported += w->dropped;
@@ -986,9 +996,14 @@ log_install_sink(struct log_sink *sk)
 	pthread_mutex_lock(&log_qlock);
 	running = log_state != LOG_ST_SYNC;
 	if (running) {
-		/* Two reloads before the log thread looked: the newer wins. */
+		/*
+		 * The new sink takes the records queued from now on. Two reloads
+		 * before the log thread looked: the newer wins, and what was
+		 * queued between them stays with the current sink.
+		 */
 		old = log_sink_pending;
 		log_sink_pending = sk;
+		log_sink_pending_at = log_head;
 		if (log_sleeping) {
 			log_sleeping = 0;
 			pthread_cond_signal(&log_qcond);

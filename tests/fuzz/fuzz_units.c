@@ -120,37 +120,6 @@ fuzz_units_ref_bool(const char *s, int *out)
 	return -1;
 }
 
-/* The config's spellings (config.c's config_fmt_size / config_fmt_duration). */
-static const char *
-fuzz_units_fmt_size(uint64_t v, char *buf, size_t size)
-{
-	if (v != 0 && v % (1ULL << 30) == 0)
-		snprintf(buf, size, "%" PRIu64 "G", v >> 30);
-	else if (v != 0 && v % (1ULL << 20) == 0)
-		snprintf(buf, size, "%" PRIu64 "M", v >> 20);
-	else if (v != 0 && v % (1ULL << 10) == 0)
-		snprintf(buf, size, "%" PRIu64 "K", v >> 10);
-	else
-		snprintf(buf, size, "%" PRIu64, v);
-	return buf;
-}
-
-static const char *
-fuzz_units_fmt_duration(uint64_t ms, char *buf, size_t size)
-{
-	if (ms != 0 && ms % 3600000 == 0)
-		snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
-	else if (ms != 0 && ms % 60000 == 0)
-		snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
-	else if (ms != 0 && ms % 1000 == 0)
-		snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
-	else if (ms != 0)
-		snprintf(buf, size, "%" PRIu64 "ms", ms);
-	else
-		snprintf(buf, size, "0");
-	return buf;
-}
-
 /*
  * Limits the config passes to util_parse_uint (config.c's key table), and
  * the extremes, in increasing order.
@@ -200,7 +169,7 @@ fuzz_units_size(const char *s)
 	FUZZ_CHECK(v == ref, "size '%s' read as %" PRIu64 ", not %" PRIu64, s, v, ref);
 	if (!ok)
 		return;
-	fuzz_units_fmt_size(v, buf, sizeof(buf));
+	util_fmt_size(v, buf, sizeof(buf));	/* as config messages and MISBEHAVE spell it */
 	FUZZ_CHECK(util_parse_size(buf, &back) == 0 && back == v, "size %" PRIu64 " spelt '%s' "
 	    "does not read back", v, buf);
 	snprintf(buf, sizeof(buf), "%" PRIu64, v);
@@ -221,7 +190,7 @@ fuzz_units_duration(const char *s)
 	FUZZ_CHECK(v == ref, "duration '%s' read as %" PRIu64 " ms, not %" PRIu64, s, v, ref);
 	if (!ok)
 		return;
-	fuzz_units_fmt_duration(v, buf, sizeof(buf));
+	util_fmt_duration_ms(v, buf, sizeof(buf));
 	FUZZ_CHECK(util_parse_duration_ms(buf, &back) == 0 && back == v, "duration %" PRIu64
 	    " ms spelt '%s' does not read back", v, buf);
 	snprintf(buf, sizeof(buf), "%" PRIu64 "ms", v);

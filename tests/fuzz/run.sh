@@ -116,6 +116,7 @@ echo "$header"
 njobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 case $njobs in ''|*[!0-9]*|0) njobs=1;; esac
 rows=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-rows.XXXXXX") || exit 1
+trap 'rm -rf "$rows"' EXIT
 i=0
 for prog in "$@"; do
 	while [ "$(jobs -pr | wc -l)" -ge "$njobs" ]; do
@@ -130,7 +131,6 @@ for n in $(seq 1 "$i"); do
 	cat "$rows/$n" >>"$summary"
 	[ -e "$rows/$n.failed" ] && failed=1
 done
-rm -rf "$rows"
 echo "summary: $summary; logs: $out/logs/"
 if [ $failed -ne 0 ]; then
 	echo "FAILED: a harness found a problem; reproduce with ./fuzz_NAME ARTIFACT" \
